@@ -1,0 +1,149 @@
+"""Config -> analysis model, path helpers, wildcard constraints and resources.
+
+Everything that decides the shape of the DAG is computed here, at parse time, from the
+workflow config and the analysis config, so `snakemake -n` lists every job.
+"""
+
+import sys
+from pathlib import Path
+
+REPO = Path(workflow.basedir).parent
+sys.path.insert(0, str(REPO / "scripts"))
+
+from innfer_lib.config import fit_set_options, load_analysis, workflow_defaults
+from innfer_lib.density import LEARNED, TRUE
+from innfer_lib.errors import InnferError
+from innfer_lib.paths import Paths, plot_files
+
+for _key, _value in workflow_defaults().items():
+    config.setdefault(_key, _value)
+
+# An analysis config given on the command line overrides the embedded benchmark.
+BENCHMARK = None if config.get("analysis") else config.get("benchmark")
+
+
+def _load_analysis():
+    if BENCHMARK:
+        from innfer_lib.benchmarks import get_benchmark
+
+        name = f"Benchmark_{BENCHMARK['name']}"
+        paths = Paths.for_analysis(config["results_dir"], name)
+        raw = get_benchmark(BENCHMARK["name"]).analysis_config(paths.benchmark_dir)
+        return load_analysis(raw)
+    return load_analysis(config["analysis"])
+
+
+try:
+    ANALYSIS = _load_analysis()
+except InnferError as err:
+    raise WorkflowError(str(err)) from None
+
+PATHS = Paths.for_analysis(config["results_dir"], ANALYSIS.name)
+CATEGORIES = list(ANALYSIS.categories)
+PROCESSES = ANALYSIS.processes
+FILES = list(ANALYSIS.raw["files"])
+VAL_ALL = list(range(len(ANALYSIS.validation_points)))
+VAL_FIT = config.get("validation_indices", VAL_ALL)
+for _v in VAL_FIT:
+    if _v not in VAL_ALL:
+        raise WorkflowError(
+            f"config validation_indices: {_v} is not a validation index (0..{len(VAL_ALL) - 1})"
+        )
+DENSITIES = config.get("densities") or ([LEARNED, TRUE] if BENCHMARK else [LEARNED])
+if TRUE in DENSITIES and not BENCHMARK:
+    raise WorkflowError(
+        "config densities: 'truth' needs a benchmark (an analysis has no analytic density)"
+    )
+FITS = {name: fit_set_options(options) for name, options in config["fits"].items()}
+
+
+def fill(pattern, **wildcards):
+    """Fill some wildcards of a path pattern and keep the others."""
+    return expand(pattern, allow_missing=True, **wildcards)[0]
+
+
+def log_path(rule_name, *parts):
+    """Log file of a job: one per rule and wildcard combination."""
+    name = "_".join(f"{{{p}}}" for p in parts) if parts else "log"
+    return fill(PATHS.log, rule=rule_name, name=name)
+
+
+def resources(kind="cpu", mem_mb=2000, runtime=30):
+    """Resources for a rule, in Snakemake's standard names.
+
+    Training asks for a GPU; everything else runs on CPU slots. The HTCondor names the
+    executor plugin reads are added with the cluster profile (issue 7).
+    """
+    res = {"mem_mb": mem_mb, "runtime": runtime}
+    if kind == "gpu":
+        res["gpu"] = 1
+    return res
+
+
+def summary_targets():
+    """The default targets; the summary of every fit set and the density plots."""
+    targets = []
+    for fit in FITS:
+        targets.append(fill(PATHS.summary, fit=fit))
+        targets += plot_files(fill(PATHS.summary_plot, fit=fit))
+    for val in VAL_FIT:
+        targets += plot_files(fill(PATHS.density_plot, val=val))
+    for process in PROCESSES:
+        for category in CATEGORIES:
+            targets += plot_files(
+                fill(PATHS.loss_plot, model=process, category=category)
+            )
+    return targets
+
+
+def load_data_inputs(wildcards):
+    """The raw inputs of one `files` entry."""
+    return ANALYSIS.raw["files"][wildcards.file]["inputs"]
+
+
+def preprocess_inputs(wildcards):
+    """LoadData outputs a process reads, keyed by `files` name."""
+    return {
+        base: fill(PATHS.loaded, file=base)
+        for base in ANALYSIS.files_of_process(wildcards.model)
+    }
+
+
+def model_inputs(densities, vals):
+    """Named inputs `<kind>__<process>__<category>[__<val|density>]` of fits and plots.
+
+    Per process and category: parameters.yaml, the validation events of each point, and
+    each density model (architecture record, plus weights for a trained flow).
+    """
+    inputs = {}
+    for process in PROCESSES:
+        for category in CATEGORIES:
+            key = f"{process}__{category}"
+            inputs[f"parameters__{key}"] = fill(
+                PATHS.parameters, model=process, category=category
+            )
+            for val in vals:
+                inputs[f"validation__{key}__{val}"] = fill(
+                    PATHS.validation, model=process, category=category, val=val
+                )
+            for density in densities:
+                inputs[f"architecture__{key}__{density}"] = fill(
+                    PATHS.density_architecture,
+                    model=process,
+                    category=category,
+                    density=density,
+                )
+                if density == LEARNED:
+                    inputs[f"weights__{key}"] = fill(
+                        PATHS.flow_weights, model=process, category=category
+                    )
+    return inputs
+
+
+def fit_inputs(wildcards):
+    """Inputs of one fit: one validation point, one density source."""
+    return model_inputs([wildcards.density], [wildcards.val])
+
+
+def fit_params(wildcards):
+    return FITS[wildcards.fit]

@@ -1,0 +1,45 @@
+"""Density stage: train a conditional flow per process and category, or wrap the true pdf."""
+
+
+rule train_density:
+    """Train the conditional coupling flow p(x | θ) of one process in one category."""
+    input:
+        train=PATHS.train,
+        test=PATHS.test,
+        parameters=PATHS.parameters,
+        architecture=config["density_architecture"],
+    output:
+        weights=PATHS.flow_weights,
+        architecture=fill(PATHS.density_architecture, density=LEARNED),
+        history=PATHS.training_history,
+        loss_plot=plot_files(PATHS.loss_plot),
+    log:
+        log_path("train_density", "model", "category"),
+    conda:
+        "../envs/tensorflow.yaml"
+    threads: 2
+    resources:
+        **resources(kind="gpu", mem_mb=8000, runtime=240),
+    params:
+        overrides=config["density_architecture_overrides"],
+        seed=config["seed"],
+    script:
+        "../scripts/train_density.py"
+
+
+rule setup_density_from_benchmark:
+    """Make the benchmark's analytic density usable wherever a trained model is."""
+    input:
+        parameters=PATHS.parameters,
+    output:
+        architecture=fill(PATHS.density_architecture, density=TRUE),
+    log:
+        log_path("setup_density_from_benchmark", "model", "category"),
+    conda:
+        "../envs/data.yaml"
+    resources:
+        **resources(),
+    params:
+        benchmark=BENCHMARK["name"] if BENCHMARK else None,
+    script:
+        "../scripts/setup_density_from_benchmark.py"

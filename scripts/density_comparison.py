@@ -1,0 +1,51 @@
+import numpy as np
+
+from innfer_lib.comparison import panels
+from innfer_lib.config import load_analysis
+from innfer_lib.density import load_density
+from innfer_lib.io import read_parquet, read_yaml
+from innfer_lib.paths import PLOT_EXTENSIONS
+from innfer_lib.plotting import density_plot
+from innfer_lib.preprocess import validation_sample
+from innfer_lib.runner import run
+from innfer_lib.yields import process_yield
+
+
+def main(smk):
+    analysis = load_analysis(smk.params.analysis)
+    files = smk.input
+    outputs = list(smk.output)
+    n_ext = len(PLOT_EXTENSIONS)
+    for i, val in enumerate(smk.params.vals):
+        point = analysis.validation_points[val]
+        all_panels = []
+        for category in analysis.categories:
+            xs, ws = [], []
+            models = {d: [] for d in smk.params.densities}
+            for process in analysis.processes:
+                key = f"{process}__{category}"
+                params = read_yaml(files[f"parameters__{key}"])
+                frame = read_parquet(files[f"validation__{key}__{val}"])
+                x, w = validation_sample(frame, params, point, "val")
+                xs.append(x)
+                ws.append(w)
+                lam = process_yield(params["yields"], point, params.get("rate_parameter"))
+                for density in smk.params.densities:
+                    model = load_density(files[f"architecture__{key}__{density}"], params)
+                    models[density].append((model, lam))
+            cat_panels = panels(
+                np.concatenate(xs), np.concatenate(ws), analysis.variables, models, point, seed=val
+            )
+            for panel in cat_panels:
+                if len(analysis.categories) > 1:
+                    panel["variable"] = f"{panel['variable']} ({category})"
+            all_panels += cat_panels
+        label = ", ".join(f"{k}={v:g}" for k, v in point.items())
+        density_plot(
+            all_panels,
+            outputs[i * n_ext : (i + 1) * n_ext],
+            title=f"{analysis.name}, validation point {val}: {label}",
+        )
+
+
+run(snakemake, main)  # noqa: F821

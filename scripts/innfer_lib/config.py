@@ -1,0 +1,315 @@
+"""The analysis config: load, validate and derive what every stage loops over.
+
+INNFER configs are YAML (or `.py` files defining a dict called `config`). Everything the workflow
+needs at DAG-construction time (processes, categories, parameters, the canonical validation
+loop) is derived here once, so rules, scripts and tests agree on names and indices.
+"""
+
+from __future__ import annotations
+
+import ast
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from innfer_lib.errors import ConfigError
+
+SCHEMA_DIR = Path(__file__).resolve().parents[2] / "workflow" / "schemas"
+ANALYSIS_SCHEMA = SCHEMA_DIR / "analysis_config.schema.yaml"
+WORKFLOW_SCHEMA = SCHEMA_DIR / "workflow_config.schema.yaml"
+INCLUSIVE = "inclusive"
+
+
+def _format_path(path: Sequence[Any]) -> str:
+    return ".".join(str(p) for p in path) or "<top level>"
+
+
+def validate_schema(data: Mapping[str, Any], schema_path: Path, source: str) -> None:
+    """Check `data` against a JSON schema and raise one readable error.
+
+    jsonschema's own messages do not say which file was wrong; analysts mostly edit several
+    configs at once, so the message names the file, the key path and what was expected.
+    """
+    import jsonschema
+
+    schema = yaml.safe_load(schema_path.read_text())
+    validator = jsonschema.Draft202012Validator(schema)
+    errors = sorted(validator.iter_errors(data), key=lambda e: list(e.absolute_path))
+    if errors:
+        lines = [f"{source}: at '{_format_path(e.absolute_path)}': {e.message}" for e in errors]
+        raise ConfigError("invalid config\n  " + "\n  ".join(lines[:10]))
+
+
+def read_config_file(path: str | Path) -> dict[str, Any]:
+    """Read a YAML config, or a `.py` file that assigns a literal dict to `config`.
+
+    The `.py` form is parsed with `ast.literal_eval`, never executed: config files travel
+    between users and must not run code.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError(f"config file not found: {path}")
+    text = path.read_text()
+    if path.suffix == ".py":
+        tree = ast.parse(text, filename=str(path))
+        for node in tree.body:
+            if (
+                isinstance(node, ast.Assign)
+                and len(node.targets) == 1
+                and isinstance(node.targets[0], ast.Name)
+                and node.targets[0].id == "config"
+            ):
+                try:
+                    value = ast.literal_eval(node.value)
+                except ValueError as err:
+                    raise ConfigError(f"{path}: `config` must be a literal dict ({err})") from err
+                if not isinstance(value, dict):
+                    raise ConfigError(f"{path}: `config` must be a dict")
+                return value
+        raise ConfigError(f"{path}: no top-level assignment `config = {{...}}` found")
+    try:
+        value = yaml.safe_load(text)
+    except yaml.YAMLError as err:
+        raise ConfigError(f"{path}: not valid YAML: {err}") from err
+    if not isinstance(value, dict):
+        raise ConfigError(
+            f"{path}: expected a mapping at the top level, got {type(value).__name__}"
+        )
+    return value
+
+
+def parse_split(text: str, source: str = "preprocess.train_test_val_split") -> tuple[float, ...]:
+    """Turn INNFER's "train:test:val" ratio string into fractions that sum to one."""
+    parts = [float(p) for p in text.split(":")]
+    total = sum(parts)
+    if len(parts) != 3 or total <= 0 or any(p < 0 for p in parts):
+        raise ConfigError(f"{source}: expected three non-negative ratios 'a:b:c', got {text!r}")
+    return tuple(p / total for p in parts)
+
+
+def rate_parameter(process: str) -> str:
+    """Name of the rate parameter that scales one process's yield."""
+    return f"mu_{process}"
+
+
+def same_point(a: Mapping[str, float], b: Mapping[str, float], keys: Sequence[str]) -> bool:
+    """Compare parameter points on `keys` with a tolerance (the values come from YAML floats)."""
+    return all(math.isclose(a[k], b[k], rel_tol=0, abs_tol=1e-7) for k in keys)
+
+
+@dataclass(frozen=True)
+class Analysis:
+    """A validated INNFER analysis config with the quantities derived from it."""
+
+    raw: dict[str, Any]
+    source: str = field(default="<analysis config>")
+
+    @property
+    def name(self) -> str:
+        return self.raw["name"]
+
+    @property
+    def variables(self) -> list[str]:
+        return list(self.raw["variables"])
+
+    @property
+    def pois(self) -> list[str]:
+        return list(self.raw["pois"])
+
+    @property
+    def nuisances(self) -> list[str]:
+        return list(self.raw.get("nuisances", []))
+
+    @property
+    def processes(self) -> list[str]:
+        return list(self.raw["models"])
+
+    @property
+    def categories(self) -> dict[str, str | None]:
+        """Category name -> selection; INNFER's value "inclusive" means no selection."""
+        cats = self.raw.get("categories") or {INCLUSIVE: INCLUSIVE}
+        return {k: (None if v == INCLUSIVE else v) for k, v in cats.items()}
+
+    @property
+    def rate_processes(self) -> list[str]:
+        return list(self.raw.get("inference", {}).get("rate_parameters", []))
+
+    @property
+    def split_fractions(self) -> tuple[float, ...]:
+        return parse_split(self.raw["preprocess"]["train_test_val_split"])
+
+    @cached_property
+    def defaults(self) -> dict[str, float]:
+        """Default of every parameter: POIs from the config, nuisances 0, rates 1."""
+        values = {p: float(self.raw["default_values"][p]) for p in self.pois}
+        for n in self.nuisances:
+            values[n] = float(self.raw["default_values"].get(n, 0.0))
+        for p in self.rate_processes:
+            values[rate_parameter(p)] = 1.0
+        return values
+
+    @property
+    def fit_parameters(self) -> list[str]:
+        """All parameters of the combined likelihood, sorted as INNFER's `Y_columns`."""
+        return sorted(self.defaults)
+
+    def density_entry(self, process: str, category: str) -> dict[str, Any]:
+        """The density model entry that applies to a (process, category) pair."""
+        entries = [
+            e
+            for e in self.raw["models"][process]["density_models"]
+            if category in e.get("categories", [category])
+        ]
+        if len(entries) != 1:
+            raise ConfigError(
+                f"{self.source}: models.{process}.density_models: expected exactly one entry for "
+                f"category '{category}', found {len(entries)} (split density mode is not supported)"
+            )
+        return entries[0]
+
+    def model_parameters(self, process: str, category: str | None = None) -> list[str]:
+        """Shape parameters the density of a process is conditioned on (sorted)."""
+        category = category or next(iter(self.categories))
+        return sorted(self.density_entry(process, category).get("parameters", []))
+
+    def process_parameters(self, process: str) -> list[str]:
+        """Every parameter that changes a process: its shape parameters and its rate."""
+        params = set(self.model_parameters(process))
+        if process in self.rate_processes:
+            params.add(rate_parameter(process))
+        return sorted(params)
+
+    def _first_matching(self, entries: Sequence[Mapping[str, Any]], category: str, key: str) -> str:
+        for entry in entries:
+            if category in entry.get("categories", [category]):
+                return entry["file"]
+        raise ConfigError(f"{self.source}: {key}: no entry applies to category '{category}'")
+
+    def yields_file(self, process: str, category: str) -> str:
+        return self._first_matching(
+            self.raw["models"][process]["yields"], category, f"models.{process}.yields"
+        )
+
+    def validation_file(self, process: str, category: str) -> str:
+        return self._first_matching(
+            self.raw["validation"]["files"][process], category, f"validation.files.{process}"
+        )
+
+    def model_file(self, process: str, category: str) -> str:
+        return self.density_entry(process, category)["file"]
+
+    def files_of_process(self, process: str) -> list[str]:
+        """Every base file a process's preprocessing reads, in a stable order."""
+        names = []
+        for cat in self.categories:
+            for f in (
+                self.model_file(process, cat),
+                self.yields_file(process, cat),
+                self.validation_file(process, cat),
+            ):
+                if f not in names:
+                    names.append(f)
+        return names
+
+    def file_parameters(self, base: str) -> list[str]:
+        return list(self.raw["files"][base].get("parameters", []))
+
+    @cached_property
+    def validation_points(self) -> list[dict[str, float]]:
+        """The canonical validation loop: each entry is a full parameter point.
+
+        INNFER numbered the loop in two different ways (with and without rate parameters) and
+        mixed them up; here there is one list, indexed by `{val}` everywhere.
+        """
+        points = []
+        for entry in self.raw["validation"]["loop"]:
+            point = dict(self.defaults)
+            point.update({k: float(v) for k, v in entry.items()})
+            points.append(point)
+        return points
+
+    @cached_property
+    def default_index(self) -> int:
+        for i, point in enumerate(self.validation_points):
+            if same_point(point, self.defaults, self.fit_parameters):
+                return i
+        raise ConfigError(
+            f"{self.source}: validation.loop: the default point {self.defaults} must be one of the "
+            "validation points (it fixes the nominal yields and the default datasets)"
+        )
+
+    def drop_from_training(self, process: str) -> dict[str, list[float]]:
+        return dict(self.raw["preprocess"].get("drop_from_training", {}).get(process, {}))
+
+    def check(self) -> None:
+        """Cross-key checks a JSON schema cannot express."""
+        src = self.source
+        params = set(self.fit_parameters)
+        for poi in self.pois:
+            if poi not in self.raw["default_values"]:
+                raise ConfigError(f"{src}: default_values: missing the POI '{poi}'")
+        for process in self.processes:
+            if process not in self.raw["validation"]["files"]:
+                raise ConfigError(f"{src}: validation.files: no entry for model '{process}'")
+            for cat in self.categories:
+                for base in (
+                    self.model_file(process, cat),
+                    self.yields_file(process, cat),
+                    self.validation_file(process, cat),
+                ):
+                    if base not in self.raw["files"]:
+                        raise ConfigError(
+                            f"{src}: models.{process}: file '{base}' is not a key of `files`"
+                        )
+            for p in self.model_parameters(process):
+                if p not in params:
+                    raise ConfigError(
+                        f"{src}: models.{process}.density_models: parameter '{p}' is neither a "
+                        "POI nor a nuisance"
+                    )
+        for p in self.rate_processes:
+            if p not in self.processes:
+                raise ConfigError(
+                    f"{src}: inference.rate_parameters: '{p}' is not a model (known: "
+                    f"{self.processes})"
+                )
+        for i, entry in enumerate(self.raw["validation"]["loop"]):
+            unknown = set(entry) - params
+            if unknown:
+                raise ConfigError(
+                    f"{src}: validation.loop[{i}]: unknown parameter(s) {sorted(unknown)}; "
+                    f"known: {sorted(params)}"
+                )
+        _ = self.default_index
+
+
+def load_analysis(source: str | Path | Mapping[str, Any]) -> Analysis:
+    """Load, schema-validate and cross-check an analysis config from a file or a dict."""
+    if isinstance(source, Mapping):
+        raw, name = dict(source), "<analysis config>"
+    else:
+        raw, name = read_config_file(source), str(source)
+    validate_schema(raw, ANALYSIS_SCHEMA, name)
+    analysis = Analysis(raw=raw, source=name)
+    analysis.check()
+    return analysis
+
+
+def workflow_defaults() -> dict[str, Any]:
+    """Defaults of the workflow config, read from its schema (one source of truth)."""
+    schema = yaml.safe_load(WORKFLOW_SCHEMA.read_text())
+    return {k: v["default"] for k, v in schema["properties"].items() if "default" in v}
+
+
+def fit_set_options(options: Mapping[str, Any] | None) -> dict[str, Any]:
+    """Fill a fit set's options with the schema defaults."""
+    schema = yaml.safe_load(WORKFLOW_SCHEMA.read_text())
+    props = schema["properties"]["fits"]["additionalProperties"]["properties"]
+    filled = {k: v["default"] for k, v in props.items() if "default" in v}
+    filled.update(options or {})
+    return filled

@@ -1,0 +1,54 @@
+"""Process yields: nominal × rate parameter × asymmetric log-normal factors.
+
+The interpolation is CMS Combine's "AsymPow" form. INNFER's yield code used a different
+polynomial in |ν| < 0.5 that jumps at |ν| = 0.5; this one is continuous in value, slope and
+curvature, which Minuit and the autodiff Hessian rely on.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import numpy as np
+
+SMOOTH_REGION = 0.5
+
+
+def _alpha(t):
+    """Odd quintic with alpha(±1) = ±1 and zero first and second derivative at ±1."""
+    return (3.0 * t**5 - 10.0 * t**3 + 15.0 * t) / 8.0
+
+
+def log_kappa(nu, kappa_down: float, kappa_up: float, xp=np):
+    """Effective log κ(ν) so that the yield factor is exp(ν·log κ(ν)).
+
+    `xp` is numpy or tensorflow's math namespace so the likelihood can differentiate it.
+    """
+    d_up = float(np.log(kappa_up))
+    d_down = float(np.log(kappa_down))
+    t = xp.minimum(xp.maximum(nu / SMOOTH_REGION, -1.0), 1.0)
+    inner = 0.5 * (d_up - d_down) + 0.5 * (d_up + d_down) * _alpha(t)
+    return xp.where(nu >= SMOOTH_REGION, d_up, xp.where(nu < -SMOOTH_REGION, -d_down, inner))
+
+
+def lnn_factor(nu, kappa_down: float, kappa_up: float, xp=np):
+    """Yield factor of one log-normal nuisance: κ_up at ν = 1, κ_down at ν = −1, 1 at 0."""
+    return xp.exp(nu * log_kappa(nu, kappa_down, kappa_up, xp=xp))
+
+
+def process_yield(
+    yields: Mapping, point: Mapping[str, float], rate_name: str | None = None
+) -> float:
+    """Expected yield of one process at a parameter point (numpy; for normalisations).
+
+    Args:
+        yields: the `yields` block of a `parameters.yaml`: {nominal, lnN: {param: [down, up]}}.
+        point: parameter values; absent nuisances count as 0.
+        rate_name: the process's rate parameter, if it has one.
+    """
+    value = float(yields["nominal"])
+    for name, (down, up) in (yields.get("lnN") or {}).items():
+        value *= float(lnn_factor(np.float64(point.get(name, 0.0)), down, up))
+    if rate_name is not None:
+        value *= float(point.get(rate_name, 1.0))
+    return value

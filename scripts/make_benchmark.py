@@ -1,0 +1,21 @@
+from pathlib import Path
+
+from innfer_lib.benchmarks import get_benchmark
+from innfer_lib.io import write_parquet, write_yaml
+from innfer_lib.runner import LOG, run
+
+
+def main(smk):
+    spec = smk.params.benchmark
+    bench = get_benchmark(spec["name"])
+    outdir = Path(smk.output.config).parent / "inputs"
+    seed = int(spec.get("seed", 1))
+    for stem, frame in bench.simulate(int(spec.get("events", 200_000)), seed).items():
+        LOG.info("%s: %d events, columns %s", stem, len(frame), list(frame.columns))
+        write_parquet(outdir / f"{stem}.parquet", frame)
+    data = bench.simulate_data(int(spec.get("data_events", 1000)), seed + 1)
+    write_parquet(outdir / "data.parquet", data)
+    write_yaml(smk.output.config, smk.params.analysis)
+
+
+run(snakemake, main)  # noqa: F821

@@ -1,0 +1,21 @@
+from innfer_lib.config import load_analysis
+from innfer_lib.io import read_parquet, write_parquet, write_yaml
+from innfer_lib.preprocess import preprocess
+from innfer_lib.runner import LOG, run
+
+
+def main(smk):
+    analysis = load_analysis(smk.params.analysis)
+    loaded = {base: read_parquet(path) for base, path in smk.input.items()}
+    result = preprocess(
+        analysis, smk.wildcards.model, smk.wildcards.category, loaded, int(smk.params.seed)
+    )
+    LOG.info("train %d, test %d events", len(result.train), len(result.test))
+    write_parquet(smk.output.train, result.train)
+    write_parquet(smk.output.test, result.test)
+    for index, path in enumerate(smk.output.validation):
+        write_parquet(path, result.validation[index])
+    write_yaml(smk.output.parameters, result.parameters)
+
+
+run(snakemake, main)  # noqa: F821

@@ -1,0 +1,133 @@
+"""The DAG: job counts per rule from dry runs, config errors at parse time, lint, rendering."""
+
+import re
+import shutil
+import subprocess
+
+import pytest
+import yaml
+
+from innfer_lib.benchmarks import get_benchmark
+from innfer_lib.config import load_analysis
+
+
+def job_counts(output: str) -> dict[str, int]:
+    counts = {}
+    in_table = False
+    for line in output.splitlines():
+        if line.startswith("job ") and "count" in line:
+            in_table, counts = True, {}
+            continue
+        if in_table:
+            m = re.match(r"^(\w+)\s+(\d+)$", line.strip())
+            if m:
+                counts[m.group(1)] = int(m.group(2))
+            elif counts and not line.strip().startswith("-"):
+                in_table = False
+    return counts
+
+
+def dry_run(snakemake, tmp_path, **config) -> dict[str, int]:
+    cfg = tmp_path / "config.yaml"
+    base = yaml.safe_load(open("config/config.yaml"))
+    base.update(config)
+    base["results_dir"] = str(tmp_path / "results")
+    cfg.write_text(yaml.safe_dump(base))
+    proc = snakemake("-n", "--configfile", str(cfg))
+    return job_counts(proc.stdout + proc.stderr)
+
+
+def expected_counts(name: str, n_vals: int | None = None, densities: int = 2) -> dict[str, int]:
+    analysis = load_analysis(get_benchmark(name).analysis_config("inputs"))
+    n_proc = len(analysis.processes)
+    n_val = n_vals if n_vals is not None else len(analysis.validation_points)
+    fits = n_val * densities
+    return {
+        "make_benchmark": 1,
+        "load_data": len(analysis.raw["files"]),
+        "preprocess": n_proc,
+        "train_density": n_proc,
+        "setup_density_from_benchmark": n_proc if densities == 2 else 0,
+        "initial_fit": fits,
+        "hessian": fits,
+        "covariance": fits,
+        "summary": 1,
+        "density_comparison": 1,
+        "all": 1,
+    }
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "Dim1Gaussian",
+        "Dim1GaussianWithExpBkg",
+        "Dim1GaussianWithExpBkgVaryingYield",
+        "Dim2",
+        "Dim5",
+    ],
+)
+def test_dry_run_job_counts(snakemake, tmp_path, name):
+    counts = dry_run(snakemake, tmp_path, benchmark={"name": name, "events": 1000})
+    expected = {k: v for k, v in expected_counts(name).items() if v}
+    assert counts.pop("total") == sum(expected.values())
+    assert counts == expected
+
+
+def test_default_config_counts(snakemake, tmp_path):
+    counts = dry_run(snakemake, tmp_path)
+    assert counts["initial_fit"] == 18  # 9 validation points x (learned, truth)
+    assert counts["train_density"] == 1
+
+
+def test_subset_of_points_and_learned_only(snakemake, tmp_path):
+    counts = dry_run(snakemake, tmp_path, validation_indices=[0, 4], densities=["learned"])
+    assert counts["initial_fit"] == 2
+    assert "setup_density_from_benchmark" not in counts
+
+
+@pytest.mark.parametrize(
+    ("override", "message"),
+    [
+        ({"benchmark": {"name": "Dim7"}}, "benchmark.name"),
+        ({"fits": {"closure": {"likelihood": "binnd"}}}, "fits.closure.likelihood"),
+        ({"validation_indices": [99]}, "validation_indices"),
+        ({"benchmark": {"name": "Dim2", "events": 10}}, "benchmark.events"),
+    ],
+)
+def test_bad_workflow_config_names_the_key(snakemake, tmp_path, override, message):
+    cfg = tmp_path / "config.yaml"
+    base = yaml.safe_load(open("config/config.yaml"))
+    base.update(override)
+    cfg.write_text(yaml.safe_dump(base))
+    proc = snakemake("-n", "--configfile", str(cfg), check=False)
+    assert proc.returncode != 0
+    assert message.split(".")[-1] in proc.stdout + proc.stderr
+
+
+def test_bad_analysis_config_names_file_and_key(snakemake, tmp_path):
+    raw = get_benchmark("Dim1Gaussian").analysis_config(str(tmp_path))
+    del raw["models"]["Gaussian"]["density_models"][0]["file"]
+    analysis = tmp_path / "analysis.yaml"
+    analysis.write_text(yaml.safe_dump(raw))
+    cfg = tmp_path / "config.yaml"
+    cfg.write_text(yaml.safe_dump({"analysis": str(analysis), "densities": ["learned"]}))
+    proc = snakemake("-n", "--configfile", str(cfg), check=False)
+    out = proc.stdout + proc.stderr
+    assert proc.returncode != 0
+    assert str(analysis) in out and "models.Gaussian.density_models.0" in out and "'file'" in out
+
+
+def test_lint_is_clean(snakemake):
+    proc = snakemake("--lint", check=False)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+@pytest.mark.parametrize("kind", ["--dag", "--rulegraph"])
+def test_graphs_render(snakemake, kind):
+    proc = snakemake(kind)
+    assert proc.stdout.lstrip().startswith("digraph")
+    if shutil.which("dot") is None:
+        pytest.skip("graphviz `dot` not installed; the graph text was checked")
+    svg = subprocess.run(["dot", "-Tsvg"], input=proc.stdout, capture_output=True, text=True)
+    assert svg.returncode == 0 and "<svg" in svg.stdout
