@@ -113,17 +113,20 @@ class Likelihood:
                         tf.constant(cat.weights[start:stop], tf.float64),
                     )
                 )
-        spec = [
-            tf.TensorSpec([None, None], tf.float64),
-            tf.TensorSpec([None], tf.float64),
-            tf.TensorSpec([n_par], tf.float64),
-        ]
+        def spec(c_index: int) -> list:
+            n_x = self.categories[c_index].x.shape[1]
+            return [
+                tf.TensorSpec([None, n_x], tf.float64),
+                tf.TensorSpec([None], tf.float64),
+                tf.TensorSpec([n_par], tf.float64),
+            ]
+
         self._event_grad = [
-            tf.function(self._make_event_grad(i), input_signature=spec, reduce_retracing=True)
+            tf.function(self._make_event_grad(i), input_signature=spec(i))
             for i in range(len(self.categories))
         ]
         self._event_hess = [
-            tf.function(self._make_event_hess(i), input_signature=spec, reduce_retracing=True)
+            tf.function(self._make_event_hess(i), input_signature=spec(i))
             for i in range(len(self.categories))
         ]
         theta_spec = [tf.TensorSpec([n_par], tf.float64)]

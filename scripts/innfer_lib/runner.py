@@ -44,4 +44,7 @@ def run(snakemake: Any, main: Callable[[Any], None]) -> None:
             LOG.error("%s", err)
             print(f"innfer error in rule {snakemake.rule}: {err}", file=sys.__stderr__)
             sys.exit(1)
+        except Exception:
+            LOG.exception("rule %s failed", snakemake.rule)
+            raise
         LOG.info("done in %.1f s", time.perf_counter() - start)
