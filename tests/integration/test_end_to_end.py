@@ -1,0 +1,85 @@
+"""One tiny run of the default chain: simulate, preprocess, train, fit, Hessian, summary."""
+
+import numpy as np
+import pytest
+import yaml
+
+from innfer_lib.paths import Paths, plot_files
+
+pytestmark = pytest.mark.slow
+
+VALS = [3, 6]  # 172.5 (validation only: dropped from training) and 174.0 (also trained)
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory):
+    from tests.conftest import run_snakemake
+
+    tmp = tmp_path_factory.mktemp("e2e")
+    cfg = tmp / "config.yaml"
+    cfg.write_text(
+        yaml.safe_dump(
+            {
+                "results_dir": str(tmp / "results"),
+                "benchmark": {"name": "Dim1Gaussian", "events": 20_000},
+                "validation_indices": VALS,
+                "density_architecture_overrides": {
+                    "num_coupling_layers": 2,
+                    "affine_units_per_dense_layer": 16,
+                    "spline_units_per_dense_layer": 16,
+                    "spline_bins": 8,
+                    "epochs": 3,
+                    "batch_size": 512,
+                },
+            }
+        )
+    )
+    proc = run_snakemake("--cores", "2", "--configfile", str(cfg), timeout=900)
+    return tmp, cfg, proc, Paths.for_analysis(tmp / "results", "Benchmark_Dim1Gaussian")
+
+
+def test_summary_numbers(run):
+    _, _, _, paths = run
+    summary = yaml.safe_load(open(Paths.format(paths.summary, fit="closure")))
+    assert [p["val"] for p in summary["points"]] == VALS
+    for point in summary["points"]:
+        for density in ("learned", "truth"):
+            res = point["results"][density]["Y1"]
+            assert res["fit_valid"] and res["hessian_positive_definite"]
+            assert res["interval_1sigma"][0] < res["best_fit"] < res["interval_1sigma"][1]
+        # The true density attains the Cramér-Rao bound: σ(Y1) = 0.01·Y1/√N_eff for
+        # N(Y1, (0.01·Y1)²) up to the tiny information in the width (a 0.01% effect).
+        truth = point["results"]["truth"]["Y1"]
+        fit = yaml.safe_load(
+            open(Paths.format(paths.best_fit, fit="closure", density="truth", val=point["val"]))
+        )
+        n_eff = fit["data"]["categories"]["inclusive"]["effective_events"]
+        expected = 0.01 * point["truth"]["Y1"] / np.sqrt(n_eff)
+        assert truth["sigma"] == pytest.approx(expected, rel=0.03)
+        assert abs(truth["pull"]) < 4
+        assert "sigma_ratio_learned_over_true" in point
+
+
+def test_plots_and_models_exist(run):
+    _, _, _, paths = run
+    files = plot_files(Paths.format(paths.summary_plot, fit="closure"))
+    files += plot_files(Paths.format(paths.loss_plot, model="Gaussian", category="inclusive"))
+    for v in VALS:
+        files += plot_files(Paths.format(paths.density_plot, val=v))
+    for f in files:
+        with open(f, "rb") as fh:
+            head = fh.read(8)
+        assert head.startswith(b"%PDF") or head.startswith(b"\x89PNG")
+    history = yaml.safe_load(
+        open(Paths.format(paths.training_history, model="Gaussian", category="inclusive"))
+    )
+    assert history["best_epoch"] >= 1
+    assert history["test_loss"][history["best_epoch"]] < history["test_loss"][0]
+
+
+def test_rerun_has_nothing_to_do(run):
+    from tests.conftest import run_snakemake
+
+    _, cfg, _, _ = run
+    proc = run_snakemake("-n", "--configfile", str(cfg))
+    assert "Nothing to be done" in proc.stdout + proc.stderr

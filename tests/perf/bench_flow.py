@@ -1,0 +1,85 @@
+"""Throughput of the default density flow: training, log-prob and NLL+gradient (events/s).
+
+Run: python tests/perf/bench_flow.py [--dims 1 5] [--events 100000]
+Prints one line per measurement; nothing here is asserted (numbers belong in notes, not tests).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import time
+from pathlib import Path
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import numpy as np  # noqa: E402
+import tensorflow as tf  # noqa: E402
+
+from innfer_lib.config import read_config_file  # noqa: E402
+from innfer_lib.flows import ConditionalFlow  # noqa: E402
+from innfer_lib.training import train_flow  # noqa: E402
+
+ARCH = Path(__file__).resolve().parents[2] / "config" / "architecture" / "density_default.yaml"
+
+
+def _timed(fn, repeats: int = 3) -> float:
+    fn()  # trace / warm up
+    best = float("inf")
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        fn()
+        best = min(best, time.perf_counter() - t0)
+    return best
+
+
+def bench(n_x: int, n_events: int, epochs: int) -> None:
+    arch = read_config_file(ARCH)
+    arch.pop("type", None)
+    rng = np.random.default_rng(0)
+    cond = rng.normal(size=(n_events, 1)).astype(np.float32)
+    x = (rng.normal(size=(n_events, n_x)) + cond).astype(np.float32)
+    w = np.ones(n_events, np.float32)
+    flow = ConditionalFlow(n_x, 1, arch)
+    opts = dict(arch, epochs=epochs, early_stopping=False)
+    hist = train_flow(flow, (x, cond, w), (x[:10_000], cond[:10_000], w[:10_000]), opts,
+                      progress=False, log=lambda s: None)
+    print(f"D={n_x} training: {hist['events_per_second']:.0f} events/s "
+          f"(batch {arch['batch_size']}, {epochs} epochs of {n_events})")
+    for dtype in ("float32", "float64"):
+        f = ConditionalFlow(n_x, 1, arch, dtype=dtype)
+        f.set_weights(flow.get_weights())
+        xt = tf.constant(x.astype(dtype))
+        ct = tf.constant(cond.astype(dtype))
+        lp = tf.function(f.log_prob)
+        t = _timed(lambda lp=lp, xt=xt, ct=ct: lp(xt, ct).numpy())
+        print(f"D={n_x} log_prob {dtype}: {n_events / t:.0f} events/s (batch {n_events})")
+
+        theta = tf.constant([0.1], dtype)
+
+        @tf.function
+        def nll_grad(theta, f=f, xt=xt):
+            with tf.GradientTape() as tape:
+                tape.watch(theta)
+                c = tf.tile(theta[None, :], [tf.shape(xt)[0], 1])
+                v = -tf.reduce_sum(f.log_prob(xt, c))
+            return v, tape.gradient(v, theta)
+
+        t = _timed(lambda nll_grad=nll_grad, theta=theta: nll_grad(theta)[1].numpy())
+        print(f"D={n_x} NLL + d/dθ {dtype}: {n_events / t:.0f} events/s")
+    print(f"D={n_x} FLOPs per event (log_prob): {flow.count_flops_per_event()}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--dims", type=int, nargs="+", default=[1, 5])
+    parser.add_argument("--events", type=int, default=100_000)
+    parser.add_argument("--epochs", type=int, default=2)
+    args = parser.parse_args()
+    print(f"TensorFlow {tf.__version__}, devices: {[d.name for d in tf.config.list_logical_devices()]}")
+    for d in args.dims:
+        bench(d, args.events, args.epochs)
+
+
+if __name__ == "__main__":
+    main()
