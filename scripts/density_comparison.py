@@ -14,6 +14,13 @@ from innfer_lib.yields import process_yield
 def main(smk):
     analysis = load_analysis(smk.params.analysis)
     files = smk.input
+    keys = [f"{p}__{c}" for p in analysis.processes for c in analysis.categories]
+    params = {k: read_yaml(files[f"parameters__{k}"]) for k in keys}
+    densities = {
+        (k, d): load_density(files[f"architecture__{k}__{d}"], params[k])
+        for k in keys
+        for d in smk.params.densities
+    }
     outputs = list(smk.output)
     n_ext = len(PLOT_EXTENSIONS)
     for i, val in enumerate(smk.params.vals):
@@ -24,15 +31,13 @@ def main(smk):
             models = {d: [] for d in smk.params.densities}
             for process in analysis.processes:
                 key = f"{process}__{category}"
-                params = read_yaml(files[f"parameters__{key}"])
                 frame = read_parquet(files[f"validation__{key}__{val}"])
-                x, w = validation_sample(frame, params, point, "val")
+                x, w = validation_sample(frame, params[key], point, "val")
                 xs.append(x)
                 ws.append(w)
-                lam = process_yield(params["yields"], point, params.get("rate_parameter"))
+                lam = process_yield(params[key]["yields"], point, params[key].get("rate_parameter"))
                 for density in smk.params.densities:
-                    model = load_density(files[f"architecture__{key}__{density}"], params)
-                    models[density].append((model, lam))
+                    models[density].append((densities[(key, density)], lam))
             cat_panels = panels(
                 np.concatenate(xs), np.concatenate(ws), analysis.variables, models, point, seed=val
             )

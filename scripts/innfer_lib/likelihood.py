@@ -113,6 +113,7 @@ class Likelihood:
                         tf.constant(cat.weights[start:stop], tf.float64),
                     )
                 )
+
         def spec(c_index: int) -> list:
             n_x = self.categories[c_index].x.shape[1]
             return [
