@@ -42,10 +42,18 @@ def bench(n_x: int, n_events: int, epochs: int) -> None:
     w = np.ones(n_events, np.float32)
     flow = ConditionalFlow(n_x, 1, arch)
     opts = dict(arch, epochs=epochs, early_stopping=False)
-    hist = train_flow(flow, (x, cond, w), (x[:10_000], cond[:10_000], w[:10_000]), opts,
-                      progress=False, log=lambda s: None)
-    print(f"D={n_x} training: {hist['events_per_second']:.0f} events/s "
-          f"(batch {arch['batch_size']}, {epochs} epochs of {n_events})")
+    hist = train_flow(
+        flow,
+        (x, cond, w),
+        (x[:10_000], cond[:10_000], w[:10_000]),
+        opts,
+        progress=False,
+        log=lambda s: None,
+    )
+    print(
+        f"D={n_x} training: {hist['events_per_second']:.0f} events/s "
+        f"(batch {arch['batch_size']}, {epochs} epochs of {n_events})"
+    )
     for dtype in ("float32", "float64"):
         f = ConditionalFlow(n_x, 1, arch, dtype=dtype)
         f.set_weights(flow.get_weights())
@@ -76,7 +84,9 @@ def main() -> None:
     parser.add_argument("--events", type=int, default=100_000)
     parser.add_argument("--epochs", type=int, default=2)
     args = parser.parse_args()
-    print(f"TensorFlow {tf.__version__}, devices: {[d.name for d in tf.config.list_logical_devices()]}")
+    print(
+        f"TensorFlow {tf.__version__}, devices: {[d.name for d in tf.config.list_logical_devices()]}"
+    )
     for d in args.dims:
         bench(d, args.events, args.epochs)
 

@@ -10,8 +10,9 @@ import numpy as np
 import pandas as pd
 import pytest
 import yaml
-from innfer_lib import benchmarks as bm
 from scipy import integrate, special, stats
+
+from innfer_lib import benchmarks as bm
 
 Y_CHECK = (166.0, 172.5, 180.0)
 BKG_MEAN = 170.0 - 25.0 * math.exp(-2.5) / -math.expm1(-2.5)
