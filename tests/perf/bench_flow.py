@@ -84,9 +84,8 @@ def main() -> None:
     parser.add_argument("--events", type=int, default=100_000)
     parser.add_argument("--epochs", type=int, default=2)
     args = parser.parse_args()
-    print(
-        f"TensorFlow {tf.__version__}, devices: {[d.name for d in tf.config.list_logical_devices()]}"
-    )
+    devices = [d.name for d in tf.config.list_logical_devices()]
+    print(f"TensorFlow {tf.__version__}, devices: {devices}")
     for d in args.dims:
         bench(d, args.events, args.epochs)
 
