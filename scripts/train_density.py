@@ -1,8 +1,8 @@
 from innfer_lib.density import learned_architecture
+from innfer_lib.density_training import load_architecture, train_density
 from innfer_lib.io import read_parquet, read_yaml, write_yaml
 from innfer_lib.plotting import loss_plot
 from innfer_lib.runner import LOG, run
-from innfer_lib.density_training import load_architecture, train_density
 
 
 def main(smk):

@@ -15,6 +15,14 @@ Design choices that differ from the original INNFER (BayesFlow based) tool:
 * Weights are created from a NumPy generator seeded by the architecture, not from the global TF
   seed, so a float64 twin of a float32 flow is built with identical structure and can take its
   weights via :meth:`ConditionalFlow.set_weights`.
+* The rational-quadratic spline is implemented here rather than taken from TFP. TFP locates
+  each event's bin with ``searchsorted`` and batched ``gather``; the gradients of those gathers
+  (and their second derivatives, which the likelihood's Hessian needs) made graphs of ~37k ops
+  that took tens of seconds to build and optimise. Here a one-hot mask from comparisons with the
+  knots picks the bin, so every derivative is a handful of element-wise ops. TFP's bijector stays
+  selectable (``spline_implementation: tfp``) as an independent cross-check.
+* ``cond`` may have a single row that applies to every event. In 1-D every conditioner sees
+  only θ, so a likelihood scan at fixed θ then evaluates the networks once instead of per event.
 """
 
 from __future__ import annotations
@@ -31,7 +39,6 @@ import numpy as np
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import tensorflow as tf  # noqa: E402
-import tensorflow_probability as tfp  # noqa: E402
 
 DEFAULT_ARCHITECTURE: dict[str, Any] = {
     "coupling_design": "interleaved",
@@ -40,18 +47,23 @@ DEFAULT_ARCHITECTURE: dict[str, Any] = {
     "act_norm": True,
     "affine_units_per_dense_layer": 128,
     "affine_num_dense_layers": 2,
-    "affine_activation": "relu",
+    "affine_activation": "swish",
     "spline_units_per_dense_layer": 128,
     "spline_num_dense_layers": 2,
-    "spline_activation": "relu",
+    "spline_activation": "swish",
     "spline_bins": 16,
     "spline_bound": 5.0,
     "soft_clamp": 1.9,
     "seed": 42,
+    "spline_implementation": "innfer",
 }
 
 COUPLING_DESIGNS = ("affine", "spline", "interleaved")
 PERMUTATIONS = ("fixed", "none")
+SPLINE_IMPLEMENTATIONS = ("innfer", "tfp")
+# Keys that choose how the map is computed, not which map it is: they stay out of the saved
+# signature, so weights load under either choice and files from before the key existed load.
+_NOT_IN_SIGNATURE = frozenset({"spline_implementation"})
 
 # Lower bounds keep the spline strictly monotone with finite slopes, so the inverse and the
 # log-Jacobian stay well conditioned even when the conditioner outputs become extreme.
@@ -61,13 +73,24 @@ _MIN_SLOPE = 1e-3
 # which together with uniform bins makes the initial spline exactly the identity.
 _SLOPE_SHIFT = math.log(math.expm1(1.0 - _MIN_SLOPE))
 
+
+def _silu(x: tf.Tensor) -> tf.Tensor:
+    """x * sigmoid(x), the same values as tf.nn.silu without its custom gradient.
+
+    tf.nn.silu recomputes the sigmoid in its gradient (and a gradient for its beta), wrapped in
+    a custom-gradient IdentityN; the plain product gives smaller first and second derivative
+    graphs, and measured less peak memory in the likelihood's Hessian.
+    """
+    return x * tf.math.sigmoid(x)
+
+
 _ACTIVATIONS: dict[str, Callable[[tf.Tensor], tf.Tensor] | None] = {
     "relu": tf.nn.relu,
     "elu": tf.nn.elu,
     "selu": tf.nn.selu,
     "gelu": tf.nn.gelu,
-    "swish": tf.nn.silu,
-    "silu": tf.nn.silu,
+    "swish": _silu,
+    "silu": _silu,
     "tanh": tf.math.tanh,
     "sigmoid": tf.math.sigmoid,
     "softplus": tf.math.softplus,
@@ -100,6 +123,11 @@ def resolve_architecture(architecture: Mapping[str, Any] | None) -> dict[str, An
         )
     if arch["permutation"] not in PERMUTATIONS:
         raise ValueError(f"permutation must be one of {PERMUTATIONS}, got {arch['permutation']!r}")
+    if arch["spline_implementation"] not in SPLINE_IMPLEMENTATIONS:
+        raise ValueError(
+            f"spline_implementation must be one of {SPLINE_IMPLEMENTATIONS}, "
+            f"got {arch['spline_implementation']!r}"
+        )
     if int(arch["num_coupling_layers"]) < 1:
         raise ValueError("num_coupling_layers must be at least 1")
     if int(arch["spline_bins"]) < 2:
@@ -137,23 +165,217 @@ def _layer_kinds(design: str, n_layers: int) -> list[str]:
     return [design] * n_layers
 
 
-def _join(parts: Sequence[tf.Tensor | None], n: tf.Tensor, dtype: tf.DType) -> tf.Tensor:
-    """Concatenate conditioner inputs, substituting one zero column when all are empty.
+def _join(parts: Sequence[tf.Tensor | None], dtype: tf.DType) -> tf.Tensor:
+    """Concatenate conditioner inputs, substituting one zero row and column when all are empty.
 
-    The zero column lets a conditioner with nothing to condition on (1-D unconditional flow)
-    reuse the ordinary MLP: its output is then a learned constant set by the biases.
+    The zero input lets a conditioner with nothing to condition on (1-D unconditional flow)
+    reuse the ordinary MLP: its output is then a learned constant set by the biases. A single
+    row suffices because the transforms broadcast their parameters over events, so the MLP runs
+    once instead of once per event.
     """
     present = [p for p in parts if p is not None and p.shape[-1] != 0]
     if not present:
-        return tf.zeros(tf.stack([n, 1]), dtype=dtype)
+        return tf.zeros([1, 1], dtype=dtype)
     if len(present) == 1:
         return present[0]
     return tf.concat(present, axis=-1)
 
 
+def _sum_last(t: tf.Tensor) -> tf.Tensor:
+    """Sum over the last axis; a reshape when it has size 1, whose derivative is cheaper."""
+    return tf.reshape(t, [-1]) if t.shape[-1] == 1 else tf.reduce_sum(t, axis=-1)
+
+
+def _concat_columns(columns: Sequence[tf.Tensor]) -> tf.Tensor:
+    """Concatenate (n, 1) columns; a single column is returned as is, adding no op."""
+    return columns[0] if len(columns) == 1 else tf.concat(list(columns), axis=1)
+
+
+def _columns(x: tf.Tensor, width: int) -> list[tf.Tensor]:
+    """Split x into its (n, 1) columns; one Split op, whose gradient is a single concat."""
+    return [x] if width == 1 else tf.split(x, width, axis=1)
+
+
 # The flow has no data-dependent Python control flow, so AutoGraph conversion (which would
 # also recurse into TFP internals) only adds tracing time when callers wrap us in tf.function.
 _no_autograph = tf.autograph.experimental.do_not_convert
+
+
+# Column blocks of the flat per-bin spline table, each ``bins`` wide (see _spline_maps).
+_X_LO, _WIDTH, _Y_LO, _HEIGHT, _D_LO, _D_HI, _D_SUM = range(7)
+_N_BLOCKS = 7
+
+
+def _spline_maps(bins: int, bound: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Constant affine maps from the normalised conditioner outputs to the per-bin table.
+
+    Every table entry (left knots, bin sizes, knot slopes with the unit end slopes, and the
+    slope sum at both ends of a bin) is affine in the softmax outputs of widths and heights and
+    the softplus outputs of the interior slopes. Two small matmuls with these constants build
+    the whole table, cumsums and padding included; the gradient of a matmul is another matmul,
+    whereas cumsum, pad, stack and broadcasting products each add several ops to every
+    derivative graph.
+
+    Returns:
+        ``from_sizes`` (K, 2K), mapping one softmax row (widths or heights) to its K left
+        knots followed by its K sizes; ``from_slopes`` (K - 1, 3K), mapping the softplus
+        outputs to the blocks D_LO, D_HI, D_SUM; and ``offset`` (7K,), added to the table.
+    """
+    k = bins
+    free = 2.0 * bound - k * _MIN_BIN_SIZE
+    index = np.arange(k)
+    # size_j = free * softmax_j + min; the left knot of bin i sums the sizes of bins j < i.
+    strictly_before = (index[:, None] < index[None, :]).astype(float)
+    from_sizes = free * np.concatenate([strictly_before, np.eye(k)], axis=1)
+    offset = np.zeros((_N_BLOCKS, k))
+    offset[[_X_LO, _Y_LO]] = _MIN_BIN_SIZE * index - bound
+    offset[[_WIDTH, _HEIGHT]] = _MIN_BIN_SIZE
+    # Knot slope j (1 <= j <= K - 1) is softplus_{j-1} + min; knots 0 and K have slope 1.
+    # Bin i runs from knot i (its D_LO) to knot i + 1 (its D_HI).
+    from_slopes = np.zeros((k - 1, 3 * k))
+    for i in range(k):
+        for block, knot in ((_D_LO, i), (_D_HI, i + 1)):
+            for target in (block, _D_SUM):
+                if 1 <= knot <= k - 1:
+                    from_slopes[knot - 1, (target - _D_LO) * k + i] = 1.0
+                    offset[target, i] += _MIN_SLOPE
+                else:
+                    offset[target, i] += 1.0
+    return from_sizes, from_slopes, offset.reshape(-1)
+
+
+def _block_sums(bins: int) -> np.ndarray:
+    """(7K, 7) matrix summing each K-wide block of the table: picks bin values after masking."""
+    return np.kron(np.eye(_N_BLOCKS), np.ones((bins, 1)))
+
+
+def _select_bin(v: tf.Tensor, table: tf.Tensor, lo_block: int, bins: int) -> list[tf.Tensor]:
+    """The table entries of the bin holding each value of v, without a gather.
+
+    TFP uses searchsorted and batched gathers; the gradient of a gather is a scatter that TF
+    builds slowly, and the Hessian differentiates that scatter again. Here a one-hot mask from
+    comparisons with the left knots zeroes the other bins and a constant matmul sums each block,
+    so every derivative is a product and a matmul. For K = 16 the extra arithmetic is small next
+    to the conditioner networks.
+
+    Args:
+        v: Positions inside the box, shape (N, 1).
+        table: Flat table, shape (N, 7K) or (1, 7K) (one spline for all rows).
+        lo_block: Block of the left knots to search: _X_LO (forward) or _Y_LO (inverse).
+        bins: Number of bins K.
+
+    Returns:
+        Seven (N, 1) tensors, in the order of the table's blocks.
+    """
+    lo = table[:, lo_block * bins : (lo_block + 1) * bins]
+    # The first left knot is exactly -bound and v >= -bound, so the count is at least 1.
+    index = tf.reduce_sum(tf.cast(v >= lo, tf.int32), axis=1) - 1
+    mask = tf.one_hot(index, bins, dtype=table.dtype)[:, tf.newaxis, :]
+    masked = tf.reshape(tf.reshape(table, [-1, _N_BLOCKS, bins]) * mask, [-1, _N_BLOCKS * bins])
+    picked = tf.matmul(masked, tf.constant(_block_sums(bins), table.dtype))
+    return tf.split(picked, _N_BLOCKS, axis=1)
+
+
+def _rqs_log_slope(
+    xi: tf.Tensor,
+    xi1: tf.Tensor,
+    xi2: tf.Tensor,
+    two_s: tf.Tensor,
+    d_lo: tf.Tensor,
+    d_hi: tf.Tensor,
+    s_over_denom: tf.Tensor,
+) -> tf.Tensor:
+    """log dy/dx of the rational quadratic inside a bin (Durkan et al. 2019, eq. 5).
+
+    dy/dx = numer * (s / denom)^2 with numer a sum of non-negative terms, so nothing cancels;
+    one log of the product (the slope itself, far from float limits even for extreme bins)
+    keeps the derivative graphs smaller than a sum of logs. Arguments are the relative
+    position xi in [0, 1], xi (1 - xi), xi^2, twice the bin's mean slope s, the knot slopes at
+    both ends, and s over the spline's denominator, all shared with the value.
+    """
+    numer = d_hi * xi2 + two_s * xi1 + d_lo * tf.square(xi - 1.0)
+    return tf.math.log(numer * tf.square(s_over_denom))
+
+
+def _rqs_forward(
+    x: tf.Tensor, table: tf.Tensor, bins: int, bound: float
+) -> tuple[tf.Tensor, tf.Tensor]:
+    """Rational-quadratic spline y(x) and log dy/dx per element, identity outside the box.
+
+    Points outside are moved to the left edge before any arithmetic ("safe where"), so the
+    discarded branch stays finite and cannot send NaN into the gradients. Divisions are written
+    as products with reciprocals: a reciprocal's derivative is one op, a division's five.
+
+    Args:
+        x: Inputs, shape (N, 1).
+        table: Flat table from :meth:`_Transform._spline_table`, shape (N, 7K) or (1, 7K).
+        bins: Number of bins K.
+        bound: Half-width of the box.
+
+    Returns:
+        y and log dy/dx, both of shape (N, 1).
+    """
+    outside = tf.abs(x) >= bound
+    xs = tf.where(outside, tf.constant(-bound, x.dtype), x)
+    x_k, w_k, y_k, h_k, d_lo, d_hi, d_sum = _select_bin(xs, table, _X_LO, bins)
+    inv_w = tf.math.reciprocal(w_k)
+    s = h_k * inv_w
+    xi = (xs - x_k) * inv_w
+    xi2 = tf.square(xi)
+    xi1 = xi - xi2
+    two_s = s * 2.0
+    inv_denom = tf.math.reciprocal(s + (d_sum - two_s) * xi1)
+    y = y_k + h_k * (s * xi2 + d_lo * xi1) * inv_denom
+    log_slope = _rqs_log_slope(xi, xi1, xi2, two_s, d_lo, d_hi, s * inv_denom)
+    return tf.where(outside, x, y), tf.where(outside, tf.zeros_like(log_slope), log_slope)
+
+
+def _rqs_inverse(
+    y: tf.Tensor, table: tf.Tensor, bins: int, bound: float
+) -> tuple[tf.Tensor, tf.Tensor]:
+    """Inverse of :func:`_rqs_forward` and its log dx/dy per element.
+
+    Inside a bin the inverse is the root in [0, 1] of a quadratic a xi^2 + b xi + c = 0
+    (Durkan et al. 2019, appendix A.3). Each sign of b gets the root formula without
+    cancellation; for b < 0 monotonicity guarantees a > 0, and the unused branch of each
+    formula is fed a harmless denominator so it stays finite (no NaN in gradients).
+
+    Args:
+        y: Outputs, shape (N, 1).
+        table: Flat table, shape (N, 7K) or (1, 7K).
+        bins: Number of bins K.
+        bound: Half-width of the box.
+
+    Returns:
+        x and log dx/dy, both of shape (N, 1).
+    """
+    outside = tf.abs(y) >= bound
+    ys = tf.where(outside, tf.constant(-bound, y.dtype), y)
+    x_k, w_k, y_k, h_k, d_lo, d_hi, d_sum = _select_bin(ys, table, _Y_LO, bins)
+    s = h_k * tf.math.reciprocal(w_k)
+    two_s = s * 2.0
+    rel = ys - y_k
+    rel_delta = rel * (d_sum - two_s)
+    a = h_k * (s - d_lo) + rel_delta
+    b = h_k * d_lo - rel_delta
+    c = -s * rel
+    # relu, not maximum: guards rounding below zero with a one-op derivative.
+    root = tf.sqrt(tf.nn.relu(tf.square(b) - 4.0 * a * c))
+    negative_b = b < 0.0
+    one = tf.ones_like(b)
+    xi = tf.where(
+        negative_b,
+        (root - b) * tf.math.reciprocal(2.0 * tf.where(negative_b, a, one)),
+        (2.0 * c) * tf.math.reciprocal(tf.where(negative_b, -one, -b - root)),
+    )
+    xi2 = tf.square(xi)
+    xi1 = xi - xi2
+    s_over_denom = s * tf.math.reciprocal(s + (d_sum - two_s) * xi1)
+    log_slope = _rqs_log_slope(xi, xi1, xi2, two_s, d_lo, d_hi, s_over_denom)
+    return (
+        tf.where(outside, y, x_k + xi * w_k),
+        tf.where(outside, tf.zeros_like(log_slope), -log_slope),
+    )
 
 
 class _Dense:
@@ -182,7 +404,9 @@ class _Dense:
         self.n_out = n_out
 
     def __call__(self, h: tf.Tensor) -> tf.Tensor:
-        y = tf.matmul(h, self.kernel) + self.bias
+        # bias_add's derivative is one BiasAddGrad op; a broadcasting add needs a shape
+        # reduction (Shape, BroadcastGradientArgs, Sum, Reshape) in every derivative graph.
+        y = tf.nn.bias_add(tf.matmul(h, self.kernel), self.bias)
         return y if self.activation is None else self.activation(y)
 
     @property
@@ -231,6 +455,7 @@ class _Transform:
     """Element-wise invertible map of one block of dimensions, parametrised by a conditioner.
 
     ``forward`` is the data -> latent direction, matching :meth:`ConditionalFlow.forward`.
+    The conditioner input may have one row for all events; the parameters then broadcast.
     """
 
     def __init__(
@@ -252,6 +477,8 @@ class _Transform:
         else:
             self.bins = int(arch["spline_bins"])
             self.bound = float(arch["spline_bound"])
+            self.use_tfp = arch["spline_implementation"] == "tfp"
+            self.maps = _spline_maps(self.bins, self.bound)
             n_params = n_out * (3 * self.bins - 1)
         self.mlp = _MLP(
             max(n_in, 1),
@@ -265,20 +492,54 @@ class _Transform:
         )
 
     def _affine_params(self, h: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
-        raw = self.mlp(h)
-        s_raw, t = raw[:, : self.n_out], raw[:, self.n_out :]
+        s_raw, t = tf.split(self.mlp(h), 2, axis=-1)
         # Soft clamp bounds each per-layer log-scale to (-clamp, clamp): without it a single
         # step can blow the scale up and produce inf/NaN losses early in training.
-        s = (2.0 * self.clamp / math.pi) * tf.math.atan(s_raw / self.clamp)
+        # Products with Python scalars (not divisions) take TF's one-op gradient fast path.
+        s = tf.math.atan(s_raw * (1.0 / self.clamp)) * (2.0 * self.clamp / math.pi)
         return s, t
 
-    def _spline(self, h: tf.Tensor) -> tfp.bijectors.RationalQuadraticSpline:
+    def _spline_params(self, h: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor, tf.Tensor]:
+        """Bin widths, bin heights and interior knot slopes, shapes (m, d, K|K|K-1).
+
+        The TFP cross-check and the tests use these; the default path builds the equivalent
+        flat table in :meth:`_spline_table`.
+        """
         k = self.bins
-        raw = tf.reshape(self.mlp(h), tf.stack([-1, self.n_out, 3 * k - 1]))
+        raw = tf.reshape(self.mlp(h), [-1, self.n_out, 3 * k - 1])
+        w_raw, h_raw, d_raw = tf.split(raw, [k, k, k - 1], axis=-1)
         free = 2.0 * self.bound - k * _MIN_BIN_SIZE
-        widths = tf.nn.softmax(raw[..., :k], axis=-1) * free + _MIN_BIN_SIZE
-        heights = tf.nn.softmax(raw[..., k : 2 * k], axis=-1) * free + _MIN_BIN_SIZE
-        slopes = tf.math.softplus(raw[..., 2 * k :] + _SLOPE_SHIFT) + _MIN_SLOPE
+        widths = tf.nn.softmax(w_raw, axis=-1) * free + _MIN_BIN_SIZE
+        heights = tf.nn.softmax(h_raw, axis=-1) * free + _MIN_BIN_SIZE
+        slopes = tf.math.softplus(d_raw + _SLOPE_SHIFT) + _MIN_SLOPE
+        return widths, heights, slopes
+
+    def _spline_table(self, h: tf.Tensor) -> tf.Tensor:
+        """Flat per-bin table (see _spline_maps), one row per event and dimension.
+
+        Same parametrisation as :meth:`_spline_params`, but laid out as 2-D matrices so that
+        building the table and picking bins are matmuls, which keeps derivative graphs small.
+
+        Returns:
+            Shape (m * d, 7K): m rows of h, d = n_out dimensions, row r = event r // d and
+            dimension r % d, matching a (n, d) -> (n * d, 1) reshape of the points.
+        """
+        k = self.bins
+        raw = tf.reshape(self.mlp(h), [-1, 3 * k - 1])
+        size_raw, slope_raw = tf.split(raw, [2 * k, k - 1], axis=1)
+        from_sizes, from_slopes, offset = (tf.constant(m, self.dtype) for m in self.maps)
+        # Widths and heights as consecutive rows of one softmax; each row maps to its knots and
+        # sizes, and the reshape puts them side by side: blocks X_LO, WIDTH, Y_LO, HEIGHT.
+        sizes = tf.nn.softmax(tf.reshape(size_raw, [-1, k]))
+        knots_and_sizes = tf.reshape(tf.matmul(sizes, from_sizes), [-1, 4 * k])
+        slopes = tf.matmul(tf.math.softplus(slope_raw + _SLOPE_SHIFT), from_slopes)
+        return tf.concat([knots_and_sizes, slopes], axis=1) + offset
+
+    def _tfp_spline(self, h: tf.Tensor) -> Any:
+        """TFP's bijector on the same parameters; kept only as an independent cross-check."""
+        import tensorflow_probability as tfp  # Imported lazily: slow, and unused by default.
+
+        widths, heights, slopes = self._spline_params(h)
         return tfp.bijectors.RationalQuadraticSpline(
             bin_widths=widths,
             bin_heights=heights,
@@ -286,35 +547,85 @@ class _Transform:
             range_min=tf.constant(-self.bound, dtype=self.dtype),
         )
 
+    def _spline(
+        self,
+        method: Callable[..., tuple[tf.Tensor, tf.Tensor]],
+        points: tf.Tensor,
+        h: tf.Tensor,
+    ) -> tuple[tf.Tensor, tf.Tensor]:
+        """Apply _rqs_forward or _rqs_inverse on the flat (n * d, 1) layout and sum log-dets.
+
+        With d > 1 the conditioner input must have one row per event (the flow guarantees it:
+        such conditioners always see other dimensions of x); a single row broadcasts only in
+        the d = 1 case, where the table then has one row for all points.
+        """
+        out, log_slope = method(
+            tf.reshape(points, [-1, 1]), self._spline_table(h), self.bins, self.bound
+        )
+        if self.n_out == 1:
+            return out, tf.reshape(log_slope, [-1])
+        log_slope = tf.reshape(log_slope, [-1, self.n_out])
+        return tf.reshape(out, [-1, self.n_out]), _sum_last(log_slope)
+
     def forward(self, u: tf.Tensor, h: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
         if self.kind == "affine":
             s, t = self._affine_params(h)
-            return u * tf.exp(s) + t, tf.reduce_sum(s, axis=-1)
-        spline = self._spline(h)
-        log_det = spline.forward_log_det_jacobian(u, event_ndims=0)
-        return spline.forward(u), tf.reduce_sum(log_det, axis=-1)
+            return u * tf.exp(s) + t, _sum_last(s)
+        if self.use_tfp:
+            spline = self._tfp_spline(h)
+            log_det = spline.forward_log_det_jacobian(u, event_ndims=0)
+            return spline.forward(u), tf.reduce_sum(log_det, axis=-1)
+        return self._spline(_rqs_forward, u, h)
 
     def inverse(self, v: tf.Tensor, h: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
         if self.kind == "affine":
             s, t = self._affine_params(h)
-            return (v - t) * tf.exp(-s), -tf.reduce_sum(s, axis=-1)
-        spline = self._spline(h)
-        log_det = spline.inverse_log_det_jacobian(v, event_ndims=0)
-        return spline.inverse(v), tf.reduce_sum(log_det, axis=-1)
+            return (v - t) * tf.exp(-s), -_sum_last(s)
+        if self.use_tfp:
+            spline = self._tfp_spline(h)
+            log_det = spline.inverse_log_det_jacobian(v, event_ndims=0)
+            return spline.inverse(v), tf.reduce_sum(log_det, axis=-1)
+        return self._spline(_rqs_inverse, v, h)
 
     @property
     def variables(self) -> list[tf.Variable]:
         return self.mlp.variables
 
     def flops(self) -> int:
-        # Dense layers dominate; the element-wise part is a rough count of the affine update
-        # (atan, exp, fma) or the spline (two softmaxes, cumsums, bin search, rational function).
-        per_dim = 12 if self.kind == "affine" else 8 * self.bins + 60
+        # Dense layers dominate. Per dimension the affine update costs ~12 (atan, exp, fma);
+        # the spline costs its table matmuls (8K^2 + 6K(K - 1)), the masked bin pick
+        # (2 * 7 * 7K) and ~60 for softmax, softplus and the rational function.
+        k = getattr(self, "bins", 0)
+        per_dim = 12 if self.kind == "affine" else 8 * k * k + 6 * k * (k - 1) + 98 * k + 60
         return self.mlp.flops() + per_dim * self.n_out
 
 
+class _LogDets:
+    """Collects per-coupling log-determinants and adds them with one AddN per kind.
+
+    A chain of broadcasting adds puts a shape reduction into every derivative graph; AddN's
+    derivative is the incoming gradient itself. AddN needs equal shapes, which holds within a
+    kind: in 1-D with a single-row cond the affine terms have one row and the spline terms one
+    per event, so the kinds are summed separately and then added once.
+    """
+
+    def __init__(self) -> None:
+        self.terms: dict[str, list[tf.Tensor]] = {}
+
+    def add(self, kind: str, term: tf.Tensor) -> None:
+        self.terms.setdefault(kind, []).append(term)
+
+    def total(self) -> tf.Tensor:
+        sums = [t[0] if len(t) == 1 else tf.add_n(t) for t in self.terms.values()]
+        return sums[0] if len(sums) == 1 else sums[0] + sums[1]
+
+
 class _CouplingLayer:
-    """ActNorm, a fixed permutation, then two half couplings so every dimension is updated."""
+    """ActNorm, a fixed permutation, then two half couplings so every dimension is updated.
+
+    The ActNorm log-determinant does not depend on the events; the flow adds all layers' terms
+    once (see :meth:`ConditionalFlow._act_norm_log_det`) instead of per layer.
+    """
 
     def __init__(
         self,
@@ -336,13 +647,12 @@ class _CouplingLayer:
         if self.act_norm:
             self.scale = tf.Variable(np.ones(n_x, dtype=np_dtype), name=f"{name}_actnorm_scale")
             self.shift = tf.Variable(np.zeros(n_x, dtype=np_dtype), name=f"{name}_actnorm_shift")
-        if permutation is None or np.array_equal(permutation, np.arange(n_x)):
-            self.perm = None
-            self.inv_perm = None
-        else:
-            self.perm = tf.constant(permutation, dtype=tf.int32)
-            self.inv_perm = tf.constant(np.argsort(permutation), dtype=tf.int32)
         self.permutation = np.arange(n_x) if permutation is None else np.asarray(permutation)
+        # Permutations are applied by splitting into columns and concatenating them in the new
+        # order: unlike tf.gather, whose gradient is a scatter, split and concat differentiate
+        # into each other, which keeps gradient and Hessian graphs small.
+        self.identity_perm = bool(np.array_equal(self.permutation, np.arange(n_x)))
+        self.inv_permutation = np.argsort(self.permutation)
         self.t1 = _Transform(kind, self.d1, self.d2 + n_cond, arch, rng, dtype, f"{name}_t1")
         self.t2 = (
             _Transform(kind, self.d2, self.d1 + n_cond, arch, rng, dtype, f"{name}_t2")
@@ -350,42 +660,57 @@ class _CouplingLayer:
             else None
         )
 
-    def forward(
-        self, x: tf.Tensor, cond: tf.Tensor | None, n: tf.Tensor
-    ) -> tuple[tf.Tensor, tf.Tensor]:
-        log_det = tf.zeros(tf.reshape(n, [1]), dtype=self.dtype)
+    def _permute_split(self, x: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor | None]:
+        """Permute the columns of x and split them into the two halves."""
+        if self.d2 == 0:
+            return x, None
+        if self.identity_perm:
+            x1, x2 = tf.split(x, [self.d1, self.d2], axis=1)
+            return x1, x2
+        cols = _columns(x, self.n_x)
+        order = self.permutation
+        return (
+            _concat_columns([cols[i] for i in order[: self.d1]]),
+            _concat_columns([cols[i] for i in order[self.d1 :]]),
+        )
+
+    def _merge_unpermute(self, x1: tf.Tensor, x2: tf.Tensor | None) -> tf.Tensor:
+        """Inverse of _permute_split."""
+        if x2 is None:
+            return x1
+        if self.identity_perm:
+            return tf.concat([x1, x2], axis=1)
+        cols = _columns(x1, self.d1) + _columns(x2, self.d2)
+        return _concat_columns([cols[j] for j in self.inv_permutation])
+
+    def forward(self, x: tf.Tensor, cond: tf.Tensor | None, log_dets: _LogDets) -> tf.Tensor:
+        """Data -> latent direction; appends each half coupling's log-det to log_dets."""
         if self.act_norm:
             x = x * self.scale + self.shift
-            log_det += tf.reduce_sum(tf.math.log(tf.abs(self.scale)))
-        if self.perm is not None:
-            x = tf.gather(x, self.perm, axis=1)
-        x1, x2 = x[:, : self.d1], x[:, self.d1 :]
-        y1, ld1 = self.t1.forward(x1, _join([x2 if self.d2 else None, cond], n, self.dtype))
-        log_det += ld1
+        x1, x2 = self._permute_split(x)
+        y1, log_det = self.t1.forward(x1, _join([x2, cond], self.dtype))
+        log_dets.add(self.t1.kind, log_det)
         if self.t2 is None:
-            return y1, log_det
-        y2, ld2 = self.t2.forward(x2, _join([y1, cond], n, self.dtype))
-        return tf.concat([y1, y2], axis=-1), log_det + ld2
+            return y1
+        y2, log_det = self.t2.forward(x2, _join([y1, cond], self.dtype))
+        log_dets.add(self.t2.kind, log_det)
+        return tf.concat([y1, y2], axis=-1)
 
-    def inverse(
-        self, y: tf.Tensor, cond: tf.Tensor | None, n: tf.Tensor
-    ) -> tuple[tf.Tensor, tf.Tensor]:
-        log_det = tf.zeros(tf.reshape(n, [1]), dtype=self.dtype)
-        y1 = y[:, : self.d1]
+    def inverse(self, y: tf.Tensor, cond: tf.Tensor | None, log_dets: _LogDets) -> tf.Tensor:
+        """Latent -> data direction; appends each half coupling's log-det to log_dets."""
         if self.t2 is not None:
-            x2, ld2 = self.t2.inverse(y[:, self.d1 :], _join([y1, cond], n, self.dtype))
-            log_det += ld2
+            y1, y2 = tf.split(y, [self.d1, self.d2], axis=1)
+            x2, log_det = self.t2.inverse(y2, _join([y1, cond], self.dtype))
+            log_dets.add(self.t2.kind, log_det)
+            x1, log_det = self.t1.inverse(y1, _join([x2, cond], self.dtype))
         else:
             x2 = None
-        x1, ld1 = self.t1.inverse(y1, _join([x2, cond], n, self.dtype))
-        log_det += ld1
-        x = x1 if x2 is None else tf.concat([x1, x2], axis=-1)
-        if self.inv_perm is not None:
-            x = tf.gather(x, self.inv_perm, axis=1)
+            x1, log_det = self.t1.inverse(y, _join([cond], self.dtype))
+        log_dets.add(self.t1.kind, log_det)
+        x = self._merge_unpermute(x1, x2)
         if self.act_norm:
             x = (x - self.shift) / self.scale
-            log_det -= tf.reduce_sum(tf.math.log(tf.abs(self.scale)))
-        return x, log_det
+        return x
 
     @property
     def variables(self) -> list[tf.Variable]:
@@ -482,12 +807,37 @@ class ConditionalFlow(tf.Module):
         t = tf.convert_to_tensor(a)
         return t if t.dtype == self._dtype else tf.cast(t, self._dtype)
 
-    def _cond(self, cond: Any) -> tf.Tensor | None:
+    def _cond(self, cond: Any, n: tf.Tensor) -> tf.Tensor | None:
+        """Cast cond; for n_x > 1 also broadcast a single row to all n events.
+
+        In 1-D the conditioners see only cond, so a single row is kept as is and every
+        network then runs once for all events. For n_x > 1 cond is concatenated with
+        per-event columns and must have n rows; broadcasting an (n, n_cond) input is free.
+        """
         if self.n_cond == 0:
             return None
         if cond is None:
             raise ValueError(f"this flow needs cond of shape (n, {self.n_cond})")
-        return self._cast(cond)
+        c = self._cast(cond)
+        if self.n_x > 1:
+            c = tf.broadcast_to(c, tf.stack([n, self.n_cond]))
+        return c
+
+    def _act_norm_log_det(self) -> tf.Tensor:
+        """Sum of all layers' ActNorm log|scale|, a scalar shared by every event."""
+        scales = tf.concat([layer.scale for layer in self._layers], axis=0)
+        return tf.reduce_sum(tf.math.log(tf.abs(scales)))
+
+    def _total_log_det(self, log_dets: _LogDets, act_norm_sign: float, n: tf.Tensor) -> tf.Tensor:
+        """Add the per-layer log-determinants and the ActNorm term into shape (n,)."""
+        total = log_dets.total()
+        if self._layers[0].act_norm:
+            total = total + act_norm_sign * self._act_norm_log_det()
+        if self.n_x == 1:
+            # Conditioners that see only a single-row cond give (1,) terms; the
+            # other dimensions' columns make every term (n,) already.
+            total = tf.broadcast_to(total, tf.reshape(n, [1]))
+        return total
 
     @_no_autograph
     def forward(self, x: Any, cond: Any) -> tuple[tf.Tensor, tf.Tensor]:
@@ -495,19 +845,19 @@ class ConditionalFlow(tf.Module):
 
         Args:
             x: Standardised observables, shape (n, n_x).
-            cond: Standardised parameters, shape (n, n_cond); ignored when n_cond = 0.
+            cond: Standardised parameters, shape (n, n_cond), or (1, n_cond) for one θ shared
+                by all events (cheaper in 1-D); ignored when n_cond = 0.
 
         Returns:
             z of shape (n, n_x) and log|det ∂z/∂x| of shape (n,).
         """
         x = self._cast(x)
-        c = self._cond(cond)
         n = tf.shape(x)[0]
-        log_det = tf.zeros(tf.reshape(n, [1]), dtype=self._dtype)
+        c = self._cond(cond, n)
+        log_dets = _LogDets()
         for layer in self._layers:
-            x, ld = layer.forward(x, c, n)
-            log_det += ld
-        return x, log_det
+            x = layer.forward(x, c, log_dets)
+        return x, self._total_log_det(log_dets, 1.0, n)
 
     @_no_autograph
     def inverse(
@@ -517,7 +867,7 @@ class ConditionalFlow(tf.Module):
 
         Args:
             z: Latent points, shape (n, n_x).
-            cond: Parameters, shape (n, n_cond); ignored when n_cond = 0.
+            cond: Parameters, shape (n, n_cond) or (1, n_cond); ignored when n_cond = 0.
             return_log_det: Also return log|det ∂x/∂z|, computed along the inverse path so it
                 can serve as an independent check of the forward log-Jacobian.
 
@@ -525,17 +875,18 @@ class ConditionalFlow(tf.Module):
             x of shape (n, n_x), or (x, log_det) when return_log_det is set.
         """
         z = self._cast(z)
-        c = self._cond(cond)
         n = tf.shape(z)[0]
-        log_det = tf.zeros(tf.reshape(n, [1]), dtype=self._dtype)
+        c = self._cond(cond, n)
+        log_dets = _LogDets()
         for layer in reversed(self._layers):
-            z, ld = layer.inverse(z, c, n)
-            log_det += ld
-        return (z, log_det) if return_log_det else z
+            z = layer.inverse(z, c, log_dets)
+        if not return_log_det:
+            return z
+        return z, self._total_log_det(log_dets, -1.0, n)
 
     def base_log_prob(self, z: tf.Tensor) -> tf.Tensor:
         """Log density of the standard normal base distribution, shape (n,)."""
-        return self._log_norm - 0.5 * tf.reduce_sum(tf.square(z), axis=-1)
+        return self._log_norm - 0.5 * _sum_last(tf.square(z))
 
     @_no_autograph
     def log_prob(self, x: Any, cond: Any) -> tf.Tensor:
@@ -586,7 +937,11 @@ class ConditionalFlow(tf.Module):
         Two flows with the same weight shapes can still differ (seed-dependent permutations,
         clamp, spline bound), so load compares this text instead of trusting shapes alone.
         """
-        canonical = {k: _canonical(self._architecture[k]) for k in DEFAULT_ARCHITECTURE}
+        canonical = {
+            k: _canonical(self._architecture[k])
+            for k in DEFAULT_ARCHITECTURE
+            if k not in _NOT_IN_SIGNATURE
+        }
         return json.dumps({"n_x": self.n_x, "n_cond": self.n_cond, **canonical}, sort_keys=True)
 
     def save(self, path: str) -> None:
