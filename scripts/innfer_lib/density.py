@@ -58,13 +58,13 @@ class LearnedDensity:
         import tensorflow as tf
 
         x_std = (x - self._x_mean) / self._x_std
-        n = tf.shape(x)[0]
+        # One θ row for all events: the flow broadcasts it, so conditioners that see only θ
+        # (every one in 1-D) run once per call instead of once per event.
         if self.parameters:
             theta = tf.stack([tf.cast(params[p], tf.float64) for p in self.parameters])
-            theta = (theta - self._y_mean) / self._y_std
-            cond = tf.tile(theta[tf.newaxis, :], [n, 1])
+            cond = ((theta - self._y_mean) / self._y_std)[tf.newaxis, :]
         else:
-            cond = tf.zeros([n, 0], tf.float64)
+            cond = tf.zeros([1, 0], tf.float64)
         return self.flow.log_prob(x_std, cond) + self._log_jacobian
 
     def sample(self, n: int, params: Mapping[str, float], seed: int) -> np.ndarray:

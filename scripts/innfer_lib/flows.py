@@ -77,9 +77,11 @@ _SLOPE_SHIFT = math.log(math.expm1(1.0 - _MIN_SLOPE))
 def _silu(x: tf.Tensor) -> tf.Tensor:
     """x * sigmoid(x), the same values as tf.nn.silu without its custom gradient.
 
-    tf.nn.silu recomputes the sigmoid in its gradient (and a gradient for its beta), wrapped in
-    a custom-gradient IdentityN; the plain product gives smaller first and second derivative
-    graphs, and measured less peak memory in the likelihood's Hessian.
+    tf.nn.silu wraps a custom gradient (IdentityN, a recomputed sigmoid and an unused gradient
+    for its beta) around every call. The plain product traces value+gradient graphs about twice
+    as fast and Hessian graphs smaller; measured trade-off in peak memory (5-D, float64): the
+    θ-Hessian of 2e4 events needs 6.7 GB instead of 8.7 GB, value+gradient of 1e5 events
+    11.7 GB instead of 7.4 GB, because the sigmoid is kept for the backward pass.
     """
     return x * tf.math.sigmoid(x)
 

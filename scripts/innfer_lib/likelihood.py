@@ -87,7 +87,7 @@ class Likelihood:
         kind: str = EXTENDED,
         constrained: Sequence[str] = (),
         constraint_centres: Mapping[str, float] | None = None,
-        batch_size: int = 50_000,
+        batch_size: int = 20_000,
     ):
         import tensorflow as tf
 
