@@ -13,7 +13,7 @@ sys.path.insert(0, str(REPO / "scripts"))
 from innfer_lib.config import fit_set_options, load_analysis, workflow_defaults
 from innfer_lib.density import LEARNED, TRUE
 from innfer_lib.errors import InnferError
-from innfer_lib.paths import Paths, plot_files
+from innfer_lib.paths import Paths, input_key, plot_files
 
 for _key, _value in workflow_defaults().items():
     config.setdefault(_key, _value)
@@ -118,24 +118,21 @@ def model_inputs(densities, vals):
     inputs = {}
     for process in PROCESSES:
         for category in CATEGORIES:
-            key = f"{process}__{category}"
-            inputs[f"parameters__{key}"] = fill(
-                PATHS.parameters, model=process, category=category
+            where = dict(model=process, category=category)
+            inputs[input_key("parameters", process, category)] = fill(
+                PATHS.parameters, **where
             )
             for val in vals:
-                inputs[f"validation__{key}__{val}"] = fill(
-                    PATHS.validation, model=process, category=category, val=val
+                inputs[input_key("validation", process, category, val)] = fill(
+                    PATHS.validation, val=val, **where
                 )
             for density in densities:
-                inputs[f"architecture__{key}__{density}"] = fill(
-                    PATHS.density_architecture,
-                    model=process,
-                    category=category,
-                    density=density,
+                inputs[input_key("architecture", process, category, density)] = fill(
+                    PATHS.density_architecture, density=density, **where
                 )
                 if density == LEARNED:
-                    inputs[f"weights__{key}"] = fill(
-                        PATHS.flow_weights, model=process, category=category
+                    inputs[input_key("weights", process, category)] = fill(
+                        PATHS.flow_weights, **where
                     )
     return inputs
 

@@ -4,7 +4,7 @@ from innfer_lib.comparison import panels
 from innfer_lib.config import load_analysis
 from innfer_lib.density import load_density
 from innfer_lib.io import read_parquet, read_yaml
-from innfer_lib.paths import PLOT_EXTENSIONS
+from innfer_lib.paths import PLOT_EXTENSIONS, input_key
 from innfer_lib.plotting import density_plot
 from innfer_lib.preprocess import validation_sample
 from innfer_lib.runner import run
@@ -14,10 +14,10 @@ from innfer_lib.yields import process_yield
 def main(smk):
     analysis = load_analysis(smk.params.analysis)
     files = smk.input
-    keys = [f"{p}__{c}" for p in analysis.processes for c in analysis.categories]
-    params = {k: read_yaml(files[f"parameters__{k}"]) for k in keys}
+    keys = [(p, c) for p in analysis.processes for c in analysis.categories]
+    params = {k: read_yaml(files[input_key("parameters", *k)]) for k in keys}
     densities = {
-        (k, d): load_density(files[f"architecture__{k}__{d}"], params[k])
+        (k, d): load_density(files[input_key("architecture", *k, d)], params[k])
         for k in keys
         for d in smk.params.densities
     }
@@ -30,8 +30,8 @@ def main(smk):
             xs, ws = [], []
             models = {d: [] for d in smk.params.densities}
             for process in analysis.processes:
-                key = f"{process}__{category}"
-                frame = read_parquet(files[f"validation__{key}__{val}"])
+                key = (process, category)
+                frame = read_parquet(files[input_key("validation", process, category, val)])
                 x, w = validation_sample(frame, params[key], point, "val")
                 xs.append(x)
                 ws.append(w)

@@ -126,6 +126,17 @@ class Paths:
 
 
 PLOT_EXTENSIONS = ("pdf", "png")
+INPUT_KEY_SEPARATOR = "__"
+
+
+def input_key(kind: str, process: str, category: str, *extra: object) -> str:
+    """Name of a rule input that belongs to one (process, category).
+
+    Rules that read every process (fits, density plots) get named inputs such as
+    `validation__Gaussian__inclusive__3`; rules build them and scripts look them up with this
+    one function, so the convention cannot drift between the two sides.
+    """
+    return INPUT_KEY_SEPARATOR.join([kind, process, category, *map(str, extra)])
 
 
 def plot_files(pattern: str) -> list[str]:

@@ -14,6 +14,7 @@ import numpy as np
 from innfer_lib.config import Analysis, rate_parameter
 from innfer_lib.errors import DataError
 from innfer_lib.io import read_parquet, read_yaml
+from innfer_lib.paths import INPUT_KEY_SEPARATOR
 from innfer_lib.preprocess import effective_events, validation_sample
 
 
@@ -143,7 +144,7 @@ def inputs_from_snakemake(named_inputs: Mapping[str, Any]) -> dict[tuple[str, st
     """
     grouped: dict[tuple[str, str], dict[str, str]] = {}
     for key, value in named_inputs.items():
-        parts = key.split("__")
+        parts = key.split(INPUT_KEY_SEPARATOR)
         if len(parts) >= 3 and parts[0] in ("parameters", "validation", "architecture"):
             grouped.setdefault((parts[1], parts[2]), {})[parts[0]] = str(value)
     return {key: ProcessInputs(**files) for key, files in grouped.items()}

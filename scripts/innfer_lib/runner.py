@@ -30,20 +30,24 @@ def _output_to(path: str | None) -> Iterator[int]:
     """
     sys.stdout.flush()
     sys.stderr.flush()
-    saved = os.dup(1), os.dup(2)
     if path is None:
-        yield saved[1]
+        yield 2
         return
-    with open(path, "w", buffering=1) as stream:
-        os.dup2(stream.fileno(), 1)
-        os.dup2(stream.fileno(), 2)
-        try:
-            yield saved[1]
-        finally:
-            sys.stdout.flush()
-            sys.stderr.flush()
-            os.dup2(saved[0], 1)
-            os.dup2(saved[1], 2)
+    saved = os.dup(1), os.dup(2)
+    try:
+        with open(path, "w", buffering=1) as stream:
+            os.dup2(stream.fileno(), 1)
+            os.dup2(stream.fileno(), 2)
+            try:
+                yield saved[1]
+            finally:
+                sys.stdout.flush()
+                sys.stderr.flush()
+                os.dup2(saved[0], 1)
+                os.dup2(saved[1], 2)
+    finally:
+        os.close(saved[0])
+        os.close(saved[1])
 
 
 def run(snakemake: Any, main: Callable[[Any], None]) -> None:
