@@ -10,16 +10,30 @@ from pathlib import Path
 REPO = Path(workflow.basedir).parent
 sys.path.insert(0, str(REPO / "scripts"))
 
-from innfer_lib.config import fit_set_options, load_analysis, workflow_defaults
+from innfer_lib.config import (
+    AUX_KINDS,
+    fit_set_options,
+    load_analysis,
+    workflow_defaults,
+)
 from innfer_lib.density import LEARNED, TRUE
 from innfer_lib.errors import InnferError
-from innfer_lib.paths import Paths, input_key, plot_files
+from innfer_lib.paths import (
+    ALL_POINTS,
+    DENSITY_DATASET,
+    TRAINING_VIEWS,
+    Paths,
+    input_key,
+    plot_files,
+)
 
 for _key, _value in workflow_defaults().items():
     config.setdefault(_key, _value)
 
 # An analysis config given on the command line overrides the embedded benchmark.
 BENCHMARK = None if config.get("analysis") else config.get("benchmark")
+# An example analysis whose inputs a rule generates (config/examples/*/workflow.yaml).
+EXAMPLE = config.get("example") if config.get("analysis") else None
 
 
 def _load_analysis():
@@ -55,6 +69,45 @@ if TRUE in DENSITIES and not BENCHMARK:
         "config densities: 'truth' needs a benchmark (an analysis has no analytic density)"
     )
 FITS = {name: fit_set_options(options) for name, options in config["fits"].items()}
+VARIABLES = ANALYSIS.variables
+DATA_FILES = ANALYSIS.data_files
+
+
+def _training_datasets():
+    """(process, category, dataset, columns) of every training set the input plots show."""
+    sets = []
+    for process in PROCESSES:
+        for category in CATEGORIES:
+            params = ANALYSIS.model_parameters(process, category)
+            sets.append((process, category, DENSITY_DATASET, VARIABLES + params))
+            for kind in AUX_KINDS:
+                for param in ANALYSIS.aux_entries(process, kind, category):
+                    target = "wt_shift" if kind == "regression" else "classifier_truth"
+                    sets.append(
+                        (
+                            process,
+                            category,
+                            f"{kind}/{param}",
+                            VARIABLES + [param, target],
+                        )
+                    )
+    return sets
+
+
+TRAINING_DATASETS = _training_datasets()
+AUX_SETS = [s for s in TRAINING_DATASETS if s[2] != DENSITY_DATASET]
+COLUMNS = sorted({c for s in TRAINING_DATASETS for c in s[3]})
+VARYING = {
+    (process, category): [ALL_POINTS] + ANALYSIS.varied_alone(process)
+    for process in PROCESSES
+    for category in CATEGORIES
+}
+
+
+def generated_inputs():
+    """Every input that make_benchmark or make_example writes (files and data)."""
+    paths = [f for b in FILES for f in ANALYSIS.raw["files"][b]["inputs"]]
+    return list(dict.fromkeys(paths + DATA_FILES))
 
 
 def fill(pattern, **wildcards):
@@ -93,7 +146,82 @@ def summary_targets():
             targets += plot_files(
                 fill(PATHS.loss_plot, model=process, category=category)
             )
+    return targets + data_targets()
+
+
+def data_targets():
+    """Data-side products: per-category data, pseudo-data and the input plots."""
+    targets = []
+    for category in CATEGORIES:
+        if DATA_FILES:
+            targets.append(fill(PATHS.data, category=category))
+        targets.append(fill(PATHS.resampled_data, category=category))
+    for process, category, dataset, columns in TRAINING_DATASETS:
+        for column in columns:
+            for view in TRAINING_VIEWS:
+                targets += plot_files(
+                    fill(
+                        PATHS.input_training_plot(view),
+                        model=process,
+                        category=category,
+                        dataset=dataset,
+                        column=column,
+                    )
+                )
+    for (process, category), varying in VARYING.items():
+        for v in varying:
+            for column in VARIABLES:
+                targets += plot_files(
+                    fill(
+                        PATHS.input_validation_plot,
+                        model=process,
+                        category=category,
+                        varying=v,
+                        column=column,
+                    )
+                )
     return targets
+
+
+def training_set_inputs(wildcards):
+    """Train/test files and parameters of the training set an input plot shows."""
+    where = dict(model=wildcards.model, category=wildcards.category)
+    if wildcards.dataset == DENSITY_DATASET:
+        return {
+            "train": fill(PATHS.train, **where),
+            "test": fill(PATHS.test, **where),
+            "parameters": fill(PATHS.parameters, **where),
+        }
+    kind, parameter = wildcards.dataset.split("/")
+    where.update(kind=kind, parameter=parameter)
+    return {
+        "train": fill(PATHS.aux_train, **where),
+        "test": fill(PATHS.aux_test, **where),
+        "parameters": fill(PATHS.aux_parameters, **where),
+    }
+
+
+def validation_plot_inputs(wildcards):
+    """parameters.yaml and every validation set of one process in one category."""
+    where = dict(model=wildcards.model, category=wildcards.category)
+    return {
+        "parameters": fill(PATHS.parameters, **where),
+        "validation": [fill(PATHS.validation, val=v, **where) for v in VAL_ALL],
+    }
+
+
+def resample_inputs(wildcards):
+    """Default-point validation sets of every process in a category, for pseudo-data."""
+    inputs = {}
+    for process in PROCESSES:
+        where = dict(model=process, category=wildcards.category)
+        inputs[input_key("parameters", process, wildcards.category)] = fill(
+            PATHS.parameters, **where
+        )
+        inputs[input_key("validation", process, wildcards.category)] = fill(
+            PATHS.validation, val=ANALYSIS.default_index, **where
+        )
+    return inputs
 
 
 def load_data_inputs(wildcards):

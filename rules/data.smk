@@ -6,12 +6,7 @@ if BENCHMARK:
         """Simulate a benchmark scenario and write the analysis config it implies."""
         output:
             config=PATHS.benchmark_config,
-            inputs=list(
-                dict.fromkeys(
-                    [f for b in FILES for f in ANALYSIS.raw["files"][b]["inputs"]]
-                    + [ANALYSIS.raw["data_file"]]
-                )
-            ),
+            inputs=generated_inputs(),
         log:
             log_path("make_benchmark"),
         conda:
@@ -23,6 +18,24 @@ if BENCHMARK:
             analysis=ANALYSIS.raw,
         script:
             "../scripts/make_benchmark.py"
+
+
+if EXAMPLE:
+
+    rule make_example:
+        """Generate the inputs of an example analysis (config/examples/)."""
+        output:
+            generated_inputs(),
+        log:
+            log_path("make_example"),
+        conda:
+            "../envs/data.yaml"
+        resources:
+            **resources(mem_mb=4000),
+        params:
+            example=EXAMPLE,
+        script:
+            "../scripts/make_example.py"
 
 
 rule load_data:
@@ -63,3 +76,108 @@ rule preprocess:
         seed=config["seed"],
     script:
         "../scripts/preprocess.py"
+
+
+rule preprocess_aux:
+    """Training sets of a regression or classifier model of one nuisance."""
+    input:
+        unpack(preprocess_inputs),
+    output:
+        train=PATHS.aux_train,
+        test=PATHS.aux_test,
+        parameters=PATHS.aux_parameters,
+    log:
+        log_path("preprocess_aux", "model", "category", "kind", "parameter"),
+    conda:
+        "../envs/data.yaml"
+    resources:
+        **resources(mem_mb=4000),
+    params:
+        analysis=ANALYSIS.raw,
+        seed=config["seed"],
+    script:
+        "../scripts/preprocess_aux.py"
+
+
+if DATA_FILES:
+
+    rule data_categories:
+        """Observed data of one category: added columns, calculations and selections."""
+        input:
+            DATA_FILES,
+        output:
+            PATHS.data,
+        log:
+            log_path("data_categories", "category"),
+        conda:
+            "../envs/data.yaml"
+        resources:
+            **resources(mem_mb=4000),
+        params:
+            analysis=ANALYSIS.raw,
+        script:
+            "../scripts/data_categories.py"
+
+
+rule resample_validation_for_data:
+    """Pseudo-data: events drawn from the default-point validation sets of every process."""
+    input:
+        unpack(resample_inputs),
+    output:
+        PATHS.resampled_data,
+    log:
+        log_path("resample_validation_for_data", "category"),
+    conda:
+        "../envs/data.yaml"
+    resources:
+        **resources(mem_mb=4000),
+    params:
+        analysis=ANALYSIS.raw,
+        seed=config["seed"],
+    script:
+        "../scripts/resample_validation_for_data.py"
+
+
+rule input_plot_training:
+    """Weighted distributions of one training column, raw and standardised."""
+    input:
+        unpack(training_set_inputs),
+    output:
+        [
+            f
+            for view in TRAINING_VIEWS
+            for f in plot_files(PATHS.input_training_plot(view))
+        ],
+    log:
+        log_path("input_plot_training", "model", "category", "dataset", "column"),
+    conda:
+        "../envs/plot.yaml"
+    resources:
+        **resources(),
+    params:
+        labels=ANALYSIS.plot_labels,
+        views=TRAINING_VIEWS,
+    script:
+        "../scripts/input_plot_training.py"
+
+
+rule input_plot_validation:
+    """Each variable at every validation point (or every value of one parameter)."""
+    input:
+        unpack(validation_plot_inputs),
+    output:
+        [
+            f
+            for column in VARIABLES
+            for f in plot_files(fill(PATHS.input_validation_plot, column=column))
+        ],
+    log:
+        log_path("input_plot_validation", "model", "category", "varying"),
+    conda:
+        "../envs/plot.yaml"
+    resources:
+        **resources(),
+    params:
+        analysis=ANALYSIS.raw,
+    script:
+        "../scripts/input_plot_validation.py"

@@ -23,6 +23,7 @@ SCHEMA_DIR = Path(__file__).resolve().parents[2] / "workflow" / "schemas"
 ANALYSIS_SCHEMA = SCHEMA_DIR / "analysis_config.schema.yaml"
 WORKFLOW_SCHEMA = SCHEMA_DIR / "workflow_config.schema.yaml"
 INCLUSIVE = "inclusive"
+AUX_KINDS = ("regression", "classifier")
 
 
 def _format_path(path: Sequence[Any]) -> str:
@@ -177,6 +178,95 @@ class Analysis:
         category = category or next(iter(self.categories))
         return sorted(self.density_entry(process, category).get("parameters", []))
 
+    def aux_entries(self, process: str, kind: str, category: str) -> dict[str, dict[str, Any]]:
+        """Regression or classifier model entries of a process in a category, by parameter."""
+        entries: dict[str, dict[str, Any]] = {}
+        for i, entry in enumerate(self.raw["models"][process].get(f"{kind}_models", [])):
+            if category not in entry.get("categories", [category]):
+                continue
+            if "parameter" not in entry:
+                raise ConfigError(
+                    f"{self.source}: models.{process}.{kind}_models[{i}]: no 'parameter'"
+                )
+            if entry["parameter"] in entries:
+                raise ConfigError(
+                    f"{self.source}: models.{process}.{kind}_models: two entries for parameter "
+                    f"'{entry['parameter']}' in category '{category}'"
+                )
+            entries[entry["parameter"]] = entry
+        return entries
+
+    def shape_parameters(self, process: str, category: str | None = None) -> list[str]:
+        """Parameters that change a process's shape: density, regression and classifier ones.
+
+        These are INNFER's `ParametersInModel` without rate and lnN parameters; a nuisance among
+        them gets its yield effect measured by PreProcess.
+        """
+        category = category or next(iter(self.categories))
+        params = set(self.model_parameters(process, category))
+        for kind in AUX_KINDS:
+            params.update(self.aux_entries(process, kind, category))
+        return sorted(params)
+
+    def lnn_entries(self, process: str, category: str) -> dict[str, list[float]]:
+        """Config lnN uncertainties of a process in a category as {parameter: [κ_down, κ_up]}.
+
+        A single rate r means the symmetric [1/r, r]; a pair is [κ_down, κ_up] as written.
+        """
+        out: dict[str, list[float]] = {}
+        for entry in self.raw.get("inference", {}).get("lnN", {}).get(process, []):
+            if category not in entry.get("categories", [category]):
+                continue
+            rate = entry["rate"]
+            kappas = (
+                [float(rate[0]), float(rate[1])]
+                if isinstance(rate, list)
+                else [
+                    1.0 / float(rate),
+                    float(rate),
+                ]
+            )
+            out[entry["parameter"]] = kappas
+        return out
+
+    @property
+    def data_files(self) -> list[str]:
+        """The observed data file(s); INNFER accepts one path or a list."""
+        value = self.raw.get("data_file")
+        if not value:
+            return []
+        return [value] if isinstance(value, str) else list(value)
+
+    def varied_alone(self, process: str) -> list[str]:
+        """Parameters of a process that some validation point varies with all others at default.
+
+        Only listed when the process has more than one such parameter: with one, the plot of
+        every point already shows it.
+        """
+        params = self.process_parameters(process)
+        varied = []
+        for p in params:
+            for point in self.validation_points:
+                others = [q for q in params if q != p]
+                if not same_point(point, self.defaults, [p]) and same_point(
+                    point, self.defaults, others
+                ):
+                    varied.append(p)
+                    break
+        return varied if len(varied) > 1 else []
+
+    @property
+    def nuisance_constraints(self) -> list[str]:
+        return list(self.raw.get("inference", {}).get("nuisance_constraints", []))
+
+    @property
+    def plot_labels(self) -> dict[str, str]:
+        """Axis labels (with units) per column; the column name when none is given."""
+        return dict(self.raw.get("plot_labels", {}))
+
+    def label(self, column: str) -> str:
+        return self.plot_labels.get(column, column)
+
     def process_parameters(self, process: str) -> list[str]:
         """Every parameter that changes a process: its shape parameters and its rate."""
         params = set(self.model_parameters(process))
@@ -203,18 +293,39 @@ class Analysis:
     def model_file(self, process: str, category: str) -> str:
         return self.density_entry(process, category)["file"]
 
+    def model_files(self, process: str, category: str) -> list[str]:
+        """Files whose events train a model of the process (density and auxiliary models)."""
+        names = [self.model_file(process, category)]
+        for kind in AUX_KINDS:
+            for entry in self.aux_entries(process, kind, category).values():
+                if entry["file"] not in names:
+                    names.append(entry["file"])
+        return names
+
     def files_of_process(self, process: str) -> list[str]:
         """Every base file a process's preprocessing reads, in a stable order."""
         names = []
         for cat in self.categories:
             for f in (
-                self.model_file(process, cat),
+                *self.model_files(process, cat),
                 self.yields_file(process, cat),
                 self.validation_file(process, cat),
+                *self.binned_fit_files(process, cat),
             ):
                 if f not in names:
                     names.append(f)
         return names
+
+    @property
+    def binned_fit(self) -> dict[str, Any]:
+        return dict(self.raw.get("inference", {}).get("binned_fit") or {})
+
+    def binned_fit_files(self, process: str, category: str) -> list[str]:
+        """The file the binned-fit yields of a process come from, if a binned fit is set up."""
+        files = self.binned_fit.get("files", {}).get(process)
+        if not self.binned_fit or not files:
+            return []
+        return [self._first_matching(files, category, f"inference.binned_fit.files.{process}")]
 
     def file_parameters(self, base: str) -> list[str]:
         return list(self.raw["files"][base].get("parameters", []))
@@ -266,11 +377,60 @@ class Analysis:
                         raise ConfigError(
                             f"{src}: models.{process}: file '{base}' is not a key of `files`"
                         )
-            for p in self.model_parameters(process):
-                if p not in params:
+            for kind in ("density", *AUX_KINDS):
+                for i, entry in enumerate(self.raw["models"][process].get(f"{kind}_models", [])):
+                    where = f"{src}: models.{process}.{kind}_models[{i}]"
+                    named = list(entry.get("parameters", [])) + (
+                        [entry["parameter"]] if "parameter" in entry else []
+                    )
+                    for p in named + list(entry.get("shifts", {})):
+                        if p not in params:
+                            raise ConfigError(
+                                f"{where}: parameter '{p}' is neither a POI nor a nuisance "
+                                f"(known: {sorted(params)})"
+                            )
+                    for cat in entry.get("categories", []):
+                        if cat not in self.categories:
+                            raise ConfigError(
+                                f"{where}: unknown category '{cat}' "
+                                f"(known: {list(self.categories)})"
+                            )
+                    if entry["file"] not in self.raw["files"]:
+                        raise ConfigError(
+                            f"{where}: file '{entry['file']}' is not a key of `files`"
+                        )
+            for i, entry in enumerate(
+                self.raw.get("inference", {}).get("lnN", {}).get(process, [])
+            ):
+                if entry["parameter"] not in self.nuisances:
                     raise ConfigError(
-                        f"{src}: models.{process}.density_models: parameter '{p}' is neither a "
-                        "POI nor a nuisance"
+                        f"{src}: inference.lnN.{process}[{i}]: parameter '{entry['parameter']}' "
+                        f"must be listed in `nuisances` (it is constrained like one)"
+                    )
+        for p in self.nuisance_constraints:
+            if p not in self.nuisances:
+                raise ConfigError(
+                    f"{src}: inference.nuisance_constraints: '{p}' is not a nuisance "
+                    f"(known: {self.nuisances})"
+                )
+        for process in self.raw.get("inference", {}).get("lnN", {}):
+            if process not in self.processes:
+                raise ConfigError(f"{src}: inference.lnN: '{process}' is not a model")
+        if self.binned_fit:
+            inputs = self.binned_fit.get("input", {})
+            for cat in self.categories:
+                if cat not in inputs:
+                    raise ConfigError(f"{src}: inference.binned_fit.input: no entry for '{cat}'")
+                if inputs[cat].get("variable") not in self.variables:
+                    raise ConfigError(
+                        f"{src}: inference.binned_fit.input.{cat}.variable must be one of "
+                        f"{self.variables}"
+                    )
+                edges = inputs[cat].get("binning", [])
+                if len(edges) < 2 or any(b <= a for a, b in zip(edges, edges[1:], strict=False)):
+                    raise ConfigError(
+                        f"{src}: inference.binned_fit.input.{cat}.binning must be increasing "
+                        "bin edges"
                     )
         for p in self.rate_processes:
             if p not in self.processes:

@@ -2,7 +2,8 @@
 
 Rules build their `input:`/`output:` from these patterns and tests find outputs with them, so a
 path is changed here or nowhere. Patterns keep Snakemake wildcards (`{model}`, `{category}`,
-`{val}`, `{fit}`, `{density}`, `{file}`, `{stem}`); `Paths.format` fills them.
+`{val}`, `{fit}`, `{density}`, `{file}`, `{stem}`, `{kind}`, `{parameter}`, `{dataset}`,
+`{column}`, `{varying}`); `Paths.format` fills them.
 """
 
 from __future__ import annotations
@@ -62,6 +63,38 @@ class Paths:
     def validation(self) -> str:
         return self._p("preprocess", "{model}", "{category}", "val", "val_{val}.parquet")
 
+    @property
+    def aux_dir(self) -> str:
+        """Regression/classifier training sets: {kind} is `regression` or `classifier`."""
+        return self._p("preprocess", "{model}", "{category}", "{kind}", "{parameter}")
+
+    @property
+    def aux_train(self) -> str:
+        return self._p(
+            "preprocess", "{model}", "{category}", "{kind}", "{parameter}", "train.parquet"
+        )
+
+    @property
+    def aux_test(self) -> str:
+        return self._p(
+            "preprocess", "{model}", "{category}", "{kind}", "{parameter}", "test.parquet"
+        )
+
+    @property
+    def aux_parameters(self) -> str:
+        return self._p(
+            "preprocess", "{model}", "{category}", "{kind}", "{parameter}", "parameters.yaml"
+        )
+
+    # observed data per category, and pseudo-data resampled from the validation sets
+    @property
+    def data(self) -> str:
+        return self._p("data", "{category}", "data.parquet")
+
+    @property
+    def resampled_data(self) -> str:
+        return self._p("data", "{category}", "resampled_validation.parquet")
+
     # density models: {density} is `learned` (a trained flow) or `truth` (the benchmark's pdf)
     @property
     def density_dir(self) -> str:
@@ -116,6 +149,23 @@ class Paths:
     def density_plot(self) -> str:
         return self.plot("densities", "val_{val}")
 
+    def input_training_plot(self, view: str) -> str:
+        """One training-input plot; `view` is train/test with an optional `_transformed`."""
+        return self.plot(
+            "input_training",
+            "{model}",
+            "{category}",
+            "{dataset}",
+            f"distributions_{{column}}_{view}",
+        )
+
+    @property
+    def input_validation_plot(self) -> str:
+        """Validation inputs of one variable; {varying} is `all` or the one parameter varied."""
+        return self.plot(
+            "input_validation", "{model}", "{category}", "{varying}", "X_distributions_{column}"
+        )
+
     @property
     def log(self) -> str:
         return self._p("logs", "{rule}", "{name}.log")
@@ -126,6 +176,9 @@ class Paths:
 
 
 PLOT_EXTENSIONS = ("pdf", "png")
+TRAINING_VIEWS = ("train", "test", "train_transformed", "test_transformed")
+DENSITY_DATASET = "density"
+ALL_POINTS = "all"
 INPUT_KEY_SEPARATOR = "__"
 
 

@@ -1,0 +1,14 @@
+from innfer_lib.config import load_analysis
+from innfer_lib.io import write_parquet
+from innfer_lib.loading import load_data_events
+from innfer_lib.runner import LOG, run
+
+
+def main(smk):
+    analysis = load_analysis(smk.params.analysis)
+    events = load_data_events(analysis, smk.wildcards.category)
+    LOG.info("category %s: %d data events", smk.wildcards.category, len(events))
+    write_parquet(smk.output[0], events)
+
+
+run(snakemake, main)  # noqa: F821

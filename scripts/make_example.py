@@ -1,0 +1,18 @@
+from pathlib import Path
+
+from innfer_lib.examples import example_outputs, simulate_example
+from innfer_lib.runner import LOG, run
+
+
+def main(smk):
+    spec = smk.params.example
+    by_name = {Path(path).stem: path for path in smk.output}
+    outputs = {stem: by_name[stem] for stem in example_outputs(spec["name"])}
+    simulate_example(
+        spec["name"], outputs, int(spec.get("events", 50_000)), int(spec.get("seed", 1))
+    )
+    for stem, path in outputs.items():
+        LOG.info("%s -> %s", stem, path)
+
+
+run(snakemake, main)  # noqa: F821

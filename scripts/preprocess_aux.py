@@ -1,0 +1,21 @@
+from innfer_lib.config import load_analysis
+from innfer_lib.io import read_parquet, write_parquet, write_yaml
+from innfer_lib.preprocess import Preprocessor
+from innfer_lib.runner import LOG, run
+
+
+def main(smk):
+    analysis = load_analysis(smk.params.analysis)
+    w = smk.wildcards
+    loaded = {base: read_parquet(path) for base, path in smk.input.items()}
+    pre = Preprocessor(analysis, w.model, w.category, loaded, int(smk.params.seed))
+    sets = pre.aux_sets(w.kind, w.parameter)
+    LOG.info(
+        "%s %s: train %d, test %d events", w.kind, w.parameter, len(sets.train), len(sets.test)
+    )
+    write_parquet(smk.output.train, sets.train)
+    write_parquet(smk.output.test, sets.test)
+    write_yaml(smk.output.parameters, {"file_name": w.model, "category": w.category, **sets.info})
+
+
+run(snakemake, main)  # noqa: F821

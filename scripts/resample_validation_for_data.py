@@ -1,0 +1,28 @@
+import numpy as np
+
+from innfer_lib.config import load_analysis
+from innfer_lib.io import read_parquet, read_yaml, write_parquet
+from innfer_lib.loading import resample_for_data
+from innfer_lib.paths import input_key
+from innfer_lib.preprocess import stable_seed, validation_sample
+from innfer_lib.runner import LOG, run
+
+
+def main(smk):
+    analysis = load_analysis(smk.params.analysis)
+    category = smk.wildcards.category
+    point = analysis.validation_points[analysis.default_index]
+    samples = []
+    for process in analysis.processes:
+        params = read_yaml(smk.input[input_key("parameters", process, category)])
+        frame = read_parquet(smk.input[input_key("validation", process, category)])
+        x, w = validation_sample(frame, params, point, "val")
+        LOG.info("%s: %d validation events, expected yield %.2f", process, len(w), w.sum())
+        samples.append((x, w))
+    rng = np.random.default_rng(stable_seed(smk.params.seed, "resample", category))
+    events = resample_for_data(samples, analysis.variables, rng)
+    LOG.info("category %s: %d pseudo-data events", category, len(events))
+    write_parquet(smk.output[0], events)
+
+
+run(snakemake, main)  # noqa: F821
