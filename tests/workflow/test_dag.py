@@ -171,3 +171,25 @@ def test_example_top_mass_counts(snakemake, tmp_path):
         "all": 1,
         "total": 82,
     }
+
+
+def test_auxiliary_models_add_their_jobs(snakemake, tmp_path):
+    """A classifier model of one nuisance adds its training sets and their input plots."""
+    raw = yaml.safe_load(open("config/examples/top_mass/analysis.yaml"))
+    raw["models"]["ttbar"]["classifier_models"] = [
+        {
+            "parameter": "isr",
+            "file": "ttbar",
+            "shifts": {"isr": {"type": "continuous", "range": [-2.0, 2.0]}},
+        }
+    ]
+    analysis = tmp_path / "analysis.yaml"
+    analysis.write_text(yaml.safe_dump(raw))
+    base = yaml.safe_load(open("config/examples/top_mass/workflow.yaml"))
+    base.update(analysis=str(analysis), results_dir=str(tmp_path / "results"))
+    cfg = tmp_path / "config.yaml"
+    cfg.write_text(yaml.safe_dump(base))
+    counts = job_counts(snakemake("-n", "--configfile", str(cfg)).stdout)
+    assert counts["preprocess_aux"] == 2  # one per category
+    # 18 density columns plus m_jet, pt, isr and classifier_truth of each classifier set
+    assert counts["input_plot_training"] == 18 + 2 * 4
