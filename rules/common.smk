@@ -29,6 +29,9 @@ from innfer_lib.paths import (
 
 for _key, _value in workflow_defaults().items():
     config.setdefault(_key, _value)
+    if isinstance(_value, dict) and _key != "fits":
+        # Nested option blocks: a partial block keeps the defaults of the keys it omits.
+        config[_key] = {**_value, **config[_key]}
 
 # An analysis config given on the command line overrides the embedded benchmark.
 BENCHMARK = None if config.get("analysis") else config.get("benchmark")
@@ -104,6 +107,81 @@ VARYING = {
 }
 
 
+EPOCH_METRICS = ["train_loss", "test_loss", "learning_rate"]
+
+
+def learned_model_inputs():
+    """parameters.yaml, architecture record and weights of a trained density."""
+    return {
+        "parameters": PATHS.parameters,
+        "architecture": fill(PATHS.density_architecture, density=LEARNED),
+        "weights": PATHS.flow_weights,
+    }
+
+
+def combined_generator_inputs(wildcards):
+    """Validation sets, parameters and Asimov samples of every process in a category."""
+    inputs = {}
+    for process in PROCESSES:
+        where = dict(model=process, category=wildcards.category)
+        inputs[input_key("parameters", process, wildcards.category)] = fill(
+            PATHS.parameters, **where
+        )
+        for val in VAL_ALL:
+            inputs[input_key("validation", process, wildcards.category, val)] = fill(
+                PATHS.validation, val=val, **where
+            )
+            inputs[input_key("asimov", process, wildcards.category, val)] = fill(
+                PATHS.asimov, val=val, **where
+            )
+    return inputs
+
+
+def evaluation_targets():
+    """Plots that judge the learned densities (skipped with `evaluation: false`)."""
+    if not config["evaluation"]:
+        return []
+    targets = []
+    for process in PROCESSES:
+        for category in CATEGORIES:
+            where = dict(model=process, category=category)
+            for column in VARIABLES:
+                for split in ("train", "test"):
+                    targets += plot_files(
+                        fill(
+                            PATHS.density_comparison_plot,
+                            column=column,
+                            split=split,
+                            **where,
+                        )
+                    )
+                targets += plot_files(
+                    fill(PATHS.generator_summary_plot, column=column, **where)
+                )
+                targets += plot_files(fill(PATHS.flow_plot, column=column, **where))
+                for val in VAL_ALL:
+                    targets += plot_files(
+                        fill(PATHS.generator_plot, val=val, column=column, **where)
+                    )
+            for metric in EPOCH_METRICS:
+                targets += plot_files(
+                    fill(PATHS.epoch_metric_plot, metric=metric, **where)
+                )
+    if len(PROCESSES) > 1:
+        for category in CATEGORIES:
+            for val in VAL_ALL:
+                for column in VARIABLES:
+                    targets += plot_files(
+                        fill(
+                            PATHS.generator_combined_plot,
+                            category=category,
+                            val=val,
+                            column=column,
+                        )
+                    )
+    return targets
+
+
 def generated_inputs():
     """Every input that make_benchmark or make_example writes (files and data)."""
     paths = [f for b in FILES for f in ANALYSIS.raw["files"][b]["inputs"]]
@@ -146,7 +224,7 @@ def summary_targets():
             targets += plot_files(
                 fill(PATHS.loss_plot, model=process, category=category)
             )
-    return targets + data_targets()
+    return targets + data_targets() + evaluation_targets()
 
 
 def data_targets():

@@ -23,6 +23,9 @@ rule train_density:
     params:
         overrides=config["density_architecture_overrides"],
         seed=config["seed"],
+        # A side directory, deliberately not an output: Snakemake deletes the outputs of a
+        # failed job, and a job killed by a wall-time limit must resume from its checkpoint.
+        checkpoint_dir=PATHS.checkpoint_dir,
     script:
         "../scripts/train_density.py"
 

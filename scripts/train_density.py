@@ -1,23 +1,56 @@
+"""Rule train_density: train one density flow, resuming a killed run from its checkpoint."""
+
+import contextlib
+import os
+
 from innfer_lib.density import learned_architecture
 from innfer_lib.density_training import load_architecture, train_density
-from innfer_lib.io import read_parquet, read_yaml, write_yaml
+from innfer_lib.io import atomic_path, read_parquet, read_yaml, write_yaml
 from innfer_lib.plotting import loss_plot
 from innfer_lib.runner import LOG, run
+from innfer_lib.training import remove_checkpoint
+
+
+def checkpoint_dir(smk) -> str:
+    """Side directory for the resumable training state, beside (never among) the outputs.
+
+    Snakemake deletes the declared outputs of a failed or killed job, so the state must live
+    in an undeclared path to survive until the rerun; `params.checkpoint_dir` overrides it.
+    """
+    explicit = getattr(smk.params, "checkpoint_dir", None)
+    return (
+        str(explicit)
+        if explicit
+        else os.path.join(os.path.dirname(smk.output.weights), "checkpoint")
+    )
 
 
 def main(smk):
     parameters = read_yaml(smk.input.parameters)
     architecture = load_architecture(smk.input.architecture, smk.params.overrides, smk.params.seed)
     LOG.info("architecture: %s", architecture)
+    ckpt = checkpoint_dir(smk)
+    LOG.info("training state is checkpointed to %s after every epoch", ckpt)
     flow, history = train_density(
-        read_parquet(smk.input.train), read_parquet(smk.input.test), parameters, architecture
+        read_parquet(smk.input.train),
+        read_parquet(smk.input.test),
+        parameters,
+        architecture,
+        checkpoint_dir=ckpt,
     )
-    flow.save(smk.output.weights)
+    with atomic_path(smk.output.weights) as tmp:
+        flow.save(str(tmp))
     write_yaml(smk.output.architecture, learned_architecture(architecture, parameters))
     write_yaml(smk.output.history, history)
     loss_plot(
         history, smk.output.loss_plot, title=f"{smk.wildcards.model} ({smk.wildcards.category})"
     )
+    # Only now is the result safe in the outputs. Dropping the state makes a forced rerun
+    # train afresh (e.g. after a code change the fingerprint cannot see); per-epoch models
+    # written there stay, and the directory goes only if nothing else is in it.
+    remove_checkpoint(ckpt)
+    with contextlib.suppress(OSError):
+        os.rmdir(ckpt)
 
 
 run(snakemake, main)  # noqa: F821

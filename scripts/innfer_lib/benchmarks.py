@@ -349,7 +349,7 @@ class Benchmark:
         raise ValueError(f"{self.name} has no process {process!r}; valid: {self.processes}")
 
     # ---- simulation ------------------------------------------------------------------------
-    def _sample_x(self, rng: np.random.Generator, y: np.ndarray) -> np.ndarray:
+    def sample_x(self, rng: np.random.Generator, y: np.ndarray) -> np.ndarray:
         """Draw the (n, d) observables given per-event Y1 values."""
         return sample_signal(rng, y, len(self.variables))
 
@@ -368,7 +368,7 @@ class Benchmark:
         n = _check_n(n_events)
         rng = np.random.default_rng(seed)
         y = rng.choice(np.asarray(TRUE_VALUES), size=n)
-        x = self._sample_x(rng, y)
+        x = self.sample_x(rng, y)
         columns = {POI: y, **{v: x[:, i] for i, v in enumerate(self.variables)}}
         columns["wt"] = _weights_per_value(y)
         return {self._procs[0].stem: self._frame(columns)}
@@ -381,7 +381,7 @@ class Benchmark:
         """
         n = _check_n(n_events)
         rng = np.random.default_rng(seed)
-        x = self._sample_x(rng, np.full(n, DATA_Y))
+        x = self.sample_x(rng, np.full(n, DATA_Y))
         return self._frame({v: x[:, i] for i, v in enumerate(self.variables)})
 
     # ---- densities -------------------------------------------------------------------------
@@ -519,7 +519,7 @@ class Dim1GaussianWithExpBkg(Benchmark):
     variables = ["X1"]
     _procs = (_Process("GaussianWithExpBkg", "base", "GaussianWithExpBkg", (POI,)),)
 
-    def _sample_x(self, rng: np.random.Generator, y: np.ndarray) -> np.ndarray:
+    def sample_x(self, rng: np.random.Generator, y: np.ndarray) -> np.ndarray:
         # Exactly round(0.3 n) signal events at random positions, so the mixture fraction is
         # not itself a random variable of the sample.
         n = y.shape[0]

@@ -57,8 +57,14 @@ def train_density(
     parameters: Mapping[str, Any],
     architecture: Mapping[str, Any],
     progress: bool = True,
+    checkpoint_dir: str | Path | None = None,
 ):
-    """Build and train the conditional flow; returns (flow at its best epoch, history)."""
+    """Build and train the conditional flow; returns (flow at its best epoch, history).
+
+    checkpoint_dir is passed to :func:`innfer_lib.training.train_flow`: with it, a rerun of a
+    killed job continues after the last finished epoch and ends with the weights and history an
+    uninterrupted run would have produced.
+    """
     from innfer_lib.flows import ConditionalFlow
     from innfer_lib.training import train_flow
 
@@ -71,6 +77,7 @@ def train_density(
         architecture,
         progress=progress,
         log=LOG.info,
+        checkpoint_dir=checkpoint_dir,
     )
     history["flops_per_event"] = int(flow.count_flops_per_event())
     history["train_events"] = len(train)

@@ -23,6 +23,12 @@ Design choices that differ from the original INNFER (BayesFlow based) tool:
   selectable (``spline_implementation: tfp``) as an independent cross-check.
 * ``cond`` may have a single row that applies to every event. In 1-D every conditioner sees
   only θ, so a likelihood scan at fixed θ then evaluates the networks once instead of per event.
+* ``permutation: learnable`` (INNFER's orthogonal-initialised matrix) is an LU-parametrised
+  mixing whose log-determinant is a sum and whose inverse is two triangular solves, so it stays
+  invertible whatever the optimiser does. ``null``/``none`` mean no permutation.
+* Conditioner dropout (``affine_dropout``/``spline_dropout`` with ``*_dropout_prob``) acts only
+  when the training step passes ``training=True``; evaluation is deterministic. INNFER's MC
+  dropout (dropout at inference) is refused, as it would make the likelihood random.
 """
 
 from __future__ import annotations
@@ -56,14 +62,31 @@ DEFAULT_ARCHITECTURE: dict[str, Any] = {
     "soft_clamp": 1.9,
     "seed": 42,
     "spline_implementation": "innfer",
+    "affine_dropout": False,
+    "affine_dropout_prob": 0.0,
+    "spline_dropout": False,
+    "spline_dropout_prob": 0.0,
 }
 
 COUPLING_DESIGNS = ("affine", "spline", "interleaved")
-PERMUTATIONS = ("fixed", "none")
+PERMUTATIONS = ("fixed", "none", "learnable")
+# INNFER writes "no permutation" as YAML null; both spellings resolve to "none" so that the two
+# configurations give the same saved signature.
+_PERMUTATION_ALIASES: dict[Any, str] = {None: "none", "null": "none", "None": "none"}
 SPLINE_IMPLEMENTATIONS = ("innfer", "tfp")
 # Keys that choose how the map is computed, not which map it is: they stay out of the saved
 # signature, so weights load under either choice and files from before the key existed load.
-_NOT_IN_SIGNATURE = frozenset({"spline_implementation"})
+# Dropout only acts while training and adds no weights, so a network trained with dropout is
+# evaluated (and loaded) exactly like one trained without.
+_NOT_IN_SIGNATURE = frozenset(
+    {
+        "spline_implementation",
+        "affine_dropout",
+        "affine_dropout_prob",
+        "spline_dropout",
+        "spline_dropout_prob",
+    }
+)
 
 # Lower bounds keep the spline strictly monotone with finite slopes, so the inverse and the
 # log-Jacobian stay well conditioned even when the conditioner outputs become extreme.
@@ -101,20 +124,56 @@ _ACTIVATIONS: dict[str, Callable[[tf.Tensor], tf.Tensor] | None] = {
 }
 
 
+def _check_int(arch: Mapping[str, Any], key: str, minimum: int) -> None:
+    """Require an integral value >= minimum; int() alone would silently truncate 2.5 to 2."""
+    value = arch[key]
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        number = math.nan
+    if isinstance(value, bool) or not number.is_integer() or number < minimum:
+        raise ValueError(f"{key} must be an integer >= {minimum}, got {value!r}")
+
+
+def _check_float(
+    arch: Mapping[str, Any], key: str, low: float, high: float, closed_low: bool
+) -> None:
+    """Require a finite number in [low, high) (closed_low) or (low, high)."""
+    value = arch[key]
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        number = math.nan
+    above = number >= low if closed_low else number > low
+    if isinstance(value, bool) or not (above and number < high):
+        interval = f"{'[' if closed_low else '('}{low}, {high})"
+        raise ValueError(f"{key} must be a number in {interval}, got {value!r}")
+
+
+def _check_bool(arch: Mapping[str, Any], key: str) -> None:
+    """Require a real boolean: bool("false") is True, so strings must not slip through."""
+    if not isinstance(arch[key], bool | np.bool_):
+        raise ValueError(f"{key} must be true or false, got {arch[key]!r}")
+
+
 def resolve_architecture(architecture: Mapping[str, Any] | None) -> dict[str, Any]:
     """Merge an architecture mapping onto the defaults and validate the flow keys.
 
     Architecture YAMLs also carry training options (epochs, batch size, ...); those keys are
     passed through untouched so the same mapping can feed both the flow and the trainer.
+    Validation happens here, once, so a bad YAML fails with a message naming the key before
+    any network is built or any training time is spent.
 
     Args:
         architecture: User options, or None for the defaults.
 
     Returns:
-        A new dict holding every default key, overridden where the user gave a value.
+        A new dict holding every default key, overridden where the user gave a value. The
+        permutation is normalised (INNFER's ``null`` becomes ``"none"``); other values are
+        returned as given.
 
     Raises:
-        ValueError: If a flow option has an unsupported value.
+        ValueError: If a flow option has an unsupported value; the message names the key.
     """
     arch = dict(DEFAULT_ARCHITECTURE)
     if architecture:
@@ -123,30 +182,41 @@ def resolve_architecture(architecture: Mapping[str, Any] | None) -> dict[str, An
         raise ValueError(
             f"coupling_design must be one of {COUPLING_DESIGNS}, got {arch['coupling_design']!r}"
         )
-    if arch["permutation"] not in PERMUTATIONS:
-        raise ValueError(f"permutation must be one of {PERMUTATIONS}, got {arch['permutation']!r}")
+    permutation = arch["permutation"]
+    if isinstance(permutation, str | None) and permutation in _PERMUTATION_ALIASES:
+        arch["permutation"] = permutation = _PERMUTATION_ALIASES[permutation]
+    if permutation not in PERMUTATIONS:
+        raise ValueError(f"permutation must be one of {PERMUTATIONS}, got {permutation!r}")
     if arch["spline_implementation"] not in SPLINE_IMPLEMENTATIONS:
         raise ValueError(
             f"spline_implementation must be one of {SPLINE_IMPLEMENTATIONS}, "
             f"got {arch['spline_implementation']!r}"
         )
-    if int(arch["num_coupling_layers"]) < 1:
-        raise ValueError("num_coupling_layers must be at least 1")
-    if int(arch["spline_bins"]) < 2:
-        raise ValueError("spline_bins must be at least 2")
-    if float(arch["spline_bound"]) <= 0 or float(arch["soft_clamp"]) <= 0:
-        raise ValueError("spline_bound and soft_clamp must be positive")
+    _check_int(arch, "num_coupling_layers", 1)
+    _check_int(arch, "spline_bins", 2)
+    _check_int(arch, "seed", 0)
+    _check_float(arch, "spline_bound", 0.0, math.inf, closed_low=False)
+    _check_float(arch, "soft_clamp", 0.0, math.inf, closed_low=False)
+    _check_bool(arch, "act_norm")
     for prefix in ("affine", "spline"):
         if arch[f"{prefix}_activation"] not in _ACTIVATIONS:
             raise ValueError(
                 f"{prefix}_activation must be one of {sorted(_ACTIVATIONS)}, "
                 f"got {arch[f'{prefix}_activation']!r}"
             )
-        if (
-            int(arch[f"{prefix}_num_dense_layers"]) < 0
-            or int(arch[f"{prefix}_units_per_dense_layer"]) < 1
-        ):
-            raise ValueError(f"{prefix} MLP needs >= 0 hidden layers of >= 1 unit")
+        # Zero hidden layers is allowed: the conditioner is then a single linear layer.
+        _check_int(arch, f"{prefix}_num_dense_layers", 0)
+        _check_int(arch, f"{prefix}_units_per_dense_layer", 1)
+        _check_bool(arch, f"{prefix}_dropout")
+        _check_float(arch, f"{prefix}_dropout_prob", 0.0, 1.0, closed_low=True)
+    # INNFER's MC dropout keeps dropout on at inference, which makes log q(x | θ) random; the
+    # fits here differentiate a deterministic likelihood, so refuse it rather than ignore it.
+    for key in sorted(k for k in arch if str(k).endswith("mc_dropout")):
+        if arch[key]:
+            raise ValueError(
+                f"{key} (MC dropout, active at inference) is not supported: the likelihood "
+                f"needs a deterministic density; use {str(key).replace('mc_', '')} instead"
+            )
     return arch
 
 
@@ -380,6 +450,11 @@ def _rqs_inverse(
     )
 
 
+def _dropout_rate(arch: Mapping[str, Any], kind: str) -> float:
+    """Dropout probability of a coupling kind's conditioners; 0 unless ``<kind>_dropout`` is set."""
+    return float(arch[f"{kind}_dropout_prob"]) if arch[f"{kind}_dropout"] else 0.0
+
+
 class _Dense:
     """Fully connected layer on raw variables, so ordering and dtype are fully under our control."""
 
@@ -420,7 +495,14 @@ class _Dense:
 
 
 class _MLP:
-    """Conditioner network; its zero-initialised output makes every coupling start at identity."""
+    """Conditioner network; its zero-initialised output makes every coupling start at identity.
+
+    Optional dropout follows every hidden layer (as INNFER's Keras Dropout did) and acts only
+    when called with ``training=True``. Its masks come from stateless ops whose seeds a shared
+    ``tf.random.Generator`` hands out: inside a ``tf.function`` each call then draws fresh masks
+    (the generator state is a variable that advances), while training stays reproducible from
+    the architecture seed and evaluation never touches the generator.
+    """
 
     def __init__(
         self,
@@ -432,6 +514,8 @@ class _MLP:
         rng: np.random.Generator,
         dtype: tf.DType,
         name: str,
+        dropout_rate: float = 0.0,
+        dropout_rng: tf.random.Generator | None = None,
     ) -> None:
         self.layers: list[_Dense] = []
         width = n_in
@@ -439,11 +523,17 @@ class _MLP:
             self.layers.append(_Dense(width, units, activation, rng, dtype, False, f"{name}_h{i}"))
             width = units
         self.layers.append(_Dense(width, n_out, "linear", rng, dtype, True, f"{name}_out"))
+        self.dropout_rate = float(dropout_rate) if dropout_rng is not None else 0.0
+        self.dropout_rng = dropout_rng
 
-    def __call__(self, h: tf.Tensor) -> tf.Tensor:
-        for layer in self.layers:
+    def __call__(self, h: tf.Tensor, training: bool = False) -> tf.Tensor:
+        drop = training and self.dropout_rate > 0.0
+        for layer in self.layers[:-1]:
             h = layer(h)
-        return h
+            if drop:
+                seed = self.dropout_rng.make_seeds(1)[:, 0]
+                h = tf.nn.experimental.stateless_dropout(h, self.dropout_rate, seed=seed)
+        return self.layers[-1](h)
 
     @property
     def variables(self) -> list[tf.Variable]:
@@ -469,6 +559,7 @@ class _Transform:
         rng: np.random.Generator,
         dtype: tf.DType,
         name: str,
+        dropout_rng: tf.random.Generator | None = None,
     ) -> None:
         self.kind = kind
         self.n_out = n_out
@@ -491,24 +582,28 @@ class _Transform:
             rng,
             dtype,
             name,
+            _dropout_rate(arch, kind),
+            dropout_rng,
         )
 
-    def _affine_params(self, h: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
-        s_raw, t = tf.split(self.mlp(h), 2, axis=-1)
+    def _affine_params(self, h: tf.Tensor, training: bool = False) -> tuple[tf.Tensor, tf.Tensor]:
+        s_raw, t = tf.split(self.mlp(h, training), 2, axis=-1)
         # Soft clamp bounds each per-layer log-scale to (-clamp, clamp): without it a single
         # step can blow the scale up and produce inf/NaN losses early in training.
         # Products with Python scalars (not divisions) take TF's one-op gradient fast path.
         s = tf.math.atan(s_raw * (1.0 / self.clamp)) * (2.0 * self.clamp / math.pi)
         return s, t
 
-    def _spline_params(self, h: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor, tf.Tensor]:
+    def _spline_params(
+        self, h: tf.Tensor, training: bool = False
+    ) -> tuple[tf.Tensor, tf.Tensor, tf.Tensor]:
         """Bin widths, bin heights and interior knot slopes, shapes (m, d, K|K|K-1).
 
         The TFP cross-check and the tests use these; the default path builds the equivalent
         flat table in :meth:`_spline_table`.
         """
         k = self.bins
-        raw = tf.reshape(self.mlp(h), [-1, self.n_out, 3 * k - 1])
+        raw = tf.reshape(self.mlp(h, training), [-1, self.n_out, 3 * k - 1])
         w_raw, h_raw, d_raw = tf.split(raw, [k, k, k - 1], axis=-1)
         free = 2.0 * self.bound - k * _MIN_BIN_SIZE
         widths = tf.nn.softmax(w_raw, axis=-1) * free + _MIN_BIN_SIZE
@@ -516,7 +611,7 @@ class _Transform:
         slopes = tf.math.softplus(d_raw + _SLOPE_SHIFT) + _MIN_SLOPE
         return widths, heights, slopes
 
-    def _spline_table(self, h: tf.Tensor) -> tf.Tensor:
+    def _spline_table(self, h: tf.Tensor, training: bool = False) -> tf.Tensor:
         """Flat per-bin table (see _spline_maps), one row per event and dimension.
 
         Same parametrisation as :meth:`_spline_params`, but laid out as 2-D matrices so that
@@ -527,7 +622,7 @@ class _Transform:
             dimension r % d, matching a (n, d) -> (n * d, 1) reshape of the points.
         """
         k = self.bins
-        raw = tf.reshape(self.mlp(h), [-1, 3 * k - 1])
+        raw = tf.reshape(self.mlp(h, training), [-1, 3 * k - 1])
         size_raw, slope_raw = tf.split(raw, [2 * k, k - 1], axis=1)
         from_sizes, from_slopes, offset = (tf.constant(m, self.dtype) for m in self.maps)
         # Widths and heights as consecutive rows of one softmax; each row maps to its knots and
@@ -537,11 +632,11 @@ class _Transform:
         slopes = tf.matmul(tf.math.softplus(slope_raw + _SLOPE_SHIFT), from_slopes)
         return tf.concat([knots_and_sizes, slopes], axis=1) + offset
 
-    def _tfp_spline(self, h: tf.Tensor) -> Any:
+    def _tfp_spline(self, h: tf.Tensor, training: bool = False) -> Any:
         """TFP's bijector on the same parameters; kept only as an independent cross-check."""
         import tensorflow_probability as tfp  # Imported lazily: slow, and unused by default.
 
-        widths, heights, slopes = self._spline_params(h)
+        widths, heights, slopes = self._spline_params(h, training)
         return tfp.bijectors.RationalQuadraticSpline(
             bin_widths=widths,
             bin_heights=heights,
@@ -554,6 +649,7 @@ class _Transform:
         method: Callable[..., tuple[tf.Tensor, tf.Tensor]],
         points: tf.Tensor,
         h: tf.Tensor,
+        training: bool = False,
     ) -> tuple[tf.Tensor, tf.Tensor]:
         """Apply _rqs_forward or _rqs_inverse on the flat (n * d, 1) layout and sum log-dets.
 
@@ -562,22 +658,25 @@ class _Transform:
         the d = 1 case, where the table then has one row for all points.
         """
         out, log_slope = method(
-            tf.reshape(points, [-1, 1]), self._spline_table(h), self.bins, self.bound
+            tf.reshape(points, [-1, 1]), self._spline_table(h, training), self.bins, self.bound
         )
         if self.n_out == 1:
             return out, tf.reshape(log_slope, [-1])
         log_slope = tf.reshape(log_slope, [-1, self.n_out])
         return tf.reshape(out, [-1, self.n_out]), _sum_last(log_slope)
 
-    def forward(self, u: tf.Tensor, h: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
+    def forward(
+        self, u: tf.Tensor, h: tf.Tensor, training: bool = False
+    ) -> tuple[tf.Tensor, tf.Tensor]:
+        """Data -> latent direction; ``training`` switches the conditioner's dropout on."""
         if self.kind == "affine":
-            s, t = self._affine_params(h)
+            s, t = self._affine_params(h, training)
             return u * tf.exp(s) + t, _sum_last(s)
         if self.use_tfp:
-            spline = self._tfp_spline(h)
+            spline = self._tfp_spline(h, training)
             log_det = spline.forward_log_det_jacobian(u, event_ndims=0)
             return spline.forward(u), tf.reduce_sum(log_det, axis=-1)
-        return self._spline(_rqs_forward, u, h)
+        return self._spline(_rqs_forward, u, h, training)
 
     def inverse(self, v: tf.Tensor, h: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
         if self.kind == "affine":
@@ -622,11 +721,87 @@ class _LogDets:
         return sums[0] if len(sums) == 1 else sums[0] + sums[1]
 
 
-class _CouplingLayer:
-    """ActNorm, a fixed permutation, then two half couplings so every dimension is updated.
+class _LUMixing:
+    """Trainable invertible linear map x -> x Wᵀ of all dimensions: a learnable permutation.
 
-    The ActNorm log-determinant does not depend on the events; the flow adds all layers' terms
-    once (see :meth:`ConditionalFlow._act_norm_log_det`) instead of per layer.
+    W = P L (U + diag(sign * exp(log_s))) with a fixed permutation matrix P, unit-lower L,
+    strictly-upper U, fixed signs and trainable log-scales (Kingma & Dhariwal 2018). Any value
+    of the trainable entries gives an invertible W with log|det W| = Σ log_s, so the
+    log-Jacobian costs a sum instead of a determinant and the inverse is two triangular solves.
+
+    The trainable entries live in one (d, d) variable: strictly lower part -> L, strictly upper
+    part -> U, diagonal -> log_s. No entry is unused, so optimisers and weight decay act only on
+    parameters that matter. P, the signs and the initial values come from the LU decomposition
+    of a random orthogonal matrix drawn from the architecture seed, so the map starts as a
+    rotation/reflection and a float64 twin rebuilds the same fixed parts. In 1-D the map reduces
+    to a trainable scalar scale sign * exp(log_s).
+    """
+
+    def __init__(self, n_x: int, rng: np.random.Generator, dtype: tf.DType, name: str) -> None:
+        import scipy.linalg  # Imported lazily: only learnable permutations need it.
+
+        q, r = np.linalg.qr(rng.normal(size=(n_x, n_x)))
+        # Fixing the signs of R's diagonal makes Q Haar-distributed, not biased by QR's choice.
+        q = q * np.where(np.diag(r) < 0.0, -1.0, 1.0)
+        perm, lower, upper = scipy.linalg.lu(q)
+        diag = np.diag(upper)
+        self.n_x = n_x
+        self.dtype = dtype
+        self.sign = np.where(diag < 0.0, -1.0, 1.0)
+        self.perm_matrix = perm
+        packed = np.tril(lower, -1) + np.triu(upper, 1) + np.diag(np.log(np.abs(diag)))
+        self.lu = tf.Variable(packed.astype(dtype.as_numpy_dtype), name=f"{name}_mixing_lu")
+        self.strict_lower = np.tril(np.ones((n_x, n_x)), -1)
+        self.strict_upper = np.triu(np.ones((n_x, n_x)), 1)
+
+    def _factors(self) -> tuple[tf.Tensor, tf.Tensor]:
+        """The triangular factors L (unit lower) and U + diag(sign * exp(log_s))."""
+        m = self.lu
+        lower = m * self._const(self.strict_lower) + self._const(np.eye(self.n_x))
+        diag = self._const(self.sign) * tf.exp(tf.linalg.diag_part(m))
+        upper = m * self._const(self.strict_upper) + tf.linalg.diag(diag)
+        return lower, upper
+
+    def _const(self, a: np.ndarray) -> tf.Tensor:
+        return tf.constant(a, self.dtype)
+
+    def matrix(self) -> tf.Tensor:
+        """The mixing matrix W, shape (d, d): forward maps each row x to W x."""
+        lower, upper = self._factors()
+        return self._const(self.perm_matrix) @ lower @ upper
+
+    def log_det(self) -> tf.Tensor:
+        """log|det W| = Σ log_s, a scalar shared by every event."""
+        return tf.reduce_sum(tf.linalg.diag_part(self.lu))
+
+    def forward(self, x: tf.Tensor) -> tf.Tensor:
+        """Rows x -> W x, i.e. x Wᵀ for the (n, d) batch."""
+        return tf.matmul(x, self.matrix(), transpose_b=True)
+
+    def inverse(self, y: tf.Tensor) -> tf.Tensor:
+        """Solve W x = y for every row by two triangular solves (no explicit inverse of W).
+
+        With W = P L U: xᵀ = U⁻¹ L⁻¹ Pᵀ yᵀ, and Pᵀ yᵀ = (y P)ᵀ since P is a permutation.
+        """
+        lower, upper = self._factors()
+        rhs = tf.transpose(tf.matmul(y, self._const(self.perm_matrix)))
+        rhs = tf.linalg.triangular_solve(lower, rhs, lower=True)
+        return tf.transpose(tf.linalg.triangular_solve(upper, rhs, lower=False))
+
+    @property
+    def variables(self) -> list[tf.Variable]:
+        return [self.lu]
+
+    def flops(self) -> int:
+        # One (1, d) x (d, d) product per event; building W is shared by the whole batch.
+        return 2 * self.n_x * self.n_x
+
+
+class _CouplingLayer:
+    """ActNorm, a permutation or learnable mixing, then two half couplings updating every dimension.
+
+    The ActNorm and mixing log-determinants do not depend on the events; the flow adds all
+    layers' terms once (see :meth:`ConditionalFlow._constant_log_det`) instead of per layer.
     """
 
     def __init__(
@@ -639,6 +814,8 @@ class _CouplingLayer:
         permutation: np.ndarray | None,
         dtype: tf.DType,
         name: str,
+        mixing: _LUMixing | None = None,
+        dropout_rng: tf.random.Generator | None = None,
     ) -> None:
         self.n_x = n_x
         self.d1 = (n_x + 1) // 2
@@ -649,21 +826,25 @@ class _CouplingLayer:
         if self.act_norm:
             self.scale = tf.Variable(np.ones(n_x, dtype=np_dtype), name=f"{name}_actnorm_scale")
             self.shift = tf.Variable(np.zeros(n_x, dtype=np_dtype), name=f"{name}_actnorm_shift")
+        self.mixing = mixing
         self.permutation = np.arange(n_x) if permutation is None else np.asarray(permutation)
         # Permutations are applied by splitting into columns and concatenating them in the new
         # order: unlike tf.gather, whose gradient is a scatter, split and concat differentiate
         # into each other, which keeps gradient and Hessian graphs small.
         self.identity_perm = bool(np.array_equal(self.permutation, np.arange(n_x)))
         self.inv_permutation = np.argsort(self.permutation)
-        self.t1 = _Transform(kind, self.d1, self.d2 + n_cond, arch, rng, dtype, f"{name}_t1")
+        t_args = (arch, rng, dtype)
+        self.t1 = _Transform(kind, self.d1, self.d2 + n_cond, *t_args, f"{name}_t1", dropout_rng)
         self.t2 = (
-            _Transform(kind, self.d2, self.d1 + n_cond, arch, rng, dtype, f"{name}_t2")
+            _Transform(kind, self.d2, self.d1 + n_cond, *t_args, f"{name}_t2", dropout_rng)
             if self.d2 > 0
             else None
         )
 
     def _permute_split(self, x: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor | None]:
-        """Permute the columns of x and split them into the two halves."""
+        """Permute (or mix) the columns of x and split them into the two halves."""
+        if self.mixing is not None:
+            x = self.mixing.forward(x)
         if self.d2 == 0:
             return x, None
         if self.identity_perm:
@@ -679,22 +860,30 @@ class _CouplingLayer:
     def _merge_unpermute(self, x1: tf.Tensor, x2: tf.Tensor | None) -> tf.Tensor:
         """Inverse of _permute_split."""
         if x2 is None:
-            return x1
-        if self.identity_perm:
-            return tf.concat([x1, x2], axis=1)
-        cols = _columns(x1, self.d1) + _columns(x2, self.d2)
-        return _concat_columns([cols[j] for j in self.inv_permutation])
+            x = x1
+        elif self.identity_perm:
+            x = tf.concat([x1, x2], axis=1)
+        else:
+            cols = _columns(x1, self.d1) + _columns(x2, self.d2)
+            x = _concat_columns([cols[j] for j in self.inv_permutation])
+        return x if self.mixing is None else self.mixing.inverse(x)
 
-    def forward(self, x: tf.Tensor, cond: tf.Tensor | None, log_dets: _LogDets) -> tf.Tensor:
+    def forward(
+        self,
+        x: tf.Tensor,
+        cond: tf.Tensor | None,
+        log_dets: _LogDets,
+        training: bool = False,
+    ) -> tf.Tensor:
         """Data -> latent direction; appends each half coupling's log-det to log_dets."""
         if self.act_norm:
             x = x * self.scale + self.shift
         x1, x2 = self._permute_split(x)
-        y1, log_det = self.t1.forward(x1, _join([x2, cond], self.dtype))
+        y1, log_det = self.t1.forward(x1, _join([x2, cond], self.dtype), training)
         log_dets.add(self.t1.kind, log_det)
         if self.t2 is None:
             return y1
-        y2, log_det = self.t2.forward(x2, _join([y1, cond], self.dtype))
+        y2, log_det = self.t2.forward(x2, _join([y1, cond], self.dtype), training)
         log_dets.add(self.t2.kind, log_det)
         return tf.concat([y1, y2], axis=-1)
 
@@ -717,6 +906,8 @@ class _CouplingLayer:
     @property
     def variables(self) -> list[tf.Variable]:
         out = [self.scale, self.shift] if self.act_norm else []
+        if self.mixing is not None:
+            out += self.mixing.variables
         out += self.t1.variables
         if self.t2 is not None:
             out += self.t2.variables
@@ -724,6 +915,7 @@ class _CouplingLayer:
 
     def flops(self) -> int:
         total = self.t1.flops() + (self.t2.flops() if self.t2 is not None else 0)
+        total += self.mixing.flops() if self.mixing is not None else 0
         return total + (2 * self.n_x if self.act_norm else 0)
 
 
@@ -763,16 +955,37 @@ class ConditionalFlow(tf.Module):
         if self._dtype not in (tf.float32, tf.float64):
             raise ValueError(f"dtype must be float32 or float64, got {dtype!r}")
         arch = self._architecture
-        weight_seq, perm_seq = np.random.SeedSequence(int(arch["seed"])).spawn(2)
+        # Separate streams per purpose (spawned children do not depend on how many are
+        # spawned), so adding an option never changes the weights of existing configurations.
+        weight_seq, perm_seq, dropout_seq = np.random.SeedSequence(int(arch["seed"])).spawn(3)
         weight_rng = np.random.default_rng(weight_seq)
         perm_rng = np.random.default_rng(perm_seq)
         kinds = _layer_kinds(arch["coupling_design"], int(arch["num_coupling_layers"]))
+        # One generator, created eagerly here (tf.function cannot create it), feeds every
+        # dropout mask; flows without dropout carry no random state at all.
+        self._dropout_rng: tf.random.Generator | None = None
+        if any(_dropout_rate(arch, kind) > 0.0 for kind in set(kinds)):
+            self._dropout_rng = tf.random.Generator.from_seed(int(dropout_seq.generate_state(1)[0]))
         self._layers: list[_CouplingLayer] = self._no_dependency([])
         for i, kind in enumerate(kinds):
             perm = perm_rng.permutation(self.n_x) if arch["permutation"] == "fixed" else None
+            mixing = (
+                _LUMixing(self.n_x, perm_rng, self._dtype, f"layer{i}")
+                if arch["permutation"] == "learnable"
+                else None
+            )
             self._layers.append(
                 _CouplingLayer(
-                    kind, self.n_x, self.n_cond, arch, weight_rng, perm, self._dtype, f"layer{i}"
+                    kind,
+                    self.n_x,
+                    self.n_cond,
+                    arch,
+                    weight_rng,
+                    perm,
+                    self._dtype,
+                    f"layer{i}",
+                    mixing=mixing,
+                    dropout_rng=self._dropout_rng,
                 )
             )
         self._variables: list[tf.Variable] = self._no_dependency(
@@ -802,8 +1015,28 @@ class ConditionalFlow(tf.Module):
 
     @property
     def permutations(self) -> list[np.ndarray]:
-        """Per-layer permutation of the dimensions, for inspection and reproducibility checks."""
+        """Per-layer permutation of the dimensions, for inspection and reproducibility checks.
+
+        Layer k's output column j holds its input column ``permutations[k][j]`` (before the
+        coupling transforms). With ``permutation: learnable`` these are identities and the
+        reordering is part of :meth:`mixing_matrices` instead.
+        """
         return [layer.permutation.copy() for layer in self._layers]
+
+    def mixing_matrices(self) -> list[np.ndarray]:
+        """Per-layer (n_x, n_x) matrix W that maps each event x to W x before the couplings.
+
+        For ``fixed`` and ``none`` this is the permutation matrix of :attr:`permutations`; for
+        ``learnable`` the current trainable mixing matrix, so tests and diagnostics can compare
+        against an explicit determinant.
+        """
+        out = []
+        for layer in self._layers:
+            if layer.mixing is not None:
+                out.append(layer.mixing.matrix().numpy())
+            else:
+                out.append(np.eye(self.n_x)[layer.permutation])
+        return out
 
     def _cast(self, a: Any) -> tf.Tensor:
         t = tf.convert_to_tensor(a)
@@ -825,16 +1058,26 @@ class ConditionalFlow(tf.Module):
             c = tf.broadcast_to(c, tf.stack([n, self.n_cond]))
         return c
 
-    def _act_norm_log_det(self) -> tf.Tensor:
-        """Sum of all layers' ActNorm log|scale|, a scalar shared by every event."""
-        scales = tf.concat([layer.scale for layer in self._layers], axis=0)
-        return tf.reduce_sum(tf.math.log(tf.abs(scales)))
+    def _constant_log_det(self) -> tf.Tensor | None:
+        """Sum of all layers' ActNorm log|scale| and mixing log|det W|, shared by every event.
 
-    def _total_log_det(self, log_dets: _LogDets, act_norm_sign: float, n: tf.Tensor) -> tf.Tensor:
-        """Add the per-layer log-determinants and the ActNorm term into shape (n,)."""
-        total = log_dets.total()
+        None when the flow has neither, so no op is added to the graphs.
+        """
+        terms = []
         if self._layers[0].act_norm:
-            total = total + act_norm_sign * self._act_norm_log_det()
+            scales = tf.concat([layer.scale for layer in self._layers], axis=0)
+            terms.append(tf.reduce_sum(tf.math.log(tf.abs(scales))))
+        terms += [layer.mixing.log_det() for layer in self._layers if layer.mixing is not None]
+        if not terms:
+            return None
+        return terms[0] if len(terms) == 1 else tf.add_n(terms)
+
+    def _total_log_det(self, log_dets: _LogDets, sign: float, n: tf.Tensor) -> tf.Tensor:
+        """Add the per-layer log-determinants and the event-independent terms into shape (n,)."""
+        total = log_dets.total()
+        constant = self._constant_log_det()
+        if constant is not None:
+            total = total + sign * constant
         if self.n_x == 1:
             # Conditioners that see only a single-row cond give (1,) terms; the
             # other dimensions' columns make every term (n,) already.
@@ -842,13 +1085,15 @@ class ConditionalFlow(tf.Module):
         return total
 
     @_no_autograph
-    def forward(self, x: Any, cond: Any) -> tuple[tf.Tensor, tf.Tensor]:
+    def forward(self, x: Any, cond: Any, training: bool = False) -> tuple[tf.Tensor, tf.Tensor]:
         """Map data to latent space.
 
         Args:
             x: Standardised observables, shape (n, n_x).
             cond: Standardised parameters, shape (n, n_cond), or (1, n_cond) for one θ shared
                 by all events (cheaper in 1-D); ignored when n_cond = 0.
+            training: Apply the conditioners' dropout (if configured). Only the training step
+                sets it; evaluation must stay deterministic, so it defaults to False.
 
         Returns:
             z of shape (n, n_x) and log|det ∂z/∂x| of shape (n,).
@@ -858,8 +1103,45 @@ class ConditionalFlow(tf.Module):
         c = self._cond(cond, n)
         log_dets = _LogDets()
         for layer in self._layers:
-            x = layer.forward(x, c, log_dets)
+            x = layer.forward(x, c, log_dets, training)
         return x, self._total_log_det(log_dets, 1.0, n)
+
+    @_no_autograph
+    def forward_stages(self, x: Any, cond: Any) -> list[tf.Tensor]:
+        """The data after 0, 1, ..., L coupling layers, for INNFER's "Flow" plot.
+
+        Stage k applies the first k layers and then undoes the permutations of those layers
+        (last first), so every column keeps describing the same variable and a plot of stage k
+        against stage 0 shows how each variable is gradually Gaussianised. Stage 0 is the input
+        and stage L is the forward output z with its columns put back in input order.
+
+        A ``learnable`` mixing is not a reordering and cannot be undone without undoing the
+        layer itself, so with it the raw layer outputs are returned (columns then mix the
+        variables). Dropout is never applied here.
+
+        Args:
+            x: Standardised observables, shape (n, n_x).
+            cond: Standardised parameters, as for :meth:`forward`.
+
+        Returns:
+            A list of L + 1 tensors of shape (n, n_x).
+        """
+        x = self._cast(x)
+        n = tf.shape(x)[0]
+        c = self._cond(cond, n)
+        stages = [x]
+        # Column j of the current output holds input variable order[j].
+        order = np.arange(self.n_x)
+        for layer in self._layers:
+            x = layer.forward(x, c, _LogDets())
+            if layer.mixing is not None:
+                stages.append(x)
+                continue
+            order = order[layer.permutation]
+            restore = np.argsort(order)
+            same = np.array_equal(restore, np.arange(self.n_x))
+            stages.append(x if same else tf.gather(x, restore, axis=1))
+        return stages
 
     @_no_autograph
     def inverse(
@@ -891,9 +1173,15 @@ class ConditionalFlow(tf.Module):
         return self._log_norm - 0.5 * _sum_last(tf.square(z))
 
     @_no_autograph
-    def log_prob(self, x: Any, cond: Any) -> tf.Tensor:
-        """Log density log q(x | cond) in standardised space, shape (n,), in the flow's dtype."""
-        z, log_det = self.forward(x, cond)
+    def log_prob(self, x: Any, cond: Any, training: bool = False) -> tf.Tensor:
+        """Log density log q(x | cond) in standardised space, shape (n,), in the flow's dtype.
+
+        Args:
+            x: Standardised observables, shape (n, n_x).
+            cond: Standardised parameters, as for :meth:`forward`.
+            training: Apply dropout (training step only); see :meth:`forward`.
+        """
+        z, log_det = self.forward(x, cond, training)
         return self.base_log_prob(z) + log_det
 
     def sample(self, cond: Any, seed: int) -> tf.Tensor:
@@ -983,5 +1271,9 @@ class ConditionalFlow(tf.Module):
         return flow
 
     def count_flops_per_event(self) -> int:
-        """Approximate floating-point operations (2 per multiply-add) of one log_prob event."""
+        """Approximate floating-point operations (2 per multiply-add) of one log_prob event.
+
+        Includes each learnable mixing's per-event matrix product; building the mixing matrices
+        and the ActNorm/mixing log-determinants is shared by a batch and left out.
+        """
         return sum(layer.flops() for layer in self._layers) + 3 * self.n_x

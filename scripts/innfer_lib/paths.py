@@ -112,6 +112,22 @@ class Paths:
     def training_history(self) -> str:
         return self._p("models", "{model}", "{category}", "learned", "history.yaml")
 
+    @property
+    def checkpoint_dir(self) -> str:
+        """Training checkpoints: a side directory, not a rule output, so a killed job resumes."""
+        return self._p("models", "{model}", "{category}", "learned", "checkpoint")
+
+    # density evaluation: synthetic events from the learned density
+    @property
+    def synthetic(self) -> str:
+        """One synthetic event per train/test event, at that event's parameters ({split})."""
+        return self._p("evaluation", "{model}", "{category}", "synth_{split}.parquet")
+
+    @property
+    def asimov(self) -> str:
+        """Events sampled from the learned density at one validation point."""
+        return self._p("asimov", "{model}", "{category}", "val_{val}.parquet")
+
     # fits
     @property
     def fit_dir(self) -> str:
@@ -165,6 +181,36 @@ class Paths:
         return self.plot(
             "input_validation", "{model}", "{category}", "{varying}", "X_distributions_{column}"
         )
+
+    @property
+    def density_comparison_plot(self) -> str:
+        """Synthetic against simulated training events ({split}: train or test)."""
+        return self.plot("plot_density", "{model}", "{category}", "comparison_{column}_{split}")
+
+    @property
+    def generator_plot(self) -> str:
+        """Validation events against the density's Asimov events at one point."""
+        return self.plot("generator", "{model}", "{category}", "val_{val}", "generation_{column}")
+
+    @property
+    def generator_combined_plot(self) -> str:
+        """All processes of a category stacked against the summed validation events."""
+        return self.plot("generator", "combined", "{category}", "val_{val}", "generation_{column}")
+
+    @property
+    def generator_summary_plot(self) -> str:
+        return self.plot(
+            "generator_summary", "{model}", "{category}", "generation_summary_{column}"
+        )
+
+    @property
+    def flow_plot(self) -> str:
+        """One variable through the coupling layers at the default validation point."""
+        return self.plot("flow", "{model}", "{category}", "flow_{column}")
+
+    @property
+    def epoch_metric_plot(self) -> str:
+        return self.plot("train_density", "{model}", "{category}", "epoch_{metric}")
 
     @property
     def log(self) -> str:

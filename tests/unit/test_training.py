@@ -157,7 +157,14 @@ def test_cosine_decay_with_warm_up_schedule() -> None:
 
 def test_option_validation() -> None:
     opts = resolve_training_options({"lr_scheduler_options": {"alpha": 0.0}, "flow_key": 1})
-    assert opts["lr_scheduler_options"] == {"alpha": 0.0, "warmup_fraction": 0.1}
+    assert opts["lr_scheduler_options"] == {
+        "alpha": 0.0,
+        "warmup_fraction": 0.1,
+        "step_power": 1.0,
+        "decay_rate": 0.9,
+        "decay_steps": None,
+        "staircase": False,
+    }
     assert opts["patience"] == 3 and opts["wait_till"] == 5 and opts["batch_size"] == 2048
     with pytest.raises(ValueError):
         resolve_training_options({"optimizer_name": "SGDX"})

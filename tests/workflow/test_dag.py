@@ -49,7 +49,21 @@ def expected_counts(name: str, n_vals: int | None = None, densities: int = 2) ->
     # parameters that each vary alone; in VaryingYield only mu_Gaussian does (every Y1 point
     # has mu != 1), so no benchmark gets them.
     varying = 0
+    evaluation = {
+        rule: n_proc
+        for rule in (
+            "evaluate_density",
+            "plot_density",
+            "make_asimov",
+            "generator",
+            "generator_summary",
+            "flow",
+            "epoch_performance_metrics_plot",
+        )
+    }
     return {
+        **evaluation,
+        "generator_combined": 1 if n_proc > 1 else 0,
         "data_categories": 1,
         "resample_validation_for_data": 1,
         "input_plot_training": training_columns,
@@ -88,6 +102,12 @@ def test_dry_run_job_counts(snakemake, tmp_path, name):
 def test_default_config_counts(snakemake, tmp_path):
     counts = dry_run(snakemake, tmp_path)
     assert counts["initial_fit"] == 18  # 9 validation points x (learned, truth)
+    assert counts["train_density"] == 1
+
+
+def test_evaluation_can_be_switched_off(snakemake, tmp_path):
+    counts = dry_run(snakemake, tmp_path, evaluation=False)
+    assert "make_asimov" not in counts and "generator" not in counts
     assert counts["train_density"] == 1
 
 
@@ -168,8 +188,17 @@ def test_example_top_mass_counts(snakemake, tmp_path):
         "covariance": 10,
         "summary": 1,
         "density_comparison": 1,
+        # density evaluation: one job per process and category, the stacked view per category
+        "evaluate_density": 4,
+        "plot_density": 4,
+        "make_asimov": 4,
+        "generator": 4,
+        "generator_summary": 4,
+        "flow": 4,
+        "epoch_performance_metrics_plot": 4,
+        "generator_combined": 2,
         "all": 1,
-        "total": 82,
+        "total": 82 + 7 * 4 + 2,
     }
 
 

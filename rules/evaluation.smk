@@ -1,0 +1,197 @@
+"""Evaluation of the learned densities: synthetic events, Asimov samples and their plots."""
+
+
+rule evaluate_density:
+    """One synthetic event per training and test event, at that event's parameters."""
+    input:
+        **learned_model_inputs(),
+        train=PATHS.train,
+        test=PATHS.test,
+    output:
+        train=fill(PATHS.synthetic, split="train"),
+        test=fill(PATHS.synthetic, split="test"),
+    log:
+        log_path("evaluate_density", "model", "category"),
+    conda:
+        "../envs/tensorflow.yaml"
+    threads: 2
+    resources:
+        **resources(kind="gpu", mem_mb=8000, runtime=60),
+    params:
+        seed=config["seed"],
+        batch_size=config["asimov"]["batch_size"],
+    script:
+        "../scripts/evaluate_density.py"
+
+
+rule plot_density:
+    """Synthetic against simulated training and test events, per variable."""
+    input:
+        parameters=PATHS.parameters,
+        train=PATHS.train,
+        test=PATHS.test,
+        synth_train=fill(PATHS.synthetic, split="train"),
+        synth_test=fill(PATHS.synthetic, split="test"),
+    output:
+        [
+            f
+            for column in VARIABLES
+            for split in ("train", "test")
+            for f in plot_files(
+                fill(PATHS.density_comparison_plot, column=column, split=split)
+            )
+        ],
+    log:
+        log_path("plot_density", "model", "category"),
+    conda:
+        "../envs/plot.yaml"
+    resources:
+        **resources(),
+    params:
+        labels=ANALYSIS.plot_labels,
+    script:
+        "../scripts/plot_density.py"
+
+
+rule make_asimov:
+    """Events sampled from the learned density at every validation point."""
+    input:
+        **learned_model_inputs(),
+    output:
+        expand(PATHS.asimov, val=VAL_ALL, allow_missing=True),
+    log:
+        log_path("make_asimov", "model", "category"),
+    conda:
+        "../envs/tensorflow.yaml"
+    threads: 2
+    resources:
+        **resources(kind="gpu", mem_mb=8000, runtime=60),
+    params:
+        analysis=ANALYSIS.raw,
+        asimov=config["asimov"],
+        seed=config["seed"],
+        vals=VAL_ALL,
+    script:
+        "../scripts/make_asimov.py"
+
+
+rule generator:
+    """Validation events against Asimov events, per validation point and variable."""
+    input:
+        parameters=PATHS.parameters,
+        validation=expand(PATHS.validation, val=VAL_ALL, allow_missing=True),
+        asimov=expand(PATHS.asimov, val=VAL_ALL, allow_missing=True),
+    output:
+        [
+            f
+            for val in VAL_ALL
+            for column in VARIABLES
+            for f in plot_files(fill(PATHS.generator_plot, val=val, column=column))
+        ],
+    log:
+        log_path("generator", "model", "category"),
+    conda:
+        "../envs/plot.yaml"
+    resources:
+        **resources(),
+    params:
+        analysis=ANALYSIS.raw,
+        vals=VAL_ALL,
+    script:
+        "../scripts/generator.py"
+
+
+rule generator_combined:
+    """Every process of a category stacked against the summed validation events."""
+    input:
+        unpack(combined_generator_inputs),
+    output:
+        [
+            f
+            for val in VAL_ALL
+            for column in VARIABLES
+            for f in plot_files(
+                fill(PATHS.generator_combined_plot, val=val, column=column)
+            )
+        ],
+    log:
+        log_path("generator_combined", "category"),
+    conda:
+        "../envs/plot.yaml"
+    resources:
+        **resources(),
+    params:
+        analysis=ANALYSIS.raw,
+        vals=VAL_ALL,
+    script:
+        "../scripts/generator_combined.py"
+
+
+rule generator_summary:
+    """All validation points of one process relative to the default-point Asimov."""
+    input:
+        parameters=PATHS.parameters,
+        validation=expand(PATHS.validation, val=VAL_ALL, allow_missing=True),
+        asimov=expand(PATHS.asimov, val=VAL_ALL, allow_missing=True),
+    output:
+        [
+            f
+            for column in VARIABLES
+            for f in plot_files(fill(PATHS.generator_summary_plot, column=column))
+        ],
+    log:
+        log_path("generator_summary", "model", "category"),
+    conda:
+        "../envs/plot.yaml"
+    resources:
+        **resources(),
+    params:
+        analysis=ANALYSIS.raw,
+        vals=VAL_ALL,
+    script:
+        "../scripts/generator_summary.py"
+
+
+rule flow:
+    """Each variable after every coupling layer of the flow, at the default point."""
+    input:
+        **learned_model_inputs(),
+        validation=fill(PATHS.validation, val=ANALYSIS.default_index),
+    output:
+        [
+            f
+            for column in VARIABLES
+            for f in plot_files(fill(PATHS.flow_plot, column=column))
+        ],
+    log:
+        log_path("flow", "model", "category"),
+    conda:
+        "../envs/tensorflow.yaml"
+    resources:
+        **resources(mem_mb=4000),
+    params:
+        analysis=ANALYSIS.raw,
+    script:
+        "../scripts/flow_plot.py"
+
+
+rule epoch_performance_metrics_plot:
+    """Training metrics against epoch, one plot per metric."""
+    input:
+        history=PATHS.training_history,
+    output:
+        [
+            f
+            for metric in EPOCH_METRICS
+            for f in plot_files(fill(PATHS.epoch_metric_plot, metric=metric))
+        ],
+    log:
+        log_path("epoch_performance_metrics_plot", "model", "category"),
+    conda:
+        "../envs/plot.yaml"
+    resources:
+        **resources(),
+    params:
+        metrics=EPOCH_METRICS,
+    script:
+        "../scripts/epoch_metrics_plot.py"

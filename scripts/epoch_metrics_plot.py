@@ -1,0 +1,22 @@
+from innfer_lib.generator_plots import epoch_metrics_plot
+from innfer_lib.io import read_yaml
+from innfer_lib.runner import run
+
+
+def main(smk):
+    history = read_yaml(smk.input.history)
+    metrics = {
+        epoch: {key: history[key][i] for key in smk.params.metrics}
+        for i, epoch in enumerate(history["epoch"])
+    }
+    outputs = list(smk.output)
+    for k, key in enumerate(smk.params.metrics):
+        epoch_metrics_plot(
+            metrics,
+            key,
+            outputs=outputs[2 * k : 2 * k + 2],
+            title=f"{smk.wildcards.model}, {smk.wildcards.category}",
+        )
+
+
+run(snakemake, main)  # noqa: F821

@@ -1,0 +1,20 @@
+from innfer_lib.asimov import batch_seed, evaluate_density
+from innfer_lib.density import load_density
+from innfer_lib.io import read_parquet, read_yaml, write_parquet
+from innfer_lib.preprocess import stable_seed
+from innfer_lib.runner import LOG, run
+
+
+def main(smk):
+    w = smk.wildcards
+    parameters = read_yaml(smk.input.parameters)
+    density = load_density(smk.input.architecture, parameters)
+    for k, split in enumerate(("train", "test")):
+        frame = read_parquet(smk.input[split])
+        seed = batch_seed(smk.params.seed, *stable_seed(w.model, w.category), k)
+        synthetic = evaluate_density(density, frame, parameters, seed, smk.params.batch_size)
+        LOG.info("%s: %d synthetic events", split, len(synthetic))
+        write_parquet(smk.output[split], synthetic)
+
+
+run(snakemake, main)  # noqa: F821

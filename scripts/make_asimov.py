@@ -1,0 +1,34 @@
+from innfer_lib.asimov import asimov_event_count, batch_seed, expected_yield, make_asimov
+from innfer_lib.config import load_analysis
+from innfer_lib.density import load_density
+from innfer_lib.io import read_yaml, write_parquet
+from innfer_lib.preprocess import stable_seed
+from innfer_lib.runner import LOG, run
+
+
+def main(smk):
+    analysis = load_analysis(smk.params.analysis)
+    w = smk.wildcards
+    options = smk.params.asimov
+    parameters = read_yaml(smk.input.parameters)
+    density = load_density(smk.input.architecture, parameters)
+    for val, path in zip(smk.params.vals, smk.output, strict=True):
+        point = analysis.validation_points[val]
+        # A fixed event count, when given, replaces the scaling by the expected yield.
+        scale = None if options["n_events"] else options["scale"]
+        n = asimov_event_count(
+            expected_yield(parameters, point), n_events=options["n_events"], scale=scale
+        )
+        seed = batch_seed(smk.params.seed, *stable_seed(w.model, w.category), val)
+        events = make_asimov(density, parameters, point, n, seed, options["batch_size"])
+        LOG.info(
+            "val %d: %d of %d sampled events inside the training range, yield %.3f",
+            val,
+            len(events),
+            n,
+            events["wt"].sum(),
+        )
+        write_parquet(path, events)
+
+
+run(snakemake, main)  # noqa: F821
