@@ -108,6 +108,17 @@ VARYING = {
 
 
 EPOCH_METRICS = ["train_loss", "test_loss", "learning_rate"]
+VARIABLE_PAIRS = [(a, b) for i, a in enumerate(VARIABLES) for b in VARIABLES[i + 1 :]]
+
+
+def generator_extra_stems():
+    """File stems of the optional generator views, in the order the script writes them."""
+    stems = []
+    if config["generator"]["transformed"]:
+        stems += [f"{column}_transformed" for column in VARIABLES]
+    if config["generator"]["unrolled_2d"]:
+        stems += [f"unrolled_2d_{a}_{b}" for a, b in VARIABLE_PAIRS]
+    return stems
 
 
 def learned_model_inputs():
@@ -162,6 +173,11 @@ def evaluation_targets():
                 for val in VAL_ALL:
                     targets += plot_files(
                         fill(PATHS.generator_plot, val=val, column=column, **where)
+                    )
+            for val in VAL_ALL:
+                for stem in generator_extra_stems():
+                    targets += plot_files(
+                        fill(PATHS.generator_extra_plot(stem), val=val, **where)
                     )
             for metric in EPOCH_METRICS:
                 targets += plot_files(

@@ -82,11 +82,17 @@ rule generator:
         validation=expand(PATHS.validation, val=VAL_ALL, allow_missing=True),
         asimov=expand(PATHS.asimov, val=VAL_ALL, allow_missing=True),
     output:
-        [
+        main=[
             f
             for val in VAL_ALL
             for column in VARIABLES
             for f in plot_files(fill(PATHS.generator_plot, val=val, column=column))
+        ],
+        extra=[
+            f
+            for val in VAL_ALL
+            for stem in generator_extra_stems()
+            for f in plot_files(fill(PATHS.generator_extra_plot(stem), val=val))
         ],
     log:
         log_path("generator", "model", "category"),
@@ -97,6 +103,7 @@ rule generator:
     params:
         analysis=ANALYSIS.raw,
         vals=VAL_ALL,
+        views=config["generator"],
     script:
         "../scripts/generator.py"
 

@@ -192,6 +192,10 @@ class Paths:
         """Validation events against the density's Asimov events at one point."""
         return self.plot("generator", "{model}", "{category}", "val_{val}", "generation_{column}")
 
+    def generator_extra_plot(self, stem: str) -> str:
+        """Optional generator views of one point: `<column>_transformed`, `unrolled_2d_<a>_<b>`."""
+        return self.plot("generator", "{model}", "{category}", "val_{val}", f"generation_{stem}")
+
     @property
     def generator_combined_plot(self) -> str:
         """All processes of a category stacked against the summed validation events."""
