@@ -12,7 +12,7 @@ sys.path.insert(0, str(REPO / "scripts"))
 
 from innfer_lib.config import (
     AUX_KINDS,
-    fit_set_options,
+    expand_fit_sets,
     load_analysis,
     workflow_defaults,
 )
@@ -71,7 +71,10 @@ if TRUE in DENSITIES and not BENCHMARK:
     raise WorkflowError(
         "config densities: 'truth' needs a benchmark (an analysis has no analytic density)"
     )
-FITS = {name: fit_set_options(options) for name, options in config["fits"].items()}
+try:
+    FITS = expand_fit_sets(config["fits"], ANALYSIS)
+except InnferError as err:
+    raise WorkflowError(str(err)) from None
 VARIABLES = ANALYSIS.variables
 DATA_FILES = ANALYSIS.data_files
 
@@ -229,10 +232,7 @@ def resources(kind="cpu", mem_mb=2000, runtime=30):
 
 def summary_targets():
     """The default targets; the summary of every fit set and the density plots."""
-    targets = []
-    for fit in FITS:
-        targets.append(fill(PATHS.summary, fit=fit))
-        targets += plot_files(fill(PATHS.summary_plot, fit=fit))
+    targets = fit_targets()
     for val in VAL_FIT:
         targets += plot_files(fill(PATHS.density_plot, val=val))
     for process in PROCESSES:
@@ -359,9 +359,147 @@ def model_inputs(densities, vals):
     return inputs
 
 
+class FitPoint(dict):
+    """Wildcards of one fit, to reuse an input function from a rule that gathers many fits."""
+
+    def __getattr__(self, name):
+        return self[name]
+
+
+def here(pattern, wildcards, **more):
+    """A pattern filled with a job's wildcards: input functions' paths are used verbatim."""
+    return fill(pattern, **{**dict(wildcards.items()), **more})
+
+
+def fit_vals(fit):
+    """Validation points a fit set fits: a data fit has one (the defaults are its truth)."""
+    if FITS[fit]["data_type"] == "data":
+        return [ANALYSIS.default_index]
+    return VAL_FIT
+
+
 def fit_inputs(wildcards):
-    """Inputs of one fit: one validation point, one density source."""
-    return model_inputs([wildcards.density], [wildcards.val])
+    """Inputs of one fit: one validation point, one density source, and its events."""
+    inputs = model_inputs([wildcards.density], [wildcards.val])
+    data_type = FITS[wildcards.fit]["data_type"]
+    for category in CATEGORIES:
+        if data_type == "data":
+            inputs[input_key("data", "all", category)] = fill(
+                PATHS.data, category=category
+            )
+        for process in PROCESSES:
+            if data_type == "asimov":
+                inputs[input_key("asimov", process, category)] = fill(
+                    PATHS.asimov, model=process, category=category, val=wildcards.val
+                )
+    return inputs
+
+
+def parameters_inputs(wildcards):
+    """parameters.yaml of every process and category (yields, trained ranges)."""
+    return {
+        input_key("parameters", p, c): fill(PATHS.parameters, model=p, category=c)
+        for p in PROCESSES
+        for c in CATEGORIES
+    }
+
+
+def hessian_input(wildcards):
+    """The Hessian file the fit set's `hessian` option selects."""
+    pattern = {
+        "autodiff": PATHS.hessian,
+        "numerical": PATHS.fit_file("hessian_numerical.yaml"),
+        "parallel": PATHS.fit_file("hessian_collected.yaml"),
+    }[FITS[wildcards.fit]["hessian"]]
+    return here(pattern, wildcards)
+
+
+def summary_covariance_input(wildcards):
+    """H⁻¹ or the sandwich covariance, as the fit set's `covariance` option says."""
+    if FITS[wildcards.fit]["covariance"] == "dmatrix":
+        return here(PATHS.fit_file("covariance_with_dmatrix.yaml"), wildcards)
+    return here(PATHS.covariance, wildcards)
+
+
+def free_parameters(fit):
+    """Parameters a fit set leaves floating (frozen ones have no Hessian column)."""
+    from innfer_lib.freeze import frozen_parameters
+
+    frozen = frozen_parameters(FITS[fit]["freeze"], ANALYSIS)
+    return [p for p in ANALYSIS.fit_parameters if p not in frozen]
+
+
+def hessian_column_inputs(wildcards):
+    return [
+        here(PATHS.hessian_column, wildcards, parameter=p)
+        for p in free_parameters(wildcards.fit)
+    ]
+
+
+def scan_points_input(wildcards):
+    source = FITS[wildcards.fit]["scan_points"]["from"]
+    return here(PATHS.fit_file(f"scan/{{parameter}}/points_{source}.yaml"), wildcards)
+
+
+def scan_point_inputs(wildcards):
+    n_points = FITS[wildcards.fit]["scan_points"]["n_points"]
+    return [here(PATHS.scan_point, wildcards, index=i) for i in range(n_points)]
+
+
+def postfit_model_inputs(wildcards):
+    """The density (of the fit's source) of one process, for sampling at the best fit."""
+    where = dict(model=wildcards.model, category=wildcards.category)
+    inputs = {
+        "parameters": fill(PATHS.parameters, **where),
+        "architecture": fill(PATHS.density_architecture, **where),
+    }
+    if wildcards.density == LEARNED:
+        inputs["weights"] = fill(PATHS.flow_weights, **where)
+    return inputs
+
+
+def postfit_inputs(wildcards):
+    """Fitted events and post-fit samples of every process and category."""
+    inputs = fit_inputs(wildcards)
+    inputs["best_fit"] = here(PATHS.best_fit, wildcards)
+    for p in PROCESSES:
+        for c in CATEGORIES:
+            inputs[input_key("postfit", p, c)] = here(
+                PATHS.postfit_asimov, wildcards, model=p, category=c
+            )
+    return inputs
+
+
+def fit_targets():
+    """Per fit set: the summary, plus the scans, post-fit and debug files it asks for."""
+    targets = []
+    for fit, options in FITS.items():
+        targets.append(fill(PATHS.summary, fit=fit))
+        targets += plot_files(fill(PATHS.summary_plot, fit=fit))
+        for val in fit_vals(fit):
+            for density in DENSITIES:
+                where = dict(fit=fit, val=val, density=density)
+                for p in options["scan"] or []:
+                    targets += plot_files(fill(PATHS.scan_plot, parameter=p, **where))
+                if options["approximate_uncertainty"]:
+                    targets += [
+                        fill(PATHS.approximate_uncertainty, parameter=p, **where)
+                        for p in free_parameters(fit)
+                    ]
+                if options["likelihood_debug"]:
+                    targets.append(
+                        fill(PATHS.fit_file("likelihood_debug.yaml"), **where)
+                    )
+                if options["postfit"]:
+                    targets += [
+                        f
+                        for c in CATEGORIES
+                        for column in VARIABLES
+                        for f in plot_files(
+                            fill(PATHS.postfit_plot, category=c, column=column, **where)
+                        )
+                    ]
+    return targets
 
 
 def fit_params(wildcards):

@@ -1,8 +1,13 @@
-"""Inference stage: best fit, autodiff Hessian and covariance per fit set and validation point."""
+"""Inference stage: fits, Hessians, covariances, D-matrix, scans and post-fit plots.
+
+Each named fit set of the workflow config is a `{fit}` wildcard; its options decide which of
+the alternative producers (autodiff, numerical or per-column Hessian; H⁻¹ or sandwich
+covariance; scan points from the Hessian or the approximate uncertainty) feed the summary.
+"""
 
 
 rule initial_fit:
-    """Minimise −ln L with MIGRAD and autodiff gradients."""
+    """Minimise −ln L with MIGRAD and autodiff gradients (scipy fallback)."""
     input:
         unpack(fit_inputs),
     output:
@@ -22,6 +27,26 @@ rule initial_fit:
         "../scripts/initial_fit.py"
 
 
+rule approximate_uncertainty:
+    """Non-profiled ±1σ/±2σ of one parameter from the NLL around the best fit."""
+    input:
+        unpack(fit_inputs),
+        best_fit=PATHS.best_fit,
+    output:
+        PATHS.approximate_uncertainty,
+    log:
+        log_path("approximate_uncertainty", "fit", "density", "val", "parameter"),
+    conda:
+        "../envs/fit.yaml"
+    resources:
+        **resources(mem_mb=4000),
+    params:
+        analysis=ANALYSIS.raw,
+        fit=fit_params,
+    script:
+        "../scripts/approximate_uncertainty.py"
+
+
 rule hessian:
     """Autodiff Hessian of −ln L at the best fit."""
     input:
@@ -39,14 +64,73 @@ rule hessian:
     params:
         analysis=ANALYSIS.raw,
         fit=fit_params,
+        method="autodiff",
     script:
         "../scripts/hessian.py"
+
+
+rule hessian_numerical:
+    """Hessian by central differences of the autodiff gradient."""
+    input:
+        unpack(fit_inputs),
+        best_fit=PATHS.best_fit,
+    output:
+        PATHS.fit_file("hessian_numerical.yaml"),
+    log:
+        log_path("hessian_numerical", "fit", "density", "val"),
+    conda:
+        "../envs/fit.yaml"
+    resources:
+        **resources(mem_mb=4000),
+    params:
+        analysis=ANALYSIS.raw,
+        fit=fit_params,
+        method="numerical",
+    script:
+        "../scripts/hessian.py"
+
+
+rule hessian_parallel:
+    """One column of the Hessian, so large fits spread over many jobs."""
+    input:
+        unpack(fit_inputs),
+        best_fit=PATHS.best_fit,
+    output:
+        PATHS.hessian_column,
+    log:
+        log_path("hessian_parallel", "fit", "density", "val", "parameter"),
+    conda:
+        "../envs/fit.yaml"
+    resources:
+        **resources(mem_mb=4000),
+    params:
+        analysis=ANALYSIS.raw,
+        fit=fit_params,
+    script:
+        "../scripts/hessian_parallel.py"
+
+
+rule hessian_collect:
+    """Assemble the Hessian from its columns."""
+    input:
+        best_fit=PATHS.best_fit,
+        columns=hessian_column_inputs,
+    output:
+        PATHS.fit_file("hessian_collected.yaml"),
+    log:
+        log_path("hessian_collect", "fit", "density", "val"),
+    conda:
+        "../envs/fit.yaml"
+    resources:
+        **resources(mem_mb=1000, runtime=5),
+    script:
+        "../scripts/hessian_collect.py"
 
 
 rule covariance:
     """C = H⁻¹, with ±1σ and ±2σ intervals per parameter."""
     input:
-        PATHS.hessian,
+        hessian_input,
     output:
         PATHS.covariance,
     log:
@@ -57,3 +141,204 @@ rule covariance:
         **resources(mem_mb=1000, runtime=5),
     script:
         "../scripts/covariance.py"
+
+
+rule dmatrix:
+    """D = Σ w² s sᵀ of the per-event scores, for the sandwich covariance."""
+    input:
+        unpack(fit_inputs),
+        best_fit=PATHS.best_fit,
+    output:
+        PATHS.fit_file("dmatrix.yaml"),
+    log:
+        log_path("dmatrix", "fit", "density", "val"),
+    conda:
+        "../envs/fit.yaml"
+    resources:
+        **resources(mem_mb=4000),
+    params:
+        analysis=ANALYSIS.raw,
+        fit=fit_params,
+    script:
+        "../scripts/dmatrix.py"
+
+
+rule covariance_with_dmatrix:
+    """The sandwich H⁻¹DH⁻¹: the covariance of a fit to weighted events."""
+    input:
+        hessian=hessian_input,
+        dmatrix=PATHS.fit_file("dmatrix.yaml"),
+    output:
+        PATHS.fit_file("covariance_with_dmatrix.yaml"),
+    log:
+        log_path("covariance_with_dmatrix", "fit", "density", "val"),
+    conda:
+        "../envs/fit.yaml"
+    resources:
+        **resources(mem_mb=1000, runtime=5),
+    script:
+        "../scripts/covariance_with_dmatrix.py"
+
+
+rule scan_points_from_hessian:
+    """Scan grid around the best fit in steps of the Hessian σ."""
+    input:
+        unpack(parameters_inputs),
+        covariance=summary_covariance_input,
+    output:
+        PATHS.fit_file("scan/{parameter}/points_hessian.yaml"),
+    log:
+        log_path("scan_points_from_hessian", "fit", "density", "val", "parameter"),
+    conda:
+        "../envs/fit.yaml"
+    resources:
+        **resources(mem_mb=1000, runtime=5),
+    params:
+        analysis=ANALYSIS.raw,
+        fit=fit_params,
+    script:
+        "../scripts/scan_points.py"
+
+
+rule scan_points_from_approximate:
+    """Scan grid around the best fit in steps of the approximate σ."""
+    input:
+        unpack(parameters_inputs),
+        covariance=PATHS.approximate_uncertainty,
+    output:
+        PATHS.fit_file("scan/{parameter}/points_approximate.yaml"),
+    log:
+        log_path("scan_points_from_approximate", "fit", "density", "val", "parameter"),
+    conda:
+        "../envs/fit.yaml"
+    resources:
+        **resources(mem_mb=1000, runtime=5),
+    params:
+        analysis=ANALYSIS.raw,
+        fit=fit_params,
+    script:
+        "../scripts/scan_points.py"
+
+
+rule scan:
+    """One profiled fit with the scanned parameter fixed at one grid point."""
+    input:
+        unpack(fit_inputs),
+        best_fit=PATHS.best_fit,
+        points=scan_points_input,
+    output:
+        PATHS.scan_point,
+    log:
+        log_path("scan", "fit", "density", "val", "parameter", "index"),
+    conda:
+        "../envs/fit.yaml"
+    resources:
+        **resources(mem_mb=4000),
+    params:
+        analysis=ANALYSIS.raw,
+        fit=fit_params,
+        seed=config["seed"],
+    script:
+        "../scripts/scan.py"
+
+
+rule scan_collect:
+    """−2ΔlnL over the grid and its 1σ and 2σ crossings."""
+    input:
+        best_fit=PATHS.best_fit,
+        points=scan_point_inputs,
+    output:
+        PATHS.scan_result,
+    log:
+        log_path("scan_collect", "fit", "density", "val", "parameter"),
+    conda:
+        "../envs/fit.yaml"
+    resources:
+        **resources(mem_mb=1000, runtime=5),
+    script:
+        "../scripts/scan_collect.py"
+
+
+rule scan_plot:
+    """The likelihood scan of one parameter with its crossings and the truth."""
+    input:
+        PATHS.scan_result,
+    output:
+        plot_files(PATHS.scan_plot),
+    log:
+        log_path("scan_plot", "fit", "density", "val", "parameter"),
+    conda:
+        "../envs/plot.yaml"
+    resources:
+        **resources(),
+    params:
+        labels=ANALYSIS.plot_labels,
+    script:
+        "../scripts/scan_plot.py"
+
+
+rule likelihood_debug:
+    """NLL and gradient at the truth, the defaults and the best fit."""
+    input:
+        unpack(fit_inputs),
+        best_fit=PATHS.best_fit,
+    output:
+        PATHS.fit_file("likelihood_debug.yaml"),
+    log:
+        log_path("likelihood_debug", "fit", "density", "val"),
+    conda:
+        "../envs/fit.yaml"
+    resources:
+        **resources(mem_mb=4000),
+    params:
+        analysis=ANALYSIS.raw,
+        fit=fit_params,
+    script:
+        "../scripts/likelihood_debug.py"
+
+
+rule make_postfit_asimov:
+    """Events of one process sampled at the best fit."""
+    input:
+        unpack(postfit_model_inputs),
+        best_fit=PATHS.best_fit,
+    output:
+        PATHS.postfit_asimov,
+    log:
+        log_path("make_postfit_asimov", "fit", "density", "val", "model", "category"),
+    conda:
+        "../envs/tensorflow.yaml"
+    resources:
+        **resources(mem_mb=4000),
+    params:
+        analysis=ANALYSIS.raw,
+        asimov=config["asimov"],
+        seed=config["seed"],
+    script:
+        "../scripts/make_postfit_asimov.py"
+
+
+rule postfit_plot:
+    """Fitted events against the stacked post-fit prediction, per category and variable."""
+    input:
+        unpack(postfit_inputs),
+    output:
+        [
+            f
+            for category in CATEGORIES
+            for column in VARIABLES
+            for f in plot_files(
+                fill(PATHS.postfit_plot, category=category, column=column)
+            )
+        ],
+    log:
+        log_path("postfit_plot", "fit", "density", "val"),
+    conda:
+        "../envs/plot.yaml"
+    resources:
+        **resources(),
+    params:
+        analysis=ANALYSIS.raw,
+        fit=fit_params,
+    script:
+        "../scripts/postfit_plot.py"

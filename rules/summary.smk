@@ -5,13 +5,15 @@ rule summary:
     """Best fit vs truth at every validation point, for each density source, with ±1σ/±2σ."""
     input:
         # val outer, density inner: the script pairs files with keys in this order.
-        covariances=[
-            fill(PATHS.covariance, val=v, density=d)
-            for v in VAL_FIT
+        covariances=lambda w: [
+            summary_covariance_input(FitPoint(fit=w.fit, val=v, density=d))
+            for v in fit_vals(w.fit)
             for d in DENSITIES
         ],
-        best_fits=[
-            fill(PATHS.best_fit, val=v, density=d) for v in VAL_FIT for d in DENSITIES
+        best_fits=lambda w: [
+            fill(PATHS.best_fit, fit=w.fit, val=v, density=d)
+            for v in fit_vals(w.fit)
+            for d in DENSITIES
         ],
     output:
         summary=PATHS.summary,
@@ -24,7 +26,7 @@ rule summary:
         **resources(mem_mb=2000, runtime=10),
     params:
         analysis=ANALYSIS.raw,
-        vals=VAL_FIT,
+        vals=lambda w: fit_vals(w.fit),
         densities=DENSITIES,
     script:
         "../scripts/summary.py"

@@ -1,31 +1,23 @@
 import numpy as np
 
-from innfer_lib.config import load_analysis
-from innfer_lib.io import read_yaml, write_yaml
-from innfer_lib.problem import build_problem, inputs_from_snakemake
+from innfer_lib.fit import hessian_numerical
+from innfer_lib.fit_job import fit_job
+from innfer_lib.io import write_yaml
 from innfer_lib.runner import LOG, run
 
 
 def main(smk):
-    analysis = load_analysis(smk.params.analysis)
-    best = read_yaml(smk.input.best_fit)
-    problem = build_problem(
-        analysis, int(smk.wildcards.val), inputs_from_snakemake(smk.input), smk.params.fit
-    )
-    theta = np.array(best["best_fit"])
-    hessian = problem.likelihood.hessian(theta)
-    LOG.info("hessian at %s:\n%s", theta, hessian)
-    write_yaml(
-        smk.output[0],
-        {
-            "columns": best["columns"],
-            "matrix_columns": best["columns"],
-            "hessian": hessian,
-            "best_fit": best["best_fit"],
-            "row": best["row"],
-            "fit_valid": best["valid"],
-        },
-    )
+    job = fit_job(smk)
+    theta, idx = job.theta, job.free_indices
+    if smk.params.method == "numerical":
+        hessian = hessian_numerical(job.problem.likelihood.value_and_gradient, theta, indices=idx)
+        hessian = np.asarray(hessian)
+        if hessian.shape[0] != len(idx):
+            hessian = hessian[np.ix_(idx, idx)]
+    else:
+        hessian = job.problem.likelihood.hessian(theta)[np.ix_(idx, idx)]
+    LOG.info("%s hessian over %s at %s:\n%s", smk.params.method, job.free, theta, hessian)
+    write_yaml(smk.output[0], job.matrix_record("hessian", hessian))
 
 
 run(snakemake, main)  # noqa: F821

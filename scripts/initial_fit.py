@@ -1,30 +1,18 @@
-from innfer_lib.config import load_analysis
-from innfer_lib.fit import minimise
+from innfer_lib.fit_job import fit_job
 from innfer_lib.io import write_yaml
-from innfer_lib.problem import build_problem, inputs_from_snakemake
 from innfer_lib.runner import LOG, run
 
 
 def main(smk):
-    analysis = load_analysis(smk.params.analysis)
-    val = int(smk.wildcards.val)
-    problem = build_problem(analysis, val, inputs_from_snakemake(smk.input), smk.params.fit)
-    LOG.info(
-        "fit %s, density %s, point %d: %s",
-        smk.wildcards.fit,
-        smk.wildcards.density,
-        val,
-        problem.info,
-    )
-    result = minimise(
-        problem.likelihood.value_and_gradient,
-        problem.columns,
-        start=analysis.defaults,
-        limits=problem.limits,
-        seed=int(smk.params.seed) + val,
-    )
-    result["row"] = [problem.truth[c] for c in problem.columns]
-    result["data"] = problem.info
+    job = fit_job(smk)
+    w = smk.wildcards
+    LOG.info("fit %s, density %s, point %s: %s", w.fit, w.density, w.val, job.problem.info)
+    if job.problem.fixed:
+        LOG.info("frozen: %s", job.problem.fixed)
+    # INNFER starts from the defaults, never from the truth, so closure tests are honest.
+    result = job.minimise(job.analysis.defaults, seed=int(smk.params.seed) + job.val)
+    result["row"] = [job.problem.truth[c] for c in job.problem.columns]
+    result["data"] = job.problem.info
     LOG.info("result: %s", result)
     write_yaml(smk.output[0], result)
 

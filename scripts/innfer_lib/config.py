@@ -466,10 +466,56 @@ def workflow_defaults() -> dict[str, Any]:
     return {k: v["default"] for k, v in schema["properties"].items() if "default" in v}
 
 
+def _fill_defaults(properties: Mapping[str, Any], given: Mapping[str, Any]) -> dict[str, Any]:
+    """Schema defaults under the given values, recursing into option blocks."""
+    filled: dict[str, Any] = {}
+    for key, spec in properties.items():
+        if spec.get("type") == "object" and "properties" in spec:
+            filled[key] = _fill_defaults(spec["properties"], given.get(key) or {})
+        elif "default" in spec:
+            filled[key] = spec["default"]
+    for key, value in given.items():
+        if not isinstance(filled.get(key), dict):
+            filled[key] = value
+    return filled
+
+
 def fit_set_options(options: Mapping[str, Any] | None) -> dict[str, Any]:
-    """Fill a fit set's options with the schema defaults."""
+    """Fill a fit set's options with the schema defaults (nested blocks included)."""
     schema = yaml.safe_load(WORKFLOW_SCHEMA.read_text())
     props = schema["properties"]["fits"]["additionalProperties"]["properties"]
-    filled = {k: v["default"] for k, v in props.items() if "default" in v}
-    filled.update(options or {})
-    return filled
+    return _fill_defaults(props, dict(options or {}))
+
+
+ALL_BUT_ONE = "all-but-one"
+
+
+def expand_fit_sets(
+    fits: Mapping[str, Mapping[str, Any] | None], analysis: Analysis
+) -> dict[str, dict[str, Any]]:
+    """Filled fit sets; `freeze: all-but-one` becomes one set per floating parameter.
+
+    INNFER looped over `_floating_only_<col>` directories inside one step; here each is its own
+    fit set (a wildcard value), so every one is a separate, cacheable set of jobs.
+    """
+    out: dict[str, dict[str, Any]] = {}
+    for name, options in fits.items():
+        filled = fit_set_options(options)
+        scan = filled.get("scan")
+        if scan == "pois":
+            filled["scan"] = list(analysis.pois)
+        for p in filled.get("scan") or []:
+            if p not in analysis.fit_parameters:
+                raise ConfigError(
+                    f"fits.{name}.scan: '{p}' is not a parameter (known: {analysis.fit_parameters})"
+                )
+        if filled.get("freeze") == ALL_BUT_ONE:
+            for p in analysis.fit_parameters:
+                out[f"{name}_floating_only_{p}"] = {
+                    **filled,
+                    "freeze": f"all-but-{p}",
+                    "scan": [q for q in filled.get("scan") or [] if q == p],
+                }
+        else:
+            out[name] = filled
+    return out

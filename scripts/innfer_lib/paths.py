@@ -145,6 +145,46 @@ class Paths:
     def covariance(self) -> str:
         return self._p("fits", "{fit}", "{density}", "val_{val}", "covariance.yaml")
 
+    def fit_file(self, name: str) -> str:
+        """Any further per-fit file: `hessian_numerical.yaml`, `dmatrix.yaml`, ..."""
+        return self._p("fits", "{fit}", "{density}", "val_{val}", name)
+
+    @property
+    def hessian_column(self) -> str:
+        """One column of the Hessian (hessian_parallel); `{parameter}` names the column."""
+        return self.fit_file("hessian_columns/{parameter}.yaml")
+
+    @property
+    def approximate_uncertainty(self) -> str:
+        return self.fit_file("approximate_uncertainty/{parameter}.yaml")
+
+    @property
+    def scan_points(self) -> str:
+        return self.fit_file("scan/{parameter}/points.yaml")
+
+    @property
+    def scan_point(self) -> str:
+        return self.fit_file("scan/{parameter}/point_{index}.yaml")
+
+    @property
+    def scan_result(self) -> str:
+        return self.fit_file("scan/{parameter}/result.yaml")
+
+    @property
+    def postfit_asimov(self) -> str:
+        """Events sampled at the best fit, per process and category, for the postfit plot."""
+        return self.fit_file("postfit/{model}/{category}.parquet")
+
+    @property
+    def scan_plot(self) -> str:
+        return self.plot("scan", "{fit}", "{density}", "val_{val}", "likelihood_scan_{parameter}")
+
+    @property
+    def postfit_plot(self) -> str:
+        return self.plot(
+            "postfit", "{fit}", "{density}", "val_{val}", "postfit_{category}_{column}"
+        )
+
     @property
     def summary(self) -> str:
         return self._p("summary", "{fit}", "summary.yaml")

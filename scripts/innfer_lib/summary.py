@@ -10,6 +10,11 @@ import numpy as np
 from innfer_lib.config import Analysis
 
 
+def _ratio(a: float, b: float) -> float:
+    """a/b, NaN when b is zero (a parameter the fit has no information on)."""
+    return float(a / b) if b else float("nan")
+
+
 def collect(
     analysis: Analysis,
     vals: Sequence[int],
@@ -22,7 +27,9 @@ def collect(
     The χ² is taken against the truth of each point (INNFER compared against 1.0 by mistake),
     and σ_learned/σ_true tells whether the learned density is as sharp as the real one.
     """
-    params = analysis.fit_parameters
+    # Frozen parameters have no uncertainty: the summary covers the floating ones.
+    first = next(iter(covariances.values()), {})
+    params = [p for p in analysis.fit_parameters if p in first.get("uncertainty", {})]
     varied = [p for p in params if len({pt[p] for pt in analysis.validation_points}) > 1]
     points = []
     for val in vals:
@@ -48,7 +55,8 @@ def collect(
         point = {"val": val, "truth": truth, "results": results}
         if "learned" in results and "truth" in results:
             point["sigma_ratio_learned_over_true"] = {
-                p: results["learned"][p]["sigma"] / results["truth"][p]["sigma"] for p in params
+                p: _ratio(results["learned"][p]["sigma"], results["truth"][p]["sigma"])
+                for p in params
             }
             point["best_fit_difference_learned_minus_true"] = {
                 p: results["learned"][p]["best_fit"] - results["truth"][p]["best_fit"]

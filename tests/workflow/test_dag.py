@@ -222,3 +222,52 @@ def test_auxiliary_models_add_their_jobs(snakemake, tmp_path):
     assert counts["preprocess_aux"] == 2  # one per category
     # 18 density columns plus m_jet, pt, isr and classifier_truth of each classifier set
     assert counts["input_plot_training"] == 18 + 2 * 4
+
+
+def test_fit_set_options_select_their_jobs(snakemake, tmp_path):
+    """Each fit-set option adds exactly its jobs (VaryingYield: Y1 and mu_Gaussian, 1 point)."""
+    fits = {
+        "closure": {},
+        "everything": {
+            "covariance": "dmatrix",
+            "hessian": "parallel",
+            "approximate_uncertainty": True,
+            "scan": "pois",
+            "scan_points": {"n_points": 7},
+            "likelihood_debug": True,
+            "postfit": True,
+        },
+        "frozen": {"freeze": "all-but-one", "hessian": "numerical"},
+        "asimov_fit": {"data_type": "asimov"},
+        "data_fit": {"data_type": "data"},
+        "counting": {"likelihood": "poisson"},
+    }
+    counts = dry_run(
+        snakemake,
+        tmp_path,
+        benchmark={"name": "Dim1GaussianWithExpBkgVaryingYield", "events": 1000},
+        validation_indices=[0],
+        evaluation=False,
+        fits=fits,
+    )
+    # 7 fit sets (all-but-one makes two) x 2 densities
+    assert counts["initial_fit"] == 14 and counts["summary"] == 7
+    # autodiff Hessians: closure, asimov, data, counting; numerical: the two frozen sets
+    assert counts["hessian"] == 8 and counts["hessian_numerical"] == 4
+    assert counts["hessian_parallel"] == 2 * 2 and counts["hessian_collect"] == 2
+    assert counts["dmatrix"] == 2 and counts["covariance_with_dmatrix"] == 2
+    assert counts["approximate_uncertainty"] == 4
+    assert counts["scan"] == 7 * 2 and counts["scan_collect"] == 2 and counts["scan_plot"] == 2
+    assert counts["scan_points_from_hessian"] == 2
+    assert counts["likelihood_debug"] == 2 and counts["postfit_plot"] == 2
+    assert counts["make_postfit_asimov"] == 2 * 2  # two processes, two densities
+    assert counts["make_asimov"] == 2  # the Asimov fit set needs each process's samples
+
+
+def test_unknown_scan_parameter_is_a_config_error(snakemake, tmp_path):
+    cfg = tmp_path / "config.yaml"
+    base = yaml.safe_load(open("config/config.yaml"))
+    base["fits"] = {"closure": {"scan": ["Y7"]}}
+    cfg.write_text(yaml.safe_dump(base))
+    proc = snakemake("-n", "--configfile", str(cfg), check=False)
+    assert proc.returncode != 0 and "fits.closure.scan: 'Y7'" in proc.stdout + proc.stderr

@@ -1,0 +1,17 @@
+from innfer_lib.fit import approximate_uncertainty
+from innfer_lib.fit_job import fit_job
+from innfer_lib.io import write_yaml
+from innfer_lib.runner import LOG, run
+
+
+def main(smk):
+    job = fit_job(smk)
+    column = smk.wildcards.parameter
+    likelihood = job.problem.likelihood
+    result = approximate_uncertainty(likelihood, job.theta, column, job.problem.columns)
+    result["row"] = job.best_fit["row"]
+    LOG.info("%s: %s", column, result)
+    write_yaml(smk.output[0], result)
+
+
+run(snakemake, main)  # noqa: F821

@@ -1,0 +1,16 @@
+import numpy as np
+
+from innfer_lib.fit_job import fit_job
+from innfer_lib.io import write_yaml
+from innfer_lib.runner import LOG, run
+
+
+def main(smk):
+    job = fit_job(smk)
+    idx = job.free_indices
+    dmatrix = np.asarray(job.problem.likelihood.dmatrix(job.theta))[np.ix_(idx, idx)]
+    LOG.info("D matrix over %s:\n%s", job.free, dmatrix)
+    write_yaml(smk.output[0], job.matrix_record("D_matrix", dmatrix))
+
+
+run(snakemake, main)  # noqa: F821

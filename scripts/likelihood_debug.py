@@ -1,0 +1,28 @@
+import numpy as np
+
+from innfer_lib.fit_job import fit_job
+from innfer_lib.io import write_yaml
+from innfer_lib.runner import LOG, run
+from innfer_lib.scan import likelihood_debug
+
+
+def main(smk):
+    job = fit_job(smk)
+    columns = job.problem.columns
+    best = dict(zip(columns, job.theta, strict=True))
+
+    def nll(point):
+        value, grad = job.problem.likelihood.value_and_gradient(
+            np.array([point[c] for c in columns], np.float64)
+        )
+        return value, grad
+
+    points = [job.problem.truth, job.analysis.defaults, best]
+    rows = likelihood_debug(nll, points, columns=columns)
+    for label, row in zip(("truth", "defaults", "best fit"), rows, strict=True):
+        row["point"] = label
+        LOG.info("%s: %s", label, row)
+    write_yaml(smk.output[0], {"columns": columns, "rows": rows})
+
+
+run(snakemake, main)  # noqa: F821

@@ -1,0 +1,27 @@
+from innfer_lib.asimov import asimov_event_count, batch_seed, expected_yield, make_asimov
+from innfer_lib.density import load_density
+from innfer_lib.io import read_yaml, write_parquet
+from innfer_lib.preprocess import stable_seed
+from innfer_lib.runner import LOG, run
+
+
+def main(smk):
+    w = smk.wildcards
+    parameters = read_yaml(smk.input.parameters)
+    best = read_yaml(smk.input.best_fit)
+    point = dict(zip(best["columns"], best["best_fit"], strict=True))
+    density = load_density(smk.input.architecture, parameters)
+    options = smk.params.asimov
+    scale = None if options["n_events"] else options["scale"]
+    n = asimov_event_count(
+        expected_yield(parameters, point), n_events=options["n_events"], scale=scale
+    )
+    seed = batch_seed(
+        smk.params.seed, *stable_seed(w.fit, w.density, w.model, w.category), int(w.val)
+    )
+    events = make_asimov(density, parameters, point, n, seed, options["batch_size"])
+    LOG.info("%d events at the best fit %s", len(events), point)
+    write_parquet(smk.output[0], events)
+
+
+run(snakemake, main)  # noqa: F821

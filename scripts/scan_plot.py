@@ -1,0 +1,20 @@
+from innfer_lib.io import read_yaml
+from innfer_lib.runner import run
+from innfer_lib.scan_plots import scan_plot
+
+
+def main(smk):
+    collected = read_yaml(smk.input[0])
+    column = collected["varied_column"]
+    row = dict(zip(collected["columns"], collected["row"], strict=True))
+    w = smk.wildcards
+    scan_plot(
+        collected,
+        row.get(column),
+        smk.params.labels.get(column, column),
+        outputs=list(smk.output),
+        title=f"fit {w.fit}, {w.density} density, validation point {w.val}",
+    )
+
+
+run(snakemake, main)  # noqa: F821

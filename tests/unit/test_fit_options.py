@@ -1,0 +1,343 @@
+"""Freeze specs, minimiser choice and fallback, approximate uncertainty, numerical Hessians."""
+
+import math
+
+import numpy as np
+import pytest
+
+from innfer_lib import fit
+from innfer_lib.errors import ConfigError, DataError
+from innfer_lib.fit import (
+    approximate_uncertainty,
+    covariance_result,
+    hessian_collect,
+    hessian_column,
+    hessian_column_record,
+    hessian_numerical,
+    minimise,
+    sandwich_result,
+)
+from innfer_lib.freeze import freeze_sets, parse_freeze
+
+COLUMNS = ["Y1", "mu_sig", "nu", "nu_two"]
+TRUTH = {"Y1": 172.5, "mu_sig": 1.2, "nu": 0.3, "nu_two": -0.5}
+NUISANCES = ["nu", "nu_two"]
+
+
+# --- freeze specs ------------------------------------------------------------------------------
+def test_freeze_explicit_values_and_bare_names():
+    assert parse_freeze("mu_sig=2, nu=-1.5", COLUMNS, TRUTH) == {"mu_sig": 2.0, "nu": -1.5}
+    assert parse_freeze("nu", COLUMNS, TRUTH) == {"nu": 0.3}
+    assert parse_freeze({"nu": None, "Y1": 170}, COLUMNS, TRUTH) == {"nu": 0.3, "Y1": 170.0}
+    assert parse_freeze(None, COLUMNS, TRUTH) == {}
+    assert parse_freeze("", COLUMNS, TRUTH) == {}
+
+
+def test_freeze_keyword_forms_freeze_at_truth():
+    assert parse_freeze("all-nuisances", COLUMNS, TRUTH, NUISANCES) == {"nu": 0.3, "nu_two": -0.5}
+    non_density = parse_freeze("all-non-density", COLUMNS, TRUTH, density_parameters=["Y1", "nu"])
+    assert non_density == {"mu_sig": 1.2, "nu_two": -0.5}
+    (only,) = freeze_sets("all-but-mu_sig-nu_two", COLUMNS, TRUTH)
+    assert only.tag == "_floating_only_mu_sig_nu_two"
+    assert only.floating == ["mu_sig", "nu_two"]
+    assert only.fixed == {"Y1": 172.5, "nu": 0.3}
+
+
+def test_freeze_all_but_one_gives_one_set_per_column():
+    sets = freeze_sets("all-but-one", COLUMNS, TRUTH)
+    assert [s.tag for s in sets] == [f"_floating_only_{c}" for c in COLUMNS]
+    for s, col in zip(sets, COLUMNS, strict=True):
+        assert s.floating == [col]
+        assert s.fixed == {c: TRUTH[c] for c in COLUMNS if c != col}
+    looped = freeze_sets("all-but-one", COLUMNS, TRUTH, loop_columns=["Y1", "mu_sig"])
+    assert [s.floating for s in looped] == [["Y1"], ["mu_sig"]]
+    # INNFER: nothing to freeze with a single parameter.
+    assert [s.fixed for s in freeze_sets("all-but-one", ["Y1"], TRUTH)] == [{}]
+    with pytest.raises(ConfigError, match="freeze_sets"):
+        parse_freeze("all-but-one", COLUMNS, TRUTH)
+
+
+def test_freeze_names_with_dashes_are_matched_against_known_columns():
+    columns = ["a-b", "c", "d"]
+    (only,) = freeze_sets("all-but-a-b-c", columns, {"a-b": 1.0, "c": 2.0, "d": 3.0})
+    assert only.floating == ["a-b", "c"] and only.fixed == {"d": 3.0}
+
+
+@pytest.mark.parametrize(
+    ("spec", "message"),
+    [
+        ("mass=3", r"'mass=3'.*unknown parameter.*mass"),
+        ("all-but-Y1-bogus", r"'all-but-Y1-bogus'.*unknown parameter.*bogus"),
+        ("nu=abc", r"value of 'nu' is 'abc'"),
+        ("nu=1,nu=2", "more than once"),
+        ("all-everything", "unknown form"),
+        ("all-but-", "name the floating"),
+        ("nu=inf", "finite"),
+    ],
+)
+def test_freeze_errors_name_spec_and_parameter(spec, message):
+    with pytest.raises(ConfigError, match=message):
+        freeze_sets(spec, COLUMNS, TRUTH, NUISANCES)
+
+
+def test_freeze_without_truth_value_is_an_error():
+    with pytest.raises(ConfigError, match="no truth value"):
+        parse_freeze("all-nuisances", COLUMNS, {"Y1": 1.0}, NUISANCES)
+
+
+# --- minimisers --------------------------------------------------------------------------------
+def _quadratic(centre, inverse_cov):
+    centre = np.asarray(centre, float)
+    inverse_cov = np.asarray(inverse_cov, float)
+
+    def value_and_gradient(theta):
+        d = np.asarray(theta) - centre
+        return 0.5 * float(d @ inverse_cov @ d) + 7.0, inverse_cov @ d
+
+    return value_and_gradient
+
+
+QUAD = _quadratic([1.0, -2.0, 0.5], [[4.0, 1.0, 0.0], [1.0, 3.0, 0.5], [0.0, 0.5, 2.0]])
+START = {"a": 0.0, "b": 0.0, "c": 0.0}
+
+
+@pytest.mark.parametrize("method", ["minuit", "scipy"])
+def test_both_minimisers_find_the_minimum_and_say_which(method):
+    result = minimise(QUAD, ["a", "b", "c"], START, method=method)
+    assert result["valid"] and result["status"] == "converged"
+    assert result["minimiser"] == method and not result["fallback_used"]
+    np.testing.assert_allclose(result["best_fit"], [1.0, -2.0, 0.5], atol=1e-3)
+    assert result["best_fit_nll"] == pytest.approx(14.0, abs=1e-4)
+    assert result["edm"] <= result["edm_goal"]
+
+
+@pytest.mark.parametrize("method", ["minuit", "scipy"])
+def test_fixed_parameters_and_limits_are_respected(method):
+    result = minimise(
+        QUAD, ["a", "b", "c"], START, limits={"a": (1.5, None)}, fixed={"b": -1.0}, method=method
+    )
+    assert result["valid"]
+    a, b, c = result["best_fit"]
+    assert b == -1.0 and a == pytest.approx(1.5, abs=1e-6)
+    # With a at its bound and b fixed, c minimises 0.5·2·(c−0.5)² + 0.5·(b+2)(c−0.5)·2.
+    assert c == pytest.approx(0.5 - 0.5 * (b + 2.0) / 2.0, abs=1e-3)
+    assert result["at_limit"]
+    assert result["fixed"] == {"b": -1.0}
+
+
+def test_everything_fixed_is_one_evaluation():
+    result = minimise(QUAD, ["a", "b", "c"], {}, fixed={"a": 1.0, "b": -2.0, "c": 0.5})
+    assert result["valid"] and result["minimiser"] == "none"
+    assert result["best_fit"] == [1.0, -2.0, 0.5] and result["likelihood_evaluations"] == 1
+    assert result["best_fit_nll"] == pytest.approx(14.0)
+
+
+def test_unknown_fixed_parameter_or_method_is_a_config_error():
+    with pytest.raises(ConfigError, match="zz"):
+        minimise(QUAD, ["a", "b", "c"], START, fixed={"zz": 1.0})
+    with pytest.raises(ConfigError, match="minimiser"):
+        minimise(QUAD, ["a", "b", "c"], START, method="simplex")
+
+
+def test_scipy_fallback_when_every_migrad_attempt_is_invalid(monkeypatch):
+    real = fit._RUNNERS["minuit"]
+
+    def always_invalid(*args, **kwargs):
+        attempt = real(*args, **kwargs)
+        attempt.valid = False
+        return attempt
+
+    monkeypatch.setitem(fit._RUNNERS, "minuit", always_invalid)
+    result = minimise(QUAD, ["a", "b", "c"], START, retries=1)
+    assert result["valid"] and result["status"] == "converged"
+    assert result["minimiser"] == "scipy" and result["fallback_used"]
+    assert [a["minimiser"] for a in result["attempts"]][:2] == ["minuit", "minuit"]
+    np.testing.assert_allclose(result["best_fit"], [1.0, -2.0, 0.5], atol=1e-3)
+    no_fallback = minimise(QUAD, ["a", "b", "c"], START, retries=1, fallback=False)
+    assert no_fallback["status"] == "failed" and no_fallback["minimiser"] == "minuit"
+    assert not no_fallback["valid"]
+
+
+def test_non_finite_objective_fails_without_raising():
+    def nan_everywhere(theta):
+        return math.nan, np.full(len(theta), math.nan)
+
+    result = minimise(nan_everywhere, ["a", "b"], {"a": 1.0, "b": 2.0}, retries=1)
+    assert result["status"] == "failed" and not result["valid"]
+    assert result["best_fit"] == [1.0, 2.0]
+    assert math.isnan(result["best_fit_nll"])
+    assert result["nonfinite_evaluations"] == result["likelihood_evaluations"] > 0
+
+
+def test_unbounded_objective_fails_with_best_point_found():
+    def downhill(theta):
+        return -float(theta[0]) + float(theta[1]) ** 2, np.array([-1.0, 2.0 * theta[1]])
+
+    result = minimise(downhill, ["a", "b"], {"a": 0.0, "b": 1.0}, retries=1, max_calls=200)
+    assert result["status"] == "failed"
+    assert result["best_fit"][0] > 1.0
+    assert result["best_fit_nll"] < 0
+
+
+@pytest.mark.parametrize("method", ["minuit", "scipy"])
+def test_nan_region_is_counted_and_avoided(method):
+    """x − 0.1 ln x: Newton-like first steps from x = 5 land at x < 0, where it is NaN."""
+
+    def log_barrier(theta):
+        x = np.float64(theta[0])
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return float(x - 0.1 * np.log(x)), np.array([1.0 - 0.1 / x])
+
+    result = minimise(log_barrier, ["x"], {"x": 5.0}, method=method, fallback=False)
+    assert result["valid"] and result["minimiser"] == method
+    assert result["best_fit"][0] == pytest.approx(0.1, abs=2e-3)
+    assert result["nonfinite_evaluations"] > 0
+
+
+# --- approximate uncertainty ---------------------------------------------------------------------
+def _asymmetric_nll(centre, up, down, other_centre=3.0):
+    def nll(theta):
+        d = theta[0] - centre
+        s = up if d > 0 else down
+        return 0.5 * (d / s) ** 2 + 0.5 * (theta[1] - other_centre) ** 2 + 11.0
+
+    return nll
+
+
+def test_approximate_uncertainty_is_exact_for_a_parabola():
+    nll = _asymmetric_nll(2.0, 0.4, 0.4)
+    res = approximate_uncertainty(nll, [2.0, 3.0], "x", ["x", "y"])
+    assert res["valid"] and res["restarts"] == 0
+    assert res["uncertainty"]["up"] == pytest.approx(0.4, rel=1e-10)
+    assert res["uncertainty"]["down"] == pytest.approx(0.4, rel=1e-10)
+    assert res["crossings"] == pytest.approx({-2: 1.2, -1: 1.6, 0: 2.0, 1: 2.4, 2: 2.8})
+    assert res["step"] == pytest.approx(0.1)
+
+
+def test_approximate_uncertainty_keeps_sides_apart():
+    res = approximate_uncertainty(
+        _asymmetric_nll(200.0, 0.3, 0.7), {"x": 200.0, "y": 3.0}, "x", ["x", "y"]
+    )
+    assert res["step"] == pytest.approx(0.2)
+    assert res["uncertainty"]["up"] == pytest.approx(0.3, rel=1e-10)
+    assert res["uncertainty"]["down"] == pytest.approx(0.7, rel=1e-10)
+    assert res["uncertainty"]["symmetrised"] == pytest.approx(0.5, rel=1e-10)
+    assert res["crossings"] == pytest.approx({-2: 198.6, -1: 199.3, 0: 200.0, 1: 200.3, 2: 200.6})
+    assert res["symmetrised_crossings"] == pytest.approx(
+        {-2: 199.0, -1: 199.5, 0: 200.0, 1: 200.5, 2: 201.0}
+    )
+
+
+def test_approximate_uncertainty_moves_a_wrong_best_fit():
+    nll = _asymmetric_nll(1.0, 0.5, 0.5)
+    res = approximate_uncertainty(nll, [1.2, 3.0], "x", ["x", "y"])
+    assert res["best_fit_moved"] and res["restarts"] == 2
+    assert res["best_fit"] == pytest.approx([1.0, 3.0])
+    assert res["uncertainty"]["up"] == pytest.approx(0.5, rel=1e-9)
+    assert res["uncertainty"]["down"] == pytest.approx(0.5, rel=1e-9)
+    stuck = approximate_uncertainty(nll, [1.2, 3.0], "x", ["x", "y"], max_restarts=1)
+    assert not stuck["valid"]
+
+
+# --- Hessians ------------------------------------------------------------------------------------
+
+
+class _Normal:
+    """N(x; m, 1) with the mean a parameter (TF float64)."""
+
+    x_columns = ["x"]
+    parameters = ["m"]
+
+    def log_prob(self, x, params):
+        return -0.5 * (x[:, 0] - params["m"]) ** 2 - 0.5 * np.log(2.0 * np.pi)
+
+
+class _Exponential:
+    """exp(−x/τ)/τ on x > 0 with τ a parameter; a second shape so H has off-diagonals."""
+
+    x_columns = ["x"]
+    parameters = ["tau"]
+
+    def log_prob(self, x, params):
+        import tensorflow as tf
+
+        tau = params["tau"]
+        return -tf.abs(x[:, 0]) / tau - tf.math.log(tau)
+
+
+@pytest.fixture(scope="module")
+def toy_likelihood():
+    pytest.importorskip("tensorflow")
+    from innfer_lib.likelihood import Category, Likelihood, Process
+
+    rng = np.random.default_rng(11)
+    x = np.concatenate([rng.normal(1.0, 1.0, 300), rng.exponential(2.0, 500)])[:, None]
+    w = rng.uniform(0.5, 1.5, len(x))
+    processes = [
+        Process("sig", _Normal(), nominal=300.0, rate_parameter="mu"),
+        Process("bkg", _Exponential(), nominal=500.0, lnN={"nu": (0.9, 1.15)}),
+    ]
+    columns = ["m", "mu", "nu", "tau"]
+    like = Likelihood(columns, [Category("c", x, w, processes)], constrained=["nu"])
+    return like, np.array([0.9, 1.1, 0.2, 2.1])
+
+
+def test_hessian_numerical_matches_autodiff(toy_likelihood):
+    like, theta = toy_likelihood
+    exact = like.hessian(theta)
+    numeric = hessian_numerical(like.value_and_gradient, theta)
+    np.testing.assert_allclose(numeric, exact, rtol=1e-4, atol=1e-6 * np.abs(exact).max())
+    assert np.array_equal(numeric, numeric.T)
+    sub = hessian_numerical(like.value_and_gradient, theta, steps=1e-4, indices=[0, 3])
+    np.testing.assert_allclose(sub, exact[np.ix_([0, 3], [0, 3])], rtol=1e-4)
+
+
+def test_hessian_columns_collect_to_the_autodiff_hessian(toy_likelihood, tmp_path):
+    from innfer_lib.io import write_yaml
+
+    like, theta = toy_likelihood
+    best = {"columns": like.columns, "best_fit": theta.tolist(), "row": [1, 1, 0, 2], "valid": True}
+    matrix_columns = ["m", "mu", "tau"]
+    files = []
+    for name in reversed(matrix_columns):
+        col = hessian_column(like, theta, name)
+        assert np.allclose(col, hessian_column(like, theta, like.columns.index(name)))
+        path = tmp_path / f"col_{name}.yaml"
+        write_yaml(path, hessian_column_record(best, matrix_columns, name, col))
+        files.append(str(path))
+    record = hessian_collect(files)
+    idx = [like.columns.index(c) for c in matrix_columns]
+    exact = like.hessian(theta)[np.ix_(idx, idx)]
+    np.testing.assert_allclose(record["hessian"], exact, rtol=1e-4)
+    assert record["matrix_columns"] == matrix_columns and record["fit_valid"]
+    assert record["asymmetry"] < 1e-5
+    # The collected record feeds the covariance step like the single-job Hessian.
+    assert covariance_result(record)["positive_definite"]
+    with pytest.raises(DataError, match=r"missing \['m'\]"):
+        hessian_collect(files[:2])
+    with pytest.raises(DataError, match=r"duplicated \['tau'\]"):
+        hessian_collect([*files, files[0]])
+
+
+def test_sandwich_result_reduces_to_inverse_hessian():
+    h = np.array([[4.0, 1.0], [1.0, 3.0]])
+    record = {
+        "columns": ["a", "b", "c"],
+        "matrix_columns": ["a", "b"],
+        "hessian": h,
+        "best_fit": [1.0, 2.0, 3.0],
+        "row": [1.0, 2.0, 3.0],
+    }
+    plain = covariance_result(record)
+    same = sandwich_result(record, h)
+    np.testing.assert_allclose(same["covariance"], plain["covariance"], rtol=1e-12)
+    assert same["positive_definite"] and same["method"] == "sandwich"
+    assert set(same) >= set(plain)
+    # D given as a record in another column order is realigned; C = H⁻¹(2H)H⁻¹ = 2H⁻¹.
+    d = {"matrix_columns": ["b", "a"], "D_matrix": (2 * h)[::-1, ::-1]}
+    double = sandwich_result(record, d)
+    for c in ("a", "b"):
+        assert double["uncertainty"][c] == pytest.approx(math.sqrt(2) * plain["uncertainty"][c])
+    assert double["crossings"]["a"][1] == pytest.approx(1.0 + double["uncertainty"]["a"])
+    with pytest.raises(DataError, match="lacks"):
+        sandwich_result(record, {"matrix_columns": ["a"], "D_matrix": [[1.0]]})
