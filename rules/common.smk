@@ -446,6 +446,11 @@ def scan_point_inputs(wildcards):
     return [here(PATHS.scan_point, wildcards, index=i) for i in range(n_points)]
 
 
+def scan_2d_point_inputs(wildcards):
+    n_points = FITS[wildcards.fit]["scan_2d"]["n_points"]
+    return [here(PATHS.scan_2d_point, wildcards, index=i) for i in range(n_points**2)]
+
+
 def postfit_model_inputs(wildcards):
     """The density (of the fit's source) of one process, for sampling at the best fit."""
     where = dict(model=wildcards.model, category=wildcards.category)
@@ -486,6 +491,8 @@ def fit_targets():
                         fill(PATHS.approximate_uncertainty, parameter=p, **where)
                         for p in free_parameters(fit)
                     ]
+                if options["scan_2d"]["parameters"]:
+                    targets += plot_files(fill(PATHS.scan_2d_plot, **where))
                 if options["likelihood_debug"]:
                     targets.append(
                         fill(PATHS.fit_file("likelihood_debug.yaml"), **where)

@@ -277,6 +277,68 @@ rule scan_plot:
         "../scripts/scan_plot.py"
 
 
+rule scan_2d_points:
+    """The 2-D grid of two parameters, n_sigma Hessian σ around the best fit."""
+    input:
+        unpack(parameters_inputs),
+        covariance=summary_covariance_input,
+    output:
+        PATHS.fit_file("scan_2d/points.yaml"),
+    log:
+        log_path("scan_2d_points", "fit", "density", "val"),
+    conda:
+        "../envs/fit.yaml"
+    resources:
+        **resources(mem_mb=1000, runtime=5),
+    params:
+        analysis=ANALYSIS.raw,
+        fit=fit_params,
+    script:
+        "../scripts/scan_2d_points.py"
+
+
+rule scan_2d:
+    """One profiled fit with both scanned parameters fixed at one grid point."""
+    input:
+        unpack(fit_inputs),
+        best_fit=PATHS.best_fit,
+        points=PATHS.fit_file("scan_2d/points.yaml"),
+    output:
+        PATHS.scan_2d_point,
+    log:
+        log_path("scan_2d", "fit", "density", "val", "index"),
+    conda:
+        "../envs/fit.yaml"
+    resources:
+        **resources(mem_mb=4000),
+    params:
+        analysis=ANALYSIS.raw,
+        fit=fit_params,
+        seed=config["seed"],
+    script:
+        "../scripts/scan.py"
+
+
+rule scan_2d_collect:
+    """The −2ΔlnL grid of a 2-D scan and its 68.3 % and 95.4 % contours."""
+    input:
+        best_fit=PATHS.best_fit,
+        points=scan_2d_point_inputs,
+    output:
+        result=PATHS.fit_file("scan_2d/result.yaml"),
+        plot=plot_files(PATHS.scan_2d_plot),
+    log:
+        log_path("scan_2d_collect", "fit", "density", "val"),
+    conda:
+        "../envs/plot.yaml"
+    resources:
+        **resources(),
+    params:
+        labels=ANALYSIS.plot_labels,
+    script:
+        "../scripts/scan_2d_collect.py"
+
+
 rule likelihood_debug:
     """NLL and gradient at the truth, the defaults and the best fit."""
     input:

@@ -1,16 +1,19 @@
 from innfer_lib.fit_job import fit_job
 from innfer_lib.io import read_yaml, write_yaml
 from innfer_lib.runner import LOG, run
-from innfer_lib.scan import profiled_scan_point, skipped_scan_point
+from innfer_lib.scan import profiled_scan_point, profiled_scan_point_2d, skipped_scan_point
 
 
 def main(smk):
     job = fit_job(smk)
-    column, index = smk.wildcards.parameter, int(smk.wildcards.index)
-    values = read_yaml(smk.input.points)["scan_values"]
+    index = int(smk.wildcards.index)
+    points = read_yaml(smk.input.points)
+    # A 1-D scan has the parameter as a wildcard; a 2-D scan names its pair in the points file.
+    columns = points.get("varied_columns") or [smk.wildcards.parameter]
+    values = points["scan_values"]
     if index >= len(values):
         # The grid was clipped at a physical limit: keep the declared output, mark it skipped.
-        record = skipped_scan_point(job.best_fit, column)
+        record = skipped_scan_point(job.best_fit, columns[0])
     else:
         seed = int(smk.params.seed) + index
 
@@ -21,15 +24,16 @@ def main(smk):
             theta = [point[c] for c in job.problem.columns]
             return 2.0 * job.problem.likelihood(theta)
 
-        record = profiled_scan_point(
-            minimise_fn,
-            column,
-            float(values[index]),
-            job.best_fit,
-            frozen=job.problem.fixed,
-            evaluate_fn=evaluate_fn,
-        )
-    LOG.info("%s point %d: %s", column, index, record)
+        common = dict(frozen=job.problem.fixed, evaluate_fn=evaluate_fn)
+        if len(columns) == 2:
+            record = profiled_scan_point_2d(
+                minimise_fn, tuple(columns), tuple(values[index]), job.best_fit, **common
+            )
+        else:
+            record = profiled_scan_point(
+                minimise_fn, columns[0], float(values[index]), job.best_fit, **common
+            )
+    LOG.info("%s point %d: %s", columns, index, record)
     write_yaml(smk.output[0], record)
 
 

@@ -509,6 +509,12 @@ def expand_fit_sets(
                 raise ConfigError(
                     f"fits.{name}.scan: '{p}' is not a parameter (known: {analysis.fit_parameters})"
                 )
+        for p in filled["scan_2d"]["parameters"] or []:
+            if p not in analysis.fit_parameters:
+                raise ConfigError(
+                    f"fits.{name}.scan_2d.parameters: '{p}' is not a parameter "
+                    f"(known: {analysis.fit_parameters})"
+                )
         if filled.get("freeze") == ALL_BUT_ONE:
             for p in analysis.fit_parameters:
                 out[f"{name}_floating_only_{p}"] = {

@@ -171,6 +171,14 @@ class Paths:
         return self.fit_file("scan/{parameter}/result.yaml")
 
     @property
+    def scan_2d_point(self) -> str:
+        return self.fit_file("scan_2d/point_{index}.yaml")
+
+    @property
+    def scan_2d_plot(self) -> str:
+        return self.plot("scan", "{fit}", "{density}", "val_{val}", "likelihood_scan_2d")
+
+    @property
     def postfit_asimov(self) -> str:
         """Events sampled at the best fit, per process and category, for the postfit plot."""
         return self.fit_file("postfit/{model}/{category}.parquet")

@@ -234,6 +234,7 @@ def test_fit_set_options_select_their_jobs(snakemake, tmp_path):
             "approximate_uncertainty": True,
             "scan": "pois",
             "scan_points": {"n_points": 7},
+            "scan_2d": {"parameters": ["Y1", "mu_Gaussian"], "n_points": 3},
             "likelihood_debug": True,
             "postfit": True,
         },
@@ -259,6 +260,7 @@ def test_fit_set_options_select_their_jobs(snakemake, tmp_path):
     assert counts["approximate_uncertainty"] == 4
     assert counts["scan"] == 7 * 2 and counts["scan_collect"] == 2 and counts["scan_plot"] == 2
     assert counts["scan_points_from_hessian"] == 2
+    assert counts["scan_2d"] == 3 * 3 * 2 and counts["scan_2d_collect"] == 2
     assert counts["likelihood_debug"] == 2 and counts["postfit_plot"] == 2
     assert counts["make_postfit_asimov"] == 2 * 2  # two processes, two densities
     assert counts["make_asimov"] == 2  # the Asimov fit set needs each process's samples

@@ -1,0 +1,43 @@
+from innfer_lib.config import load_analysis
+from innfer_lib.io import read_yaml, write_yaml
+from innfer_lib.paths import INPUT_KEY_SEPARATOR
+from innfer_lib.problem import parameter_limits
+from innfer_lib.runner import LOG, run
+from innfer_lib.scan import scan_points_2d
+
+
+def main(smk):
+    analysis = load_analysis(smk.params.analysis)
+    options = smk.params.fit["scan_2d"]
+    a, b = options["parameters"]
+    record = read_yaml(smk.input.covariance)
+    best = dict(zip(record["columns"], record["best_fit"], strict=True))
+    parameters = {
+        tuple(key.split(INPUT_KEY_SEPARATOR)[1:3]): read_yaml(path)
+        for key, path in smk.input.items()
+        if key.startswith("parameters" + INPUT_KEY_SEPARATOR)
+    }
+    limits = parameter_limits(analysis, parameters)
+    grid = scan_points_2d(
+        best[a],
+        float(record["uncertainty"][a]),
+        best[b],
+        float(record["uncertainty"][b]),
+        n_points=int(options["n_points"]),
+        n_sigma=float(options["n_sigma"]),
+        limits_a=limits.get(a),
+        limits_b=limits.get(b),
+    )
+    LOG.info("%s x %s: %d grid points", a, b, len(grid))
+    write_yaml(
+        smk.output[0],
+        {
+            "columns": record["columns"],
+            "varied_columns": [a, b],
+            "scan_values": [list(p) for p in grid],
+            "row": record["row"],
+        },
+    )
+
+
+run(snakemake, main)  # noqa: F821
