@@ -1,7 +1,6 @@
 from innfer_lib.config import load_analysis
+from innfer_lib.fit_job import limits_from_inputs
 from innfer_lib.io import read_yaml, write_yaml
-from innfer_lib.paths import INPUT_KEY_SEPARATOR
-from innfer_lib.problem import parameter_limits
 from innfer_lib.runner import LOG, run
 from innfer_lib.scan import scan_points_from_sigma
 
@@ -18,12 +17,7 @@ def main(smk):
     column = smk.wildcards.parameter
     record = read_yaml(smk.input.covariance)
     best = dict(zip(record["columns"], record["best_fit"], strict=True))
-    parameters = {
-        tuple(key.split(INPUT_KEY_SEPARATOR)[1:3]): read_yaml(path)
-        for key, path in smk.input.items()
-        if key.startswith("parameters" + INPUT_KEY_SEPARATOR)
-    }
-    limits = parameter_limits(analysis, parameters).get(column)
+    limits = limits_from_inputs(analysis, smk.input).get(column)
     options = smk.params.fit["scan_points"]
     values = scan_points_from_sigma(
         best[column],

@@ -79,6 +79,24 @@ class FitJob:
         }
 
 
+def limits_from_inputs(analysis: Analysis, named_inputs: Mapping[str, Any]) -> dict[str, Any]:
+    """Physical parameter limits from the `parameters__<process>__<category>` inputs.
+
+    Scan grids are clipped to these, so a scan never asks the density to extrapolate.
+    """
+    from innfer_lib.io import read_yaml
+    from innfer_lib.paths import INPUT_KEY_SEPARATOR
+    from innfer_lib.problem import parameter_limits
+
+    prefix = "parameters" + INPUT_KEY_SEPARATOR
+    parameters = {
+        tuple(key.split(INPUT_KEY_SEPARATOR)[1:3]): read_yaml(path)
+        for key, path in named_inputs.items()
+        if key.startswith(prefix)
+    }
+    return parameter_limits(analysis, parameters)
+
+
 def fit_job(smk: Any) -> FitJob:
     """Build the job's problem from `smk.params.analysis`, `smk.params.fit` and its inputs."""
     from innfer_lib.io import read_yaml
