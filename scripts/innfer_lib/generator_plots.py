@@ -285,6 +285,38 @@ def _title(ax: Any, title: str) -> None:
 # --------------------------------------------------------------------------------------------
 # Generator: one process, synthetic against simulated
 # --------------------------------------------------------------------------------------------
+def _finish_ratio_figure(
+    fig: Any,
+    ax: Any,
+    rax: Any,
+    ratio: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray],
+    ratio_range: tuple[float, float],
+    ratio_label: str,
+    xlabel: str,
+    title: str,
+    outputs: Sequence[str],
+    text: str = "",
+    chi2: float = 0.0,
+    ndf: int = 0,
+    ylabel: str = "events per bin",
+) -> None:
+    """Common tail of every histogram-with-ratio figure: notes, labels, ratio panel, save.
+
+    `ratio` is (edges, ratio, ratio_errors, band), as `_draw_ratio` takes them.
+    """
+    notes = [text] if text else []
+    if ndf:
+        notes.append(f"$\\chi^2$/bins = {chi2:.1f}/{ndf}")
+    if notes:
+        ax.text(0.03, 0.95, "\n".join(notes), transform=ax.transAxes, va="top", fontsize=12)
+    ax.set_ylabel(ylabel)
+    ax.legend(loc="upper right", fontsize=11)
+    _draw_ratio(rax, *ratio, ratio_range, ratio_label)
+    rax.set_xlabel(_plain(xlabel))
+    _title(ax, title)
+    save(fig, outputs)
+
+
 def _comparison(
     simulated: tuple[Any, Any],
     synthetic: tuple[Any, Any],
@@ -329,17 +361,21 @@ def _comparison(
     )
     _draw_points(ax, edges, sim["counts"], sim["errors"], simulated_label)
     _finish_main(ax, edges, [syn["counts"] + syn["errors"], sim["counts"] + sim["errors"]], empty)
-    notes = [text] if text else []
-    if ndf:
-        notes.append(f"$\\chi^2$/bins = {chi2:.1f}/{ndf}")
-    if notes:
-        ax.text(0.03, 0.95, "\n".join(notes), transform=ax.transAxes, va="top", fontsize=12)
-    ax.set_ylabel(ylabel)
-    ax.legend(loc="upper right", fontsize=11)
-    _draw_ratio(rax, edges, ratio, ratio_errors, band, ratio_range, "sim. / synth.")
-    rax.set_xlabel(_plain(xlabel))
-    _title(ax, title)
-    save(fig, outputs)
+    _finish_ratio_figure(
+        fig,
+        ax,
+        rax,
+        (edges, ratio, ratio_errors, band),
+        ratio_range,
+        "sim. / synth.",
+        xlabel,
+        title,
+        outputs,
+        text,
+        chi2,
+        ndf,
+        ylabel,
+    )
 
     return {
         "edges": edges,
@@ -557,17 +593,20 @@ def stacked_generator_plot(
     _stack(ax, edges, syn, total, total_err)
     _draw_points(ax, edges, sim["counts"], sim["errors"], simulated_label)
     _finish_main(ax, edges, [total + total_err, sim["counts"] + sim["errors"]], empty)
-    notes = [text] if text else []
-    if ndf:
-        notes.append(f"$\\chi^2$/bins = {chi2:.1f}/{ndf}")
-    if notes:
-        ax.text(0.03, 0.95, "\n".join(notes), transform=ax.transAxes, va="top", fontsize=12)
-    ax.set_ylabel("events per bin")
-    ax.legend(loc="upper right", fontsize=11)
-    _draw_ratio(rax, edges, ratio, ratio_errors, band, ratio_range, "sim. / synth.")
-    rax.set_xlabel(_plain(xlabel))
-    _title(ax, title)
-    save(fig, outputs)
+    _finish_ratio_figure(
+        fig,
+        ax,
+        rax,
+        (edges, ratio, ratio_errors, band),
+        ratio_range,
+        "sim. / synth.",
+        xlabel,
+        title,
+        outputs,
+        text,
+        chi2,
+        ndf,
+    )
 
     return {
         "edges": edges,

@@ -20,8 +20,8 @@ from innfer_lib.generator_plots import (
     GENERATOR_QUANTILES,
     _divide,
     _draw_points,
-    _draw_ratio,
     _finish_main,
+    _finish_ratio_figure,
     _ratio_figure,
     _resolve_edges,
     _series,
@@ -337,17 +337,20 @@ def postfit_plot(
         [total + total_err, obs["counts"] + obs["errors"], prefit_counts],
         empty,
     )
-    notes = [text] if text else []
-    if ndf:
-        notes.append(f"$\\chi^2$/bins = {chi2:.1f}/{ndf}")
-    if notes:
-        ax.text(0.03, 0.95, "\n".join(notes), transform=ax.transAxes, va="top", fontsize=12)
-    ax.set_ylabel("events per bin")
-    ax.legend(loc="upper right", fontsize=11)
-    _draw_ratio(rax, edges, ratio, ratio_errors, band, ratio_range, f"{observed_label} / post-fit")
-    rax.set_xlabel(_plain(xlabel))
-    _title(ax, title)
-    save(fig, outputs)
+    _finish_ratio_figure(
+        fig,
+        ax,
+        rax,
+        (edges, ratio, ratio_errors, band),
+        ratio_range,
+        f"{observed_label} / post-fit",
+        xlabel,
+        title,
+        outputs,
+        text,
+        chi2,
+        ndf,
+    )
     return {
         "edges": edges,
         "observed": obs,
