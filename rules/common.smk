@@ -407,6 +407,7 @@ def parameters_inputs(wildcards):
 def hessian_input(wildcards):
     """The Hessian file the fit set's `hessian` option selects."""
     pattern = {
+        "auto": PATHS.hessian,
         "autodiff": PATHS.hessian,
         "numerical": PATHS.fit_file("hessian_numerical.yaml"),
         "parallel": PATHS.fit_file("hessian_collected.yaml"),
@@ -509,5 +510,25 @@ def fit_targets():
     return targets
 
 
+# The fit-set options that define the likelihood and its minimisation: the only ones a fit job
+# gets as params, so that adding a scan or switching the covariance source reruns only the jobs
+# that these options feed (Snakemake reruns a job whose params changed).
+PROBLEM_KEYS = (
+    "data_type",
+    "split",
+    "likelihood",
+    "scale_to_eff_events",
+    "freeze",
+    "constraints",
+    "minimiser",
+)
+
+
 def fit_params(wildcards):
-    return FITS[wildcards.fit]
+    fit = FITS[wildcards.fit]
+    return {key: fit[key] for key in PROBLEM_KEYS if key in fit}
+
+
+def fit_option(key):
+    """A params function giving one fit-set option to the one rule that reads it."""
+    return lambda wildcards: FITS[wildcards.fit][key]

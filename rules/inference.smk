@@ -48,7 +48,7 @@ rule approximate_uncertainty:
 
 
 rule hessian:
-    """Autodiff Hessian of −ln L at the best fit."""
+    """Hessian of −ln L at the best fit: autodiff, or measured on the σ scale where ln L has kinks."""
     input:
         unpack(fit_inputs),
         best_fit=PATHS.best_fit,
@@ -64,7 +64,7 @@ rule hessian:
     params:
         analysis=ANALYSIS.raw,
         fit=fit_params,
-        method="autodiff",
+        method=fit_option("hessian"),
     script:
         "../scripts/hessian.py"
 
@@ -196,6 +196,7 @@ rule scan_points_from_hessian:
     params:
         analysis=ANALYSIS.raw,
         fit=fit_params,
+        options=fit_option("scan_points"),
     script:
         "../scripts/scan_points.py"
 
@@ -216,6 +217,7 @@ rule scan_points_from_approximate:
     params:
         analysis=ANALYSIS.raw,
         fit=fit_params,
+        options=fit_option("scan_points"),
     script:
         "../scripts/scan_points.py"
 
@@ -293,6 +295,7 @@ rule scan_2d_points:
     params:
         analysis=ANALYSIS.raw,
         fit=fit_params,
+        options=fit_option("scan_2d"),
     script:
         "../scripts/scan_2d_points.py"
 

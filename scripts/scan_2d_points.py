@@ -7,7 +7,7 @@ from innfer_lib.scan import scan_points_2d
 
 def main(smk):
     analysis = load_analysis(smk.params.analysis)
-    options = smk.params.fit["scan_2d"]
+    options = smk.params.options
     a, b = options["parameters"]
     record = read_yaml(smk.input.covariance)
     best = dict(zip(record["columns"], record["best_fit"], strict=True))

@@ -18,7 +18,7 @@ def main(smk):
     record = read_yaml(smk.input.covariance)
     best = dict(zip(record["columns"], record["best_fit"], strict=True))
     limits = limits_from_inputs(analysis, smk.input).get(column)
-    options = smk.params.fit["scan_points"]
+    options = smk.params.options
     values = scan_points_from_sigma(
         best[column],
         _sigma(record, column),

@@ -26,6 +26,8 @@ class Density(Protocol):
 
     x_columns: list[str]
     parameters: list[str]
+    #: log p is C² in the parameters, so the autodiff Hessian is the NLL's curvature.
+    smooth_in_parameters: bool
 
     def log_prob(self, x, params: Mapping[str, Any]):
         """log p(x | params) per event as a float64 tensor; differentiable in params."""
@@ -53,6 +55,7 @@ class LearnedDensity:
         self._y_mean = np.array([s["mean"] for s in sy], np.float64)
         self._y_std = np.array([s["std"] for s in sy], np.float64)
         self._log_jacobian = -float(np.sum(np.log([s["std"] for s in sx])))
+        self.smooth_in_parameters = bool(flow.smooth_in_condition)
 
     def log_prob(self, x, params: Mapping[str, Any]):
         import tensorflow as tf
@@ -87,6 +90,7 @@ class TrueDensity:
         self.process = process
         self.x_columns = list(self.benchmark.variables)
         self.parameters = list(self.benchmark.process_parameters(process))
+        self.smooth_in_parameters = True
 
     def log_prob(self, x, params: Mapping[str, Any]):
         return self.benchmark.log_prob_tf(self.process, x, {p: params[p] for p in self.parameters})

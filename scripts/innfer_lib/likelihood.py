@@ -689,6 +689,26 @@ class Likelihood:
         return self.value_and_gradient(theta)[0]
 
     @property
+    def smooth(self) -> bool:
+        """Whether −ln L is C² in θ, so that the autodiff Hessian is its curvature.
+
+        Not so for a density with kinks in its parameters (a spline flow, see
+        `ConditionalFlow.smooth_in_condition`; a density without the attribute counts as
+        smooth) or a binned template interpolated piecewise linearly in its POI. Such an NLL
+        is smooth only on scales above the kinks' spacing, and its Hessian must be measured
+        there (`fit.hessian_numerical` with `smoothed=True`).
+        """
+        for c_index, cat in enumerate(self.categories):
+            if isinstance(cat, BinnedCategory):
+                if any(t.grid is not None for t in self._binned[c_index]):
+                    return False
+                continue
+            for proc in cat.processes:
+                if not getattr(proc.density, "smooth_in_parameters", True):
+                    return False
+        return True
+
+    @property
     def n_events(self) -> int:
         """Events summed per pass (binned categories have none)."""
         return int(sum(len(c.weights) for c in self.categories if isinstance(c, Category)))

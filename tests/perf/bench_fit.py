@@ -1,8 +1,10 @@
 """Cost of one fit on Dim5: NLL+gradient events/s, and calls and wall time of fit, Hessian, D.
 
-Run: `python tests/perf/bench_fit.py [--events 100000] [--density learned|truth]`.
-`learned` uses a flow of the default architecture (untrained weights cost the same as trained
-ones); `truth` the benchmark's analytic density. Prints one line per measurement; nothing is
+Run: `python tests/perf/bench_fit.py [--events 100000] [--density learned|truth]
+[--hessian auto|autodiff|numerical]`.
+`learned` uses the trained flow of a Dim5 workflow run (`--model results/Benchmark_Dim5`) or else
+an untrained flow of the default architecture (same cost per call, but a flat NLL); `truth` the
+benchmark's analytic density. Prints one line per measurement; nothing is
 asserted (numbers belong in notes, not tests).
 """
 
@@ -23,15 +25,24 @@ import numpy as np  # noqa: E402
 from innfer_lib.benchmarks import get_benchmark  # noqa: E402
 from innfer_lib.config import read_config_file  # noqa: E402
 from innfer_lib.density import LearnedDensity, TrueDensity  # noqa: E402
-from innfer_lib.fit import minimise  # noqa: E402
+from innfer_lib.fit import hessian_at, minimise  # noqa: E402
 from innfer_lib.likelihood import Category, Likelihood, Process  # noqa: E402
 
 TRUTH = 172.5
 
 
-def _density(kind: str, bench, x: np.ndarray):
+def _density(kind: str, bench, x: np.ndarray, model: str | None):
     if kind == "truth":
         return TrueDensity(bench.name, "Signal")
+    if model:
+        from innfer_lib.density import load_density
+        from innfer_lib.io import read_yaml
+        from innfer_lib.paths import Paths
+
+        where = {"model": "Signal", "category": "inclusive", "density": "learned"}
+        paths = Paths(str(Path(model)))
+        parameters = read_yaml(paths.parameters.format(**where))
+        return load_density(paths.density_architecture.format(**where), parameters)
     from innfer_lib.flows import ConditionalFlow
 
     arch = read_config_file(REPO / "config" / "architecture" / "density_default.yaml")
@@ -56,12 +67,24 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--events", type=int, default=100_000)
     parser.add_argument("--density", choices=["learned", "truth"], default="learned")
+    parser.add_argument(
+        "--model",
+        help="results/<name> directory of a Dim5 workflow run whose trained flow to use; "
+        "without it an untrained flow of the default architecture is used, which costs the "
+        "same per call but whose NLL is flat in Y1 (so the fit's call counts mean nothing)",
+    )
+    parser.add_argument(
+        "--hessian",
+        choices=["auto", "autodiff", "numerical"],
+        default="auto",
+        help="as the fit sets' `hessian` option (auto: autodiff only where ln L is C² in θ)",
+    )
     args = parser.parse_args()
     bench = get_benchmark("Dim5")
     rng = np.random.default_rng(1)
     x = bench.sample_x(rng, np.full(args.events, TRUTH))
     weights = np.full(args.events, 1000.0 / args.events)
-    density = _density(args.density, bench, x)
+    density = _density(args.density, bench, x, args.model)
     process = Process("Signal", density, nominal=1000.0)
     likelihood = Likelihood(["Y1"], [Category("inclusive", x, weights, [process])])
     theta = np.array([TRUTH + 0.3])
@@ -89,9 +112,15 @@ def main() -> None:
         f"Y1 = {result['best_fit'][0]:.4f}"
     )
     best = np.array(result["best_fit"])
-    hessian = _timed("Hessian (autodiff, graph build included)", lambda: likelihood.hessian(best))
+    before = dict(likelihood.n_calls)
+    hessian, how = _timed(
+        f"Hessian ({args.hessian}, graph build included)",
+        lambda: hessian_at(likelihood, best, [0], args.hessian),
+    )
+    spent = {k: likelihood.n_calls[k] - before[k] for k in before}
+    print(f"Hessian: {how}, calls {spent}")
     dmatrix = _timed("D-matrix (graph build included)", lambda: likelihood.dmatrix(best))
-    _timed("Hessian again", lambda: likelihood.hessian(best))
+    _timed("Hessian again", lambda: hessian_at(likelihood, best, [0], args.hessian))
     _timed("D-matrix again", lambda: likelihood.dmatrix(best))
     print(f"σ(H⁻¹) = {1 / np.sqrt(hessian[0, 0]):.4f}, D/H = {dmatrix[0, 0] / hessian[0, 0]:.4f}")
     print(f"calls: {likelihood.n_calls}")
