@@ -12,7 +12,9 @@ sys.path.insert(0, str(REPO / "scripts"))
 
 from innfer_lib.config import (
     AUX_KINDS,
+    all_but_one_families,
     expand_fit_sets,
+    summary_sets,
     load_analysis,
     workflow_defaults,
 )
@@ -73,6 +75,8 @@ if TRUE in DENSITIES and not BENCHMARK:
     )
 try:
     FITS = expand_fit_sets(config["fits"], ANALYSIS)
+    ALL_BUT_ONE_FAMILIES = all_but_one_families(FITS)
+    SUMMARIES = summary_sets(config.get("summaries"), FITS, DENSITIES)
 except InnferError as err:
     raise WorkflowError(str(err)) from None
 VARIABLES = ANALYSIS.variables
@@ -477,11 +481,18 @@ def postfit_inputs(wildcards):
 
 
 def fit_targets():
-    """Per fit set: the summary, plus the scans, post-fit and debug files it asks for."""
+    """Summaries and tables, plus the scans, post-fit and debug files each fit set asks for."""
     targets = []
+    for name in SUMMARIES:
+        targets += [fill(PATHS.summary, summary=name)]
+        targets += [fill(PATHS.summary_chi_squared, summary=name)]
+        targets += plot_files(fill(PATHS.summary_plot, summary=name))
+        for val in summary_vals(name):
+            targets += plot_files(
+                fill(PATHS.summary_per_val_plot, summary=name, val=val)
+            )
     for fit, options in FITS.items():
-        targets.append(fill(PATHS.summary, fit=fit))
-        targets += plot_files(fill(PATHS.summary_plot, fit=fit))
+        targets += table_files(fill(PATHS.results_table, fit=fit))
         for val in fit_vals(fit):
             for density in DENSITIES:
                 where = dict(fit=fit, val=val, density=density)
@@ -510,6 +521,67 @@ def fit_targets():
     return targets
 
 
+def table_files(stem):
+    """A results table is written as CSV and as markdown."""
+    return [f"{stem}.csv", f"{stem}.md"]
+
+
+def entry_vals(entry):
+    """Validation points of a summary entry: a fit set, or an all-but-one family."""
+    if entry in ALL_BUT_ONE_FAMILIES:
+        return fit_vals(next(iter(ALL_BUT_ONE_FAMILIES[entry].values())))
+    return fit_vals(entry)
+
+
+def summary_vals(name):
+    """Points every entry of a summary has (a data fit has only the default point)."""
+    entries = SUMMARIES[name]["fits"]
+    common = [
+        v for v in entry_vals(entries[0]) if all(v in entry_vals(e) for e in entries)
+    ]
+    if not common:
+        raise WorkflowError(f"summaries.{name}: its fit sets share no validation point")
+    return common
+
+
+def entry_result(entry, density, val):
+    """The result file of one summary series at one point."""
+    if entry in ALL_BUT_ONE_FAMILIES:
+        return fill(PATHS.all_but_one_result, base=entry, density=density, val=val)
+    return fill(PATHS.fit_result, fit=entry, density=density, val=val)
+
+
+def summary_result_inputs(name, vals):
+    """Result files of a summary's series, keyed `<entry>__<density>__<val>`."""
+    options = SUMMARIES[name]
+    return {
+        input_key(entry, density, str(val)): entry_result(entry, density, val)
+        for entry in options["fits"]
+        for density in options["densities"]
+        for val in vals
+    }
+
+
+def interval_inputs(wildcards):
+    """The uncertainty files a fit's result reads, as its fit set's `summary_from` says."""
+    options = FITS[wildcards.fit]
+    source = options["summary_from"]
+    if source == "covariance":
+        return [summary_covariance_input(wildcards)]
+    if source == "scan":
+        if not options["scan"]:
+            raise WorkflowError(
+                f"fits.{wildcards.fit}: summary_from 'scan' needs `scan` (a list or 'pois')"
+            )
+        return [
+            here(PATHS.scan_result, wildcards, parameter=p) for p in options["scan"]
+        ]
+    return [
+        here(PATHS.approximate_uncertainty, wildcards, parameter=p)
+        for p in free_parameters(wildcards.fit)
+    ]
+
+
 # The fit-set options that define the likelihood and its minimisation: the only ones a fit job
 # gets as params, so that adding a scan or switching the covariance source reruns only the jobs
 # that these options feed (Snakemake reruns a job whose params changed).
@@ -532,3 +604,79 @@ def fit_params(wildcards):
 def fit_option(key):
     """A params function giving one fit-set option to the one rule that reads it."""
     return lambda wildcards: FITS[wildcards.fit][key]
+
+
+# `snakemake --report report.html`: every plot is registered by its PNG, which the report shows
+# inline; the PDF beside it is the print copy and stays out (the report's tables key entries
+# by their labels, so a second entry per plot would collide with the first).
+REPORT_STAGES = {
+    "data": "1 Data",
+    "density": "2 Density models",
+    "evaluation": "3 Density evaluation",
+    "inference": "4 Fits and scans",
+    "summary": "5 Summaries",
+    "impacts": "6 Impacts",
+}
+REPORT_CAPTIONS = REPO / "workflow" / "report"
+
+
+def report_plots(files, caption, category, subcategory=None, labels=None):
+    """`files` (from `plot_files`) with each PNG wrapped in `report(...)`, PDFs unchanged.
+
+    caption: an .rst file under workflow/report/ ("data/input_plot_training.rst"); it may use
+        the job's wildcards as {{ snakemake.wildcards.<name> }}.
+    category: the stage, a value of REPORT_STAGES.
+    subcategory: a string that may hold the job's wildcards ("{model}").
+    labels: the columns of the report's table, {name: value} (or a function of the job's
+        wildcards returning one), the first being "plot" (the kind of plot); values may hold
+        the job's wildcards. They must tell apart every plot of one category and subcategory.
+
+    Captions say what the plot shows and, under "What to look for", what a good result looks
+    like; tests/workflow/test_report.py checks these conventions for every rule file.
+    """
+    if not (REPORT_CAPTIONS / caption).is_file():
+        raise WorkflowError(f"report caption workflow/report/{caption} does not exist")
+    if category not in REPORT_STAGES.values():
+        raise WorkflowError(
+            f"report category {category!r} is not a stage of REPORT_STAGES"
+        )
+    # Relative to rules/, the directory of every .smk file with plots, as Snakemake joins a
+    # caption path with the directory of the file that defines the job.
+    caption_path = f"../workflow/report/{caption}"
+
+    def flagged(f):
+        if not f.endswith(".png"):
+            return f
+        return report(
+            f,
+            caption=caption_path,
+            category=category,
+            subcategory=subcategory,
+            labels=labels,
+        )
+
+    return [flagged(f) for f in files]
+
+
+def generator_extra_views():
+    """Caption and report labels of each optional generator view, keyed by its file stem.
+
+    In the order of `generator_extra_stems`: (caption, plot, variable).
+    """
+    views = {}
+    if config["generator"]["transformed"]:
+        for column in VARIABLES:
+            views[f"{column}_transformed"] = (
+                "evaluation/generator_transformed.rst",
+                "generator, standardised",
+                column,
+            )
+    if config["generator"]["unrolled_2d"]:
+        for a, b in VARIABLE_PAIRS:
+            views[f"unrolled_2d_{a}_{b}"] = (
+                "evaluation/generator_unrolled_2d.rst",
+                "generator, unrolled 2-D",
+                f"{a} in slices of {b}",
+            )
+    assert list(views) == generator_extra_stems()
+    return views

@@ -146,7 +146,19 @@ rule input_plot_training:
         [
             f
             for view in TRAINING_VIEWS
-            for f in plot_files(PATHS.input_training_plot(view))
+            for f in report_plots(
+                plot_files(PATHS.input_training_plot(view)),
+                caption="data/input_plot_training.rst",
+                category=REPORT_STAGES["data"],
+                subcategory="{model}",
+                labels={
+                    "plot": "training input",
+                    "category": "{category}",
+                    "dataset": "{dataset}",
+                    "variable": "{column}",
+                    "view": view.replace("_transformed", ", standardised"),
+                },
+            )
         ],
     log:
         log_path("input_plot_training", "model", "category", "dataset", "column"),
@@ -169,7 +181,18 @@ rule input_plot_validation:
         [
             f
             for column in VARIABLES
-            for f in plot_files(fill(PATHS.input_validation_plot, column=column))
+            for f in report_plots(
+                plot_files(fill(PATHS.input_validation_plot, column=column)),
+                caption="data/input_plot_validation.rst",
+                category=REPORT_STAGES["data"],
+                subcategory="{model}",
+                labels={
+                    "plot": "validation input",
+                    "category": "{category}",
+                    "varying": "{varying}",
+                    "variable": column,
+                },
+            )
         ],
     log:
         log_path("input_plot_validation", "model", "category", "varying"),

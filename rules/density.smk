@@ -12,7 +12,13 @@ rule train_density:
         weights=PATHS.flow_weights,
         architecture=fill(PATHS.density_architecture, density=LEARNED),
         history=PATHS.training_history,
-        loss_plot=plot_files(PATHS.loss_plot),
+        loss_plot=report_plots(
+            plot_files(PATHS.loss_plot),
+            caption="density/loss.rst",
+            category=REPORT_STAGES["density"],
+            subcategory="{model}",
+            labels={"plot": "training loss", "category": "{category}"},
+        ),
     log:
         log_path("train_density", "model", "category"),
     conda:

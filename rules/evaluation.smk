@@ -37,8 +37,19 @@ rule plot_density:
             f
             for column in VARIABLES
             for split in ("train", "test")
-            for f in plot_files(
-                fill(PATHS.density_comparison_plot, column=column, split=split)
+            for f in report_plots(
+                plot_files(
+                    fill(PATHS.density_comparison_plot, column=column, split=split)
+                ),
+                caption="evaluation/density_comparison.rst",
+                category=REPORT_STAGES["evaluation"],
+                subcategory="{model}",
+                labels={
+                    "plot": "synthetic vs simulated",
+                    "category": "{category}",
+                    "variable": column,
+                    "split": split,
+                },
             )
         ],
     log:
@@ -86,13 +97,35 @@ rule generator:
             f
             for val in VAL_ALL
             for column in VARIABLES
-            for f in plot_files(fill(PATHS.generator_plot, val=val, column=column))
+            for f in report_plots(
+                plot_files(fill(PATHS.generator_plot, val=val, column=column)),
+                caption="evaluation/generator.rst",
+                category=REPORT_STAGES["evaluation"],
+                subcategory="{model}",
+                labels={
+                    "plot": "generator",
+                    "category": "{category}",
+                    "val": str(val),
+                    "variable": column,
+                },
+            )
         ],
         extra=[
             f
             for val in VAL_ALL
-            for stem in generator_extra_stems()
-            for f in plot_files(fill(PATHS.generator_extra_plot(stem), val=val))
+            for stem, (caption, plot, variable) in generator_extra_views().items()
+            for f in report_plots(
+                plot_files(fill(PATHS.generator_extra_plot(stem), val=val)),
+                caption=caption,
+                category=REPORT_STAGES["evaluation"],
+                subcategory="{model}",
+                labels={
+                    "plot": plot,
+                    "category": "{category}",
+                    "val": str(val),
+                    "variable": variable,
+                },
+            )
         ],
     log:
         log_path("generator", "model", "category"),
@@ -117,8 +150,19 @@ rule generator_combined:
             f
             for val in VAL_ALL
             for column in VARIABLES
-            for f in plot_files(
-                fill(PATHS.generator_combined_plot, val=val, column=column)
+            for f in report_plots(
+                plot_files(
+                    fill(PATHS.generator_combined_plot, val=val, column=column)
+                ),
+                caption="evaluation/generator_combined.rst",
+                category=REPORT_STAGES["evaluation"],
+                subcategory="all processes",
+                labels={
+                    "plot": "generator, stacked",
+                    "category": "{category}",
+                    "val": str(val),
+                    "variable": column,
+                },
             )
         ],
     log:
@@ -144,7 +188,17 @@ rule generator_summary:
         [
             f
             for column in VARIABLES
-            for f in plot_files(fill(PATHS.generator_summary_plot, column=column))
+            for f in report_plots(
+                plot_files(fill(PATHS.generator_summary_plot, column=column)),
+                caption="evaluation/generator_summary.rst",
+                category=REPORT_STAGES["evaluation"],
+                subcategory="{model}",
+                labels={
+                    "plot": "generator summary",
+                    "category": "{category}",
+                    "variable": column,
+                },
+            )
         ],
     log:
         log_path("generator_summary", "model", "category"),
@@ -168,7 +222,17 @@ rule flow:
         [
             f
             for column in VARIABLES
-            for f in plot_files(fill(PATHS.flow_plot, column=column))
+            for f in report_plots(
+                plot_files(fill(PATHS.flow_plot, column=column)),
+                caption="evaluation/flow.rst",
+                category=REPORT_STAGES["evaluation"],
+                subcategory="{model}",
+                labels={
+                    "plot": "flow stages",
+                    "category": "{category}",
+                    "variable": column,
+                },
+            )
         ],
     log:
         log_path("flow", "model", "category"),
@@ -190,7 +254,17 @@ rule epoch_performance_metrics_plot:
         [
             f
             for metric in EPOCH_METRICS
-            for f in plot_files(fill(PATHS.epoch_metric_plot, metric=metric))
+            for f in report_plots(
+                plot_files(fill(PATHS.epoch_metric_plot, metric=metric)),
+                caption="density/epoch_metric.rst",
+                category=REPORT_STAGES["density"],
+                subcategory="{model}",
+                labels={
+                    "plot": "epoch metric",
+                    "category": "{category}",
+                    "metric": metric,
+                },
+            )
         ],
     log:
         log_path("epoch_performance_metrics_plot", "model", "category"),

@@ -266,7 +266,18 @@ rule scan_plot:
     input:
         PATHS.scan_result,
     output:
-        plot_files(PATHS.scan_plot),
+        report_plots(
+            plot_files(PATHS.scan_plot),
+            caption="inference/scan.rst",
+            category=REPORT_STAGES["inference"],
+            subcategory="{fit}",
+            labels={
+                "plot": "likelihood scan",
+                "density": "{density}",
+                "val": "{val}",
+                "parameter": "{parameter}",
+            },
+        ),
     log:
         log_path("scan_plot", "fit", "density", "val", "parameter"),
     conda:
@@ -329,7 +340,18 @@ rule scan_2d_collect:
         points=scan_2d_point_inputs,
     output:
         result=PATHS.fit_file("scan_2d/result.yaml"),
-        plot=plot_files(PATHS.scan_2d_plot),
+        plot=report_plots(
+            plot_files(PATHS.scan_2d_plot),
+            caption="inference/scan_2d.rst",
+            category=REPORT_STAGES["inference"],
+            subcategory="{fit}",
+            labels=lambda w: {
+                "plot": "2-D likelihood scan",
+                "density": w.density,
+                "val": w.val,
+                "parameter": " and ".join(FITS[w.fit]["scan_2d"]["parameters"] or []),
+            },
+        ),
     log:
         log_path("scan_2d_collect", "fit", "density", "val"),
     conda:
@@ -392,8 +414,18 @@ rule postfit_plot:
             f
             for category in CATEGORIES
             for column in VARIABLES
-            for f in plot_files(
-                fill(PATHS.postfit_plot, category=category, column=column)
+            for f in report_plots(
+                plot_files(fill(PATHS.postfit_plot, category=category, column=column)),
+                caption="inference/postfit.rst",
+                category=REPORT_STAGES["inference"],
+                subcategory="{fit}",
+                labels={
+                    "plot": "post-fit",
+                    "density": "{density}",
+                    "val": "{val}",
+                    "category": category,
+                    "variable": column,
+                },
             )
         ],
     log:

@@ -1,20 +1,65 @@
 from innfer_lib.config import load_analysis
 from innfer_lib.io import read_yaml, write_yaml
-from innfer_lib.plotting import summary_plot
-from innfer_lib.runner import run
+from innfer_lib.paths import INPUT_KEY_SEPARATOR
+from innfer_lib.plotting import summary_per_val_plot, summary_plot
+from innfer_lib.runner import LOG, run
 from innfer_lib.summary import collect
 
 
 def main(smk):
+    """Serves summary, summary_chi_squared and summary_per_val: one collection, three views."""
     analysis = load_analysis(smk.params.analysis)
-    keys = [(d, v) for v in smk.params.vals for d in smk.params.densities]
-    # Inputs were expanded over val (outer) and density (inner), matching `keys`.
-    covariances = dict(zip(keys, map(read_yaml, smk.input.covariances), strict=True))
-    best_fits = dict(zip(keys, map(read_yaml, smk.input.best_fits), strict=True))
-    summary = collect(analysis, smk.params.vals, smk.params.densities, covariances, best_fits)
-    summary["fit"] = smk.wildcards.fit
-    write_yaml(smk.output.summary, summary)
-    summary_plot(summary, smk.output.plot, title=f"{analysis.name}: fit set '{smk.wildcards.fit}'")
+    options = smk.params.options
+    results = {}
+    for key, path in smk.input.items():
+        entry, density, val = key.rsplit(INPUT_KEY_SEPARATOR, 2)
+        results[(entry, density, int(val))] = read_yaml(path)
+    series = [(e, d) for e in options["fits"] for d in options["densities"]]
+    name = smk.wildcards.summary
+
+    def gather(parameters):
+        return collect(
+            name,
+            analysis.name,
+            series,
+            smk.params.vals,
+            results,
+            analysis.fit_parameters,
+            analysis.validation_points,
+            view=options["view"],
+            parameters=parameters,
+        )
+
+    summary = gather(options["parameters"])
+    title = f"{analysis.name}: {name}"
+    if smk.rule == "summary_chi_squared":
+        write_yaml(smk.output[0], {"summary": name, "chi2": summary["chi2"]})
+    elif smk.rule == "summary_per_val":
+        everything = gather(
+            [
+                p
+                for p in analysis.fit_parameters
+                if any(p in r["parameters"] for r in results.values())
+            ]
+        )
+        summary_per_val_plot(
+            everything,
+            int(smk.wildcards.val),
+            smk.output.plot,
+            everything["parameters"],
+            title=f"{title}, validation point {smk.wildcards.val}",
+            labels=options["labels"],
+        )
+    else:
+        write_yaml(smk.output.summary, summary)
+        summary_plot(
+            summary,
+            smk.output.plot,
+            title=title,
+            show_2sigma=options["show_2sigma"],
+            labels=options["labels"],
+        )
+    LOG.info("%s %s: %s", smk.rule, name, summary["chi2"])
 
 
 run(snakemake, main)  # noqa: F821

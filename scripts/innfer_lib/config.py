@@ -521,7 +521,63 @@ def expand_fit_sets(
                     **filled,
                     "freeze": f"all-but-{p}",
                     "scan": [q for q in filled.get("scan") or [] if q == p],
+                    ALL_BUT_ONE_OF: name,
                 }
         else:
             out[name] = filled
+    return out
+
+
+#: Key marking the fit sets `freeze: all-but-one` expanded into, with the name they came from.
+ALL_BUT_ONE_OF = "all_but_one_of"
+
+
+def all_but_one_families(fits: Mapping[str, Mapping[str, Any]]) -> dict[str, dict[str, str]]:
+    """{base name: {parameter: fit set floating only that parameter}}."""
+    out: dict[str, dict[str, str]] = {}
+    for name, options in fits.items():
+        base = options.get(ALL_BUT_ONE_OF)
+        if base:
+            out.setdefault(base, {})[name.removeprefix(f"{base}_floating_only_")] = name
+    return out
+
+
+def summary_sets(
+    summaries: Mapping[str, Mapping[str, Any] | None] | None,
+    fits: Mapping[str, Mapping[str, Any]],
+    densities: Sequence[str],
+) -> dict[str, dict[str, Any]]:
+    """Filled summaries: which fit sets (or all-but-one families) each one overlays.
+
+    Without a `summaries` block every fit set gets its own summary, and every all-but-one
+    family one summary of its single-parameter fits (INNFER's SummaryAllButOneCollect).
+
+    Raises:
+        ConfigError: a summary names an unknown fit set or density, or a name is taken twice.
+    """
+    families = all_but_one_families(fits)
+    entries = [f for f in fits if not fits[f].get(ALL_BUT_ONE_OF)] + list(families)
+    if not summaries:
+        summaries = {name: {"fits": [name]} for name in entries}
+    schema = yaml.safe_load(WORKFLOW_SCHEMA.read_text())
+    props = schema["properties"]["summaries"]["additionalProperties"]["properties"]
+    out: dict[str, dict[str, Any]] = {}
+    for name, options in summaries.items():
+        filled = _fill_defaults(props, dict(options or {}))
+        if not filled.get("fits"):
+            raise ConfigError(f"summaries.{name}.fits: list at least one fit set")
+        for entry in filled["fits"]:
+            if entry not in entries:
+                raise ConfigError(
+                    f"summaries.{name}.fits: {entry!r} is not a fit set or all-but-one family "
+                    f"(known: {entries})"
+                )
+        filled["densities"] = list(filled.get("densities") or densities)
+        unknown = [d for d in filled["densities"] if d not in densities]
+        if unknown:
+            raise ConfigError(
+                f"summaries.{name}.densities: {unknown} are not among the densities "
+                f"{list(densities)}"
+            )
+        out[name] = filled
     return out

@@ -194,8 +194,27 @@ class Paths:
         )
 
     @property
+    def fit_result(self) -> str:
+        """One fit's intervals per parameter, from the source its fit set names."""
+        return self.fit_file("result.yaml")
+
+    @property
+    def all_but_one_result(self) -> str:
+        """The single-parameter fits of an all-but-one family, gathered per point."""
+        return self._p("fits", "{base}", "all_but_one", "{density}", "val_{val}", "result.yaml")
+
+    @property
     def summary(self) -> str:
-        return self._p("summary", "{fit}", "summary.yaml")
+        return self._p("summary", "{summary}", "summary.yaml")
+
+    @property
+    def summary_chi_squared(self) -> str:
+        return self._p("summary", "{summary}", "chi_squared.yaml")
+
+    @property
+    def results_table(self) -> str:
+        """Results table of one fit set, without extension: `.csv` and `.md` are written."""
+        return self._p("tables", "{fit}")
 
     # plots: each plot pattern has no extension; both .pdf and .png are written
     def plot(self, stage: str, *parts: str) -> str:
@@ -207,7 +226,11 @@ class Paths:
 
     @property
     def summary_plot(self) -> str:
-        return self.plot("summary", "{fit}", "summary")
+        return self.plot("summary", "{summary}", "summary")
+
+    @property
+    def summary_per_val_plot(self) -> str:
+        return self.plot("summary", "{summary}", "summary_per_val_{val}")
 
     @property
     def density_plot(self) -> str:
@@ -271,6 +294,25 @@ class Paths:
     @staticmethod
     def format(pattern: str, **wildcards: object) -> str:
         return pattern.format(**wildcards)
+
+    # impacts: refits with {parameter} held at its post-fit ±1σ ({shift}: up|down), their
+    # collection, the covariance approximation, and the ranked plot of one POI ({parameter})
+    @property
+    def impact_fit(self) -> str:
+        return self.fit_file("impacts/refits/{parameter}_{shift}.yaml")
+
+    @property
+    def impacts(self) -> str:
+        """Refit impacts on every POI, collected from the `impact_fit` records."""
+        return self.fit_file("impacts/impacts_refit.yaml")
+
+    @property
+    def approximate_impacts(self) -> str:
+        return self.fit_file("impacts/impacts_approximate.yaml")
+
+    @property
+    def impacts_plot(self) -> str:
+        return self.plot("impacts", "{fit}", "{density}", "val_{val}", "impacts_{parameter}")
 
 
 PLOT_EXTENSIONS = ("pdf", "png")

@@ -40,16 +40,16 @@ def run(tmp_path_factory):
 
 def test_summary_numbers(run):
     _, _, _, paths = run
-    summary = yaml.safe_load(open(Paths.format(paths.summary, fit="closure")))
+    summary = yaml.safe_load(open(Paths.format(paths.summary, summary="closure")))
     assert [p["val"] for p in summary["points"]] == VALS
     for point in summary["points"]:
         for density in ("learned", "truth"):
-            res = point["results"][density]["Y1"]
-            assert res["fit_valid"] and res["hessian_positive_definite"]
-            assert res["interval_1sigma"][0] < res["best_fit"] < res["interval_1sigma"][1]
+            res = point["results"]["closure"][density]["Y1"]
+            assert res["fit_valid"] and res["intervals_valid"]
+            assert res["crossings"][-1] < res["best_fit"] < res["crossings"][1]
         # The true density attains the Cramér-Rao bound: σ(Y1) = 0.01·Y1/√N_eff for
         # N(Y1, (0.01·Y1)²) up to the tiny information in the width (a 0.01% effect).
-        truth = point["results"]["truth"]["Y1"]
+        truth = point["results"]["closure"]["truth"]["Y1"]
         fit = yaml.safe_load(
             open(Paths.format(paths.best_fit, fit="closure", density="truth", val=point["val"]))
         )
@@ -57,12 +57,20 @@ def test_summary_numbers(run):
         expected = 0.01 * point["truth"]["Y1"] / np.sqrt(n_eff)
         assert truth["sigma"] == pytest.approx(expected, rel=0.03)
         assert abs(truth["pull"]) < 4
-        assert "sigma_ratio_learned_over_true" in point
+        assert "sigma_ratio_learned_over_true" in point["learned_vs_true"]["closure"]
+    chi2 = yaml.safe_load(open(Paths.format(paths.summary_chi_squared, summary="closure")))
+    pulls = [p["results"]["closure"]["truth"]["Y1"]["pull"] for p in summary["points"]]
+    assert chi2["chi2"]["closure"]["truth"]["Y1"]["chi2"] == pytest.approx(sum(x**2 for x in pulls))
+    with open(Paths.format(paths.results_table, fit="closure") + ".csv") as fh:
+        table = fh.read().splitlines()
+    assert len(table) == 1 + 2 * len(VALS)  # header + (learned, truth) × points, Y1 only
 
 
 def test_plots_and_models_exist(run):
     _, _, _, paths = run
-    files = plot_files(Paths.format(paths.summary_plot, fit="closure"))
+    files = plot_files(Paths.format(paths.summary_plot, summary="closure"))
+    for v in VALS:
+        files += plot_files(Paths.format(paths.summary_per_val_plot, summary="closure", val=v))
     files += plot_files(Paths.format(paths.loss_plot, model="Gaussian", category="inclusive"))
     for v in VALS:
         files += plot_files(Paths.format(paths.density_plot, val=v))
@@ -83,3 +91,52 @@ def test_rerun_has_nothing_to_do(run):
     _, cfg, _, _ = run
     proc = run_snakemake("-n", "--configfile", str(cfg))
     assert "Nothing to be done" in proc.stdout + proc.stderr
+
+
+# Plot directories (under plots/) of the stages whose rules register their plots for
+# `snakemake --report`; summary.smk and impacts.smk add theirs separately.
+REPORTED_PLOT_DIRS = (
+    "input_training",
+    "input_validation",
+    "train_density",
+    "plot_density",
+    "generator",
+    "generator_summary",
+    "flow",
+    "scan",
+    "postfit",
+)
+
+
+def report_contents(zip_path):
+    """(results, categories) of a `snakemake --report x.zip` archive: path -> entry, names."""
+    import json
+    import re
+    import zipfile
+
+    with zipfile.ZipFile(zip_path) as archive:
+        html = archive.read("report/report.html").decode()
+
+    def variable(name):
+        return json.loads(re.search(rf"var {name} = (\{{.*?\}});\n", html, re.S).group(1))
+
+    return variable("results"), variable("categories")
+
+
+def test_report_lists_every_plot(run):
+    """The zip report (no network needed) lists every PNG of the reported stages, captioned."""
+    from tests.conftest import REPO, run_snakemake
+
+    tmp, cfg, _, paths = run
+    report = tmp / "report.zip"
+    run_snakemake("--report", str(report), "--configfile", str(cfg), timeout=300)
+    results, categories = report_contents(report)
+    listed = {(REPO / p).resolve() for p in results}
+    plots = REPO / paths.root / "plots"
+    expected = {p.resolve() for d in REPORTED_PLOT_DIRS for p in (plots / d).rglob("*.png")}
+    assert expected and expected <= listed
+    for path, entry in results.items():
+        assert entry["mime_type"] == "image/png", path
+        assert entry["caption"] and "{{" not in entry["caption"], path
+        assert entry["labels"] and entry["labels"]["plot"], path
+    assert {"1 Data", "2 Density models", "3 Density evaluation"} <= set(categories)

@@ -76,7 +76,11 @@ def expected_counts(name: str, n_vals: int | None = None, densities: int = 2) ->
         "initial_fit": fits,
         "hessian": fits,
         "covariance": fits,
+        "fit_result": fits,
         "summary": 1,
+        "summary_chi_squared": 1,
+        "summary_per_val": n_val,
+        "results_table": 1,
         "density_comparison": 1,
         "all": 1,
     }
@@ -186,7 +190,11 @@ def test_example_top_mass_counts(snakemake, tmp_path):
         "initial_fit": 10,  # 10 validation points, learned density only
         "hessian": 10,
         "covariance": 10,
+        "fit_result": 10,
         "summary": 1,
+        "summary_chi_squared": 1,
+        "summary_per_val": 10,
+        "results_table": 1,
         "density_comparison": 1,
         # density evaluation: one job per process and category, the stacked view per category
         "evaluate_density": 4,
@@ -198,7 +206,7 @@ def test_example_top_mass_counts(snakemake, tmp_path):
         "epoch_performance_metrics_plot": 4,
         "generator_combined": 2,
         "all": 1,
-        "total": 82 + 7 * 4 + 2,
+        "total": 82 + 7 * 4 + 2 + 10 + 1 + 10 + 1,
     }
 
 
@@ -251,8 +259,11 @@ def test_fit_set_options_select_their_jobs(snakemake, tmp_path):
         evaluation=False,
         fits=fits,
     )
-    # 7 fit sets (all-but-one makes two) x 2 densities
-    assert counts["initial_fit"] == 14 and counts["summary"] == 7
+    # 7 fit sets (all-but-one makes two) x 2 densities; one summary per fit set, the two
+    # single-parameter sets sharing their family's summary through the all-but-one collect.
+    assert counts["initial_fit"] == 14 and counts["fit_result"] == 14
+    assert counts["summary"] == 6 and counts["summary_all_but_one_collect"] == 2
+    assert counts["results_table"] == 7
     # autodiff Hessians: closure, asimov, data, counting; numerical: the two frozen sets
     assert counts["hessian"] == 8 and counts["hessian_numerical"] == 4
     assert counts["hessian_parallel"] == 2 * 2 and counts["hessian_collect"] == 2
@@ -273,3 +284,49 @@ def test_unknown_scan_parameter_is_a_config_error(snakemake, tmp_path):
     cfg.write_text(yaml.safe_dump(base))
     proc = snakemake("-n", "--configfile", str(cfg), check=False)
     assert proc.returncode != 0 and "fits.closure.scan: 'Y7'" in proc.stdout + proc.stderr
+
+
+def test_impacts_option_schedules_refits_or_reads_the_covariance(snakemake, tmp_path):
+    """`impacts: refit` adds two refits per floating non-POI parameter; `approximate` none."""
+    analysis = load_analysis("config/examples/top_mass/analysis.yaml")
+    assert analysis.pois == ["mtop"]
+    # jes, isr, lumi, wjets_norm and mu_ttbar float besides the POI.
+    n_other = len(analysis.fit_parameters) - len(analysis.pois)
+    assert n_other == 5
+    base = yaml.safe_load(open("config/examples/top_mass/workflow.yaml"))
+    base.update(
+        results_dir=str(tmp_path / "results"),
+        validation_indices=[0, 5],
+        evaluation=False,
+        fits={
+            "refit": {"impacts": "refit"},
+            "approx": {"impacts": "approximate", "covariance": "dmatrix"},
+            # Frozen parameters have no post-fit σ: they get no refits.
+            "frozen": {"impacts": "refit", "freeze": "jes,lumi"},
+            "plain": {},
+        },
+    )
+    cfg = tmp_path / "config.yaml"
+    cfg.write_text(yaml.safe_dump(base))
+    counts = job_counts(snakemake("-n", "--configfile", str(cfg)).stdout)
+    fits = 2  # two validation points x the learned density
+    assert counts["impact_fit"] == 2 * n_other * fits + 2 * (n_other - 2) * fits
+    assert counts["impacts_collect"] == 2 * fits  # the two refit sets
+    assert counts["approximate_impacts"] == fits  # only the approximate set
+    assert counts["impacts_plot"] == 3 * fits  # one POI, three sets with impacts
+    # The approximate set reads the sandwich covariance; nothing else is added for it.
+    assert counts["covariance_with_dmatrix"] == fits
+
+
+def test_approximate_impacts_schedule_no_refits(snakemake, tmp_path):
+    counts = dry_run(
+        snakemake,
+        tmp_path,
+        benchmark={"name": "Dim1GaussianWithExpBkgVaryingYield", "events": 1000},
+        validation_indices=[0],
+        evaluation=False,
+        fits={"closure": {"impacts": "approximate"}},
+    )
+    assert "impact_fit" not in counts and "impacts_collect" not in counts
+    # Y1 is the POI and mu_Gaussian the other floating parameter: one plot per density.
+    assert counts["approximate_impacts"] == 2 and counts["impacts_plot"] == 2

@@ -1,0 +1,14 @@
+from innfer_lib.impacts import approximate_impacts
+from innfer_lib.io import read_yaml, write_yaml
+from innfer_lib.runner import LOG, run
+
+
+def main(smk):
+    source = str(smk.input.covariance)
+    result = approximate_impacts(read_yaml(source), smk.params.pois, source)
+    if not result["positive_definite"]:
+        LOG.warning("%s: the covariance is not positive definite", source)
+    write_yaml(smk.output[0], result)
+
+
+run(snakemake, main)  # noqa: F821

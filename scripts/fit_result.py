@@ -1,0 +1,25 @@
+from innfer_lib.config import load_analysis
+from innfer_lib.io import read_yaml, write_yaml
+from innfer_lib.results import fit_result, intervals_from_records
+from innfer_lib.runner import LOG, run
+
+
+def main(smk):
+    analysis = load_analysis(smk.params.analysis)
+    val = int(smk.wildcards.val)
+    records = [read_yaml(f) for f in smk.input.intervals]
+    intervals = intervals_from_records(smk.params.source, records)
+    truth = analysis.validation_points[val]
+    result = fit_result(
+        read_yaml(smk.input.best_fit),
+        intervals,
+        truth,
+        smk.params.source,
+        constrained=analysis.nuisance_constraints,
+        valid_from=records,
+    )
+    LOG.info("%s result: %s", smk.params.source, result)
+    write_yaml(smk.output[0], result)
+
+
+run(snakemake, main)  # noqa: F821

@@ -1,0 +1,29 @@
+from innfer_lib.fit_job import fit_job
+from innfer_lib.impacts import refit_impact
+from innfer_lib.io import read_yaml, write_yaml
+from innfer_lib.runner import LOG, run
+
+
+def main(smk):
+    job = fit_job(smk)
+    w = smk.wildcards
+    seed = int(smk.params.seed) + job.val
+
+    def minimise_fn(start, fixed):
+        return job.minimise(start, fixed=fixed, seed=seed)
+
+    record = refit_impact(
+        minimise_fn,
+        w.parameter,
+        w.shift,
+        job.best_fit,
+        read_yaml(smk.input.covariance),
+        frozen=job.problem.fixed,
+        limits=job.problem.limits,
+        source=str(smk.input.covariance),
+    )
+    LOG.info("%s held at %s (%s): %s", w.parameter, record["fixed_value"], w.shift, record)
+    write_yaml(smk.output[0], record)
+
+
+run(snakemake, main)  # noqa: F821

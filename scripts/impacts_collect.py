@@ -1,0 +1,18 @@
+from innfer_lib.impacts import collect_refit_impacts
+from innfer_lib.io import read_yaml, write_yaml
+from innfer_lib.runner import LOG, run
+
+
+def main(smk):
+    refits = list(smk.input.refits)
+    result = collect_refit_impacts(
+        read_yaml(smk.input.best_fit), [read_yaml(p) for p in refits], smk.params.pois, refits
+    )
+    for poi, entry in result["pois"].items():
+        invalid = [e["parameter"] for e in entry["impacts"] if not e["valid"]]
+        if invalid:
+            LOG.warning("impacts on %s: refits of %s did not converge", poi, invalid)
+    write_yaml(smk.output[0], result)
+
+
+run(snakemake, main)  # noqa: F821

@@ -1,0 +1,13 @@
+from innfer_lib.io import read_yaml, write_yaml
+from innfer_lib.results import merge_all_but_one
+from innfer_lib.runner import LOG, run
+
+
+def main(smk):
+    results = {name: read_yaml(path) for name, path in smk.input.items()}
+    merged = merge_all_but_one(results)
+    LOG.info("all-but-one %s: %s", smk.wildcards.base, merged)
+    write_yaml(smk.output[0], merged)
+
+
+run(snakemake, main)  # noqa: F821

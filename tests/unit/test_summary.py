@@ -1,0 +1,217 @@
+"""Fit results as intervals, closure summaries, χ² against the truth, tables and their plots."""
+
+import math
+
+import numpy as np
+import pytest
+
+from innfer_lib.errors import ConfigError, DataError
+from innfer_lib.results import (
+    fit_result,
+    intervals_from_records,
+    merge_all_but_one,
+    pull,
+)
+from innfer_lib.summary import (
+    chi_squared,
+    collect,
+    parameter_views,
+    table_csv,
+    table_markdown,
+    table_rows,
+)
+
+PARAMS = ["Y1", "mu", "nu"]
+
+
+def _best_fit(values, fixed=None, valid=True):
+    return {"columns": PARAMS, "best_fit": values, "valid": valid, "fixed": fixed or {}}
+
+
+def _covariance(values, sigmas):
+    return {
+        "crossings": {
+            p: {k: v + k * s for k in (-2, -1, 0, 1, 2)}
+            for p, v, s in zip(PARAMS, values, sigmas, strict=True)
+        },
+        "positive_definite": True,
+    }
+
+
+# --- results -------------------------------------------------------------------------------
+def test_pull_uses_the_error_on_the_side_of_the_truth():
+    # Best fit below the truth: the distance is covered by the upper error.
+    assert pull(9.0, 10.0, down=0.5, up=2.0) == pytest.approx(-0.5)
+    assert pull(11.0, 10.0, down=0.5, up=2.0) == pytest.approx(2.0)
+    # INNFER compared with 1.0: for a truth of 10 it would have taken the down error here.
+    assert math.isnan(pull(9.0, 10.0, down=0.5, up=math.nan))
+
+
+def test_fit_result_from_a_covariance():
+    values, sigmas = [172.6, 0.9, 0.3], [0.2, 0.1, 0.8]
+    record = fit_result(
+        _best_fit(values),
+        intervals_from_records("covariance", [_covariance(values, sigmas)]),
+        {"Y1": 172.5, "mu": 1.0, "nu": 0.0},
+        "covariance",
+        constrained=["nu"],
+    )
+    y1 = record["parameters"]["Y1"]
+    assert y1["sigma_down"] == pytest.approx(0.2) and y1["sigma_up"] == pytest.approx(0.2)
+    assert y1["pull"] == pytest.approx(0.5)
+    assert record["parameters"]["nu"]["constrained"] and not y1["constrained"]
+    assert record["fit_valid"] and record["intervals_valid"]
+
+
+def test_fit_result_from_asymmetric_scans_and_frozen_parameters():
+    scan = {
+        "varied_column": "Y1",
+        "crossings": {-2: 171.0, -1: 172.0, 0: 172.6, 1: 172.9, 2: 173.4},
+    }
+    record = fit_result(
+        _best_fit([172.6, 1.0, 0.0], fixed={"mu": 1.0}),
+        intervals_from_records("scan", [scan]),
+        {"Y1": 173.0, "mu": 1.0, "nu": 0.0},
+        "scan",
+    )
+    y1 = record["parameters"]["Y1"]
+    assert (y1["sigma_down"], y1["sigma_up"]) == pytest.approx((0.6, 0.3))
+    assert y1["pull"] == pytest.approx(-0.4 / 0.3)  # below the truth: the upper error
+    assert "mu" not in record["parameters"]  # frozen
+    assert math.isnan(record["parameters"]["nu"]["sigma"])  # not scanned
+    with pytest.raises(DataError, match="varied_column"):
+        intervals_from_records("scan", [{"crossings": {}}])
+    with pytest.raises(DataError, match="not one of"):
+        intervals_from_records("bootstrap", [])
+
+
+def test_all_but_one_merge_takes_each_parameter_from_its_own_fit():
+    truth = {"Y1": 172.5, "mu": 1.0, "nu": 0.0}
+    a = fit_result(
+        _best_fit([172.7, 1.0, 0.0], fixed={"mu": 1.0, "nu": 0.0}),
+        intervals_from_records("covariance", [_covariance([172.7, 1, 0], [0.1, 1, 1])]),
+        truth,
+        "covariance",
+    )
+    b = fit_result(
+        _best_fit([172.5, 1.2, 0.0], fixed={"Y1": 172.5, "nu": 0.0}),
+        intervals_from_records("covariance", [_covariance([172.5, 1.2, 0], [1, 0.1, 1])]),
+        truth,
+        "covariance",
+    )
+    merged = merge_all_but_one({"Y1": a, "mu": b})
+    assert merged["parameters"]["Y1"]["best_fit"] == 172.7
+    assert merged["parameters"]["mu"]["pull"] == pytest.approx(2.0)
+    with pytest.raises(DataError, match="floating only 'nu'"):
+        merge_all_but_one({"nu": a})
+
+
+# --- summaries -----------------------------------------------------------------------------
+VALS = [0, 1, 2]
+TRUTHS = [{"Y1": y, "mu": 1.0, "nu": 0.0} for y in (171.0, 172.0, 0.0 + 173.0)]
+
+
+def _results(fit, density, shift, sigma):
+    out = {}
+    for v, truth in zip(VALS, TRUTHS, strict=True):
+        values = [truth["Y1"] + shift * (v + 1), 1.0 + 0.1 * shift, 0.2 * shift]
+        out[(fit, density, v)] = fit_result(
+            _best_fit(values),
+            intervals_from_records("covariance", [_covariance(values, [sigma, 0.1, 1.0])]),
+            truth,
+            "covariance",
+            constrained=["nu"],
+        )
+    return out
+
+
+@pytest.fixture
+def summary():
+    results = {
+        **_results("closure", "learned", 0.1, 0.1),
+        **_results("closure", "truth", -0.05, 0.1),
+        **_results("asimov", "learned", 0.0, 0.2),
+    }
+    series = [("closure", "learned"), ("closure", "truth"), ("asimov", "learned")]
+    return collect("both", "Toy", series, VALS, results, PARAMS, TRUTHS), results
+
+
+def test_summary_numbers_pulls_and_chi2_against_truth(summary):
+    s, results = summary
+    assert s["parameters"] == ["Y1", "mu"]  # the constant constrained nuisance is left out
+    assert s["varied"] == ["Y1"] and s["views"] == {"Y1": "ratio", "mu": "ratio"}
+    point = s["points"][1]
+    assert point["results"]["closure"]["learned"]["Y1"]["best_fit"] == pytest.approx(172.2)
+    assert point["learned_vs_true"]["closure"]["best_fit_difference_learned_minus_true"][
+        "Y1"
+    ] == pytest.approx(0.2 + 0.1)
+    # learned pulls are 1, 2, 3 → χ² = 14; the true-density ones −0.5, −1, −1.5 → 3.5.
+    assert s["chi2"]["closure"]["learned"]["Y1"]["chi2"] == pytest.approx(14.0)
+    assert s["chi2"]["closure"]["truth"]["Y1"]["chi2"] == pytest.approx(3.5)
+    assert s["chi2"]["closure"]["learned"]["Y1"]["per_val"] == pytest.approx({0: 1, 1: 4, 2: 9})
+    assert s["chi2"]["asimov"]["learned"]["Y1"]["chi2"] == 0.0
+    # μ̂ = 1.01 ± 0.1 at every point: pulls 0.1 → χ² = 0.03.
+    assert s["chi2"]["closure"]["learned"]["mu"]["chi2"] == pytest.approx(0.03)
+    alone = chi_squared([("closure", "truth")], VALS, results, ["Y1"])
+    assert alone["closure"]["truth"]["Y1"] == s["chi2"]["closure"]["truth"]["Y1"]
+    assert alone["closure"]["truth"]["Y1"]["p_value"] == pytest.approx(0.3208, abs=1e-3)
+
+
+def test_views_fall_back_to_difference_for_a_zero_truth():
+    assert parameter_views(["a"], [{"a": 1.0}, {"a": 0.0}], "auto") == {"a": "difference"}
+    assert parameter_views(["a"], [{"a": 2.0}], "auto") == {"a": "ratio"}
+    with pytest.raises(ConfigError, match="truth of 0"):
+        parameter_views(["a"], [{"a": 0.0}], "ratio")
+
+
+def test_summary_plot_draws_the_truth_relative_values(summary, tmp_path):
+    from innfer_lib.plotting import summary_plot
+
+    s, _ = summary
+    outputs = [str(tmp_path / "s.pdf"), str(tmp_path / "s.png")]
+    axes = summary_plot(s, outputs, title="toy")
+    ax = axes[0]
+    # Containers alternate ±2σ (no marker) and ±1σ per series: 3 series × 2.
+    assert len(ax.containers) == 6
+    marker_line = ax.containers[1].lines[0]
+    ratios = marker_line.get_ydata()
+    expected = [(t["Y1"] + 0.1 * (v + 1)) / t["Y1"] for v, t in zip(VALS, TRUTHS, strict=True)]
+    np.testing.assert_allclose(ratios, expected)
+    legend = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert any("χ²/ndf = 14.0/3" in t for t in legend)
+    for path in outputs:
+        assert (tmp_path / path).stat().st_size > 1000
+
+
+def test_summary_per_val_plot_separates_constrained_nuisances(summary, tmp_path):
+    from innfer_lib.plotting import summary_per_val_plot
+
+    s, results = summary
+    full = collect(
+        "both",
+        "Toy",
+        [(x["fit"], x["density"]) for x in s["series"]],
+        VALS,
+        results,
+        PARAMS,
+        TRUTHS,
+        parameters=PARAMS,
+    )
+    axes = summary_per_val_plot(full, 1, [str(tmp_path / "p.png")], PARAMS)
+    assert len(axes["unconstrained"]) == 2 and axes["constrained"] is not None
+    # The nuisance pad shows θ̂ − θ_true: 0.02 for the learned closure series.
+    x = np.asarray(axes["constrained"].containers[1].lines[0].get_xdata(), float)
+    assert x[0] == pytest.approx(0.02)
+
+
+def test_results_table_rows_csv_and_markdown():
+    results = {(d, v): r for (f, d, v), r in _results("closure", "learned", 0.1, 0.1).items()}
+    rows = table_rows("closure", results)
+    assert len(rows) == 3 * 3
+    first = rows[0]
+    assert first["parameter"] == "Y1" and first["pull"] == pytest.approx(1.0)
+    csv_text = table_csv(rows)
+    assert csv_text.splitlines()[0].startswith("fit,density,val,parameter,truth,best_fit")
+    assert "171.1" in csv_text.splitlines()[1]
+    md = table_markdown(rows)
+    assert "| learned | 0 | Y1 | 171 | 171.10 +0.10 −0.10 | +1.00 | yes |" in md
