@@ -140,8 +140,8 @@ def scan_points_2d(
     """A regular ``n_points`` × ``n_points`` grid over b̂ ± n_sigma·σ for two parameters.
 
     ±3σ per axis contains the 95.4 % contour (Δ = 6.18, i.e. ±2.49σ along an axis) of a
-    Gaussian likelihood with room to spare; an odd count puts the best fit on a node. Points
-    outside the limits are dropped, as in `scan_points_from_sigma`.
+    Gaussian likelihood with room to spare; an odd count puts the best fit on a node. An axis
+    that crosses a limit is spread over its allowed part instead (`_clipped_axis`).
 
     Args:
         best_a: Best fit of the first parameter.
@@ -162,16 +162,27 @@ def scan_points_2d(
     """
     if not (math.isfinite(n_sigma) and n_sigma > 0):
         raise ValueError(f"n_sigma must be finite and positive: {n_sigma}")
-    a_values = _axis(best_a, sigma_a, n_points, n_sigma, "a")
-    b_values = _axis(best_b, sigma_b, n_points, n_sigma, "b")
-    lo_a, hi_a = _bounds(limits_a)
-    lo_b, hi_b = _bounds(limits_b)
-    return [
-        (float(a), float(b))
-        for a in a_values
-        for b in b_values
-        if lo_a <= a <= hi_a and lo_b <= b <= hi_b
-    ]
+    a_values = _clipped_axis(_axis(best_a, sigma_a, n_points, n_sigma, "a"), limits_a)
+    b_values = _clipped_axis(_axis(best_b, sigma_b, n_points, n_sigma, "b"), limits_b)
+    return [(float(a), float(b)) for a in a_values for b in b_values]
+
+
+def _clipped_axis(values: np.ndarray, limits: tuple[float | None, float | None] | None):
+    """The axis, or as many values spread evenly over its part inside the limits.
+
+    Dropping the nodes beyond a limit (as the 1-D scan does) can leave a 2-D axis with one
+    value when a best fit sits at a limit with a wide σ, and no contour can be drawn; the
+    allowed part of the window at full resolution is what the contour needs.
+    """
+    lo, hi = _bounds(limits)
+    if values.size < 2 or (values[0] >= lo and values[-1] <= hi):
+        return values
+    start, stop = max(values[0], lo), min(values[-1], hi)
+    if not start < stop:
+        raise ValueError(
+            f"scan window [{values[0]}, {values[-1]}] lies outside the limits {limits}"
+        )
+    return np.linspace(start, stop, values.size)
 
 
 # --------------------------------------------------------------------------------------------

@@ -173,8 +173,16 @@ def test_scan_points_2d_grid():
     np.testing.assert_allclose([a[0], a[-1], a[10]], [-0.5, 2.5, 1.0])
     np.testing.assert_allclose([b[0], b[-1], b[10]], [-8.0, 4.0, -2.0])
     assert points[0] == (a[0], b[0]) and points[1] == (a[0], b[1])  # a varies slowest
+    # An axis crossing a limit keeps its resolution over the allowed part of the window.
     clipped = scan_points_2d(1.0, 0.5, -2.0, 2.0, n_points=21, limits_a=(1.0, None))
-    assert len(clipped) == 11 * 21
+    a = sorted({p[0] for p in clipped})
+    assert len(clipped) == 21 * 21 and len(a) == 21
+    np.testing.assert_allclose([a[0], a[-1]], [1.0, 2.5])
+    # A best fit at one limit with the window past the other still gives a full grid.
+    edge = scan_points_2d(166.0, 10.0, 0.0, 1.0, n_points=3, limits_a=(166.0, 180.0))
+    assert sorted({p[0] for p in edge}) == [166.0, 173.0, 180.0]
+    with pytest.raises(ValueError, match="outside the limits"):
+        scan_points_2d(200.0, 1.0, 0.0, 1.0, n_points=3, limits_a=(166.0, 180.0))
     with pytest.raises(ValueError):
         scan_points_2d(1.0, 0.5, -2.0, 2.0, n_points=20)
 
