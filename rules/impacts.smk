@@ -9,10 +9,10 @@ The helpers are lambdas, not functions: `snakemake --lint` flags a file that mix
 function definitions, and what they compute lives in innfer_lib.impacts.
 """
 
+from innfer_lib.config import constrained_parameters
 from innfer_lib.impacts import (
     REFIT,
     SHIFTS,
-    constrained_parameters,
     impacted_pois,
     refit_parameters,
 )

@@ -581,3 +581,16 @@ def summary_sets(
             )
         out[name] = filled
     return out
+
+
+def constrained_parameters(
+    nuisance_constraints: Sequence[str], fit_parameters: Sequence[str], constraints: bool = True
+) -> list[str]:
+    """Parameters with a unit-Gaussian constraint in the fit (the ones that get a pull bar).
+
+    The analysis's `nuisance_constraints` that are fit parameters, unless the fit set drops the
+    constraints (INNFER's --no-constraint); the likelihood and the pulls plot both use it.
+    """
+    if not constraints:
+        return []
+    return [n for n in nuisance_constraints if n in fit_parameters]

@@ -57,19 +57,6 @@ def refit_parameters(floating: Sequence[str], pois: Sequence[str]) -> list[str]:
     return [k for k in floating if any(p != k for p in targets)]
 
 
-def constrained_parameters(
-    nuisance_constraints: Sequence[str], fit_parameters: Sequence[str], constraints: bool = True
-) -> list[str]:
-    """Parameters with a unit-Gaussian constraint in the fit (the ones that get a pull bar).
-
-    Mirrors `problem.build_problem`: the analysis's `nuisance_constraints`, unless the fit set
-    drops the constraints.
-    """
-    if not constraints:
-        return []
-    return [n for n in nuisance_constraints if n in fit_parameters]
-
-
 # --------------------------------------------------------------------------------------------
 # Refit impacts
 # --------------------------------------------------------------------------------------------

@@ -22,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from innfer_lib.config import Analysis, rate_parameter
+from innfer_lib.config import Analysis, constrained_parameters, rate_parameter
 from innfer_lib.errors import ConfigError, DataError
 from innfer_lib.freeze import resolve_freeze
 from innfer_lib.io import read_parquet, read_yaml
@@ -398,9 +398,9 @@ def build_problem(
         categories = _unbinned_categories(build)
     from innfer_lib.likelihood import Likelihood
 
-    constrained = []
-    if fit_options.get("constraints", True):
-        constrained = [n for n in analysis.nuisance_constraints if n in columns]
+    constrained = constrained_parameters(
+        analysis.nuisance_constraints, columns, fit_options.get("constraints", True)
+    )
     likelihood = Likelihood(
         columns, categories, kind=kind, constrained=constrained, constraint_centres=truth
     )

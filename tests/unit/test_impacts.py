@@ -10,13 +10,13 @@ import math
 import numpy as np
 import pytest
 
+from innfer_lib.config import constrained_parameters
 from innfer_lib.errors import DataError
 from innfer_lib.fit import covariance_result, minimise
 from innfer_lib.impacts import (
     SHIFTS,
     approximate_impacts,
     collect_refit_impacts,
-    constrained_parameters,
     impact_size,
     impacted_pois,
     poi_result,
