@@ -162,6 +162,8 @@ def summary_plot(
                 f"(χ²/ndf = {chi2['chi2']:.1f}/{chi2['ndf']})",
             )
         ax.axhline(1.0 if view == RATIO else 0.0, color="grey", ls="--")
+        # Ratios of a 172 GeV mass sit within 1e-3 of 1: print them, not an offset of "+1".
+        ax.ticklabel_format(axis="y", useOffset=False)
         ax.set_xticks(x)
         ax.set_xticklabels(
             [_point_label(p, summary["varied"]) for p in points],

@@ -105,6 +105,8 @@ REPORTED_PLOT_DIRS = (
     "flow",
     "scan",
     "postfit",
+    "summary",
+    "densities",
 )
 
 
@@ -139,4 +141,4 @@ def test_report_lists_every_plot(run):
         assert entry["mime_type"] == "image/png", path
         assert entry["caption"] and "{{" not in entry["caption"], path
         assert entry["labels"] and entry["labels"]["plot"], path
-    assert {"1 Data", "2 Density models", "3 Density evaluation"} <= set(categories)
+    assert {"1 Data", "2 Density models", "3 Density evaluation", "5 Summaries"} <= set(categories)
