@@ -1,0 +1,94 @@
+"""Fit jobs see only the fit-set options that define their problem.
+
+Snakemake reruns a job whose params changed. When every fit job got the whole fit-set block,
+adding a scan or switching the Hessian method reran every (expensive) fit; these tests parse
+the workflow with two fit sets that differ only in such options and compare what each rule's
+params would be.
+"""
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from tests.conftest import REPO
+
+PARAMS = r"""
+import json, sys
+from pathlib import Path
+
+from snakemake.api import SnakemakeApi
+from snakemake.settings.types import ConfigSettings, OutputSettings, Quietness, ResourceSettings
+
+
+class Wildcards(dict):
+    __getattr__ = dict.__getitem__
+
+
+config = json.loads(sys.argv[1])
+with SnakemakeApi(OutputSettings(quiet={Quietness.ALL})) as api:
+    workflow = api.workflow(
+        resource_settings=ResourceSettings(cores=1),
+        config_settings=ConfigSettings(config=config),
+        snakefile=Path("workflow/Snakefile"),
+        workdir=Path.cwd(),
+    )._workflow
+    g = workflow.globals
+    out = {}
+    for fit in ("plain", "extras"):
+        w = Wildcards(fit=fit)
+        out[fit] = {
+            "fit": g["fit_params"](w),
+            "hessian": g["fit_option"]("hessian")(w),
+            "scan_points": g["fit_option"]("scan_points")(w),
+        }
+print("@@JSON@@" + json.dumps(out))
+"""
+
+
+@pytest.fixture(scope="module")
+def params(tmp_path_factory):
+    config = {
+        "results_dir": str(tmp_path_factory.mktemp("params") / "results"),
+        "benchmark": {"name": "Dim1GaussianWithExpBkgVaryingYield", "events": 1000},
+        "fits": {
+            "plain": {"covariance": "dmatrix"},
+            "extras": {
+                "covariance": "hessian",
+                "hessian": "numerical",
+                "scan": "pois",
+                "scan_points": {"n_points": 7},
+                "approximate_uncertainty": True,
+                "impacts": "approximate",
+                "summary_from": "scan",
+                "postfit": True,
+            },
+        },
+    }
+    proc = subprocess.run(
+        [sys.executable, "-c", PARAMS, json.dumps(config)],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    return json.loads(proc.stdout.split("@@JSON@@", 1)[1])
+
+
+def test_options_that_do_not_change_the_fit_do_not_reach_fit_jobs(params):
+    assert params["plain"]["fit"] == params["extras"]["fit"]
+    assert set(params["plain"]["fit"]) == {
+        "data_type",
+        "split",
+        "likelihood",
+        "scale_to_eff_events",
+        "freeze",
+        "minimiser",
+    }
+
+
+def test_the_rules_that_read_an_option_get_it_alone(params):
+    assert params["plain"]["hessian"] == "auto" and params["extras"]["hessian"] == "numerical"
+    assert params["extras"]["scan_points"]["n_points"] == 7
