@@ -222,15 +222,32 @@ def log_path(rule_name, *parts):
     return fill(PATHS.log, rule=rule_name, name=name)
 
 
-def resources(kind="cpu", mem_mb=2000, runtime=30):
-    """Resources for a rule, in Snakemake's standard names.
+RESOURCE_KINDS = ("cpu", "gpu")
 
-    Training asks for a GPU; everything else runs on CPU slots. The HTCondor names the
-    executor plugin reads are added with the cluster profile (issue 7).
+
+def resources(kind="cpu", mem_mb=2000, runtime=30):
+    """Resources for a rule, in Snakemake's standard names and in the HTCondor plugin's.
+
+    `mem_mb` is in MB and `runtime` in minutes (Snakemake's units). snakemake-executor-plugin-
+    htcondor 0.3.x maps none of Snakemake's standard resources to the submit description, so
+    each value is also given under the name the plugin reads: `htcondor_request_mem_mb`
+    (-> request_memory), `classad_MaxRuntime` in seconds (-> +MaxRuntime) and, for
+    kind="gpu", `request_gpus` (-> request_gpus) next to Snakemake's `gpu`. Only training
+    asks for a GPU. A profile's `set-resources` must set both names of a value it changes.
     """
-    res = {"mem_mb": mem_mb, "runtime": runtime}
+    if kind not in RESOURCE_KINDS:
+        raise ValueError(
+            f"resources(kind={kind!r}): kind must be one of {RESOURCE_KINDS}"
+        )
+    res = {
+        "mem_mb": mem_mb,
+        "runtime": runtime,
+        "htcondor_request_mem_mb": mem_mb,
+        "classad_MaxRuntime": runtime * 60,
+    }
     if kind == "gpu":
         res["gpu"] = 1
+        res["request_gpus"] = 1
     return res
 
 

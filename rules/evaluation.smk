@@ -16,7 +16,7 @@ rule evaluate_density:
         "../envs/tensorflow.yaml"
     threads: 2
     resources:
-        **resources(kind="gpu", mem_mb=8000, runtime=60),
+        **resources(mem_mb=8000, runtime=60),
     params:
         seed=config["seed"],
         batch_size=config["asimov"]["batch_size"],
@@ -76,7 +76,7 @@ rule make_asimov:
         "../envs/tensorflow.yaml"
     threads: 2
     resources:
-        **resources(kind="gpu", mem_mb=8000, runtime=60),
+        **resources(mem_mb=8000, runtime=60),
     params:
         analysis=ANALYSIS.raw,
         asimov=config["asimov"],
