@@ -36,3 +36,22 @@ def run_snakemake(
 @pytest.fixture
 def snakemake():
     return run_snakemake
+
+
+def introspect_workflow(script: str, config: dict, timeout: int = 300) -> dict:
+    """Run `script` in a fresh interpreter with `config` as its argument and return its data.
+
+    The scripts parse the workflow through Snakemake's API (a subprocess, so one parse cannot
+    leak state into another) and print "@@JSON@@" followed by a JSON document.
+    """
+    import json
+
+    proc = subprocess.run(
+        [sys.executable, "-c", script, json.dumps(config)],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    return json.loads(proc.stdout.split("@@JSON@@", 1)[1])

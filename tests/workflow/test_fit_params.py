@@ -6,13 +6,9 @@ the workflow with two fit sets that differ only in such options and compare what
 params would be.
 """
 
-import json
-import subprocess
-import sys
-
 import pytest
 
-from tests.conftest import REPO
+from tests.conftest import introspect_workflow
 
 PARAMS = r"""
 import json, sys
@@ -66,15 +62,7 @@ def params(tmp_path_factory):
             },
         },
     }
-    proc = subprocess.run(
-        [sys.executable, "-c", PARAMS, json.dumps(config)],
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert proc.returncode == 0, proc.stdout + proc.stderr
-    return json.loads(proc.stdout.split("@@JSON@@", 1)[1])
+    return introspect_workflow(PARAMS, config)
 
 
 def test_options_that_do_not_change_the_fit_do_not_reach_fit_jobs(params):

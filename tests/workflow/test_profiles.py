@@ -5,7 +5,6 @@ no HTCondor pool: dry runs never build the executor. The submit description is c
 handing a dry-run job's resources to the plugin's own `run_job` with the schedd replaced.
 """
 
-import json
 import os
 import re
 import subprocess
@@ -16,6 +15,8 @@ from types import SimpleNamespace
 
 import pytest
 import yaml
+
+from tests.conftest import introspect_workflow
 
 REPO = Path(__file__).resolve().parents[2]
 RULE_FILES = sorted((REPO / "rules").glob("*.smk"))
@@ -332,15 +333,7 @@ print("@@JSON@@" + json.dumps({"rules": rules, "calls": calls}))
 @pytest.fixture(scope="module")
 def parsed(tmp_path_factory):
     config = {"results_dir": str(tmp_path_factory.mktemp("resources") / "results")}
-    proc = subprocess.run(
-        [sys.executable, "-c", INTROSPECT, json.dumps(config)],
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert proc.returncode == 0, proc.stdout + proc.stderr
-    return json.loads(proc.stdout.split("@@JSON@@", 1)[1])
+    return introspect_workflow(INTROSPECT, config)
 
 
 def test_resources_helper_gives_both_name_sets(parsed):

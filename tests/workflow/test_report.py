@@ -7,15 +7,14 @@ fails here, not when the report is built) and check that the report labels tell 
 a table apart.
 """
 
-import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 from docutils.core import publish_parts
 from docutils.utils import SystemMessage
 from jinja2 import Environment, StrictUndefined
+
+from tests.conftest import introspect_workflow
 
 REPO = Path(__file__).resolve().parents[2]
 REPORT_DIR = REPO / "workflow" / "report"
@@ -102,15 +101,7 @@ print("@@JSON@@" + json.dumps({
 @pytest.fixture(scope="module")
 def parsed(tmp_path_factory):
     config = {**CONFIG, "results_dir": str(tmp_path_factory.mktemp("report") / "results")}
-    proc = subprocess.run(
-        [sys.executable, "-c", INTROSPECT, json.dumps(config)],
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert proc.returncode == 0, proc.stdout + proc.stderr
-    return json.loads(proc.stdout.split("@@JSON@@", 1)[1])
+    return introspect_workflow(INTROSPECT, config)
 
 
 def plot_rules(parsed):
