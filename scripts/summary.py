@@ -17,36 +17,35 @@ def main(smk):
     series = [(e, d) for e in options["fits"] for d in options["densities"]]
     name = smk.wildcards.summary
 
-    def gather(parameters):
-        return collect(
-            name,
-            analysis.name,
-            series,
-            smk.params.vals,
-            results,
-            analysis.fit_parameters,
-            analysis.validation_points,
-            view=options["view"],
-            parameters=parameters,
-        )
-
-    summary = gather(options["parameters"])
+    if smk.rule == "summary_per_val":
+        # Every floating parameter, not only the summary's pads: nuisances share one pad.
+        parameters = [
+            p
+            for p in analysis.fit_parameters
+            if any(p in r["parameters"] for r in results.values())
+        ]
+    else:
+        parameters = options["parameters"]
+    summary = collect(
+        name,
+        analysis.name,
+        series,
+        smk.params.vals,
+        results,
+        analysis.fit_parameters,
+        analysis.validation_points,
+        view=options["view"],
+        parameters=parameters,
+    )
     title = f"{analysis.name}: {name}"
     if smk.rule == "summary_chi_squared":
         write_yaml(smk.output[0], {"summary": name, "chi2": summary["chi2"]})
     elif smk.rule == "summary_per_val":
-        everything = gather(
-            [
-                p
-                for p in analysis.fit_parameters
-                if any(p in r["parameters"] for r in results.values())
-            ]
-        )
         summary_per_val_plot(
-            everything,
+            summary,
             int(smk.wildcards.val),
             smk.output.plot,
-            everything["parameters"],
+            summary["parameters"],
             title=f"{title}, validation point {smk.wildcards.val}",
             labels=options["labels"],
         )

@@ -9,7 +9,7 @@ validation points always completes and the summary can show which points failed.
 
 Hessians come from three producers that write the same record (INNFER's Hessian,
 HessianNumerical and HessianCollect): the likelihood's nested autodiff, central differences
-of the autodiff gradient over all parameters (`hessian_numerical`), or one gradient
+of the autodiff gradient over all parameters (`hessian_by_differences`), or one gradient
 difference per job (`hessian_column` + `hessian_collect`). Differencing the exact gradient
 needs one gradient pair per parameter, where differencing the value (INNFER's numdifftools
 route) needs O(n²) values and is far less accurate.
@@ -596,25 +596,27 @@ def smoothed_gradient_slope(
         The full-length column and the step it was measured with.
     """
     theta = np.asarray(theta, np.float64)
+
+    def positive(column: np.ndarray) -> bool:
+        return math.isfinite(column[index]) and column[index] > 0.0
+
     floor = float(default_steps(theta)[index])
     step = floor
     column = first = _gradient_slope(value_and_gradient, theta, index, step)
     for _ in range(MAX_WIDENINGS):
-        if math.isfinite(column[index]) and column[index] > 0.0:
+        if positive(column):
             break
         step *= 10.0
         column = _gradient_slope(value_and_gradient, theta, index, step)
-    else:
-        if not (math.isfinite(column[index]) and column[index] > 0.0):
-            # No positive curvature on any scale (a flat or concave direction): report the
-            # local value, which the covariance step flags as not positive definite.
-            return first, floor
+    if not positive(column):
+        # No positive curvature on any scale (a flat or concave direction): report the local
+        # value, which the covariance step flags as not positive definite.
+        return first, floor
     for _ in range(refinements):
-        curvature = float(column[index])
-        if not (math.isfinite(curvature) and curvature > 0.0):
-            break
-        step = max(fraction / math.sqrt(curvature), floor)
+        step = max(fraction / math.sqrt(float(column[index])), floor)
         column = _gradient_slope(value_and_gradient, theta, index, step)
+        if not positive(column):
+            break
     return column, step
 
 
@@ -664,15 +666,9 @@ def hessian_by_differences(
     return 0.5 * (out + out.T), used
 
 
-def hessian_numerical(
-    value_and_gradient: ValueAndGradient,
-    theta: Sequence[float],
-    steps: float | Sequence[float] | None = None,
-    indices: Sequence[int] | None = None,
-    smoothed: bool = False,
-) -> np.ndarray:
-    """The matrix of `hessian_by_differences` (same arguments), without the steps."""
-    return hessian_by_differences(value_and_gradient, theta, steps, indices, smoothed)[0]
+def _is_smooth(likelihood: Any) -> bool:
+    """`Likelihood.smooth`; an object without it (a bare callable) counts as smooth."""
+    return bool(getattr(likelihood, "smooth", True))
 
 
 def hessian_at(
@@ -690,7 +686,7 @@ def hessian_at(
     """
     if method not in HESSIAN_METHODS:
         raise ConfigError(f"hessian method {method!r} is not one of {HESSIAN_METHODS}")
-    smooth = bool(getattr(likelihood, "smooth", True))
+    smooth = _is_smooth(likelihood)
     idx = [int(i) for i in indices]
     if method == AUTO:
         method = AUTODIFF if smooth else NUMERICAL
@@ -743,7 +739,7 @@ def hessian_column(
             raise ConfigError(f"hessian column: '{index}' is not one of {columns}")
         index = columns.index(index)
     if smoothed is None:
-        smoothed = step is None and not bool(getattr(likelihood, "smooth", True))
+        smoothed = step is None and not _is_smooth(likelihood)
     if smoothed:
         return smoothed_gradient_slope(vg, theta, int(index))[0]
     h = float(step) if step is not None else float(default_steps(theta)[index])

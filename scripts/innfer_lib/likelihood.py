@@ -696,7 +696,7 @@ class Likelihood:
         `ConditionalFlow.smooth_in_condition`; a density without the attribute counts as
         smooth) or a binned template interpolated piecewise linearly in its POI. Such an NLL
         is smooth only on scales above the kinks' spacing, and its Hessian must be measured
-        there (`fit.hessian_numerical` with `smoothed=True`).
+        there (`fit.hessian_by_differences` with `smoothed=True`).
         """
         for c_index, cat in enumerate(self.categories):
             if isinstance(cat, BinnedCategory):
