@@ -502,6 +502,31 @@ def _restore(
     return meta, best
 
 
+def training_placement(step_output: tf.Tensor, variables: Sequence[tf.Variable]) -> dict[str, Any]:
+    """Where TensorFlow actually ran training: the visible GPUs, the weights and one step.
+
+    A GPU job that silently falls back to the CPU (driver or CUDA libraries not found) still
+    finishes, only slower; recording the placement in the log and the history makes that
+    visible on a cluster, where nobody watches the job.
+    """
+    gpus = [d.name for d in tf.config.list_logical_devices("GPU")]
+    return {
+        "gpus": gpus,
+        "weights_on": sorted({v.device for v in variables}),
+        "step_on": step_output.device,
+    }
+
+
+def describe_placement(placement: Mapping[str, Any]) -> str:
+    """One log line: on GPU or CPU, and the device names behind it."""
+    on_gpu = "GPU" in placement["step_on"].upper()
+    visible = ", ".join(placement["gpus"]) or "none"
+    return (
+        f"training on {'GPU' if on_gpu else 'CPU'}: step ran on {placement['step_on']}, "
+        f"weights on {', '.join(placement['weights_on'])}; GPUs visible: {visible}"
+    )
+
+
 def train_flow(
     flow: ConditionalFlow,
     train: tuple[np.ndarray, np.ndarray, np.ndarray],
@@ -541,7 +566,8 @@ def train_flow(
         History with plain Python types (YAML-friendly): per-epoch lists "epoch",
         "train_loss", "test_loss", "learning_rate" (epoch 0 = before training), and
         "best_epoch", "stopped_early", "events_per_second" (training steps only) and
-        "seconds" (time in train_flow); the last two add up over resumed calls.
+        "seconds" (time in train_flow); the last two add up over resumed calls; and
+        "placement" (`training_placement` of the latest call's first training step).
 
     Raises:
         ValueError: For invalid options or data, or save_model_per_epoch without a directory.
@@ -635,7 +661,9 @@ def train_flow(
         restored = _restore(ckpt_dir, fingerprint, flow, optimizer, log)
     if restored is not None:
         meta, best_weights = restored
-        history: dict[str, Any] = {k: list(v) for k, v in meta["history"].items()}
+        history: dict[str, Any] = {
+            k: list(v) if isinstance(v, list) else v for k, v in meta["history"].items()
+        }
         best_loss = float(meta["best_loss"])
         best_epoch = int(meta["best_epoch"])
         bad_epochs = int(meta["bad_epochs"])
@@ -715,10 +743,13 @@ def train_flow(
             # The first call pays one-off graph optimisation (seconds for a spline flow); keep
             # it out of the throughput so events/s reflects steady-state training.
             x, c, w = next(batches)
-            train_step(x, c, w)
+            first_loss = train_step(x, c, w)
             int(optimizer.iterations)
             skipped = int(x.shape[0])
             first_in_call = False
+            # Part of the history, so a checkpoint carries it to a call that only resumes.
+            history["placement"] = training_placement(first_loss, variables)
+            log(describe_placement(history["placement"]))
         t0 = time.perf_counter()
         for x, c, w in batches:
             train_step(x, c, w)

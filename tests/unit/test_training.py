@@ -82,6 +82,11 @@ def test_training_lowers_test_loss_and_restores_best() -> None:
     loss = float(np.sum(-w * flow.log_prob(x, cond).numpy()) / np.sum(w))
     assert loss == pytest.approx(history["test_loss"][best], abs=1e-5)
     assert history["events_per_second"] > 0 and history["seconds"] > 0
+    # Where training ran is logged and kept: on this GPU-less machine, the CPU.
+    placement = history["placement"]
+    assert placement["gpus"] == [] and "CPU" in placement["step_on"]
+    assert all("CPU" in d for d in placement["weights_on"])
+    assert sum(line.startswith("training on CPU: step ran on ") for line in lines) == 1
     # Plain Python types only, so the history can be written with yaml.safe_dump.
     yaml.safe_dump(history)
 
