@@ -2,8 +2,8 @@
 
 A fit set with `impacts: refit` refits once per parameter and shift, with that parameter held
 at its post-fit ±1σ crossing from the fit set's covariance file (impact_fit), and collects the
-POI shifts (impacts_collect); with `impacts: approximate` they are read off the covariance
-instead (approximate_impacts). Either feeds impacts_plot, which adds the pulls.
+POI shifts (impacts_collect); with `impacts: approximate` they are their linear limit from
+the Hessian and the covariance instead (approximate_impacts). Either feeds impacts_plot, which adds the pulls.
 
 The helpers are lambdas, not functions: `snakemake --lint` flags a file that mixes rules and
 function definitions, and what they compute lives in innfer_lib.impacts.
@@ -83,9 +83,10 @@ rule impacts_collect:
 
 
 rule approximate_impacts:
-    """±C_poi,k/√C_kk of every other floating parameter, from the covariance matrix."""
+    """±(H⁻¹)_poi,k/(H⁻¹)_kk·σ_k of every other floating parameter: the linearised refit."""
     input:
         covariance=summary_covariance_input,
+        hessian=hessian_input,
     output:
         PATHS.approximate_impacts,
     log:

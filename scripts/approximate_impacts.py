@@ -4,8 +4,10 @@ from innfer_lib.runner import LOG, run
 
 
 def main(smk):
-    source = str(smk.input.covariance)
-    result = approximate_impacts(read_yaml(source), smk.params.pois, source)
+    source, hessian = str(smk.input.covariance), str(smk.input.hessian)
+    result = approximate_impacts(
+        read_yaml(source), smk.params.pois, source, read_yaml(hessian), hessian
+    )
     if not result["positive_definite"]:
         LOG.warning("%s: the covariance is not positive definite", source)
     write_yaml(smk.output[0], result)

@@ -8,9 +8,11 @@ file schema, so the plot does not care which one it draws:
   impact = POI(refit) − POI(best fit). The crossings are an input of the job: INNFER read
   them from a file that might not exist, and then silently refitted with k floating, which
   gives an impact of zero.
-* approximate: ±C_poi,k/√C_kk, the linear (Gaussian) limit of the refit, from the covariance
-  matrix alone. The matrix spans only the floating parameters (`matrix_columns`); INNFER
-  looked the POI up in `columns` (every parameter), which picks the wrong row as soon as any
+* approximate: the linear (Gaussian) limit of the refit, ±(P_poi,k/P_kk)·σ_k with P = H⁻¹
+  and σ_k from the covariance; ±C_poi,k/√C_kk when the covariance is H⁻¹. INNFER used
+  C_poi,k/√C_kk always, which is not what its refits measure once the covariance is a
+  sandwich. The matrices span only the floating parameters (`matrix_columns`); INNFER looked
+  the POI up in `columns` (every parameter), which picks the wrong row as soon as any
   parameter is frozen.
 
 This module works on numbers and records only (no TensorFlow): the refit receives a
@@ -259,27 +261,62 @@ def _matrix(covariance_record: Mapping[str, Any], source: str) -> tuple[list[str
     return columns, cov
 
 
+def _profiling_matrix(
+    hessian_record: Mapping[str, Any], columns: Sequence[str], source: str
+) -> np.ndarray:
+    """H⁻¹ over `columns`: its ratios say how the profiled parameters follow a held one."""
+    try:
+        h_columns = [str(c) for c in hessian_record["matrix_columns"]]
+        hessian = np.asarray(hessian_record["hessian"], np.float64)
+    except KeyError as err:
+        raise DataError(f"{source}: no {err.args[0]!r}; is it a Hessian file?") from None
+    if h_columns != list(columns):
+        raise DataError(
+            f"{source}: matrix_columns {h_columns} differ from the covariance's {list(columns)}"
+        )
+    if hessian.shape != (len(columns), len(columns)):
+        raise DataError(f"{source}: hessian has shape {hessian.shape}, not {len(columns)}²")
+    try:
+        return np.linalg.inv(hessian)
+    except np.linalg.LinAlgError:
+        return np.full_like(hessian, math.nan)
+
+
 def approximate_impacts(
     covariance_record: Mapping[str, Any],
     pois: Sequence[str],
     source: str = "covariance file",
+    hessian_record: Mapping[str, Any] | None = None,
+    hessian_source: str = "Hessian file",
 ) -> dict[str, Any]:
-    """±C_poi,k/√C_kk for every other floating parameter k, in the refit impacts' schema.
+    """The linear limit of the refit impacts, for every other floating parameter k.
 
-    For a Gaussian likelihood this is exactly the refit impact: holding k at k̂ ± σ_k moves the
-    profiled POI by ±(C_poi,k/C_kk)·σ_k. Rows and columns are indexed by `matrix_columns`, the
-    floating parameters the matrix spans. A non-positive C_kk (a covariance that is not positive
-    definite) gives NaN and ``valid: false`` rather than an error, so the plot still shows the
-    other parameters.
+    A refit holds k at k̂ ± σ_k and profiles the rest, which moves the POI by
+    ±(P_poi,k/P_kk)·σ_k with P = H⁻¹: how far the POI follows k is a property of the
+    likelihood's curvature, and σ_k comes from the covariance the fit set reports. With the
+    covariance H⁻¹ this is the familiar ±C_poi,k/√C_kk. With the sandwich H⁻¹DH⁻¹ of a
+    weighted fit the two differ (on the VaryingYield benchmark's truth density the sandwich
+    alone gave 0.0035 where the refits moved Y1 by 0.0062), so the Hessian is used for the
+    slope whenever `hessian_record` is given; without it, P is the covariance itself.
+
+    Rows and columns are indexed by `matrix_columns`, the floating parameters the matrices
+    span. A non-positive C_kk or P_kk (a matrix that is not positive definite) gives NaN and
+    ``valid: false`` rather than an error, so the plot still shows the other parameters.
 
     Raises:
-        DataError: the record lacks the matrix, its shape does not match, or a POI does not
-            float in it.
+        DataError: a record lacks its matrix, a shape or the columns do not match, or a POI
+            does not float.
     """
     columns, cov = _matrix(covariance_record, source)
     best = _best_values(covariance_record, source)
+    slope = (
+        cov
+        if hessian_record is None
+        else _profiling_matrix(hessian_record, columns, hessian_source)
+    )
     result: dict[str, Any] = {
         "method": APPROXIMATE,
+        "slope_from": "covariance" if hessian_record is None else "hessian",
         "columns": list(covariance_record["columns"]),
         "row": list(covariance_record.get("row") or []),
         "positive_definite": bool(covariance_record.get("positive_definite", True)),
@@ -295,9 +332,9 @@ def approximate_impacts(
         for j, parameter in enumerate(columns):
             if parameter == poi:
                 continue
-            c_kk = float(cov[j, j])
-            ok = math.isfinite(c_kk) and c_kk > 0 and math.isfinite(float(cov[i, j]))
-            up = float(cov[i, j]) / math.sqrt(c_kk) if ok else math.nan
+            c_kk, p_kk, p_ik = float(cov[j, j]), float(slope[j, j]), float(slope[i, j])
+            ok = all(math.isfinite(v) for v in (c_kk, p_kk, p_ik)) and c_kk > 0 and p_kk > 0
+            up = p_ik / p_kk * math.sqrt(c_kk) if ok else math.nan
             entries.append({"parameter": parameter, "up": up, "down": -up, "valid": ok})
         result["pois"][poi] = {"best_fit": best[poi], "impacts": rank_impacts(entries)}
     return result

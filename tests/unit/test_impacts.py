@@ -1,7 +1,8 @@
 """Impacts: approximate (covariance) and refit impacts, ranking, pulls, and the plot's bars.
 
 The refit and the approximation agree exactly for a Gaussian likelihood: holding k at k̂ ± σ_k
-moves the profiled POI by ±C_poi,k/σ_k = ±ρ σ_poi. The end-to-end checks use that, first on a
+moves the profiled POI by ±C_poi,k/σ_k = ±ρ σ_poi (with a sandwich covariance, the slope
+C_poi,k/C_kk is the Hessian's). The end-to-end checks use that, first on a
 numpy quadratic (no TensorFlow) and then on a toy `Likelihood` through `FitJob`.
 """
 
@@ -12,7 +13,7 @@ import pytest
 
 from innfer_lib.config import constrained_parameters
 from innfer_lib.errors import DataError
-from innfer_lib.fit import covariance_result, minimise
+from innfer_lib.fit import covariance_result, minimise, sandwich_result
 from innfer_lib.impacts import (
     SHIFTS,
     approximate_impacts,
@@ -260,7 +261,7 @@ def _gaussian_fit(value_and_gradient, columns, start, hessian_fn):
         "row": best["row"],
         "fit_valid": best["valid"],
     }
-    return best, covariance_result(hessian)
+    return best, hessian, covariance_result(hessian)
 
 
 def _check_refits_match(minimise_fn, best, covariance, poi, k):
@@ -292,7 +293,7 @@ def test_refit_of_a_quadratic_likelihood_equals_rho_sigma_and_the_approximation(
         return 0.5 * float(d @ inverse @ d), inverse @ d
 
     columns = ["poi", "k"]
-    best, covariance = _gaussian_fit(
+    best, _, covariance = _gaussian_fit(
         value_and_gradient, columns, {"poi": 0.0, "k": 0.0}, lambda theta: inverse
     )
 
@@ -302,6 +303,49 @@ def test_refit_of_a_quadratic_likelihood_equals_rho_sigma_and_the_approximation(
     rho, sigma_poi = _check_refits_match(minimise_fn, best, covariance, "poi", "k")
     assert rho == pytest.approx(RHO) and sigma_poi == pytest.approx(SIGMA_POI)
     assert RHO * SIGMA_POI == pytest.approx(-1.2)
+
+
+def test_with_a_sandwich_covariance_the_approximation_takes_its_slope_from_the_hessian():
+    """A weighted fit reports H⁻¹DH⁻¹, but its refits profile along the likelihood (H).
+
+    Held at k̂ ± σ_k (σ_k from the sandwich), the POI moves by (H⁻¹)_poi,k/(H⁻¹)_kk·σ_k;
+    C_poi,k/√C_kk of the sandwich alone is a different number whenever D is not H.
+    """
+    inverse = np.linalg.inv(TRUE_COV)
+    centre = np.array([3.0, 0.4])
+
+    def value_and_gradient(theta):
+        d = np.asarray(theta) - centre
+        return 0.5 * float(d @ inverse @ d), inverse @ d
+
+    columns = ["poi", "k"]
+    best, hessian, _ = _gaussian_fit(
+        value_and_gradient, columns, {"poi": 0.0, "k": 0.0}, lambda theta: inverse
+    )
+    sandwich = sandwich_result(hessian, np.array([[0.2, 0.1], [0.1, 9.0]]))
+    sigma_k = sandwich["uncertainty"]["k"]
+    assert sigma_k != pytest.approx(SIGMA_K, rel=0.1)  # D is far from H: a real sandwich
+
+    def minimise_fn(start, fixed):
+        return minimise(value_and_gradient, columns, start, fixed=fixed, tolerance=1e-4)
+
+    records = [refit_impact(minimise_fn, "k", s, best, sandwich) for s in SHIFTS]
+    refit = collect_refit_impacts(best, records, ["poi"])["pois"]["poi"]["impacts"][0]
+    approx = approximate_impacts(sandwich, ["poi"], hessian_record=hessian)["pois"]["poi"]
+    assert approx["impacts"][0]["up"] == pytest.approx(RHO * SIGMA_POI / SIGMA_K * sigma_k)
+    assert refit["up"] == pytest.approx(approx["impacts"][0]["up"], rel=1e-3)
+    assert refit["down"] == pytest.approx(approx["impacts"][0]["down"], rel=1e-3)
+    matrix = np.array(sandwich["covariance"])
+    naive = matrix[0, 1] / math.sqrt(matrix[1, 1])
+    assert abs(refit["up"] - naive) > 0.1 * abs(refit["up"])
+    # Hessian and covariance must span the same floating parameters.
+    with pytest.raises(DataError, match=r"hess.yaml: matrix_columns \['k', 'poi'\] differ"):
+        approximate_impacts(
+            sandwich,
+            ["poi"],
+            hessian_record={**hessian, "matrix_columns": ["k", "poi"]},
+            hessian_source="hess.yaml",
+        )
 
 
 class _Shifted:
@@ -336,7 +380,7 @@ def test_refit_through_fit_job_on_a_toy_likelihood():
     problem = FitProblem(like, columns, {"m": 0.0, "nu": 0.0}, {}, {}, {})
     minimiser = {"method": "minuit", "strategy": 1, "tolerance": 1e-4, "retries": 1}
     job = FitJob(None, problem, {"minimiser": {**minimiser, "fallback": True}}, 0)
-    best, covariance = _gaussian_fit(
+    best, _, covariance = _gaussian_fit(
         like.value_and_gradient, columns, {"m": 0.0, "nu": 0.0}, like.hessian
     )
     job.best_fit = best
