@@ -284,7 +284,8 @@ def _check_refits_match(minimise_fn, best, covariance, poi, k):
     return rho, sigma_poi
 
 
-def test_refit_of_a_quadratic_likelihood_equals_rho_sigma_and_the_approximation():
+def _quadratic_fit():
+    """−ln L = ½(θ − c)ᵀ TRUE_COV⁻¹ (θ − c) over (poi, k): its best fit, Hessian, covariance."""
     inverse = np.linalg.inv(TRUE_COV)
     centre = np.array([3.0, 0.4])
 
@@ -293,13 +294,16 @@ def test_refit_of_a_quadratic_likelihood_equals_rho_sigma_and_the_approximation(
         return 0.5 * float(d @ inverse @ d), inverse @ d
 
     columns = ["poi", "k"]
-    best, _, covariance = _gaussian_fit(
-        value_and_gradient, columns, {"poi": 0.0, "k": 0.0}, lambda theta: inverse
-    )
 
     def minimise_fn(start, fixed):
         return minimise(value_and_gradient, columns, start, fixed=fixed, tolerance=1e-4)
 
+    fit = _gaussian_fit(value_and_gradient, columns, {"poi": 0.0, "k": 0.0}, lambda t: inverse)
+    return minimise_fn, *fit
+
+
+def test_refit_of_a_quadratic_likelihood_equals_rho_sigma_and_the_approximation():
+    minimise_fn, best, _, covariance = _quadratic_fit()
     rho, sigma_poi = _check_refits_match(minimise_fn, best, covariance, "poi", "k")
     assert rho == pytest.approx(RHO) and sigma_poi == pytest.approx(SIGMA_POI)
     assert RHO * SIGMA_POI == pytest.approx(-1.2)
@@ -311,24 +315,10 @@ def test_with_a_sandwich_covariance_the_approximation_takes_its_slope_from_the_h
     Held at k̂ ± σ_k (σ_k from the sandwich), the POI moves by (H⁻¹)_poi,k/(H⁻¹)_kk·σ_k;
     C_poi,k/√C_kk of the sandwich alone is a different number whenever D is not H.
     """
-    inverse = np.linalg.inv(TRUE_COV)
-    centre = np.array([3.0, 0.4])
-
-    def value_and_gradient(theta):
-        d = np.asarray(theta) - centre
-        return 0.5 * float(d @ inverse @ d), inverse @ d
-
-    columns = ["poi", "k"]
-    best, hessian, _ = _gaussian_fit(
-        value_and_gradient, columns, {"poi": 0.0, "k": 0.0}, lambda theta: inverse
-    )
+    minimise_fn, best, hessian, _ = _quadratic_fit()
     sandwich = sandwich_result(hessian, np.array([[0.2, 0.1], [0.1, 9.0]]))
     sigma_k = sandwich["uncertainty"]["k"]
     assert sigma_k != pytest.approx(SIGMA_K, rel=0.1)  # D is far from H: a real sandwich
-
-    def minimise_fn(start, fixed):
-        return minimise(value_and_gradient, columns, start, fixed=fixed, tolerance=1e-4)
-
     records = [refit_impact(minimise_fn, "k", s, best, sandwich) for s in SHIFTS]
     refit = collect_refit_impacts(best, records, ["poi"])["pois"]["poi"]["impacts"][0]
     approx = approximate_impacts(sandwich, ["poi"], hessian_record=hessian)["pois"]["poi"]
