@@ -40,8 +40,16 @@ def value_text(value: float, sigma: float) -> str:
 
 
 def poi_header(label: str, value: float, sigma: float) -> str:
-    """The POI result the plot is about, e.g. ``m_t [GeV] = 172.31 ± 0.45``."""
-    return f"{_plain(label)} = {value_text(value, sigma)}"
+    """The POI result the plot is about, e.g. ``m_t = 172.31 ± 0.45 GeV``.
+
+    Axis labels carry their unit in brackets (``m_t [GeV]``); a result reads as value and
+    uncertainty followed by the unit, as it would be quoted.
+    """
+    text = _plain(label)
+    name, bracket, unit = text.rpartition(" [")
+    if bracket and unit.endswith("]") and name:
+        return f"{name} = {value_text(value, sigma)} {unit[:-1]}"
+    return f"{text} = {value_text(value, sigma)}"
 
 
 def _symmetric_limit(extents: Sequence[float], minimum: float, margin: float) -> float:

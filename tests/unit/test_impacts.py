@@ -202,6 +202,9 @@ def test_plot_draws_ranked_bars_of_the_impacts_and_the_pulls(tmp_path):
     )
     assert all((tmp_path / f"impacts.{ext}").stat().st_size > 0 for ext in ("pdf", "png"))
     assert header == "$m_t$ = 5.0 ± 3.0"
+    # A unit in the axis label goes after the number, as a result is quoted.
+    assert poi_header("$m_t$ [GeV]", 172.02, 0.31) == "$m_t$ = 172.02 ± 0.31 GeV"
+    assert poi_header("[x] ratio", 1.0, 0.5) == "[x] ratio = 1.00 ± 0.50"
     pax, iax = drawn["axes"]
     # Ranked: b (2.4) on the top row, a (0.6) below it.
     assert drawn["parameters"] == ["b", "a"]
