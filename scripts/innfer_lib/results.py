@@ -84,7 +84,8 @@ def fit_result(
         best_fit: the initial_fit record (`columns`, `best_fit`, `valid`, `fixed`).
         intervals: crossings per parameter (`intervals_from_records`); parameters without
             one (not scanned, frozen) get NaN errors.
-        truth: the validation point's parameter values.
+        truth: the validation point's parameter values (the defaults for observed data, which
+            `reference` then says).
         source: which source the intervals came from (recorded).
         constrained: nuisances with a unit-Gaussian constraint (their pulls are drawn apart).
         valid_from: the interval files, whose own validity flags are folded in.
@@ -119,8 +120,23 @@ def fit_result(
         "fit_valid": bool(best_fit.get("valid", True)),
         "intervals_valid": interval_valid,
         "truth": {k: float(v) for k, v in truth.items()},
+        "reference": reference_of(best_fit),
         "parameters": params,
     }
+
+
+#: What a fit's `truth` values are: the simulated point, or (observed data) the nominal point.
+TRUTH, NOMINAL = "truth", "nominal"
+
+
+def reference_of(best_fit: Mapping[str, Any]) -> str:
+    """`nominal` for a fit of observed data, whose `truth` is only the defaults, else `truth`.
+
+    Observed data have no true parameters; their row holds the defaults (INNFER's choice), so
+    a table must not call those the truth or the distance to them a closure pull.
+    """
+    data = best_fit.get("data") or {}
+    return NOMINAL if isinstance(data, Mapping) and data.get("truth") == "defaults" else TRUTH
 
 
 def merge_all_but_one(results: Mapping[str, Mapping[str, Any]]) -> dict[str, Any]:
@@ -147,11 +163,12 @@ def merge_all_but_one(results: Mapping[str, Mapping[str, Any]]) -> dict[str, Any
         fit_valid = fit_valid and bool(record["fit_valid"])
         intervals_valid = intervals_valid and bool(record["intervals_valid"])
         truth = dict(record["truth"])
-    source = next(iter(results.values()))["source"]
+    first = next(iter(results.values()))
     return {
-        "source": source,
+        "source": first["source"],
         "fit_valid": fit_valid,
         "intervals_valid": intervals_valid,
         "truth": truth,
+        "reference": first.get("reference", TRUTH),
         "parameters": params,
     }

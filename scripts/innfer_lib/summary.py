@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 
 from innfer_lib.errors import ConfigError
+from innfer_lib.results import NOMINAL, TRUTH
 
 RATIO, DIFFERENCE, AUTO = "ratio", "difference", "auto"
 VIEWS = (AUTO, RATIO, DIFFERENCE)
@@ -26,6 +27,7 @@ TABLE_COLUMNS = (
     "density",
     "val",
     "parameter",
+    "reference",
     "truth",
     "best_fit",
     "sigma_down",
@@ -232,6 +234,7 @@ def table_rows(
                     "density": density,
                     "val": int(val),
                     "parameter": p,
+                    "reference": record.get("reference", TRUTH),
                     "truth": r["truth"],
                     "best_fit": r["best_fit"],
                     "sigma_down": r["sigma_down"],
@@ -263,7 +266,11 @@ def _significant(value: float, sigma: float) -> str:
 
 
 def table_markdown(rows: Sequence[Mapping[str, Any]]) -> str:
-    """The rows as a markdown table: value +σ_up −σ_down, rounded to σ's precision."""
+    """The rows as a markdown table: value +σ_up −σ_down, rounded to σ's precision.
+
+    A data fit's reference value is marked "(nominal)": it is the default point, not a truth,
+    and its pull is the distance from the nominal in units of σ.
+    """
     lines = [
         "| density | val | parameter | truth | best fit | pull | fit valid |",
         "|---|---|---|---|---|---|---|",
@@ -273,8 +280,9 @@ def table_markdown(rows: Sequence[Mapping[str, Any]]) -> str:
         best = _significant(r["best_fit"], sigma)
         up = _significant(r["sigma_up"], sigma)
         down = _significant(r["sigma_down"], sigma)
+        mark = " (nominal)" if r["reference"] == NOMINAL else ""
         lines.append(
-            f"| {r['density']} | {r['val']} | {r['parameter']} | {r['truth']:g} | "
+            f"| {r['density']} | {r['val']} | {r['parameter']} | {r['truth']:g}{mark} | "
             f"{best} +{up} −{down} | {r['pull']:+.2f} | {'yes' if r['fit_valid'] else 'NO'} |"
         )
     return "\n".join(lines) + "\n"

@@ -102,6 +102,9 @@ def test_all_but_one_merge_takes_each_parameter_from_its_own_fit():
     merged = merge_all_but_one({"Y1": a, "mu": b})
     assert merged["parameters"]["Y1"]["best_fit"] == 172.7
     assert merged["parameters"]["mu"]["pull"] == pytest.approx(2.0)
+    assert merged["reference"] == "truth"
+    on_data = merge_all_but_one({"Y1": {**a, "reference": "nominal"}})
+    assert on_data["reference"] == "nominal"
     with pytest.raises(DataError, match="floating only 'nu'"):
         merge_all_but_one({"nu": a})
 
@@ -211,7 +214,27 @@ def test_results_table_rows_csv_and_markdown():
     first = rows[0]
     assert first["parameter"] == "Y1" and first["pull"] == pytest.approx(1.0)
     csv_text = table_csv(rows)
-    assert csv_text.splitlines()[0].startswith("fit,density,val,parameter,truth,best_fit")
-    assert "171.1" in csv_text.splitlines()[1]
+    assert csv_text.splitlines()[0].startswith("fit,density,val,parameter,reference,truth,best_fit")
+    assert csv_text.splitlines()[1].startswith("closure,learned,0,Y1,truth,171.0,171.1")
     md = table_markdown(rows)
     assert "| learned | 0 | Y1 | 171 | 171.10 +0.10 −0.10 | +1.00 | yes |" in md
+
+
+def test_a_data_fit_table_calls_its_reference_nominal_not_truth():
+    """Observed data have no truth: their row holds the defaults (the fit record says so)."""
+    values = [172.02, 1.02, -0.3]
+    best = {**_best_fit(values), "data": {"data_type": "data", "truth": "defaults"}}
+    nominal = {"Y1": 172.5, "mu": 1.0, "nu": 0.0}
+    cov = intervals_from_records("covariance", [_covariance(values, [0.31, 0.04, 0.7])])
+    record = fit_result(best, cov, nominal, "covariance", constrained=["nu"])
+    assert record["reference"] == "nominal"
+    sim = fit_result({**best, "data": {"data_type": "sim"}}, cov, nominal, "covariance")
+    assert (
+        sim["reference"] == "truth"
+        and fit_result(_best_fit(values), cov, nominal, "covariance")["reference"] == "truth"
+    )
+    rows = table_rows("data", {("learned", 0): record})
+    assert {r["reference"] for r in rows} == {"nominal"}
+    assert table_csv(rows).splitlines()[1].startswith("data,learned,0,Y1,nominal,172.5,172.02")
+    md = table_markdown(rows)
+    assert "| learned | 0 | Y1 | 172.5 (nominal) | 172.02 +0.31 −0.31 | -1.55 | yes |" in md
