@@ -3,7 +3,8 @@
 A fit set with `impacts: refit` refits once per parameter and shift, with that parameter held
 at its post-fit ±1σ crossing from the fit set's covariance file (impact_fit), and collects the
 POI shifts (impacts_collect); with `impacts: approximate` they are their linear limit from
-the Hessian and the covariance instead (approximate_impacts). Either feeds impacts_plot, which adds the pulls.
+the Hessian and the covariance instead (approximate_impacts). Either feeds impacts_plot,
+which adds the pulls.
 
 The helpers are lambdas, not functions: `snakemake --lint` flags a file that mixes rules and
 function definitions, and what they compute lives in innfer_lib.impacts.

@@ -28,6 +28,7 @@ from innfer_lib.freeze import resolve_freeze
 from innfer_lib.io import read_parquet, read_yaml
 from innfer_lib.paths import INPUT_KEY_SEPARATOR
 from innfer_lib.preprocess import effective_events, validation_sample
+from innfer_lib.results import TRUTH_FROM_DEFAULTS
 from innfer_lib.yields import process_yield
 
 SIM, ASIMOV, DATA = "sim", "asimov", "data"
@@ -386,7 +387,7 @@ def build_problem(
     parameters = {key: read_yaml(f.parameters) for key, f in inputs.items()}
     info: dict[str, Any] = {"data_type": data_type, "likelihood": kind, "categories": {}}
     if data_type == DATA:
-        info["truth"] = "defaults"
+        info["truth"] = TRUTH_FROM_DEFAULTS
     grids: dict[str, list[float]] = {}
     build = _Build(
         analysis, val_index, inputs, parameters, data, data_type, split, truth, scale, info

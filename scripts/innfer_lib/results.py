@@ -127,6 +127,8 @@ def fit_result(
 
 #: What a fit's `truth` values are: the simulated point, or (observed data) the nominal point.
 TRUTH, NOMINAL = "truth", "nominal"
+#: The `truth` entry of a fit record's data info when the row is the defaults (observed data).
+TRUTH_FROM_DEFAULTS = "defaults"
 
 
 def reference_of(best_fit: Mapping[str, Any]) -> str:
@@ -136,7 +138,8 @@ def reference_of(best_fit: Mapping[str, Any]) -> str:
     a table must not call those the truth or the distance to them a closure pull.
     """
     data = best_fit.get("data") or {}
-    return NOMINAL if isinstance(data, Mapping) and data.get("truth") == "defaults" else TRUTH
+    from_defaults = isinstance(data, Mapping) and data.get("truth") == TRUTH_FROM_DEFAULTS
+    return NOMINAL if from_defaults else TRUTH
 
 
 def merge_all_but_one(results: Mapping[str, Mapping[str, Any]]) -> dict[str, Any]:
