@@ -38,16 +38,49 @@ def snakemake():
     return run_snakemake
 
 
-def introspect_workflow(script: str, config: dict, timeout: int = 300) -> dict:
-    """Run `script` in a fresh interpreter with `config` as its argument and return its data.
+# What every introspection script starts with: the config from argv, the workflow parsed
+# through Snakemake's API (held open until the script's body has run), a Wildcards stand-in
+# for rule functions, and emit() for the result.
+_INTROSPECT_HEAD = r"""
+import contextlib, json, sys
+from pathlib import Path
 
-    The scripts parse the workflow through Snakemake's API (a subprocess, so one parse cannot
-    leak state into another) and print "@@JSON@@" followed by a JSON document.
+from snakemake.api import SnakemakeApi
+from snakemake.settings.types import ConfigSettings, OutputSettings, Quietness, ResourceSettings
+
+
+class Wildcards(dict):
+    __getattr__ = dict.__getitem__
+
+
+def emit(data):
+    print("@@JSON@@" + json.dumps(data))
+
+
+config = json.loads(sys.argv[1])
+_api_context = contextlib.ExitStack()
+_api = _api_context.enter_context(SnakemakeApi(OutputSettings(quiet={Quietness.ALL})))
+workflow = _api.workflow(
+    resource_settings=ResourceSettings(cores=1),
+    config_settings=ConfigSettings(config=config),
+    snakefile=Path("workflow/Snakefile"),
+    workdir=Path.cwd(),
+)._workflow
+"""
+
+
+def introspect_workflow(script: str, config: dict, timeout: int = 300) -> dict:
+    """Run `script` against the parsed workflow in a fresh interpreter and return its data.
+
+    The body sees `workflow` (parsed with `config`), `config`, `Wildcards` and `emit`, and
+    must call `emit` once with a JSON-serialisable result. A subprocess, so that one parse
+    cannot leak state into another.
     """
     import json
 
+    program = _INTROSPECT_HEAD + script + "\n_api_context.close()\n"
     proc = subprocess.run(
-        [sys.executable, "-c", script, json.dumps(config)],
+        [sys.executable, "-c", program, json.dumps(config)],
         cwd=REPO,
         capture_output=True,
         text=True,

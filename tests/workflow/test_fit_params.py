@@ -11,35 +11,16 @@ import pytest
 from tests.conftest import introspect_workflow
 
 PARAMS = r"""
-import json, sys
-from pathlib import Path
-
-from snakemake.api import SnakemakeApi
-from snakemake.settings.types import ConfigSettings, OutputSettings, Quietness, ResourceSettings
-
-
-class Wildcards(dict):
-    __getattr__ = dict.__getitem__
-
-
-config = json.loads(sys.argv[1])
-with SnakemakeApi(OutputSettings(quiet={Quietness.ALL})) as api:
-    workflow = api.workflow(
-        resource_settings=ResourceSettings(cores=1),
-        config_settings=ConfigSettings(config=config),
-        snakefile=Path("workflow/Snakefile"),
-        workdir=Path.cwd(),
-    )._workflow
-    g = workflow.globals
-    out = {}
-    for fit in ("plain", "extras"):
-        w = Wildcards(fit=fit)
-        out[fit] = {
-            "fit": g["fit_params"](w),
-            "hessian": g["fit_option"]("hessian")(w),
-            "scan_points": g["fit_option"]("scan_points")(w),
-        }
-print("@@JSON@@" + json.dumps(out))
+g = workflow.globals
+out = {}
+for fit in ("plain", "extras"):
+    w = Wildcards(fit=fit)
+    out[fit] = {
+        "fit": g["fit_params"](w),
+        "hessian": g["fit_option"]("hessian")(w),
+        "scan_points": g["fit_option"]("scan_points")(w),
+    }
+emit(out)
 """
 
 

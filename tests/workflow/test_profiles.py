@@ -280,53 +280,40 @@ def test_plugin_submits_no_gpu_for_a_fit(dry_runs, monkeypatch, tmp_path):
 # ---------------------------------------------------------------- the resources() helper
 
 INTROSPECT = r"""
-import json, sys
-from pathlib import Path
+helper = workflow.globals["resources"]
 
-from snakemake.api import SnakemakeApi
-from snakemake.settings.types import ConfigSettings, OutputSettings, Quietness, ResourceSettings
+def fixed(resources):
+    # Values given as numbers or strings (defaults computed per job are left out).
+    out = {}
+    for name, r in resources.items():
+        try:
+            value = r.value
+        except ValueError:
+            continue
+        if isinstance(value, (int, str)) and not name.startswith("_"):
+            out[name] = value
+    return out
 
-with SnakemakeApi(OutputSettings(quiet={Quietness.ALL})) as api:
-    workflow = api.workflow(
-        resource_settings=ResourceSettings(cores=1),
-        config_settings=ConfigSettings(config=json.loads(sys.argv[1])),
-        snakefile=Path("workflow/Snakefile"),
-        workdir=Path.cwd(),
-    )._workflow
-    helper = workflow.globals["resources"]
-
-    def fixed(resources):
-        # Values given as numbers or strings (defaults computed per job are left out).
-        out = {}
-        for name, r in resources.items():
-            try:
-                value = r.value
-            except ValueError:
-                continue
-            if isinstance(value, (int, str)) and not name.startswith("_"):
-                out[name] = value
-        return out
-
-    rules = {
-        rule.name: {
-            "resources": fixed(rule.resources),
-            "conda": rule.conda_env,
-            "snakefile": rule.snakefile,
-            "norun": rule.norun,
-        }
-        for rule in workflow.rules
+rules = {
+    rule.name: {
+        "resources": fixed(rule.resources),
+        "conda": rule.conda_env,
+        "snakefile": rule.snakefile,
+        "norun": rule.norun,
     }
-    calls = {
-        "default": helper(),
-        "fit": helper(mem_mb=4000),
-        "gpu": helper(kind="gpu", mem_mb=8000, runtime=240),
-    }
-    try:
-        helper(kind="tpu")
-        calls["bad_kind"] = None
-    except ValueError as e:
-        calls["bad_kind"] = str(e)
-print("@@JSON@@" + json.dumps({"rules": rules, "calls": calls}))
+    for rule in workflow.rules
+}
+calls = {
+    "default": helper(),
+    "fit": helper(mem_mb=4000),
+    "gpu": helper(kind="gpu", mem_mb=8000, runtime=240),
+}
+try:
+    helper(kind="tpu")
+    calls["bad_kind"] = None
+except ValueError as e:
+    calls["bad_kind"] = str(e)
+emit({"rules": rules, "calls": calls})
 """
 
 

@@ -32,69 +32,49 @@ CONFIG = {
 }
 
 INTROSPECT = r"""
-import json, sys
-from pathlib import Path
-
-from snakemake.api import SnakemakeApi
 from snakemake.io import get_flag_value
-from snakemake.settings.types import (
-    ConfigSettings, OutputSettings, Quietness, ResourceSettings,
-)
 
-
-class Wildcards(dict):
-    __getattr__ = dict.__getitem__
-
-
-config = json.loads(sys.argv[1])
 rules = []
-with SnakemakeApi(OutputSettings(quiet={Quietness.ALL})) as api:
-    workflow = api.workflow(
-        resource_settings=ResourceSettings(cores=1),
-        config_settings=ConfigSettings(config=config),
-        snakefile=Path("workflow/Snakefile"),
-        workdir=Path.cwd(),
-    )._workflow
-    for rule in workflow.rules:
-        outputs = []
-        for f in rule.output:
-            flag = get_flag_value(f, "report")
-            entry = {"path": str(f), "report": None}
-            if flag is not None:
-                labels = flag.labels
-                if callable(labels):
-                    # The report calls it with the job's wildcards: here each wildcard is its
-                    # own pattern ("{val}"), except a fit set, which must name a real one.
-                    wildcards = Wildcards({n: "{" + n + "}" for n in rule.wildcard_names})
-                    if "fit" in wildcards:
-                        wildcards["fit"] = next(iter(workflow.globals["FITS"]))
-                    labels = labels(wildcards)
-                entry["report"] = {
-                    "caption": (
-                        None
-                        if flag.caption is None
-                        else flag.caption.get_path_or_uri(secret_free=True)
-                    ),
-                    "category": flag.category,
-                    "subcategory": flag.subcategory,
-                    "labels": labels,
-                }
-            outputs.append(entry)
-        rules.append(
-            {
-                "name": rule.name,
-                "snakefile": Path(rule.snakefile).name,
-                "wildcards": sorted(rule.wildcard_names),
-                "outputs": outputs,
+for rule in workflow.rules:
+    outputs = []
+    for f in rule.output:
+        flag = get_flag_value(f, "report")
+        entry = {"path": str(f), "report": None}
+        if flag is not None:
+            labels = flag.labels
+            if callable(labels):
+                # The report calls it with the job's wildcards: here each wildcard is its
+                # own pattern ("{val}"), except a fit set, which must name a real one.
+                wildcards = Wildcards({n: "{" + n + "}" for n in rule.wildcard_names})
+                if "fit" in wildcards:
+                    wildcards["fit"] = next(iter(workflow.globals["FITS"]))
+                labels = labels(wildcards)
+            entry["report"] = {
+                "caption": (
+                    None
+                    if flag.caption is None
+                    else flag.caption.get_path_or_uri(secret_free=True)
+                ),
+                "category": flag.category,
+                "subcategory": flag.subcategory,
+                "labels": labels,
             }
-        )
-    stages = dict(workflow.globals["REPORT_STAGES"])
-    report_text = workflow.report_text
-print("@@JSON@@" + json.dumps({
+        outputs.append(entry)
+    rules.append(
+        {
+            "name": rule.name,
+            "snakefile": Path(rule.snakefile).name,
+            "wildcards": sorted(rule.wildcard_names),
+            "outputs": outputs,
+        }
+    )
+stages = dict(workflow.globals["REPORT_STAGES"])
+report_text = workflow.report_text
+emit({
     "rules": rules,
     "stages": stages,
     "report_text": None if report_text is None else report_text.get_path_or_uri(secret_free=True),
-}))
+})
 """
 
 
