@@ -27,14 +27,32 @@ def job_counts(output: str) -> dict[str, int]:
     return counts
 
 
-def dry_run(snakemake, tmp_path, **config) -> dict[str, int]:
+TOP_MASS_WORKFLOW = "config/examples/top_mass/workflow.yaml"
+
+
+def dry_run(
+    snakemake, tmp_path, base_config: str = "config/config.yaml", **config
+) -> dict[str, int]:
+    """Job counts of `snakemake -n` with `config` merged over the `base_config` file."""
     cfg = tmp_path / "config.yaml"
-    base = yaml.safe_load(open("config/config.yaml"))
+    base = yaml.safe_load(open(base_config))
     base.update(config)
     base["results_dir"] = str(tmp_path / "results")
     cfg.write_text(yaml.safe_dump(base))
     proc = snakemake("-n", "--configfile", str(cfg))
     return job_counts(proc.stdout + proc.stderr)
+
+
+def one_point_dry_run(snakemake, tmp_path, fits: dict) -> dict[str, int]:
+    """Job counts of fit sets on VaryingYield (POI, rate) at one point, evaluation off."""
+    return dry_run(
+        snakemake,
+        tmp_path,
+        benchmark={"name": "Dim1GaussianWithExpBkgVaryingYield", "events": 1000},
+        validation_indices=[0],
+        evaluation=False,
+        fits=fits,
+    )
 
 
 def expected_counts(name: str, n_vals: int | None = None, densities: int = 2) -> dict[str, int]:
@@ -170,12 +188,7 @@ def test_graphs_render(snakemake, kind):
 
 def test_example_top_mass_counts(snakemake, tmp_path):
     """The two-category, two-process example: every job of the default DAG, counted by hand."""
-    cfg = tmp_path / "config.yaml"
-    base = yaml.safe_load(open("config/examples/top_mass/workflow.yaml"))
-    base["results_dir"] = str(tmp_path / "results")
-    cfg.write_text(yaml.safe_dump(base))
-    proc = snakemake("-n", "--configfile", str(cfg))
-    counts = job_counts(proc.stdout + proc.stderr)
+    counts = dry_run(snakemake, tmp_path, base_config=TOP_MASS_WORKFLOW)
     assert counts == {
         "make_example": 1,
         "load_data": 2,  # ttbar (parquet), wjets (ROOT)
@@ -222,11 +235,7 @@ def test_auxiliary_models_add_their_jobs(snakemake, tmp_path):
     ]
     analysis = tmp_path / "analysis.yaml"
     analysis.write_text(yaml.safe_dump(raw))
-    base = yaml.safe_load(open("config/examples/top_mass/workflow.yaml"))
-    base.update(analysis=str(analysis), results_dir=str(tmp_path / "results"))
-    cfg = tmp_path / "config.yaml"
-    cfg.write_text(yaml.safe_dump(base))
-    counts = job_counts(snakemake("-n", "--configfile", str(cfg)).stdout)
+    counts = dry_run(snakemake, tmp_path, base_config=TOP_MASS_WORKFLOW, analysis=str(analysis))
     assert counts["preprocess_aux"] == 2  # one per category
     # 18 density columns plus m_jet, pt, isr and classifier_truth of each classifier set
     assert counts["input_plot_training"] == 18 + 2 * 4
@@ -251,14 +260,7 @@ def test_fit_set_options_select_their_jobs(snakemake, tmp_path):
         "data_fit": {"data_type": "data"},
         "counting": {"likelihood": "poisson"},
     }
-    counts = dry_run(
-        snakemake,
-        tmp_path,
-        benchmark={"name": "Dim1GaussianWithExpBkgVaryingYield", "events": 1000},
-        validation_indices=[0],
-        evaluation=False,
-        fits=fits,
-    )
+    counts = one_point_dry_run(snakemake, tmp_path, fits)
     # 7 fit sets (all-but-one makes two) x 2 densities; one summary per fit set, the two
     # single-parameter sets sharing their family's summary through the all-but-one collect.
     assert counts["initial_fit"] == 14 and counts["fit_result"] == 14
@@ -293,9 +295,10 @@ def test_impacts_option_schedules_refits_or_reads_the_covariance(snakemake, tmp_
     # jes, isr, lumi, wjets_norm and mu_ttbar float besides the POI.
     n_other = len(analysis.fit_parameters) - len(analysis.pois)
     assert n_other == 5
-    base = yaml.safe_load(open("config/examples/top_mass/workflow.yaml"))
-    base.update(
-        results_dir=str(tmp_path / "results"),
+    counts = dry_run(
+        snakemake,
+        tmp_path,
+        base_config=TOP_MASS_WORKFLOW,
         validation_indices=[0, 5],
         evaluation=False,
         fits={
@@ -306,9 +309,6 @@ def test_impacts_option_schedules_refits_or_reads_the_covariance(snakemake, tmp_
             "plain": {},
         },
     )
-    cfg = tmp_path / "config.yaml"
-    cfg.write_text(yaml.safe_dump(base))
-    counts = job_counts(snakemake("-n", "--configfile", str(cfg)).stdout)
     fits = 2  # two validation points x the learned density
     assert counts["impact_fit"] == 2 * n_other * fits + 2 * (n_other - 2) * fits
     assert counts["impacts_collect"] == 2 * fits  # the two refit sets
@@ -319,14 +319,7 @@ def test_impacts_option_schedules_refits_or_reads_the_covariance(snakemake, tmp_
 
 
 def test_approximate_impacts_schedule_no_refits(snakemake, tmp_path):
-    counts = dry_run(
-        snakemake,
-        tmp_path,
-        benchmark={"name": "Dim1GaussianWithExpBkgVaryingYield", "events": 1000},
-        validation_indices=[0],
-        evaluation=False,
-        fits={"closure": {"impacts": "approximate"}},
-    )
+    counts = one_point_dry_run(snakemake, tmp_path, {"closure": {"impacts": "approximate"}})
     assert "impact_fit" not in counts and "impacts_collect" not in counts
     # Y1 is the POI and mu_Gaussian the other floating parameter: one plot per density.
     assert counts["approximate_impacts"] == 2 and counts["impacts_plot"] == 2
