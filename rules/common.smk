@@ -10,7 +10,7 @@ from pathlib import Path
 REPO = Path(workflow.basedir).parent
 sys.path.insert(0, str(REPO / "scripts"))
 
-from innfer_lib.config import (
+from innfer_lib.core.config import (
     AUX_KINDS,
     all_but_one_families,
     expand_fit_sets,
@@ -18,9 +18,9 @@ from innfer_lib.config import (
     load_analysis,
     workflow_defaults,
 )
-from innfer_lib.density import LEARNED, TRUE
-from innfer_lib.errors import InnferError
-from innfer_lib.paths import (
+from innfer_lib.density.models import LEARNED, TRUE
+from innfer_lib.core.errors import InnferError
+from innfer_lib.core.paths import (
     ALL_POINTS,
     DENSITY_DATASET,
     TRAINING_VIEWS,
@@ -43,7 +43,7 @@ EXAMPLE = config.get("example") if config.get("analysis") else None
 
 def _load_analysis():
     if BENCHMARK:
-        from innfer_lib.benchmarks import get_benchmark
+        from innfer_lib.data.benchmarks import get_benchmark
 
         name = f"Benchmark_{BENCHMARK['name']}"
         paths = Paths.for_analysis(config["results_dir"], name)
@@ -445,7 +445,7 @@ def summary_covariance_input(wildcards):
 
 def free_parameters(fit):
     """Parameters a fit set leaves floating (frozen ones have no Hessian column)."""
-    from innfer_lib.freeze import frozen_parameters
+    from innfer_lib.inference.freeze import frozen_parameters
 
     frozen = frozen_parameters(FITS[fit]["freeze"], ANALYSIS)
     return [p for p in ANALYSIS.fit_parameters if p not in frozen]

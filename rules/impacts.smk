@@ -7,11 +7,11 @@ the Hessian and the covariance instead (approximate_impacts). Either feeds impac
 which adds the pulls.
 
 The helpers are lambdas, not functions: `snakemake --lint` flags a file that mixes rules and
-function definitions, and what they compute lives in innfer_lib.impacts.
+function definitions, and what they compute lives in innfer_lib.inference.impacts.
 """
 
-from innfer_lib.config import constrained_parameters
-from innfer_lib.impacts import (
+from innfer_lib.core.config import constrained_parameters
+from innfer_lib.inference.impacts import (
     REFIT,
     SHIFTS,
     impacted_pois,

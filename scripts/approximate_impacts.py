@@ -1,6 +1,6 @@
-from innfer_lib.impacts import approximate_impacts
-from innfer_lib.io import read_yaml, write_yaml
-from innfer_lib.runner import LOG, run
+from innfer_lib.core.io import read_yaml, write_yaml
+from innfer_lib.core.runner import LOG, run
+from innfer_lib.inference.impacts import approximate_impacts
 
 
 def main(smk):

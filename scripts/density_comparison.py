@@ -1,14 +1,14 @@
 import numpy as np
 
-from innfer_lib.comparison import panels
-from innfer_lib.config import load_analysis
-from innfer_lib.density import load_density
-from innfer_lib.io import read_parquet, read_yaml
-from innfer_lib.paths import PLOT_EXTENSIONS, input_key
-from innfer_lib.plotting import density_plot
-from innfer_lib.preprocess import validation_sample
-from innfer_lib.runner import run
-from innfer_lib.yields import process_yield
+from innfer_lib.core.config import load_analysis
+from innfer_lib.core.io import read_parquet, read_yaml
+from innfer_lib.core.paths import PLOT_EXTENSIONS, input_key
+from innfer_lib.core.runner import run
+from innfer_lib.data.preprocess import validation_sample
+from innfer_lib.data.yields import process_yield
+from innfer_lib.density.models import load_density
+from innfer_lib.plots.common import density_plot
+from innfer_lib.plots.comparison import panels
 
 
 def main(smk):

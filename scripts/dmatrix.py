@@ -1,8 +1,8 @@
 import numpy as np
 
-from innfer_lib.fit_job import fit_job
-from innfer_lib.io import write_yaml
-from innfer_lib.runner import LOG, run
+from innfer_lib.core.io import write_yaml
+from innfer_lib.core.runner import LOG, run
+from innfer_lib.inference.fit_job import fit_job
 
 
 def main(smk):

@@ -1,7 +1,7 @@
-from innfer_lib.config import load_analysis
-from innfer_lib.io import read_yaml, write_yaml
-from innfer_lib.results import fit_result, intervals_from_records
-from innfer_lib.runner import LOG, run
+from innfer_lib.core.config import load_analysis
+from innfer_lib.core.io import read_yaml, write_yaml
+from innfer_lib.core.runner import LOG, run
+from innfer_lib.results.intervals import fit_result, intervals_from_records
 
 
 def main(smk):

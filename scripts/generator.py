@@ -2,11 +2,11 @@ from itertools import combinations
 
 import numpy as np
 
-from innfer_lib.config import load_analysis
-from innfer_lib.generator_plots import generator_plot, unrolled_2d_plot
-from innfer_lib.io import read_parquet, read_yaml
-from innfer_lib.preprocess import validation_sample
-from innfer_lib.runner import LOG, run
+from innfer_lib.core.config import load_analysis
+from innfer_lib.core.io import read_parquet, read_yaml
+from innfer_lib.core.runner import LOG, run
+from innfer_lib.data.preprocess import validation_sample
+from innfer_lib.plots.generator import generator_plot, unrolled_2d_plot
 
 
 def main(smk):

@@ -1,11 +1,11 @@
 import numpy as np
 
-from innfer_lib.config import load_analysis
-from innfer_lib.generator_plots import stacked_generator_plot
-from innfer_lib.io import read_parquet, read_yaml
-from innfer_lib.paths import input_key
-from innfer_lib.preprocess import validation_sample
-from innfer_lib.runner import run
+from innfer_lib.core.config import load_analysis
+from innfer_lib.core.io import read_parquet, read_yaml
+from innfer_lib.core.paths import input_key
+from innfer_lib.core.runner import run
+from innfer_lib.data.preprocess import validation_sample
+from innfer_lib.plots.generator import stacked_generator_plot
 
 
 def main(smk):

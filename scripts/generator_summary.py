@@ -1,8 +1,8 @@
-from innfer_lib.config import load_analysis
-from innfer_lib.generator_plots import generator_summary_plot
-from innfer_lib.io import read_parquet, read_yaml
-from innfer_lib.preprocess import validation_sample
-from innfer_lib.runner import run
+from innfer_lib.core.config import load_analysis
+from innfer_lib.core.io import read_parquet, read_yaml
+from innfer_lib.core.runner import run
+from innfer_lib.data.preprocess import validation_sample
+from innfer_lib.plots.generator import generator_summary_plot
 
 
 def main(smk):

@@ -1,7 +1,7 @@
-from innfer_lib.fit_job import fit_job
-from innfer_lib.impacts import refit_impact
-from innfer_lib.io import read_yaml, write_yaml
-from innfer_lib.runner import LOG, run
+from innfer_lib.core.io import read_yaml, write_yaml
+from innfer_lib.core.runner import LOG, run
+from innfer_lib.inference.fit_job import fit_job
+from innfer_lib.inference.impacts import refit_impact
 
 
 def main(smk):

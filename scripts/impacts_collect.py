@@ -1,6 +1,6 @@
-from innfer_lib.impacts import collect_refit_impacts
-from innfer_lib.io import read_yaml, write_yaml
-from innfer_lib.runner import LOG, run
+from innfer_lib.core.io import read_yaml, write_yaml
+from innfer_lib.core.runner import LOG, run
+from innfer_lib.inference.impacts import collect_refit_impacts
 
 
 def main(smk):

@@ -1,8 +1,8 @@
-from innfer_lib.errors import DataError
-from innfer_lib.impacts import poi_result, pulls
-from innfer_lib.impacts_plots import impacts_plot, poi_header
-from innfer_lib.io import read_yaml
-from innfer_lib.runner import run
+from innfer_lib.core.errors import DataError
+from innfer_lib.core.io import read_yaml
+from innfer_lib.core.runner import run
+from innfer_lib.inference.impacts import poi_result, pulls
+from innfer_lib.plots.impacts import impacts_plot, poi_header
 
 
 def main(smk):

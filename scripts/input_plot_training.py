@@ -1,7 +1,7 @@
-from innfer_lib.input_plots import training_distribution_plot
-from innfer_lib.io import read_parquet, read_yaml
-from innfer_lib.paths import DENSITY_DATASET
-from innfer_lib.runner import LOG, run
+from innfer_lib.core.io import read_parquet, read_yaml
+from innfer_lib.core.paths import DENSITY_DATASET
+from innfer_lib.core.runner import LOG, run
+from innfer_lib.plots.inputs import training_distribution_plot
 
 
 def main(smk):

@@ -1,9 +1,9 @@
-from innfer_lib.config import load_analysis, same_point
-from innfer_lib.input_plots import validation_distribution_plot
-from innfer_lib.io import read_parquet, read_yaml
-from innfer_lib.paths import ALL_POINTS
-from innfer_lib.preprocess import validation_sample
-from innfer_lib.runner import LOG, run
+from innfer_lib.core.config import load_analysis, same_point
+from innfer_lib.core.io import read_parquet, read_yaml
+from innfer_lib.core.paths import ALL_POINTS
+from innfer_lib.core.runner import LOG, run
+from innfer_lib.data.preprocess import validation_sample
+from innfer_lib.plots.inputs import validation_distribution_plot
 
 
 def shown_points(analysis, process, varying):

@@ -1,8 +1,8 @@
 from pathlib import Path
 
-from innfer_lib.benchmarks import get_benchmark
-from innfer_lib.io import write_parquet, write_yaml
-from innfer_lib.runner import LOG, run
+from innfer_lib.core.io import write_parquet, write_yaml
+from innfer_lib.core.runner import LOG, run
+from innfer_lib.data.benchmarks import get_benchmark
 
 
 def main(smk):

@@ -1,7 +1,7 @@
 from pathlib import Path
 
-from innfer_lib.examples import example_outputs, simulate_example
-from innfer_lib.runner import LOG, run
+from innfer_lib.core.runner import LOG, run
+from innfer_lib.data.examples import example_outputs, simulate_example
 
 
 def main(smk):

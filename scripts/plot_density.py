@@ -1,6 +1,6 @@
-from innfer_lib.generator_plots import density_comparison_plot
-from innfer_lib.io import read_parquet, read_yaml
-from innfer_lib.runner import LOG, run
+from innfer_lib.core.io import read_parquet, read_yaml
+from innfer_lib.core.runner import LOG, run
+from innfer_lib.plots.generator import density_comparison_plot
 
 
 def main(smk):

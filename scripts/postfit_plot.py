@@ -1,9 +1,9 @@
-from innfer_lib.errors import ConfigError
-from innfer_lib.fit_job import fit_job
-from innfer_lib.io import read_parquet
-from innfer_lib.paths import input_key
-from innfer_lib.runner import run
-from innfer_lib.scan_plots import postfit_plot
+from innfer_lib.core.errors import ConfigError
+from innfer_lib.core.io import read_parquet
+from innfer_lib.core.paths import input_key
+from innfer_lib.core.runner import run
+from innfer_lib.inference.fit_job import fit_job
+from innfer_lib.plots.scan import postfit_plot
 
 
 def main(smk):

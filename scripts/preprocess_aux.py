@@ -1,7 +1,7 @@
-from innfer_lib.config import load_analysis
-from innfer_lib.io import read_parquet, write_parquet, write_yaml
-from innfer_lib.preprocess import Preprocessor
-from innfer_lib.runner import LOG, run
+from innfer_lib.core.config import load_analysis
+from innfer_lib.core.io import read_parquet, write_parquet, write_yaml
+from innfer_lib.core.runner import LOG, run
+from innfer_lib.data.preprocess import Preprocessor
 
 
 def main(smk):

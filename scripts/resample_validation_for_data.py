@@ -1,11 +1,11 @@
 import numpy as np
 
-from innfer_lib.config import load_analysis
-from innfer_lib.io import read_parquet, read_yaml, write_parquet
-from innfer_lib.loading import resample_for_data
-from innfer_lib.paths import input_key
-from innfer_lib.preprocess import stable_seed, validation_sample
-from innfer_lib.runner import LOG, run
+from innfer_lib.core.config import load_analysis
+from innfer_lib.core.io import read_parquet, read_yaml, write_parquet
+from innfer_lib.core.paths import input_key
+from innfer_lib.core.runner import LOG, run
+from innfer_lib.data.loading import resample_for_data
+from innfer_lib.data.preprocess import stable_seed, validation_sample
 
 
 def main(smk):

@@ -1,7 +1,7 @@
-from innfer_lib.io import read_yaml, write_yaml
-from innfer_lib.runner import LOG, run
-from innfer_lib.scan import collect_scan_2d
-from innfer_lib.scan_plots import scan_plot_2d
+from innfer_lib.core.io import read_yaml, write_yaml
+from innfer_lib.core.runner import LOG, run
+from innfer_lib.inference.scan import collect_scan_2d
+from innfer_lib.plots.scan import scan_plot_2d
 
 
 def main(smk):

@@ -1,6 +1,6 @@
-from innfer_lib.io import read_yaml, write_yaml
-from innfer_lib.runner import LOG, run
-from innfer_lib.scan import collect_scan
+from innfer_lib.core.io import read_yaml, write_yaml
+from innfer_lib.core.runner import LOG, run
+from innfer_lib.inference.scan import collect_scan
 
 
 def main(smk):

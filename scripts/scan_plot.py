@@ -1,6 +1,6 @@
-from innfer_lib.io import read_yaml
-from innfer_lib.runner import run
-from innfer_lib.scan_plots import scan_plot
+from innfer_lib.core.io import read_yaml
+from innfer_lib.core.runner import run
+from innfer_lib.plots.scan import scan_plot
 
 
 def main(smk):

@@ -1,6 +1,6 @@
-from innfer_lib.density import true_architecture
-from innfer_lib.io import read_yaml, write_yaml
-from innfer_lib.runner import run
+from innfer_lib.core.io import read_yaml, write_yaml
+from innfer_lib.core.runner import run
+from innfer_lib.density.models import true_architecture
 
 
 def main(smk):

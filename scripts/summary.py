@@ -1,9 +1,9 @@
-from innfer_lib.config import load_analysis
-from innfer_lib.io import read_yaml, write_yaml
-from innfer_lib.paths import INPUT_KEY_SEPARATOR
-from innfer_lib.plotting import summary_per_val_plot, summary_plot
-from innfer_lib.runner import LOG, run
-from innfer_lib.summary import collect
+from innfer_lib.core.config import load_analysis
+from innfer_lib.core.io import read_yaml, write_yaml
+from innfer_lib.core.paths import INPUT_KEY_SEPARATOR
+from innfer_lib.core.runner import LOG, run
+from innfer_lib.plots.common import summary_per_val_plot, summary_plot
+from innfer_lib.results.summary import collect
 
 
 def main(smk):

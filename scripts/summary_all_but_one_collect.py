@@ -1,6 +1,6 @@
-from innfer_lib.io import read_yaml, write_yaml
-from innfer_lib.results import merge_all_but_one
-from innfer_lib.runner import LOG, run
+from innfer_lib.core.io import read_yaml, write_yaml
+from innfer_lib.core.runner import LOG, run
+from innfer_lib.results.intervals import merge_all_but_one
 
 
 def main(smk):

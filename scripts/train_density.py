@@ -3,12 +3,12 @@
 import contextlib
 import os
 
-from innfer_lib.density import learned_architecture
-from innfer_lib.density_training import load_architecture, train_density
-from innfer_lib.io import atomic_path, read_parquet, read_yaml, write_yaml
-from innfer_lib.plotting import loss_plot
-from innfer_lib.runner import LOG, run
-from innfer_lib.training import remove_checkpoint
+from innfer_lib.core.io import atomic_path, read_parquet, read_yaml, write_yaml
+from innfer_lib.core.runner import LOG, run
+from innfer_lib.density.models import learned_architecture
+from innfer_lib.density.train_job import load_architecture, train_density
+from innfer_lib.density.training import remove_checkpoint
+from innfer_lib.plots.common import loss_plot
 
 
 def checkpoint_dir(smk) -> str:

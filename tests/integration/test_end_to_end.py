@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import yaml
 
-from innfer_lib.paths import Paths, plot_files
+from innfer_lib.core.paths import Paths, plot_files
 
 pytestmark = pytest.mark.slow
 

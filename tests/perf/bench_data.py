@@ -18,9 +18,9 @@ import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "scripts"))
 
-from innfer_lib.config import load_analysis  # noqa: E402
-from innfer_lib.loading import load_file  # noqa: E402
-from innfer_lib.preprocess import preprocess  # noqa: E402
+from innfer_lib.core.config import load_analysis  # noqa: E402
+from innfer_lib.data.loading import load_file  # noqa: E402
+from innfer_lib.data.preprocess import preprocess  # noqa: E402
 
 MASSES = [171.5, 172.5, 173.5]
 

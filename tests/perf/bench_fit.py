@@ -22,11 +22,11 @@ sys.path.insert(0, str(REPO / "scripts"))
 
 import numpy as np  # noqa: E402
 
-from innfer_lib.benchmarks import get_benchmark  # noqa: E402
-from innfer_lib.config import read_config_file  # noqa: E402
-from innfer_lib.density import LearnedDensity, TrueDensity  # noqa: E402
-from innfer_lib.fit import hessian_at, minimise  # noqa: E402
-from innfer_lib.likelihood import Category, Likelihood, Process  # noqa: E402
+from innfer_lib.core.config import read_config_file  # noqa: E402
+from innfer_lib.data.benchmarks import get_benchmark  # noqa: E402
+from innfer_lib.density.models import LearnedDensity, TrueDensity  # noqa: E402
+from innfer_lib.inference.fit import hessian_at, minimise  # noqa: E402
+from innfer_lib.inference.likelihood import Category, Likelihood, Process  # noqa: E402
 
 TRUTH = 172.5
 
@@ -35,15 +35,15 @@ def _density(kind: str, bench, x: np.ndarray, model: str | None):
     if kind == "truth":
         return TrueDensity(bench.name, "Signal")
     if model:
-        from innfer_lib.density import load_density
-        from innfer_lib.io import read_yaml
-        from innfer_lib.paths import Paths
+        from innfer_lib.core.io import read_yaml
+        from innfer_lib.core.paths import Paths
+        from innfer_lib.density.models import load_density
 
         where = {"model": "Signal", "category": "inclusive", "density": "learned"}
         paths = Paths(str(Path(model)))
         parameters = read_yaml(paths.parameters.format(**where))
         return load_density(paths.density_architecture.format(**where), parameters)
-    from innfer_lib.flows import ConditionalFlow
+    from innfer_lib.density.flows import ConditionalFlow
 
     arch = read_config_file(REPO / "config" / "architecture" / "density_default.yaml")
     arch.pop("type", None)

@@ -8,7 +8,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from innfer_lib.asimov import (
+from innfer_lib.core.errors import DataError
+from innfer_lib.data.yields import process_yield
+from innfer_lib.density.sampling import (
     BenchmarkSampler,
     as_sampler,
     asimov_event_count,
@@ -17,8 +19,6 @@ from innfer_lib.asimov import (
     expected_yield,
     make_asimov,
 )
-from innfer_lib.errors import DataError
-from innfer_lib.yields import process_yield
 
 X_COLS = ["x1", "x2"]
 STAND = {
@@ -86,7 +86,7 @@ POINT = {"mass": 172.5, "mu_ttbar": 1.3, "lumi": 1.0}
 
 
 def test_module_does_not_import_tensorflow():
-    code = "import sys, innfer_lib.asimov; assert 'tensorflow' not in sys.modules"
+    code = "import sys, innfer_lib.density.sampling; assert 'tensorflow' not in sys.modules"
     subprocess.run([sys.executable, "-c", code], check=True, timeout=60)
 
 
@@ -185,7 +185,7 @@ def test_add_truth_and_missing_parameter():
 
 
 def test_true_density_is_sampled_through_the_benchmark():
-    from innfer_lib.density import TrueDensity
+    from innfer_lib.density.models import TrueDensity
 
     density = TrueDensity("Dim1Gaussian", "Gaussian")
     sampler = as_sampler(density)
@@ -259,8 +259,8 @@ def test_evaluate_density_uses_the_flow_per_row():
 def test_real_flow_fits_the_api():
     # A real (tiny, untrained) flow inside LearnedDensity: about 3 s, mostly importing TF.
     pytest.importorskip("tensorflow")
-    from innfer_lib.density import LearnedDensity
-    from innfer_lib.flows import ConditionalFlow
+    from innfer_lib.density.flows import ConditionalFlow
+    from innfer_lib.density.models import LearnedDensity
 
     arch = {
         "coupling_design": "affine",
@@ -289,8 +289,8 @@ def test_real_flow_fits_the_api():
 def test_unconditional_flow_evaluates_and_samples():
     """A process without parameters (a background) has an empty condition per event."""
     pytest.importorskip("tensorflow")
-    from innfer_lib.density import LearnedDensity
-    from innfer_lib.flows import ConditionalFlow
+    from innfer_lib.density.flows import ConditionalFlow
+    from innfer_lib.density.models import LearnedDensity
 
     stand = {"x1": {"mean": 5.0, "std": 2.0}}
     parameters = {

@@ -12,7 +12,7 @@ import pytest
 import yaml
 from scipy import integrate, special, stats
 
-from innfer_lib import benchmarks as bm
+from innfer_lib.data import benchmarks as bm
 
 Y_CHECK = (166.0, 172.5, 180.0)
 BKG_MEAN = 170.0 - 25.0 * math.exp(-2.5) / -math.expm1(-2.5)
@@ -78,7 +78,7 @@ def test_layout():
 
 def test_module_import_is_light():
     code = (
-        "import sys, innfer_lib.benchmarks; "
+        "import sys, innfer_lib.data.benchmarks; "
         "print(any(m in sys.modules for m in ('tensorflow', 'pandas', 'scipy')))"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)

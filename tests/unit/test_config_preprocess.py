@@ -4,18 +4,18 @@ import numpy as np
 import pytest
 import yaml
 
-from innfer_lib.benchmarks import get_benchmark
-from innfer_lib.config import load_analysis, parse_split
-from innfer_lib.errors import ConfigError, DataError
-from innfer_lib.loading import load_file
-from innfer_lib.preprocess import (
+from innfer_lib.core.config import load_analysis, parse_split
+from innfer_lib.core.errors import ConfigError, DataError
+from innfer_lib.data.benchmarks import get_benchmark
+from innfer_lib.data.loading import load_file
+from innfer_lib.data.preprocess import (
     SPLIT_CODE,
     effective_events,
     preprocess,
     validation_sample,
     weighted_mean_std,
 )
-from innfer_lib.yields import lnn_factor, process_yield
+from innfer_lib.data.yields import lnn_factor, process_yield
 
 
 @pytest.fixture(scope="module")

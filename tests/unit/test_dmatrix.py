@@ -11,13 +11,13 @@ from scipy.optimize import minimize
 
 tf = pytest.importorskip("tensorflow")
 
-from innfer_lib.likelihood import (  # noqa: E402
+from innfer_lib.data.yields import lnn_factor  # noqa: E402
+from innfer_lib.inference.likelihood import (  # noqa: E402
     Category,
     Likelihood,
     Process,
     sandwich_covariance,
 )
-from innfer_lib.yields import lnn_factor  # noqa: E402
 
 
 class Normal:

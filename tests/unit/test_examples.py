@@ -1,4 +1,4 @@
-"""Tests of the generated example analyses (innfer_lib.examples) and their configs."""
+"""Tests of the generated example analyses (innfer_lib.data.examples) and their configs."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ import pytest
 import uproot
 import yaml
 
-from innfer_lib import examples as ex
+from innfer_lib.data import examples as ex
 
 REPO = Path(__file__).resolve().parents[2]
 EVENTS = 2000
@@ -203,7 +203,7 @@ def test_outputs_are_not_private(tmp_path):
 
 def test_module_import_is_light():
     code = (
-        "import sys; import innfer_lib.examples; "
+        "import sys; import innfer_lib.data.examples; "
         "print(','.join(m for m in ('pandas', 'uproot', 'tensorflow') if m in sys.modules))"
     )
     out = subprocess.run(

@@ -5,9 +5,9 @@ import math
 import numpy as np
 import pytest
 
-from innfer_lib import fit
-from innfer_lib.errors import ConfigError, DataError
-from innfer_lib.fit import (
+from innfer_lib.core.errors import ConfigError, DataError
+from innfer_lib.inference import fit
+from innfer_lib.inference.fit import (
     approximate_uncertainty,
     covariance_result,
     hessian_by_differences,
@@ -17,7 +17,7 @@ from innfer_lib.fit import (
     minimise,
     sandwich_result,
 )
-from innfer_lib.freeze import freeze_sets, parse_freeze
+from innfer_lib.inference.freeze import freeze_sets, parse_freeze
 
 COLUMNS = ["Y1", "mu_sig", "nu", "nu_two"]
 TRUTH = {"Y1": 172.5, "mu_sig": 1.2, "nu": 0.3, "nu_two": -0.5}
@@ -268,7 +268,7 @@ class _Exponential:
 @pytest.fixture(scope="module")
 def toy_likelihood():
     pytest.importorskip("tensorflow")
-    from innfer_lib.likelihood import Category, Likelihood, Process
+    from innfer_lib.inference.likelihood import Category, Likelihood, Process
 
     rng = np.random.default_rng(11)
     x = np.concatenate([rng.normal(1.0, 1.0, 300), rng.exponential(2.0, 500)])[:, None]
@@ -293,7 +293,7 @@ def test_hessian_numerical_matches_autodiff(toy_likelihood):
 
 
 def test_hessian_columns_collect_to_the_autodiff_hessian(toy_likelihood, tmp_path):
-    from innfer_lib.io import write_yaml
+    from innfer_lib.core.io import write_yaml
 
     like, theta = toy_likelihood
     best = {"columns": like.columns, "best_fit": theta.tolist(), "row": [1, 1, 0, 2], "valid": True}

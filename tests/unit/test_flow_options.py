@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from innfer_lib.flows import (
+from innfer_lib.density.flows import (
     ConditionalFlow,
     _LUMixing,
     resolve_architecture,

@@ -9,7 +9,7 @@ import pytest
 import tensorflow as tf
 import yaml
 
-from innfer_lib.flows import (
+from innfer_lib.density.flows import (
     _NOT_IN_SIGNATURE,
     DEFAULT_ARCHITECTURE,
     ConditionalFlow,

@@ -6,7 +6,7 @@ import sys
 import numpy as np
 import pytest
 
-from innfer_lib.generator_plots import (
+from innfer_lib.plots.generator import (
     density_comparison_plot,
     epoch_metrics_plot,
     equal_statistics_edges,
@@ -40,7 +40,7 @@ def _sample(rng, n, mean=0.0, total=None):
 
 
 def test_module_does_not_import_tensorflow():
-    code = "import sys, innfer_lib.generator_plots; assert 'tensorflow' not in sys.modules"
+    code = "import sys, innfer_lib.plots.generator; assert 'tensorflow' not in sys.modules"
     subprocess.run([sys.executable, "-c", code], check=True, timeout=60)
 
 

@@ -11,10 +11,10 @@ import math
 import numpy as np
 import pytest
 
-from innfer_lib.config import constrained_parameters
-from innfer_lib.errors import DataError
-from innfer_lib.fit import covariance_result, minimise, sandwich_result
-from innfer_lib.impacts import (
+from innfer_lib.core.config import constrained_parameters
+from innfer_lib.core.errors import DataError
+from innfer_lib.inference.fit import covariance_result, minimise, sandwich_result
+from innfer_lib.inference.impacts import (
     SHIFTS,
     approximate_impacts,
     collect_refit_impacts,
@@ -27,7 +27,7 @@ from innfer_lib.impacts import (
     refit_parameters,
     shifted_value,
 )
-from innfer_lib.impacts_plots import DOWN_LABEL, UP_LABEL, impacts_plot, poi_header
+from innfer_lib.plots.impacts import DOWN_LABEL, UP_LABEL, impacts_plot, poi_header
 
 # --- a covariance file with a frozen parameter: columns != matrix_columns --------------------
 COLUMNS = ["a", "frozen", "poi", "b"]
@@ -356,9 +356,9 @@ class _Shifted:
 def test_refit_through_fit_job_on_a_toy_likelihood():
     """−ln L = Σw(x − m − s·nu)²/2 + nu²/2: Gaussian in (m, nu), so refits are exactly linear."""
     pytest.importorskip("tensorflow")
-    from innfer_lib.fit_job import FitJob
-    from innfer_lib.likelihood import Category, Likelihood, Process
-    from innfer_lib.problem import FitProblem
+    from innfer_lib.inference.fit_job import FitJob
+    from innfer_lib.inference.likelihood import Category, Likelihood, Process
+    from innfer_lib.inference.problem import FitProblem
 
     rng = np.random.default_rng(3)
     x = rng.normal(0.5, 1.0, 400)[:, None]

@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from innfer_lib.input_plots import training_distribution_plot, validation_distribution_plot
+from innfer_lib.plots.inputs import training_distribution_plot, validation_distribution_plot
 
 STD = {"mean": 172.5, "std": 3.0}
 
@@ -30,7 +30,7 @@ def _assert_written(paths):
 
 def test_module_does_not_import_tensorflow():
     # A fresh interpreter: other test modules in the same session may import tensorflow.
-    code = "import sys, innfer_lib.input_plots; assert 'tensorflow' not in sys.modules"
+    code = "import sys, innfer_lib.plots.inputs; assert 'tensorflow' not in sys.modules"
     subprocess.run([sys.executable, "-c", code], check=True, timeout=60)
 
 

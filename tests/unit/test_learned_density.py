@@ -3,8 +3,8 @@
 import numpy as np
 import pytest
 
-from innfer_lib.density import LearnedDensity
-from innfer_lib.flows import ConditionalFlow
+from innfer_lib.density.flows import ConditionalFlow
+from innfer_lib.density.models import LearnedDensity
 
 
 @pytest.mark.parametrize("design", ["affine", "spline"])

@@ -5,8 +5,8 @@ import pytest
 
 tf = pytest.importorskip("tensorflow")
 
-from innfer_lib.fit import covariance_from_hessian, minimise  # noqa: E402
-from innfer_lib.likelihood import Category, Likelihood, Process  # noqa: E402
+from innfer_lib.inference.fit import covariance_from_hessian, minimise  # noqa: E402
+from innfer_lib.inference.likelihood import Category, Likelihood, Process  # noqa: E402
 
 
 class GaussianShape:

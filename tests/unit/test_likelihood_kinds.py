@@ -6,7 +6,8 @@ import pytest
 
 tf = pytest.importorskip("tensorflow")
 
-from innfer_lib.likelihood import (  # noqa: E402
+from innfer_lib.data.yields import lnn_factor  # noqa: E402
+from innfer_lib.inference.likelihood import (  # noqa: E402
     EXPECTATION_FLOOR,
     BinnedCategory,
     BinnedProcess,
@@ -15,7 +16,6 @@ from innfer_lib.likelihood import (  # noqa: E402
     Process,
     lnn_factor_tf,
 )
-from innfer_lib.yields import lnn_factor  # noqa: E402
 
 COLUMNS = ["eta", "m", "mu", "nu"]
 GRID = [-1.0, 0.0, 1.0, 2.0]

@@ -7,17 +7,17 @@ import pandas as pd
 import pytest
 import uproot
 
-from innfer_lib.benchmarks import get_benchmark
-from innfer_lib.config import Analysis, load_analysis
-from innfer_lib.errors import ConfigError, DataError
-from innfer_lib.functions import (
+from innfer_lib.core.config import Analysis, load_analysis
+from innfer_lib.core.errors import ConfigError, DataError
+from innfer_lib.data.benchmarks import get_benchmark
+from innfer_lib.data.functions import (
     apply_function,
     asym_lnn_factor,
     function_columns,
     one_weight_variation,
     two_weight_variation,
 )
-from innfer_lib.loading import (
+from innfer_lib.data.loading import (
     load_data_events,
     load_file,
     read_table,

@@ -6,11 +6,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from innfer_lib import shifts
-from innfer_lib.config import load_analysis
-from innfer_lib.datasets import build_dataset
-from innfer_lib.errors import ConfigError, DataError
-from innfer_lib.preprocess import (
+from innfer_lib.core.config import load_analysis
+from innfer_lib.core.errors import ConfigError, DataError
+from innfer_lib.data import shifts
+from innfer_lib.data.datasets import build_dataset
+from innfer_lib.data.preprocess import (
     CLASSIFIER_TRUTH,
     SPLIT_CODE,
     Preprocessor,
@@ -20,7 +20,7 @@ from innfer_lib.preprocess import (
     reweight_to_shift,
     strata_of,
 )
-from innfer_lib.yields import process_yield
+from innfer_lib.data.yields import process_yield
 
 N = 6000
 MASSES = [1.0, 2.0, 3.0]

@@ -4,15 +4,15 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from innfer_lib import likelihood as likelihood_module
-from innfer_lib.benchmarks import get_benchmark
-from innfer_lib.config import load_analysis
-from innfer_lib.density import true_architecture
-from innfer_lib.errors import ConfigError
-from innfer_lib.freeze import frozen_parameters
-from innfer_lib.io import write_parquet, write_yaml
-from innfer_lib.preprocess import SPLIT_CODE, effective_events
-from innfer_lib.problem import (
+from innfer_lib.core.config import load_analysis
+from innfer_lib.core.errors import ConfigError
+from innfer_lib.core.io import write_parquet, write_yaml
+from innfer_lib.data.benchmarks import get_benchmark
+from innfer_lib.data.preprocess import SPLIT_CODE, effective_events
+from innfer_lib.density.models import true_architecture
+from innfer_lib.inference import likelihood as likelihood_module
+from innfer_lib.inference.freeze import frozen_parameters
+from innfer_lib.inference.problem import (
     FitInputs,
     ProcessInputs,
     binned_inputs,
@@ -297,7 +297,7 @@ def _binned_classes_available():
 
 needs_binned = pytest.mark.skipif(
     not _binned_classes_available(),
-    reason="innfer_lib.likelihood has no BinnedCategory/BinnedProcess yet",
+    reason="innfer_lib.inference.likelihood has no BinnedCategory/BinnedProcess yet",
 )
 
 
@@ -336,7 +336,7 @@ def test_binned_counts_from_events_are_histograms(files, recorded, data_type):
 
 @needs_binned
 def test_binned_extended_likelihood_is_finite_and_fits(files):
-    from innfer_lib.fit import minimise
+    from innfer_lib.inference.fit import minimise
 
     problem = build_problem(
         _analysis(), VAL, files["inputs"], _options(likelihood="binned_extended")

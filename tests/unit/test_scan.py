@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 from scipy.optimize import minimize
 
-from innfer_lib.scan import (
+from innfer_lib.inference.scan import (
     CONTOUR_LEVELS_2D,
     ProfileCurve,
     collect_scan,
@@ -27,7 +27,7 @@ from innfer_lib.scan import (
     scan_points_from_sigma,
     skipped_scan_point,
 )
-from innfer_lib.scan_plots import postfit_plot, result_text, scan_plot, scan_plot_2d
+from innfer_lib.plots.scan import postfit_plot, result_text, scan_plot, scan_plot_2d
 
 REL = 1e-3
 
@@ -109,7 +109,8 @@ def _one_parameter_scan(nll, best, sigma, n_points=41, step=0.2):
 
 def test_modules_do_not_import_tensorflow():
     code = (
-        "import sys, innfer_lib.scan, innfer_lib.scan_plots; assert 'tensorflow' not in sys.modules"
+        "import sys, innfer_lib.inference.scan, innfer_lib.plots.scan; "
+        "assert 'tensorflow' not in sys.modules"
     )
     subprocess.run([sys.executable, "-c", code], check=True, timeout=60)
 

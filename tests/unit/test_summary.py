@@ -5,14 +5,14 @@ import math
 import numpy as np
 import pytest
 
-from innfer_lib.errors import ConfigError, DataError
-from innfer_lib.results import (
+from innfer_lib.core.errors import ConfigError, DataError
+from innfer_lib.results.intervals import (
     fit_result,
     intervals_from_records,
     merge_all_but_one,
     pull,
 )
-from innfer_lib.summary import (
+from innfer_lib.results.summary import (
     chi_squared,
     collect,
     parameter_views,
@@ -168,7 +168,7 @@ def test_views_fall_back_to_difference_for_a_zero_truth():
 
 
 def test_summary_plot_draws_the_truth_relative_values(summary, tmp_path):
-    from innfer_lib.plotting import summary_plot
+    from innfer_lib.plots.common import summary_plot
 
     s, _ = summary
     outputs = [str(tmp_path / "s.pdf"), str(tmp_path / "s.png")]
@@ -187,7 +187,7 @@ def test_summary_plot_draws_the_truth_relative_values(summary, tmp_path):
 
 
 def test_summary_per_val_plot_separates_constrained_nuisances(summary, tmp_path):
-    from innfer_lib.plotting import summary_per_val_plot
+    from innfer_lib.plots.common import summary_per_val_plot
 
     s, results = summary
     full = collect(

@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 import yaml
 
-from innfer_lib.flows import ConditionalFlow
-from innfer_lib.training import CosineDecayWithWarmUp, resolve_training_options, train_flow
+from innfer_lib.density.flows import ConditionalFlow
+from innfer_lib.density.training import CosineDecayWithWarmUp, resolve_training_options, train_flow
 
 TINY_ARCH = {
     "coupling_design": "affine",

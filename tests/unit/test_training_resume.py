@@ -21,8 +21,8 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from innfer_lib.flows import ConditionalFlow
-from innfer_lib.training import (
+from innfer_lib.density.flows import ConditionalFlow
+from innfer_lib.density.training import (
     CHECKPOINT_FILE,
     LR_SCHEDULERS,
     OPTIMIZERS,
@@ -319,8 +319,8 @@ CHILD = textwrap.dedent(
     # One thread each: the reference and the victim share the test machine's cores.
     tf.config.threading.set_intra_op_parallelism_threads(1)
     tf.config.threading.set_inter_op_parallelism_threads(1)
-    from innfer_lib.flows import ConditionalFlow
-    from innfer_lib.training import train_flow
+    from innfer_lib.density.flows import ConditionalFlow
+    from innfer_lib.density.training import train_flow
 
     ckpt, out = sys.argv[1], sys.argv[2]
     rng = np.random.default_rng(0)

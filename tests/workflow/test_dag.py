@@ -7,8 +7,8 @@ import subprocess
 import pytest
 import yaml
 
-from innfer_lib.benchmarks import get_benchmark
-from innfer_lib.config import load_analysis
+from innfer_lib.core.config import load_analysis
+from innfer_lib.data.benchmarks import get_benchmark
 
 
 def job_counts(output: str) -> dict[str, int]:

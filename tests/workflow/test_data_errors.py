@@ -4,8 +4,8 @@ import numpy as np
 import pandas as pd
 import yaml
 
-from innfer_lib.benchmarks import get_benchmark
-from innfer_lib.paths import Paths
+from innfer_lib.core.paths import Paths
+from innfer_lib.data.benchmarks import get_benchmark
 
 
 def _setup(tmp_path, frame, **changes):

@@ -1,0 +1,1 @@
+"""Plumbing every stage shares: errors, atomic I/O, the script runner, configs, paths."""

@@ -1,0 +1,1 @@
+"""The data side of INNFER: loading, datasets, shifts, yields, PreProcess, benchmarks, examples."""

@@ -1,0 +1,110 @@
+"""Build a dataset from a loaded file: shifts, derived columns, selections and weights.
+
+Every PreProcess product (yields, training sets, validation sets, binned inputs) is the same
+recipe applied with different parameter values, so there is one function for it. The order is
+INNFER's: copies → shifted parameters → `calculate` → `post_calculate_selection` → category →
+weight → weight shifts → `post_shifts`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from innfer_lib.core.config import Analysis
+from innfer_lib.core.errors import DataError
+from innfer_lib.core.expressions import evaluate, select
+from innfer_lib.data import shifts as shift_specs
+
+WEIGHT = "wt"
+NOMINAL_WEIGHT = "old_wt"
+WEIGHT_SHIFT = "wt_shift"
+
+
+def _apply_columns(
+    frame: pd.DataFrame, entries: Mapping[str, Any], source: str, base_dir: str | None
+) -> pd.DataFrame:
+    """`calculate`-style entries: a string is a new column, a dict is a function call."""
+    for name, entry in (entries or {}).items():
+        if isinstance(entry, str):
+            frame[name] = evaluate(frame, entry, f"{source}.{name}").to_numpy(np.float64)
+        else:
+            from innfer_lib.data.functions import apply_function
+
+            frame = apply_function(frame, entry, f"{source}.{name}", base_dir=base_dir)
+    return frame
+
+
+def build_dataset(
+    analysis: Analysis,
+    base: str,
+    frame: pd.DataFrame,
+    category: str | None,
+    shifts: Mapping[str, Mapping[str, Any]],
+    rng: np.random.Generator,
+    n_copies: int = 1,
+    post_shifts: Mapping[str, Mapping[str, Any]] | None = None,
+    base_dir: str | None = None,
+) -> pd.DataFrame:
+    """Events of one file with parameter values set, derived columns and the final weight.
+
+    Args:
+        analysis: the analysis config.
+        base: the `files` key the frame was loaded from.
+        frame: the LoadData output (any extra bookkeeping columns are carried along).
+        category: category name whose selection is applied, or None for no selection.
+        shifts: {parameter: shift spec}; every parameter the file's expressions use and that is
+            not a file column must be given (fixed values included).
+        rng: random stream for the non-fixed shifts.
+        n_copies: independent copies of every event, each with its own shift draws. The
+            weights are not divided by it: only relative weights matter for training.
+        post_shifts: specs re-drawn after the weights are computed (INNFER's classifier
+            class 0 uses this).
+        base_dir: directory that relative function-module paths are resolved against.
+
+    Returns:
+        The events with `wt` (final weight), `old_wt` (the weight expression alone) and
+        `wt_shift` = wt / old_wt. Rows of zero weight are removed; rows of negative weight too
+        when the file sets `remove_negative_weights`.
+    """
+    spec = analysis.raw["files"][base]
+    source = f"files.{base}"
+    out = frame.reset_index(drop=True)
+    if n_copies > 1:
+        out = pd.concat([out] * n_copies, ignore_index=True)
+    else:
+        out = out.copy()
+    for param, shift in shifts.items():
+        out[param] = shift_specs.draw(shift, len(out), rng, f"shifts.{param}")
+    out = _apply_columns(out, spec.get("calculate"), f"{source}.calculate", base_dir)
+    out = select(out, spec.get("post_calculate_selection"), f"{source}.post_calculate_selection")
+    if category is not None:
+        out = select(out, analysis.categories[category], f"categories.{category}")
+    out = out.reset_index(drop=True)
+    old = evaluate(out, spec.get("weight", WEIGHT), f"{source}.weight").to_numpy(np.float64)
+    weight = old.copy()
+    function_shifts = {}
+    for name, entry in (spec.get("weight_shifts") or {}).items():
+        if isinstance(entry, str):
+            weight = weight * evaluate(out, entry, f"{source}.weight_shifts.{name}").to_numpy(
+                np.float64
+            )
+        else:
+            function_shifts[name] = entry
+    out[WEIGHT] = weight
+    out = _apply_columns(out, function_shifts, f"{source}.weight_shifts", base_dir)
+    out[NOMINAL_WEIGHT] = old
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out[WEIGHT_SHIFT] = np.where(old != 0, out[WEIGHT].to_numpy() / old, 1.0)
+    for param, shift in (post_shifts or {}).items():
+        out[param] = shift_specs.draw(shift, len(out), rng, f"post_shifts.{param}")
+    keep = out[WEIGHT].to_numpy() != 0
+    if spec.get("remove_negative_weights", False):
+        keep &= out[WEIGHT].to_numpy() > 0
+    out = out.loc[keep].reset_index(drop=True)
+    if not np.isfinite(out[WEIGHT].to_numpy()).all():
+        raise DataError(f"{source}: the weight (with weight_shifts) is NaN or infinite")
+    return out

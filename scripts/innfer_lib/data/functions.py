@@ -1,0 +1,344 @@
+"""The "function dict" form of `pre_calculate`, `calculate`, `weight_shifts` and `data_calculate`.
+
+INNFER lets a config entry name a Python function instead of an expression:
+
+    {type: function, file: <module>, name: <function>, args: {...}, inputs: [...], outputs: [...]}
+
+means `frame = module.function(frame, **args)`. This is the one place where configs run code, so
+it is deliberately narrow: the module is either one of the built-in modules below or a Python file
+the analyst wrote (imported by path, never looked up on `sys.path`), and every way it can go wrong
+is reported as a ConfigError naming the config key, so an analyst is not left with a traceback
+from deep inside pandas.
+
+The built-in `asym_log_normal` module holds INNFER's per-event weight systematics: an event weight
+ratio r becomes a log-normal weight factor r**ν for a nuisance ν.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import re
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from innfer_lib.core.errors import ConfigError, DataError, InnferError
+from innfer_lib.core.expressions import evaluate
+from innfer_lib.data.yields import SMOOTH_REGION, _alpha
+
+WEIGHT = "wt"
+#: Ratios of varied to nominal weights are clipped to this range: a per-event ratio outside it is
+#: almost always a statistical fluke of a sparsely populated generator weight, and a single event
+#: with a huge factor would dominate the varied template.
+RATIO_RANGE: tuple[float, float] = (0.5, 2.0)
+#: The per-event weight factor is clipped to this range, as INNFER does, so that an extreme
+#: nuisance value in a fit cannot blow a weight up (or flip its sign).
+FACTOR_RANGE: tuple[float, float] = (0.0, 2.0)
+
+_KEYS = frozenset({"type", "file", "name", "args", "inputs", "outputs"})
+_MODULE_CACHE: dict[Path, ModuleType] = {}
+
+
+def asym_lnn_factor(nu: Any, kappa_down: Any, kappa_up: Any) -> np.ndarray:
+    """Asymmetric log-normal factor with per-event κ values (vectorised `yields.lnn_factor`).
+
+    `yields.lnn_factor` takes one (κ_down, κ_up) pair per nuisance because a yield has one;
+    weight systematics have one pair per event, so ν, κ_down and κ_up broadcast here. The
+    interpolation is the same smooth form (exact κ_up at ν = 1 and κ_down at ν = −1, continuous
+    with two continuous derivatives at |ν| = 0.5), so per-event and yield-level systematics agree.
+
+    Args:
+        nu: nuisance value(s).
+        kappa_down: factor(s) at ν = −1, positive.
+        kappa_up: factor(s) at ν = +1, positive.
+
+    Returns:
+        exp(ν·L(ν)) broadcast over the inputs, as float64.
+    """
+    nu = np.asarray(nu, dtype=np.float64)
+    d_up = np.log(np.asarray(kappa_up, dtype=np.float64))
+    d_down = np.log(np.asarray(kappa_down, dtype=np.float64))
+    t = np.clip(nu / SMOOTH_REGION, -1.0, 1.0)
+    inner = 0.5 * (d_up - d_down) + 0.5 * (d_up + d_down) * _alpha(t)
+    log_kappa = np.where(nu >= SMOOTH_REGION, d_up, np.where(nu < -SMOOTH_REGION, -d_down, inner))
+    return np.exp(nu * log_kappa)
+
+
+def _column(df: pd.DataFrame, name: str, role: str) -> np.ndarray:
+    if name not in df.columns:
+        raise DataError(
+            f"asym_log_normal: {role} column '{name}' is missing; available: {sorted(df.columns)}"
+        )
+    return df[name].to_numpy(dtype=np.float64)
+
+
+def _ratio(
+    df: pd.DataFrame, weight: str, nominal: str | None, add_one_to_weight: bool
+) -> np.ndarray:
+    """Per-event varied/nominal weight ratio, clipped to RATIO_RANGE.
+
+    An event with a zero nominal weight has no defined ratio; it gets 1 (no variation) rather
+    than inf or NaN, which would otherwise turn into the clip bound or poison the sums.
+    """
+    r = _column(df, weight, "weight")
+    if add_one_to_weight:
+        r = r + 1.0
+    if nominal is not None:
+        nom = _column(df, nominal, "nominal")
+        r = np.divide(r, nom, out=np.ones_like(r), where=nom != 0)
+    return np.clip(r, *RATIO_RANGE)
+
+
+def _apply_factor(
+    df: pd.DataFrame, param: str, kappa_down: np.ndarray, kappa_up: np.ndarray, mask: str | None
+) -> pd.DataFrame:
+    nu = _column(df, param, "parameter")
+    weights = _column(df, WEIGHT, "weight")
+    factor = np.clip(asym_lnn_factor(nu, kappa_down, kappa_up), *FACTOR_RANGE)
+    if mask:
+        inside = evaluate(df, mask, "asym_log_normal mask").to_numpy()
+        if inside.dtype != bool:
+            raise ConfigError(f"asym_log_normal mask: {mask!r} is not a boolean selection")
+        factor = np.where(inside, factor, 1.0)
+    out = df.copy(deep=False)
+    out[WEIGHT] = weights * factor
+    return out
+
+
+def one_weight_variation(
+    df: pd.DataFrame,
+    param: str,
+    weight: str,
+    nominal: str | None = None,
+    add_one_to_weight: bool = False,
+    mask: str | None = None,
+) -> pd.DataFrame:
+    """Symmetric per-event weight systematic: `wt *= r**ν` with r the varied/nominal ratio.
+
+    Generators often store only the "up" variation of a weight; the "down" one is taken as its
+    mirror 1/r, which makes the log-normal symmetric in ln r.
+
+    Args:
+        df: events; needs `wt`, the `param` column and the weight column(s).
+        param: column holding the nuisance value ν of each event.
+        weight: column of the varied weight (or of the ratio if `nominal` is None).
+        nominal: column of the nominal weight the varied one is divided by.
+        add_one_to_weight: add 1 to the weight column first (for columns storing r − 1).
+        mask: selection outside of which `wt` is left untouched.
+
+    Returns:
+        A frame with `wt` multiplied by the clipped factor.
+    """
+    r = _ratio(df, weight, nominal, add_one_to_weight)
+    return _apply_factor(df, param, 1.0 / r, r, mask)
+
+
+def two_weight_variation(
+    df: pd.DataFrame,
+    param: str,
+    weight_up: str,
+    weight_down: str,
+    nominal: str | None = None,
+    add_one_to_weight: bool = False,
+    mask: str | None = None,
+) -> pd.DataFrame:
+    """Asymmetric per-event weight systematic from separate up and down weights.
+
+    Args:
+        df: events; needs `wt`, the `param` column and the weight column(s).
+        param: column holding the nuisance value ν of each event.
+        weight_up: column of the weight at ν = +1 (or of its ratio if `nominal` is None).
+        weight_down: column of the weight at ν = −1 (or of its ratio if `nominal` is None).
+        nominal: column of the nominal weight both are divided by.
+        add_one_to_weight: add 1 to both weight columns first.
+        mask: selection outside of which `wt` is left untouched.
+
+    Returns:
+        A frame with `wt` multiplied by the clipped factor.
+    """
+    r_up = _ratio(df, weight_up, nominal, add_one_to_weight)
+    r_down = _ratio(df, weight_down, nominal, add_one_to_weight)
+    return _apply_factor(df, param, r_down, r_up, mask)
+
+
+#: Modules a config can name by a bare `file:` without shipping a Python file.
+BUILTIN_MODULES: dict[str, dict[str, Callable[..., pd.DataFrame]]] = {
+    "asym_log_normal": {
+        "one_weight_variation": one_weight_variation,
+        "two_weight_variation": two_weight_variation,
+    }
+}
+
+
+def _string_list(value: Any, key: str) -> list[str]:
+    if value is None:
+        return []
+    if not isinstance(value, list | tuple) or not all(isinstance(v, str) for v in value):
+        raise ConfigError(f"{key}: expected a list of column names, got {value!r}")
+    return list(value)
+
+
+def _check_spec(spec: Any, source: str) -> Mapping[str, Any]:
+    """Validate the shape of a function dict so later errors can assume the keys exist."""
+    if not isinstance(spec, Mapping):
+        raise ConfigError(
+            f"{source}: expected an expression string or a function dict, got {spec!r}"
+        )
+    if spec.get("type") != "function":
+        raise ConfigError(f"{source}: `type` must be 'function', got {spec.get('type')!r}")
+    unknown = sorted(set(spec) - _KEYS)
+    if unknown:
+        raise ConfigError(f"{source}: unknown key(s) {unknown}; allowed: {sorted(_KEYS)}")
+    for key in ("file", "name"):
+        if not isinstance(spec.get(key), str) or not spec[key]:
+            raise ConfigError(f"{source}.{key}: required, a non-empty string")
+    args = spec.get("args")
+    if args is not None and not isinstance(args, Mapping):
+        raise ConfigError(f"{source}.args: expected a mapping of keyword arguments, got {args!r}")
+    return spec
+
+
+def function_columns(
+    spec: Mapping[str, Any], source: str = "function"
+) -> tuple[list[str], list[str]]:
+    """Declared (inputs, outputs) of a function dict.
+
+    The loader cannot look inside a user's function, so these declarations are how it knows
+    which columns to read from disk and which ones are produced rather than stored.
+
+    Args:
+        spec: the function dict.
+        source: config key of the entry, for error messages.
+
+    Returns:
+        The `inputs` and `outputs` lists (empty when not declared).
+    """
+    spec = _check_spec(spec, source)
+    return (
+        _string_list(spec.get("inputs"), f"{source}.inputs"),
+        _string_list(spec.get("outputs"), f"{source}.outputs"),
+    )
+
+
+def _builtin_name(file: str) -> str | None:
+    """Name of the built-in module a bare `file:` refers to (with or without `.py`)."""
+    stem = file[:-3] if file.endswith(".py") else file
+    return stem if stem in BUILTIN_MODULES else None
+
+
+def _resolve_file(file: str, base_dir: str | Path | None, source: str) -> Path:
+    path = Path(file)
+    if not path.is_absolute() and base_dir is not None:
+        path = Path(base_dir) / path
+    candidates = [path] if path.suffix == ".py" else [path, path.with_name(path.name + ".py")]
+    for candidate in candidates:
+        if candidate.is_file():
+            return candidate.resolve()
+    raise ConfigError(
+        f"{source}.file: {file!r} is neither a built-in module {sorted(BUILTIN_MODULES)} nor an "
+        f"existing Python file (looked for {[str(c) for c in candidates]})"
+    )
+
+
+def _load_module(path: Path, source: str) -> ModuleType:
+    """Import a user's Python file by path, once per process.
+
+    Importing by path (not by module name) means the file the config names is the file that
+    runs, whatever happens to be on `sys.path`; the cache keeps module-level state (and import
+    time) to one copy when many inputs or entries use the same file.
+    """
+    if path in _MODULE_CACHE:
+        return _MODULE_CACHE[path]
+    module_name = "innfer_user_" + re.sub(r"\W", "_", str(path))
+    spec = importlib.util.spec_from_file_location(module_name, path)
+    if spec is None or spec.loader is None:
+        raise ConfigError(f"{source}.file: cannot import {path}")
+    module = importlib.util.module_from_spec(spec)
+    try:
+        spec.loader.exec_module(module)
+    except Exception as err:
+        raise ConfigError(
+            f"{source}.file: importing {path} failed: {type(err).__name__}: {err}"
+        ) from err
+    _MODULE_CACHE[path] = module
+    return module
+
+
+def _resolve_function(
+    spec: Mapping[str, Any], source: str, base_dir: str | Path | None
+) -> Callable[..., Any]:
+    file, name = spec["file"], spec["name"]
+    builtin = _builtin_name(file)
+    if builtin is not None:
+        functions = BUILTIN_MODULES[builtin]
+        if name not in functions:
+            raise ConfigError(
+                f"{source}.name: built-in module '{builtin}' has no function {name!r}; "
+                f"available: {sorted(functions)}"
+            )
+        return functions[name]
+    module = _load_module(_resolve_file(file, base_dir, source), source)
+    function = getattr(module, name, None)
+    if not callable(function):
+        raise ConfigError(f"{source}.name: {module.__file__} defines no function {name!r}")
+    return function
+
+
+def apply_function(
+    frame: pd.DataFrame,
+    spec: Mapping[str, Any],
+    source: str,
+    base_dir: str | Path | None = None,
+) -> pd.DataFrame:
+    """Run one function dict on a frame: `module.function(frame, **args)`.
+
+    Args:
+        frame: the events; the function gets a shallow copy, so the caller's frame is unchanged
+            even if the function edits its argument in place.
+        spec: the function dict.
+        source: config key of the entry (e.g. `files.base.pre_calculate.jec`), named in errors.
+        base_dir: directory a relative `file` path is resolved against (default: the working
+            directory).
+
+    Returns:
+        The frame the function returned.
+
+    Raises:
+        ConfigError: malformed dict, missing file or function, a function that fails or does
+            not return a DataFrame, or declared outputs absent from its result.
+        DataError: declared inputs absent from `frame`.
+    """
+    spec = _check_spec(spec, source)
+    inputs, outputs = function_columns(spec, source)
+    missing = [c for c in inputs if c not in frame.columns]
+    if missing:
+        raise DataError(
+            f"{source}: declared input column(s) {missing} are missing; "
+            f"available: {sorted(frame.columns)}"
+        )
+    function = _resolve_function(spec, source, base_dir)
+    args = dict(spec.get("args") or {})
+    try:
+        result = function(frame.copy(deep=False), **args)
+    except InnferError as err:
+        raise type(err)(f"{source}: {err}") from err
+    except Exception as err:
+        raise ConfigError(
+            f"{source}: {spec['file']}:{spec['name']} failed: {type(err).__name__}: {err}"
+        ) from err
+    if not isinstance(result, pd.DataFrame):
+        raise ConfigError(
+            f"{source}: {spec['file']}:{spec['name']} must return a pandas DataFrame, "
+            f"got {type(result).__name__}"
+        )
+    absent = [c for c in outputs if c not in result.columns]
+    if absent:
+        raise ConfigError(
+            f"{source}: declared output column(s) {absent} are not in the result of "
+            f"{spec['file']}:{spec['name']}; it has {sorted(result.columns)}"
+        )
+    return result

@@ -1,0 +1,1 @@
+"""Density models p(x | θ): the normalizing flow, its training, loading and sampling."""

@@ -1,0 +1,141 @@
+"""Density models as the likelihood sees them: log p(x | parameters) in physical units.
+
+Two kinds share one interface so that every fit can be repeated with the truth: a trained
+flow (`learned`, which works in standardised space and needs the standardisation Jacobian
+added back) and a benchmark's analytic density (`true`). Both are evaluated in float64.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, Protocol
+
+import numpy as np
+
+from innfer_lib.core.errors import ConfigError
+from innfer_lib.core.io import read_yaml
+
+LEARNED = "learned"
+TRUE = "truth"
+
+
+class Density(Protocol):
+    """What the likelihood needs from a density model."""
+
+    x_columns: list[str]
+    parameters: list[str]
+    #: log p is C² in the parameters, so the autodiff Hessian is the NLL's curvature.
+    smooth_in_parameters: bool
+
+    def log_prob(self, x, params: Mapping[str, Any]):
+        """log p(x | params) per event as a float64 tensor; differentiable in params."""
+
+
+class LearnedDensity:
+    """A trained conditional flow wrapped with its standardisation.
+
+    The flow models x̃ = (x − m)/s, so log p(x) = log q(x̃) − Σ log s_j. Training happens in
+    float32; this keeps a float64 copy of the weights because Minuit needs a smooth NLL.
+    """
+
+    def __init__(
+        self, flow, standardisation: Mapping[str, Mapping[str, float]], x_columns, y_columns
+    ):
+        import tensorflow as tf
+
+        self.flow = flow
+        self.x_columns = list(x_columns)
+        self.parameters = list(y_columns)
+        sx = [standardisation[c] for c in self.x_columns]
+        sy = [standardisation[c] for c in self.parameters]
+        self._x_mean = tf.constant([s["mean"] for s in sx], tf.float64)
+        self._x_std = tf.constant([s["std"] for s in sx], tf.float64)
+        self._y_mean = np.array([s["mean"] for s in sy], np.float64)
+        self._y_std = np.array([s["std"] for s in sy], np.float64)
+        self._log_jacobian = -float(np.sum(np.log([s["std"] for s in sx])))
+        self.smooth_in_parameters = bool(flow.smooth_in_condition)
+
+    def log_prob(self, x, params: Mapping[str, Any]):
+        import tensorflow as tf
+
+        x_std = (x - self._x_mean) / self._x_std
+        # One θ row for all events: the flow broadcasts it, so conditioners that see only θ
+        # (every one in 1-D) run once per call instead of once per event.
+        if self.parameters:
+            theta = tf.stack([tf.cast(params[p], tf.float64) for p in self.parameters])
+            cond = ((theta - self._y_mean) / self._y_std)[tf.newaxis, :]
+        else:
+            cond = tf.zeros([1, 0], tf.float64)
+        return self.flow.log_prob(x_std, cond) + self._log_jacobian
+
+    def sample(self, n: int, params: Mapping[str, float], seed: int) -> np.ndarray:
+        """Draw n events at one parameter point, in physical units."""
+        import tensorflow as tf
+
+        theta = (np.array([float(params[p]) for p in self.parameters]) - self._y_mean) / self._y_std
+        cond = np.tile(theta, (n, 1)).reshape(n, len(self.parameters))
+        x_std = self.flow.sample(tf.constant(cond, tf.float64), seed).numpy()
+        return x_std * self._x_std.numpy() + self._x_mean.numpy()
+
+
+class TrueDensity:
+    """A benchmark's analytic density for one process."""
+
+    def __init__(self, benchmark: str, process: str):
+        from innfer_lib.data.benchmarks import get_benchmark
+
+        self.benchmark = get_benchmark(benchmark)
+        self.process = process
+        self.x_columns = list(self.benchmark.variables)
+        self.parameters = list(self.benchmark.process_parameters(process))
+        self.smooth_in_parameters = True
+
+    def log_prob(self, x, params: Mapping[str, Any]):
+        return self.benchmark.log_prob_tf(self.process, x, {p: params[p] for p in self.parameters})
+
+
+def learned_architecture(architecture: Mapping[str, Any], parameters: Mapping[str, Any]) -> dict:
+    """The architecture record written next to trained weights."""
+    return {
+        "type": "flow",
+        "architecture": dict(architecture),
+        "X_columns": list(parameters["density"]["X_columns"]),
+        "Y_columns": list(parameters["density"]["Y_columns"]),
+    }
+
+
+def true_architecture(benchmark: str, process: str, parameters: Mapping[str, Any]) -> dict:
+    """The record that lets a benchmark's analytic density stand in for a trained model."""
+    return {
+        "type": "benchmark",
+        "benchmark": benchmark,
+        "process": process,
+        "X_columns": list(parameters["density"]["X_columns"]),
+        "Y_columns": list(parameters["density"]["Y_columns"]),
+    }
+
+
+def load_density(architecture_path: str | Path, parameters: Mapping[str, Any]) -> Density:
+    """Load either kind of density from its architecture record (weights sit beside it)."""
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    record = read_yaml(architecture_path)
+    kind = record.get("type")
+    if kind == "benchmark":
+        return TrueDensity(record["benchmark"], record["process"])
+    if kind == "flow":
+        from innfer_lib.density.flows import ConditionalFlow
+
+        weights = Path(architecture_path).with_name("weights.npz")
+        flow = ConditionalFlow.load(
+            str(weights),
+            n_x=len(record["X_columns"]),
+            n_cond=len(record["Y_columns"]),
+            architecture=record["architecture"],
+            dtype="float64",
+        )
+        return LearnedDensity(
+            flow, parameters["density"]["standardisation"], record["X_columns"], record["Y_columns"]
+        )
+    raise ConfigError(f"{architecture_path}: unknown density type {kind!r} (flow or benchmark)")

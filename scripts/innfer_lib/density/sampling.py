@@ -1,0 +1,433 @@
+"""Synthetic datasets drawn from a density model: MakeAsimov and EvaluateDensity (spec §3, §7).
+
+An "Asimov" dataset stands in for the expected data at one parameter point: many events drawn
+from the density, weighted so that together they carry exactly the expected yield. Validation
+plots and metrics compare it with the simulated validation events at the same point, and the
+Asimov fits use it as pseudo-data.
+
+Everything here works with any object that has ``sample(n, params, seed) -> (n, n_x) array``
+in physical units (a `LearnedDensity`, a test double), so the logic can be tested without
+TensorFlow. A benchmark's `TrueDensity` has no sampler of its own; `as_sampler` wraps it.
+
+Reproducibility: every sampling call gets its own seed derived from the user's seed and the
+call's index (`batch_seed`), and nothing reads a global random state. The result is therefore
+fixed by (seed, batch_size): the same pair always gives the same events, but a different batch
+size gives a different (equally valid) sample, because each call draws its own latent stream.
+The workflow passes a fixed batch size (not one that depends on CPU or GPU), so outputs do not
+change with the hardware; INNFER's batch size came from EVENTS_PER_BATCH, which did.
+
+Differences from INNFER, on purpose:
+* capping uses only the raw training range (`initial_minmax`); INNFER also cut on the
+  transformed range first, which for a plain standardisation is the same box;
+* rows with NaN or infinite values are dropped, not redrawn once; the weights are then
+  rescaled, so Σwt equals the yield whatever was dropped;
+* the nuisance reweighting (regression/classifier models) is not part of `make_asimov`.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from typing import Any, Protocol
+
+import numpy as np
+import pandas as pd
+
+from innfer_lib.core.errors import DataError
+from innfer_lib.data.yields import process_yield
+
+WEIGHT = "wt"
+DEFAULT_ASIMOV_SCALE = 100.0
+DEFAULT_BATCH_SIZE = 100_000
+# Relative slack when rounding yield × scale up: 0.3 × 10 is 3.0000000000000004 in floating
+# point, and a plain ceil would ask for 4 events instead of 3.
+_CEIL_SLACK = 1e-12
+_SEED_BITS = 31
+
+
+class Sampler(Protocol):
+    """What `make_asimov` needs from a density: draws at one parameter point."""
+
+    def sample(self, n: int, params: Mapping[str, float], seed: int) -> np.ndarray:
+        """Return ``n`` events of shape (n, n_x) in physical units, reproducibly for ``seed``."""
+
+
+def asimov_event_count(
+    expected_yield: float, n_events: int | None = None, scale: float | None = None
+) -> int:
+    """Number of events to draw for an Asimov dataset (INNFER's MakeAsimov rule).
+
+    INNFER either draws a fixed number of events (normalisation-spline Asimovs, metrics) or
+    scales the count with the yield, so that each synthetic event carries about 1/scale of an
+    expected event and a bigger process gets proportionally more statistics.
+
+    Args:
+        expected_yield: Expected number of events of the process at the point (≥ 0).
+        n_events: Fixed number of events.
+        scale: Events per expected event; the count is ceil(yield × scale).
+
+    Returns:
+        The number of events, ≥ 0 (0 only for a zero yield with ``scale``).
+
+    Raises:
+        ValueError: Neither or both of ``n_events`` and ``scale`` are given, or a value is
+            negative, not finite or (for ``n_events``) not an integer.
+    """
+    if (n_events is None) == (scale is None):
+        raise ValueError("give exactly one of n_events and scale")
+    if n_events is not None:
+        if isinstance(n_events, bool) or int(n_events) != n_events or n_events < 0:
+            raise ValueError(f"n_events must be a non-negative integer, got {n_events!r}")
+        return int(n_events)
+    yield_value = float(expected_yield)
+    scale_value = float(scale)
+    if not math.isfinite(yield_value) or yield_value < 0:
+        raise ValueError(f"expected yield must be finite and non-negative, got {expected_yield!r}")
+    if not math.isfinite(scale_value) or scale_value <= 0:
+        raise ValueError(f"scale must be finite and positive, got {scale!r}")
+    return int(math.ceil(yield_value * scale_value * (1.0 - _CEIL_SLACK)))
+
+
+def expected_yield(parameters: Mapping[str, Any], point: Mapping[str, float]) -> float:
+    """Yield of the process of a ``parameters.yaml`` at a point (rate parameter and lnN).
+
+    Absent nuisances count as 0 and an absent rate parameter as 1, which is INNFER's "start from
+    the defaults, set lnN parameters to 0, then apply the point".
+    """
+    return process_yield(parameters["yields"], point, parameters.get("rate_parameter"))
+
+
+def batch_seed(seed: int, *indices: int) -> int:
+    """Seed of one sampling call, derived from the user's seed and the call's indices.
+
+    Consecutive integers as seeds would make two datasets whose seeds differ by one share all
+    but one batch; hashing through `numpy.random.SeedSequence` gives independent streams. The
+    value stays below 2**31 so every backend (TF's stateless ops included) takes it.
+    """
+    if isinstance(seed, bool) or int(seed) != seed or seed < 0:
+        raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
+    state = np.random.SeedSequence([int(seed), *(int(i) for i in indices)]).generate_state(
+        1, np.uint64
+    )
+    return int(state[0] >> np.uint64(64 - _SEED_BITS))
+
+
+class BenchmarkSampler:
+    """Sampler for a benchmark's analytic density, so truth Asimovs can be made like learned ones.
+
+    `TrueDensity` only evaluates the density; the benchmark knows how to simulate. A parameter-
+    dependent process is drawn with the benchmark's own event sampler at a fixed Y1, and the one
+    parameter-free process (the background of the varying-yield scenario) from its truncated
+    exponential.
+    """
+
+    def __init__(self, density: Any):
+        """Wrap a `TrueDensity` (anything with ``benchmark``, ``process`` and ``parameters``)."""
+        from innfer_lib.data import benchmarks
+
+        self.density = density
+        self.benchmark = density.benchmark
+        self.process = density.process
+        self.parameters = list(density.parameters)
+        self.x_columns = list(getattr(density, "x_columns", self.benchmark.variables))
+        if self.parameters and self.parameters != [benchmarks.POI]:
+            raise NotImplementedError(
+                f"{self.benchmark.name}/{self.process}: sampling is only implemented for "
+                f"processes that depend on {benchmarks.POI} alone, not {self.parameters}"
+            )
+        if not self.parameters and not isinstance(
+            self.benchmark, benchmarks.Dim1GaussianWithExpBkgVaryingYield
+        ):
+            raise NotImplementedError(
+                f"{self.benchmark.name}/{self.process}: no sampler for a parameter-free process"
+            )
+
+    def sample(self, n: int, params: Mapping[str, float], seed: int) -> np.ndarray:
+        """Draw ``n`` events of the process at ``params`` as an (n, n_x) array."""
+        from innfer_lib.data import benchmarks
+
+        rng = np.random.default_rng(seed)
+        if not self.parameters:
+            return benchmarks.sample_background(rng, int(n))[:, None]
+        y = np.full(int(n), float(params[benchmarks.POI]))
+        return np.asarray(self.benchmark.sample_x(rng, y), dtype=np.float64)
+
+
+def as_sampler(density: Any) -> Sampler:
+    """Return something with ``sample(n, params, seed)`` for a density model.
+
+    Objects that can sample are returned unchanged; a benchmark's `TrueDensity` is wrapped in
+    `BenchmarkSampler`.
+
+    Raises:
+        TypeError: The object can neither sample nor be wrapped.
+    """
+    if callable(getattr(density, "sample", None)):
+        return density
+    if hasattr(density, "benchmark") and hasattr(density, "process"):
+        return BenchmarkSampler(density)
+    raise TypeError(f"{type(density).__name__} has no sample(n, params, seed) method")
+
+
+def training_box(
+    parameters: Mapping[str, Any], columns: Sequence[str]
+) -> tuple[np.ndarray, np.ndarray]:
+    """Raw (physical) min and max of each training column, from ``initial_minmax``.
+
+    Raises:
+        KeyError: ``initial_minmax`` lacks a column, naming it, because capping without the
+            range would silently keep everything.
+    """
+    ranges = parameters["density"]["initial_minmax"]
+    missing = [c for c in columns if c not in ranges]
+    if missing:
+        raise KeyError(f"density.initial_minmax has no range for {missing}")
+    lo = np.array([float(ranges[c]["min"]) for c in columns])
+    hi = np.array([float(ranges[c]["max"]) for c in columns])
+    return lo, hi
+
+
+def _as_events(values: Any, n: int, n_x: int, where: str) -> np.ndarray:
+    """Check a sampler's output and give it shape (n, n_x) in float64."""
+    x = np.asarray(values, dtype=np.float64)
+    if x.ndim == 1 and n_x == 1:
+        x = x[:, None]
+    if x.shape != (n, n_x):
+        raise ValueError(f"{where}: expected samples of shape {(n, n_x)}, got {x.shape}")
+    return x
+
+
+def _point_params(sampler: Any, point: Mapping[str, float]) -> dict[str, float]:
+    """The parameter values the sampler needs, failing with the names of missing ones."""
+    names = getattr(sampler, "parameters", None)
+    if names is None:
+        return {k: float(v) for k, v in point.items()}
+    missing = [p for p in names if p not in point]
+    if missing:
+        raise KeyError(f"the point {dict(point)} lacks the density parameter(s) {missing}")
+    return {p: float(point[p]) for p in names}
+
+
+def _check_batch_size(batch_size: int) -> int:
+    if isinstance(batch_size, bool) or int(batch_size) != batch_size or batch_size < 1:
+        raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}")
+    return int(batch_size)
+
+
+def make_asimov(
+    density: Any,
+    parameters: Mapping[str, Any],
+    point: Mapping[str, float],
+    n_events: int,
+    seed: int,
+    batch_size: int = DEFAULT_BATCH_SIZE,
+    cap: bool = True,
+    add_truth: bool = False,
+) -> pd.DataFrame:
+    """Draw a weighted synthetic dataset at one parameter point (MakeAsimov, density only).
+
+    Events are drawn in batches of ``batch_size`` (batch ``b`` with seed
+    ``batch_seed(seed, b)``), so the result is fixed by (seed, batch_size). With ``cap``,
+    events outside the raw training range of any X column are dropped: the flow was never
+    trained there, and its tails can produce values the analysis could not contain. Rows with
+    NaN or infinite values are always dropped. Every kept event gets the weight
+    yield / n_kept, so Σwt is the expected yield at the point however many were dropped.
+
+    Args:
+        density: A density with ``sample(n, params, seed)`` (or a `TrueDensity`).
+        parameters: The process's ``parameters.yaml`` (``density.X_columns``,
+            ``density.initial_minmax``, ``yields``, ``rate_parameter``).
+        point: Parameter values: the density's parameters, and optionally the rate parameter
+            and lnN nuisances, which set the yield.
+        n_events: Number of events to draw (see `asimov_event_count`); fewer may be kept.
+        seed: Non-negative integer seed.
+        batch_size: Events per sampling call; part of what fixes the sample (see above).
+        cap: Drop events outside ``initial_minmax``.
+        add_truth: Append one column per entry of ``point`` holding its value, so a
+            combined dataset still records where each event came from.
+
+    Returns:
+        A DataFrame with the X columns, ``wt`` and, with ``add_truth``, the point's parameters.
+        ``attrs`` records ``n_sampled``, ``n_dropped`` and ``expected_yield``.
+
+    Raises:
+        KeyError: The point lacks a density parameter, or ``initial_minmax`` a column.
+        ValueError: Bad ``n_events``, ``seed`` or ``batch_size``, a sampler output of the wrong
+            shape, or a truth column that would overwrite an X column or the weight.
+        DataError: The yield is negative or not finite, or no event survived the capping.
+    """
+    x_columns = list(parameters["density"]["X_columns"])
+    sampler = as_sampler(density)
+    params = _point_params(sampler, point)
+    batch_size = _check_batch_size(batch_size)
+    n = asimov_event_count(0.0, n_events=n_events)
+    total = expected_yield(parameters, point)
+    if not math.isfinite(total) or total < 0:
+        raise DataError(f"expected yield at {dict(point)} is {total}; it must be finite and >= 0")
+    if add_truth:
+        clash = [k for k in point if k in x_columns or k == WEIGHT]
+        if clash:
+            raise ValueError(f"truth column(s) {clash} would overwrite X columns or the weight")
+    lo, hi = training_box(parameters, x_columns) if cap else (None, None)
+
+    kept: list[np.ndarray] = []
+    for index, start in enumerate(range(0, n, batch_size)):
+        size = min(batch_size, n - start)
+        x = _as_events(
+            sampler.sample(size, params, batch_seed(seed, index)),
+            size,
+            len(x_columns),
+            f"batch {index}",
+        )
+        keep = np.all(np.isfinite(x), axis=1)
+        if cap:
+            keep &= np.all((x >= lo) & (x <= hi), axis=1)
+        kept.append(x[keep])
+    x = np.concatenate(kept) if kept else np.empty((0, len(x_columns)))
+
+    if n and not len(x):
+        raise DataError(
+            f"none of the {n} events sampled at {dict(point)} is finite and inside the training "
+            "range (density.initial_minmax); the density model is not usable there"
+        )
+    frame = pd.DataFrame(x, columns=x_columns)
+    frame[WEIGHT] = total / len(x) if len(x) else 0.0
+    if add_truth:
+        for name, value in point.items():
+            frame[name] = float(value)
+    frame.attrs.update({"n_sampled": n, "n_dropped": n - len(x), "expected_yield": float(total)})
+    return frame
+
+
+def sample_conditional(
+    flow: Any,
+    y_physical: np.ndarray,
+    parameters: Mapping[str, Any],
+    seed: int,
+    batch_size: int = DEFAULT_BATCH_SIZE,
+) -> np.ndarray:
+    """One physical-unit event per row of per-event parameters, from a conditional flow.
+
+    `LearnedDensity.sample` takes one parameter point; EvaluateDensity needs a different θ for
+    every event, which the flow itself supports (one condition row per event). This standardises
+    θ with the ``parameters.yaml`` standardisation (the one the flow was trained with), calls
+    ``flow.sample(cond, seed)`` in batches (batch ``b`` seeded with ``batch_seed(seed, b)``) and
+    undoes the X standardisation.
+
+    Args:
+        flow: An object with ``sample(cond, seed)`` returning standardised x of shape (n, n_x),
+            such as `innfer_lib.density.flows.ConditionalFlow`.
+        y_physical: Parameter values per event, shape (n, n_Y) in the order of ``Y_columns``.
+        parameters: The process's ``parameters.yaml``.
+        seed: Non-negative integer seed.
+        batch_size: Events per flow call.
+
+    Returns:
+        Samples of shape (n, n_x) in physical units.
+    """
+    info = parameters["density"]
+    x_columns, y_columns = list(info["X_columns"]), list(info["Y_columns"])
+    stand = info["standardisation"]
+    batch_size = _check_batch_size(batch_size)
+    y = np.asarray(y_physical, dtype=np.float64)
+    # An unconditional density (no Y columns) still has one (empty) row per event.
+    y = y.reshape(len(y), len(y_columns))
+    y_mean = np.array([float(stand[c]["mean"]) for c in y_columns])
+    y_std = np.array([float(stand[c]["std"]) for c in y_columns])
+    x_mean = np.array([float(stand[c]["mean"]) for c in x_columns])
+    x_std = np.array([float(stand[c]["std"]) for c in x_columns])
+    cond = (y - y_mean) / y_std
+    out = np.empty((len(y), len(x_columns)))
+    for index, start in enumerate(range(0, len(y), batch_size)):
+        stop = min(start + batch_size, len(y))
+        draw = flow.sample(cond[start:stop], batch_seed(seed, index))
+        out[start:stop] = _as_events(draw, stop - start, len(x_columns), f"batch {index}")
+    return out * x_std + x_mean
+
+
+def evaluate_density(
+    density: Any,
+    frame: pd.DataFrame,
+    parameters: Mapping[str, Any],
+    seed: int,
+    batch_size: int = DEFAULT_BATCH_SIZE,
+) -> pd.DataFrame:
+    """One synthetic event per training/test row, at that row's parameters (EvaluateDensity).
+
+    PlotDensity compares these with the simulated rows using the rows' own parameters and
+    weights, so any mismatch is the density's, not a difference in the parameter mix. θ varies
+    from row to row, so there is no capping (as in INNFER).
+
+    A density with a conditional ``flow`` (a `LearnedDensity`) is sampled once per batch with
+    one condition row per event (`sample_conditional`). Anything else is sampled once per
+    distinct θ (group ``g``, batch ``b`` seeded with ``batch_seed(seed, g, b)``, groups in
+    sorted θ order), which is fast for the discrete θ values simulations usually have and
+    correct, if slow, for continuous θ.
+
+    Args:
+        density: A `LearnedDensity`, or anything `as_sampler` accepts.
+        frame: A stored train or test set: X and Y columns standardised with
+            ``parameters["density"]["standardisation"]``, and ``wt``.
+        parameters: The process's ``parameters.yaml``.
+        seed: Non-negative integer seed.
+        batch_size: Events per sampling call.
+
+    Returns:
+        A DataFrame with the synthetic X columns and the rows' Y columns, all in physical
+        units, and the rows' ``wt``, in the row order of ``frame``.
+
+    Raises:
+        KeyError: ``frame`` lacks a Y column or ``wt``.
+    """
+    info = parameters["density"]
+    x_columns, y_columns = list(info["X_columns"]), list(info["Y_columns"])
+    stand = info["standardisation"]
+    missing = [c for c in [*y_columns, WEIGHT] if c not in frame.columns]
+    if missing:
+        raise KeyError(f"the frame lacks column(s) {missing}")
+    n = len(frame)
+    y_std = frame[y_columns].to_numpy(np.float64).reshape(n, len(y_columns))
+    y = y_std * np.array([float(stand[c]["std"]) for c in y_columns]) + np.array(
+        [float(stand[c]["mean"]) for c in y_columns]
+    )
+
+    flow = getattr(density, "flow", None)
+    if flow is not None and callable(getattr(flow, "sample", None)):
+        x = sample_conditional(flow, y, parameters, seed, batch_size)
+    else:
+        x = _sample_by_group(as_sampler(density), y, y_columns, len(x_columns), seed, batch_size)
+
+    out = pd.DataFrame(x, columns=x_columns)
+    for i, column in enumerate(y_columns):
+        out[column] = y[:, i]
+    out[WEIGHT] = frame[WEIGHT].to_numpy(np.float64)
+    return out
+
+
+def _sample_by_group(
+    sampler: Any,
+    y: np.ndarray,
+    y_columns: Sequence[str],
+    n_x: int,
+    seed: int,
+    batch_size: int,
+) -> np.ndarray:
+    """Sample every distinct parameter row once for all its events, then scatter back."""
+    batch_size = _check_batch_size(batch_size)
+    n = len(y)
+    x = np.empty((n, n_x))
+    if n == 0:
+        return x
+    if y_columns:
+        groups, inverse = np.unique(y, axis=0, return_inverse=True)
+        inverse = inverse.reshape(-1)
+    else:
+        groups, inverse = np.empty((1, 0)), np.zeros(n, dtype=int)
+    for g, row in enumerate(groups):
+        rows = np.flatnonzero(inverse == g)
+        params = {c: float(v) for c, v in zip(y_columns, row, strict=True)}
+        for b, start in enumerate(range(0, len(rows), batch_size)):
+            chunk = rows[start : start + batch_size]
+            draw = sampler.sample(len(chunk), params, batch_seed(seed, g, b))
+            x[chunk] = _as_events(draw, len(chunk), n_x, f"group {g} batch {b}")
+    return x

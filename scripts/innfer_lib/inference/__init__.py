@@ -1,0 +1,1 @@
+"""The likelihood, fit problems, minimisation, Hessians, covariances, scans and impacts."""

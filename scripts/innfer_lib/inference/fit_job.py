@@ -1,0 +1,109 @@
+"""What every fit-stage job does first: build the problem from its Snakemake inputs.
+
+The initial fit, Hessians, D-matrix, scans and debug jobs all need the same likelihood at the
+same point with the same frozen parameters; building it in one place keeps them consistent.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from innfer_lib.core.config import Analysis, load_analysis
+from innfer_lib.inference.problem import FitProblem, build_problem, inputs_from_snakemake
+
+
+@dataclass
+class FitJob:
+    """A fit-stage job: the analysis, the problem and (when available) the best fit."""
+
+    analysis: Analysis
+    problem: FitProblem
+    options: dict[str, Any]
+    val: int
+    best_fit: dict[str, Any] | None = None
+
+    @property
+    def theta(self) -> np.ndarray:
+        """The best-fit vector in `problem.columns` order."""
+        assert self.best_fit is not None
+        best = dict(zip(self.best_fit["columns"], self.best_fit["best_fit"], strict=True))
+        return np.array([best[c] for c in self.problem.columns], np.float64)
+
+    @property
+    def free(self) -> list[str]:
+        """Floating parameters: the Hessian, D-matrix and covariance cover only these."""
+        return [c for c in self.problem.columns if c not in self.problem.fixed]
+
+    @property
+    def free_indices(self) -> list[int]:
+        return [self.problem.columns.index(c) for c in self.free]
+
+    def minimise(
+        self,
+        start: Mapping[str, float],
+        fixed: Mapping[str, float] | None = None,
+        seed: int = 0,
+    ) -> dict[str, Any]:
+        """Minimise with the fit set's minimiser options, the problem's limits and freezes."""
+        from innfer_lib.inference.fit import minimise
+
+        m = self.options["minimiser"]
+        return minimise(
+            self.problem.likelihood.value_and_gradient,
+            self.problem.columns,
+            start=start,
+            limits=self.problem.limits,
+            fixed={**self.problem.fixed, **(fixed or {})},
+            strategy=int(m["strategy"]),
+            tolerance=float(m["tolerance"]),
+            retries=int(m["retries"]),
+            seed=seed,
+            method=m["method"],
+            fallback=bool(m["fallback"]),
+        )
+
+    def matrix_record(self, key: str, matrix: np.ndarray) -> dict[str, Any]:
+        """A Hessian/D-matrix file over the floating parameters, with the fit's bookkeeping."""
+        assert self.best_fit is not None
+        return {
+            "columns": self.best_fit["columns"],
+            "matrix_columns": self.free,
+            key: matrix,
+            "best_fit": self.best_fit["best_fit"],
+            "row": self.best_fit["row"],
+            "fit_valid": self.best_fit["valid"],
+        }
+
+
+def limits_from_inputs(analysis: Analysis, named_inputs: Mapping[str, Any]) -> dict[str, Any]:
+    """Physical parameter limits from the `parameters__<process>__<category>` inputs.
+
+    Scan grids are clipped to these, so a scan never asks the density to extrapolate.
+    """
+    from innfer_lib.core.io import read_yaml
+    from innfer_lib.core.paths import INPUT_KEY_SEPARATOR
+    from innfer_lib.inference.problem import parameter_limits
+
+    prefix = "parameters" + INPUT_KEY_SEPARATOR
+    parameters = {
+        tuple(key.split(INPUT_KEY_SEPARATOR)[1:3]): read_yaml(path)
+        for key, path in named_inputs.items()
+        if key.startswith(prefix)
+    }
+    return parameter_limits(analysis, parameters)
+
+
+def fit_job(smk: Any) -> FitJob:
+    """Build the job's problem from `smk.params.analysis`, `smk.params.fit` and its inputs."""
+    from innfer_lib.core.io import read_yaml
+
+    analysis = load_analysis(smk.params.analysis)
+    val = int(smk.wildcards.val)
+    inputs = inputs_from_snakemake(smk.input)
+    problem = build_problem(analysis, val, inputs, smk.params.fit)
+    best = read_yaml(smk.input.best_fit) if "best_fit" in smk.input.keys() else None
+    return FitJob(analysis, problem, dict(smk.params.fit), val, best)

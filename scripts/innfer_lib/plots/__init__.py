@@ -1,0 +1,1 @@
+"""Every plot of the workflow: matplotlib with mplhep styling, PDF and PNG."""

@@ -1,0 +1,380 @@
+"""Input plots: training inputs per (column, split) and validation inputs overlaid with a ratio.
+
+These replace INNFER's InputPlotTraining and InputPlotValidation (spec data.md §5). Both
+functions take numbers, not files, and return what they drew (bin edges and per-series values),
+so that tests and callers can check the plot without reading the image back.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from innfer_lib.plots.common import _style, plt, save
+
+N_BINS = 40
+DEGENERATE_HALF_WIDTH = 0.5
+MANY_SAMPLES = 10
+REFERENCE_COLOUR = "black"
+
+
+def _plain(text: str) -> str:
+    """Return axis text that matplotlib shows literally.
+
+    Column names such as ``m_top_had`` must stay readable: without usetex matplotlib already draws
+    them verbatim, but with usetex an underscore would start a subscript, so it is escaped there.
+    Text that contains ``$`` is taken to be deliberate mathtext and passed through unchanged.
+    """
+    if "$" in text or not plt.rcParams.get("text.usetex", False):
+        return text
+    for char in ("\\", "_", "%", "&", "#", "^", "{", "}"):
+        text = text.replace(char, "\\" + char)
+    return text
+
+
+def _cycle_colours(n: int) -> list[str]:
+    """Take ``n`` colours from the active (CMS) property cycle, wrapping if it is too short."""
+    cycle = [c["color"] for c in plt.rcParams["axes.prop_cycle"] if "color" in c]
+    cycle = [c for c in cycle if str(c).lower() not in ("k", "black", "#000000")] or ["C0"]
+    return [cycle[i % len(cycle)] for i in range(n)]
+
+
+def _finite(x: np.ndarray, w: np.ndarray) -> tuple[np.ndarray, np.ndarray, int]:
+    """Drop entries whose value or weight is not finite, reporting how many were dropped.
+
+    NaN would make [min, max] and the quantiles NaN and an infinite weight would swamp every
+    bin; a diagnostic plot should still be drawn, but say that it left entries out.
+    """
+    keep = np.isfinite(x) & np.isfinite(w)
+    return x[keep], w[keep], int(keep.size - keep.sum())
+
+
+def _n_eff(w: np.ndarray) -> float:
+    """Kish effective number of events (Σw)²/Σw², 0 when there is no weight at all."""
+    sumw2 = float(np.sum(w**2))
+    return float(np.sum(w)) ** 2 / sumw2 if sumw2 > 0 else 0.0
+
+
+def _no_events(ax: Any) -> None:
+    """Write "no events" in the middle of an axis so an empty input still yields a figure."""
+    ax.text(0.5, 0.5, "no events", transform=ax.transAxes, ha="center", va="center", fontsize=20)
+
+
+def training_distribution_plot(
+    frames: Mapping[str, pd.DataFrame],
+    column: str,
+    weight: str = "wt",
+    standardisation: Mapping[str, float] | None = None,
+    transformed: bool = False,
+    label: str | None = None,
+    outputs: Sequence[str] = (),
+    title: str = "",
+    *,
+    n_bins: int = N_BINS,
+) -> dict[str, Any]:
+    """Weighted histogram of one training input column, one step line per split.
+
+    The stored train/test values are standardised, so the raw view inverts the standardisation
+    to show the physical values the user configured, and the transformed view shows what the
+    network actually sees. As in INNFER, there are ``n_bins`` equal bins over [min, max] of the
+    plotted values (all splits together, so overlaid splits share the binning), with one empty
+    bin added on each side so the edges of the distribution are visible.
+
+    Args:
+        frames: Split name ("train", "test") to a DataFrame holding ``column`` and ``weight``;
+            normally one entry, several are overlaid with a legend.
+        column: Column to plot.
+        weight: Weight column name.
+        standardisation: ``{"mean": m, "std": s}`` used to store the column, or None when the
+            stored values are not standardised.
+        transformed: Plot the stored (standardised) values instead of x * std + mean.
+        label: x-axis label; the column name when None.
+        outputs: Paths to write ([pdf, png]); nothing is written when empty.
+        title: Figure title.
+        n_bins: Number of bins inside [min, max] (the padding bins come on top).
+
+    Returns:
+        ``{"edges": (n_bins + 3,) edges including the padding bins, "hists": {split: (n_bins + 2,)
+        sum of weights per bin}, "sumw2": {split: Σw² per bin}, "sum_weights": {split: Σw},
+        "n_events": {split: entries}, "n_eff": {split: (Σw)²/Σw²}, "n_dropped": {split:
+        non-finite entries left out}, "range": (min, max) before padding, "xlabel": str,
+        "empty": True when no split has any entry}``.
+
+    Raises:
+        KeyError: A frame lacks ``column`` or ``weight``, or ``standardisation`` lacks mean/std.
+    """
+    values: dict[str, np.ndarray] = {}
+    weights: dict[str, np.ndarray] = {}
+    dropped: dict[str, int] = {}
+    for split, frame in frames.items():
+        for name in (column, weight):
+            if name not in frame.columns:
+                raise KeyError(f"split {split!r} has no column {name!r}")
+        x = frame[column].to_numpy(dtype=float)
+        if standardisation is not None and not transformed:
+            x = x * float(standardisation["std"]) + float(standardisation["mean"])
+        values[split], weights[split], dropped[split] = _finite(
+            x, frame[weight].to_numpy(dtype=float)
+        )
+
+    filled = [x for x in values.values() if x.size]
+    empty = not filled
+    lo = min(float(x.min()) for x in filled) if filled else 0.0
+    hi = max(float(x.max()) for x in filled) if filled else 0.0
+    if hi <= lo:
+        # A fixed parameter (or no events) has no width; give it a window so the bins exist.
+        lo, hi = lo - DEGENERATE_HALF_WIDTH, hi + DEGENERATE_HALF_WIDTH
+
+    hists: dict[str, np.ndarray] = {}
+    sumw2: dict[str, np.ndarray] = {}
+    inner = np.linspace(lo, hi, n_bins + 1)
+    for split in values:
+        x, w = values[split], weights[split]
+        counts, inner = np.histogram(x, bins=n_bins, range=(lo, hi), weights=w)
+        squares, _ = np.histogram(x, bins=n_bins, range=(lo, hi), weights=w**2)
+        hists[split] = np.concatenate([[0.0], counts, [0.0]])
+        sumw2[split] = np.concatenate([[0.0], squares, [0.0]])
+    width = (hi - lo) / n_bins
+    edges = np.concatenate([[lo - width], inner, [hi + width]])
+
+    xlabel = label if label is not None else column
+    if transformed:
+        xlabel += " (standardised)"
+
+    _style()
+    fig, ax = plt.subplots(figsize=(8, 6))
+    for colour, split in zip(_cycle_colours(len(values)), values, strict=True):
+        w = weights[split]
+        text = f"{split}: N = {w.size}, Σw = {np.sum(w):.4g}, N$_{{\\rm eff}}$ = {_n_eff(w):.4g}"
+        if dropped[split]:
+            text += f" ({dropped[split]} non-finite dropped)"
+        ax.stairs(hists[split], edges, color=colour, lw=2, label=text)
+    if empty:
+        _no_events(ax)
+    low = min([0.0] + [float(h.min()) for h in hists.values()])
+    high = max([0.0] + [float(h.max()) for h in hists.values()])
+    ax.set_ylim(low * 1.1 if low < 0 else 0.0, high * 1.35 if high > 0 else 1.0)
+    ax.set_xlim(edges[0], edges[-1])
+    ax.set_xlabel(_plain(xlabel))
+    ax.set_ylabel("sum of weights per bin")
+    if title:
+        ax.set_title(_plain(title), fontsize=14)
+    if values:
+        ax.legend(loc="upper right", fontsize=11)
+    save(fig, outputs)  # closes the figure; writes nothing when there are no outputs
+
+    return {
+        "edges": edges,
+        "hists": hists,
+        "sumw2": sumw2,
+        "sum_weights": {s: float(np.sum(w)) for s, w in weights.items()},
+        "n_events": {s: int(w.size) for s, w in weights.items()},
+        "n_eff": {s: _n_eff(w) for s, w in weights.items()},
+        "n_dropped": dropped,
+        "range": (lo, hi),
+        "xlabel": xlabel,
+        "empty": empty,
+    }
+
+
+def _quantile_range(x: np.ndarray, w: np.ndarray) -> tuple[float, float]:
+    """1 % and 99 % quantiles, weighted when the weights allow it.
+
+    A weighted quantile needs a non-decreasing CDF, so with negative weights (NLO generators) or
+    no positive weight the plain quantiles are used; the range only has to frame the bulk.
+    """
+    if np.all(w >= 0) and np.sum(w) > 0:
+        lo, hi = np.quantile(x, [0.01, 0.99], weights=w, method="inverted_cdf")
+    else:
+        lo, hi = np.quantile(x, [0.01, 0.99])
+    lo, hi = float(lo), float(hi)
+    if hi <= lo:
+        lo, hi = lo - DEGENERATE_HALF_WIDTH, hi + DEGENERATE_HALF_WIDTH
+    return lo, hi
+
+
+def validation_distribution_plot(
+    samples: Sequence[Mapping[str, Any]],
+    column: str,
+    reference: int,
+    label: str | None = None,
+    ratio_range: tuple[float, float] = (0.5, 1.5),
+    outputs: Sequence[str] = (),
+    title: str = "",
+    *,
+    n_bins: int = N_BINS,
+) -> dict[str, Any]:
+    """Unit-area distributions of one column for several validation points, with a ratio panel.
+
+    Unit area removes the yield so that only shape changes with the parameters are seen; the
+    ratio to the default point (``reference``) shows their size, against the reference's own
+    statistical band so a real shift can be told from a fluctuation. The range is the 1-99 %
+    quantiles of the reference, so far tails do not squash the bulk (INNFER took the first
+    point; the default point is the natural anchor of the ratio). Values outside the range are
+    not drawn, and the area is 1 over the drawn range.
+
+    Args:
+        samples: One mapping per point: ``{"label": str, "x": values, "w": weights}``; ``w``
+            may be missing or None for unit weights.
+        column: Column name, the x-axis label when ``label`` is None.
+        reference: Index into ``samples`` of the reference (default) point.
+        label: x-axis label.
+        ratio_range: y range of the ratio panel.
+        outputs: Paths to write ([pdf, png]); nothing is written when empty.
+        title: Figure title.
+        n_bins: Number of bins.
+
+    Returns:
+        ``{"edges": (n_bins + 1,) edges (empty when nothing could be binned), "hists": per
+        sample (input order) the unit-area density or None when skipped, "errors": per sample
+        the statistical error of the density or None, "ratios": per sample density / reference
+        density (NaN where the reference bin is empty) or None, "reference_band": relative
+        statistical error of the reference per bin, "reference": index, "legend": legend texts
+        in drawing order, "skipped": indices of skipped samples, "range": (low, high),
+        "xlabel": str, "empty": True when every sample is empty}``.
+
+    Raises:
+        IndexError: ``reference`` does not index ``samples`` (with at least one sample).
+        ValueError: A sample's ``x`` and ``w`` differ in length.
+    """
+    n = len(samples)
+    if n and not -n <= reference < n:
+        raise IndexError(f"reference {reference} out of range for {n} samples")
+    reference = reference % n if n else reference
+
+    xs: list[np.ndarray] = []
+    ws: list[np.ndarray] = []
+    for i, sample in enumerate(samples):
+        x = np.asarray(sample["x"], dtype=float).ravel()
+        raw_w = sample.get("w")
+        w = np.ones_like(x) if raw_w is None else np.asarray(raw_w, dtype=float).ravel()
+        if w.shape != x.shape:
+            raise ValueError(f"sample {i}: {x.size} values but {w.size} weights")
+        x, w, _ = _finite(x, w)
+        xs.append(x)
+        ws.append(w)
+
+    labels = [str(s.get("label", f"sample {i}")) for i, s in enumerate(samples)]
+    xlabel = label if label is not None else column
+    empty = all(x.size == 0 for x in xs)
+
+    # Bin on the reference; if it is empty, fall back to all points so the others still show.
+    if empty:
+        lo, hi = -DEGENERATE_HALF_WIDTH, DEGENERATE_HALF_WIDTH
+        edges = np.array([], dtype=float)
+    else:
+        if xs[reference].size:
+            lo, hi = _quantile_range(xs[reference], ws[reference])
+        else:
+            lo, hi = _quantile_range(np.concatenate(xs), np.concatenate(ws))
+        edges = np.linspace(lo, hi, n_bins + 1)
+
+    hists: list[np.ndarray | None] = [None] * n
+    errors: list[np.ndarray | None] = [None] * n
+    notes = {i: "no events, skipped" for i, x in enumerate(xs) if x.size == 0}
+    if not empty:
+        widths = np.diff(edges)
+        for i, (x, w) in enumerate(zip(xs, ws, strict=True)):
+            if i in notes:
+                continue
+            counts, _ = np.histogram(x, bins=edges, weights=w)
+            squares, _ = np.histogram(x, bins=edges, weights=w**2)
+            area = float(np.sum(counts))
+            if area <= 0:
+                notes[i] = "no weight in range, skipped"
+                continue
+            hists[i] = counts / (area * widths)
+            errors[i] = np.sqrt(squares) / (area * widths)
+
+    ref_hist = hists[reference] if n else None
+    ratios: list[np.ndarray | None] = [None] * n
+    band = np.full(max(edges.size - 1, 0), np.nan)
+    if ref_hist is not None:
+        filled = ref_hist > 0
+        band = np.divide(
+            errors[reference], ref_hist, out=np.full_like(ref_hist, np.nan), where=filled
+        )
+        for i, hist in enumerate(hists):
+            if hist is not None:
+                ratios[i] = np.divide(hist, ref_hist, out=np.full_like(hist, np.nan), where=filled)
+
+    _style()
+    fig, (ax, rax) = plt.subplots(
+        2,
+        1,
+        figsize=(9, 8),
+        sharex=True,
+        gridspec_kw={"height_ratios": [3, 1], "hspace": 0.05},
+    )
+    many = n > MANY_SAMPLES
+    others = [i for i in range(n) if i != reference]
+    if many:
+        cmap = plt.get_cmap("viridis")
+        palette = [cmap(v) for v in np.linspace(0.0, 0.95, len(others))]
+    else:
+        palette = _cycle_colours(len(others))
+    colours = {reference: REFERENCE_COLOUR, **dict(zip(others, palette, strict=True))}
+
+    legend: list[str] = []
+    for i in ([reference] if n else []) + others:
+        text = labels[i] + (" (reference)" if i == reference else "")
+        if i in notes:
+            text += f": {notes[i]}"
+            ax.plot([], [], " ", label=text)
+        elif hists[i] is not None:
+            lw = 2.5 if i == reference else 1.5
+            ax.stairs(
+                hists[i],
+                edges,
+                color=colours[i],
+                lw=lw,
+                label=text,
+                zorder=3 if i == reference else 2,
+            )
+            if ratios[i] is not None and i != reference:
+                rax.stairs(ratios[i], edges, color=colours[i], lw=lw)
+        legend.append(text)
+
+    if ref_hist is not None:
+        safe = np.nan_to_num(band, nan=0.0)
+        rax.stairs(1 + safe, edges, baseline=1 - safe, fill=True, color="grey", alpha=0.35)
+        text = "reference stat. unc. (ratio)"
+        ax.fill_between([], [], color="grey", alpha=0.35, label=text)
+        legend.append(text)
+    rax.axhline(1.0, color="grey", ls="--", lw=1)
+
+    if empty:
+        _no_events(ax)
+    else:
+        top = max([0.0] + [float(h.max()) for h in hists if h is not None])
+        ax.set_ylim(0.0, top * 1.4 if top > 0 else 1.0)
+        ax.set_xlim(edges[0], edges[-1])
+    rax.set_ylim(*ratio_range)
+    ax.set_ylabel("unit-area density")
+    rax.set_ylabel("ratio to ref.", fontsize=13)
+    rax.set_xlabel(_plain(xlabel))
+    if title:
+        ax.set_title(_plain(title), fontsize=14)
+    if legend:
+        if many:
+            ax.legend(loc="upper left", bbox_to_anchor=(1.02, 1.0), fontsize=8, ncol=1)
+        else:
+            ax.legend(loc="upper right", fontsize=11)
+    save(fig, outputs)  # closes the figure; writes nothing when there are no outputs
+
+    return {
+        "edges": edges,
+        "hists": hists,
+        "errors": errors,
+        "ratios": ratios,
+        "reference_band": band,
+        "reference": reference,
+        "legend": legend,
+        "skipped": sorted(notes),
+        "range": (lo, hi),
+        "xlabel": xlabel,
+        "empty": empty,
+    }
