@@ -12,7 +12,6 @@ from innfer_lib.core.errors import ConfigError, DataError
 from innfer_lib.data.benchmarks import get_benchmark
 from innfer_lib.data.functions import (
     apply_function,
-    asym_lnn_factor,
     function_columns,
     one_weight_variation,
     two_weight_variation,
@@ -24,6 +23,7 @@ from innfer_lib.data.loading import (
     required_columns,
     resample_for_data,
 )
+from innfer_lib.data.yields import lnn_factor
 
 # ---------------------------------------------------------------------------------------------
 # helpers
@@ -330,13 +330,13 @@ def test_function_dict_errors(tmp_path):
 
 def test_asym_lnn_factor_values_and_continuity():
     kd, ku = np.array([0.9, 0.7]), np.array([1.2, 1.6])
-    np.testing.assert_allclose(asym_lnn_factor(1.0, kd, ku), ku)
-    np.testing.assert_allclose(asym_lnn_factor(-1.0, kd, ku), kd)
-    np.testing.assert_allclose(asym_lnn_factor(0.0, kd, ku), 1.0)
+    np.testing.assert_allclose(lnn_factor(1.0, kd, ku), ku)
+    np.testing.assert_allclose(lnn_factor(-1.0, kd, ku), kd)
+    np.testing.assert_allclose(lnn_factor(0.0, kd, ku), 1.0)
     for edge in (0.5, -0.5):
         for eps in (1e-6, 1e-8):
-            lo = asym_lnn_factor(edge - eps, kd, ku)
-            hi = asym_lnn_factor(edge + eps, kd, ku)
+            lo = lnn_factor(edge - eps, kd, ku)
+            hi = lnn_factor(edge + eps, kd, ku)
             np.testing.assert_allclose(lo, hi, rtol=10 * eps)
 
 

@@ -28,7 +28,7 @@ import pandas as pd
 
 from innfer_lib.core.errors import ConfigError, DataError, InnferError
 from innfer_lib.core.expressions import evaluate
-from innfer_lib.data.yields import SMOOTH_REGION, _alpha
+from innfer_lib.data.yields import lnn_factor
 
 WEIGHT = "wt"
 #: Ratios of varied to nominal weights are clipped to this range: a per-event ratio outside it is
@@ -41,31 +41,6 @@ FACTOR_RANGE: tuple[float, float] = (0.0, 2.0)
 
 _KEYS = frozenset({"type", "file", "name", "args", "inputs", "outputs"})
 _MODULE_CACHE: dict[Path, ModuleType] = {}
-
-
-def asym_lnn_factor(nu: Any, kappa_down: Any, kappa_up: Any) -> np.ndarray:
-    """Asymmetric log-normal factor with per-event κ values (vectorised `yields.lnn_factor`).
-
-    `yields.lnn_factor` takes one (κ_down, κ_up) pair per nuisance because a yield has one;
-    weight systematics have one pair per event, so ν, κ_down and κ_up broadcast here. The
-    interpolation is the same smooth form (exact κ_up at ν = 1 and κ_down at ν = −1, continuous
-    with two continuous derivatives at |ν| = 0.5), so per-event and yield-level systematics agree.
-
-    Args:
-        nu: nuisance value(s).
-        kappa_down: factor(s) at ν = −1, positive.
-        kappa_up: factor(s) at ν = +1, positive.
-
-    Returns:
-        exp(ν·L(ν)) broadcast over the inputs, as float64.
-    """
-    nu = np.asarray(nu, dtype=np.float64)
-    d_up = np.log(np.asarray(kappa_up, dtype=np.float64))
-    d_down = np.log(np.asarray(kappa_down, dtype=np.float64))
-    t = np.clip(nu / SMOOTH_REGION, -1.0, 1.0)
-    inner = 0.5 * (d_up - d_down) + 0.5 * (d_up + d_down) * _alpha(t)
-    log_kappa = np.where(nu >= SMOOTH_REGION, d_up, np.where(nu < -SMOOTH_REGION, -d_down, inner))
-    return np.exp(nu * log_kappa)
 
 
 def _column(df: pd.DataFrame, name: str, role: str) -> np.ndarray:
@@ -98,7 +73,7 @@ def _apply_factor(
 ) -> pd.DataFrame:
     nu = _column(df, param, "parameter")
     weights = _column(df, WEIGHT, "weight")
-    factor = np.clip(asym_lnn_factor(nu, kappa_down, kappa_up), *FACTOR_RANGE)
+    factor = np.clip(lnn_factor(nu, kappa_down, kappa_up), *FACTOR_RANGE)
     if mask:
         inside = evaluate(df, mask, "asym_log_normal mask").to_numpy()
         if inside.dtype != bool:

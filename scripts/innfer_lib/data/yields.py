@@ -19,21 +19,33 @@ def _alpha(t):
     return (3.0 * t**5 - 10.0 * t**3 + 15.0 * t) / 8.0
 
 
-def log_kappa(nu, kappa_down: float, kappa_up: float, xp=np):
+def log_kappa(nu, log_kappa_down, log_kappa_up, clip=np.clip, where=np.where):
     """Effective log κ(ν) so that the yield factor is exp(ν·log κ(ν)).
 
-    `xp` is numpy or tensorflow's math namespace so the likelihood can differentiate it.
+    The one place the interpolation is written: yields, per-event weight systematics and the
+    likelihood's TensorFlow yields (per-bin κ tensors, differentiated by autodiff) all call
+    it, so they agree to the last bit. `clip` and `where` are NumPy's or TensorFlow's
+    (`tf.clip_by_value`, `tf.where`); the κ arguments are already logged and broadcast with ν.
     """
-    d_up = float(np.log(kappa_up))
-    d_down = float(np.log(kappa_down))
-    t = xp.minimum(xp.maximum(nu / SMOOTH_REGION, -1.0), 1.0)
-    inner = 0.5 * (d_up - d_down) + 0.5 * (d_up + d_down) * _alpha(t)
-    return xp.where(nu >= SMOOTH_REGION, d_up, xp.where(nu < -SMOOTH_REGION, -d_down, inner))
+    t = clip(nu / SMOOTH_REGION, -1.0, 1.0)
+    inner = 0.5 * (log_kappa_up - log_kappa_down) + 0.5 * (log_kappa_up + log_kappa_down) * _alpha(
+        t
+    )
+    return where(
+        nu >= SMOOTH_REGION, log_kappa_up, where(nu < -SMOOTH_REGION, -log_kappa_down, inner)
+    )
 
 
-def lnn_factor(nu, kappa_down: float, kappa_up: float, xp=np):
-    """Yield factor of one log-normal nuisance: κ_up at ν = 1, κ_down at ν = −1, 1 at 0."""
-    return xp.exp(nu * log_kappa(nu, kappa_down, kappa_up, xp=xp))
+def lnn_factor(nu, kappa_down, kappa_up):
+    """Yield factor of a log-normal nuisance: κ_up at ν = 1, κ_down at ν = −1, 1 at 0.
+
+    ν, κ_down and κ_up broadcast: one pair per nuisance for a yield, one pair per event for a
+    weight systematic.
+    """
+    nu = np.asarray(nu, dtype=np.float64)
+    d_up = np.log(np.asarray(kappa_up, dtype=np.float64))
+    d_down = np.log(np.asarray(kappa_down, dtype=np.float64))
+    return np.exp(nu * log_kappa(nu, d_down, d_up))
 
 
 def process_yield(

@@ -29,7 +29,7 @@ from typing import Any
 
 import numpy as np
 
-from innfer_lib.data.yields import SMOOTH_REGION, _alpha
+from innfer_lib.data.yields import log_kappa
 from innfer_lib.density.models import Density
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -52,12 +52,10 @@ EXPECTATION_FLOOR = 1e-12
 
 
 def lnn_factor_tf(nu, kappa_down, kappa_up):
-    """Log-normal yield factor with per-bin kappas, differentiable in ν (TensorFlow, float64).
+    """Log-normal yield factor, differentiable in ν (TensorFlow, float64).
 
-    The same CMS-combine "AsymPow" form as `innfer_lib.data.yields.lnn_factor` (κ_up at ν = 1,
-    κ_down at ν = −1, smooth in |ν| < SMOOTH_REGION through the shared `_alpha` polynomial),
-    but the kappas may be tensors, e.g. one per bin: `yields.log_kappa` turns them into Python
-    floats, which a binned template (and a POI-interpolated κ) cannot be.
+    `yields.log_kappa`'s interpolation with TensorFlow ops, so the kappas may be tensors, e.g.
+    one per bin (a binned template, a POI-interpolated κ).
 
     Args:
         nu: the nuisance value (scalar tensor).
@@ -72,10 +70,7 @@ def lnn_factor_tf(nu, kappa_down, kappa_up):
     nu = tf.convert_to_tensor(nu, tf.float64)
     d_up = tf.math.log(tf.convert_to_tensor(kappa_up, tf.float64))
     d_down = tf.math.log(tf.convert_to_tensor(kappa_down, tf.float64))
-    t = tf.clip_by_value(nu / SMOOTH_REGION, -1.0, 1.0)
-    inner = 0.5 * (d_up - d_down) + 0.5 * (d_up + d_down) * _alpha(t)
-    log_k = tf.where(nu >= SMOOTH_REGION, d_up, tf.where(nu < -SMOOTH_REGION, -d_down, inner))
-    return tf.exp(nu * log_k)
+    return tf.exp(nu * log_kappa(nu, d_down, d_up, clip=tf.clip_by_value, where=tf.where))
 
 
 @dataclass
