@@ -1,10 +1,10 @@
 """Analytic benchmark scenarios of INNFER: simulation, analysis config and exact densities.
 
 The benchmarks exist so that a trained density model and the full inference chain can be checked
-against a known truth. That only works if the truth is exact, so every density here is normalised
-in closed form (the original normalised the exponential background with a 100-point Riemann sum
-and was 1.5 % off) and each formula is written once over a tiny backend shim, so the numpy
-reference and the differentiable TensorFlow version used by gradient-based fits cannot drift apart.
+against a known truth. A scenario (`Benchmark` and its subclasses, by name from `get_benchmark`)
+fixes the processes, files and parameter points of INNFER's benchmark configs and combines the
+exact densities and samplers of `benchmark_densities` into simulated files, pseudo-data, the
+analysis config and log p(x | Y1) in numpy or TensorFlow.
 
 Heavy libraries (pandas, scipy, tensorflow) are imported lazily inside the functions that need
 them: Snakemake imports this module while parsing the workflow, where seconds of import time for
@@ -13,14 +13,26 @@ every rule would add up.
 
 from __future__ import annotations
 
-import functools
-import math
 import os
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
+
+from innfer_lib.data.benchmark_densities import (
+    SIGNAL_FACTORS,
+    SIGNAL_FRACTION,
+    Ops,
+    log_background,
+    log_gaussian,
+    log_mixture,
+    numpy_ops,
+    sample_background,
+    sample_gaussian,
+    sample_signal,
+    tf_ops,
+)
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -60,21 +72,10 @@ PARAMETER_RANGE: tuple[float, float] = (166.0, 180.0)
 N_DATA_EVENTS: int = 1000
 #: Sum of weights per simulated Y1 value (and for the parameter-free background file).
 SUM_WEIGHTS: float = 1000.0
-#: Signal fraction of the fixed-yield mixture and true mu_Gaussian of the varying-yield data.
-SIGNAL_FRACTION: float = 0.3
 #: Validation values of mu_Gaussian for the varying-yield scenario.
 VALIDATION_MU: tuple[float, ...] = (0.2, 0.4)
 #: Rate parameters default to 1 in INNFER, so that is the nominal validation point.
 DEFAULT_MU: float = 1.0
-
-# Truncated exponential background: rate 0.1 on [160, 185].
-BKG_LOW: float = 160.0
-BKG_HIGH: float = 185.0
-BKG_RATE: float = 0.1
-# log of the truncation mass 1 - exp(-rate * (high - low)), via expm1 for full precision.
-_BKG_LOG_NORM: float = math.log(-math.expm1(-BKG_RATE * (BKG_HIGH - BKG_LOW)))
-_LOG_2PI: float = math.log(2.0 * math.pi)
-_LOG_2: float = math.log(2.0)
 
 SCENARIOS: tuple[str, ...] = (
     "Dim1Gaussian",
@@ -83,205 +84,6 @@ SCENARIOS: tuple[str, ...] = (
     "Dim2",
     "Dim5",
 )
-
-
-# --------------------------------------------------------------------------------------------
-# Parameter maps. Plain arithmetic, so they work on floats, per-event numpy arrays (sampling)
-# and TF scalars (densities) alike: one definition for sampling and density.
-# --------------------------------------------------------------------------------------------
-def gaussian_sigma(y: Any) -> Any:
-    """Width of the signal peak: a 1 % resolution, as in the original."""
-    return 0.01 * y
-
-
-def chi2_dof(y: Any) -> Any:
-    """Degrees of freedom of the X2 chi-squared."""
-    return 3.5 + 0.1 * (y - 173.0)
-
-
-def exponential_scale(y: Any) -> Any:
-    """Scale (mean) of the X3 exponential."""
-    return 20.0 + 20.0 * y / (y - 160.0) ** 2
-
-
-def beta_shapes(y: Any) -> tuple[Any, Any]:
-    """Shapes (a, b) of the X4 beta; b < 1 makes the density diverge at X4 = 1."""
-    return 0.5 + 0.01 * y, 0.05 * (y - 165.0)
-
-
-def weibull_shape_scale(y: Any) -> tuple[Any, Any]:
-    """Shape k and scale lambda of the X5 Weibull."""
-    return (y - 160.0) ** 2, 0.05 * y
-
-
-# --------------------------------------------------------------------------------------------
-# Backend shim
-# --------------------------------------------------------------------------------------------
-@dataclass(frozen=True)
-class _Ops:
-    """The handful of elementwise operations the log-densities need, bound to one backend."""
-
-    log: Callable[[Any], Any]
-    exp: Callable[[Any], Any]
-    log1p: Callable[[Any], Any]
-    lgamma: Callable[[Any], Any]
-    where: Callable[[Any, Any, Any], Any]
-    logaddexp: Callable[[Any, Any], Any]
-
-    def restrict(self, inside: Any, value: Any) -> Any:
-        """Set the log-density to -inf off the support (not NaN, so fits can skip such events)."""
-        return self.where(inside, value, -math.inf)
-
-
-@functools.cache
-def _numpy_ops() -> _Ops:
-    from scipy.special import gammaln
-
-    return _Ops(
-        log=np.log,
-        exp=np.exp,
-        log1p=np.log1p,
-        lgamma=gammaln,
-        where=np.where,
-        logaddexp=np.logaddexp,
-    )
-
-
-@functools.cache
-def _tf_ops() -> _Ops:
-    import tensorflow as tf
-
-    def where(cond: Any, a: Any, b: Any) -> Any:
-        # tf.where refuses to mix a float64 tensor with a Python float (converted to float32).
-        return tf.where(cond, tf.cast(a, tf.float64), tf.cast(b, tf.float64))
-
-    def logaddexp(a: Any, b: Any) -> Any:
-        # reduce_logsumexp handles -inf entries without NaN values or gradients.
-        return tf.reduce_logsumexp(tf.stack([a, b], axis=0), axis=0)
-
-    return _Ops(
-        log=tf.math.log,
-        exp=tf.math.exp,
-        log1p=tf.math.log1p,
-        lgamma=tf.math.lgamma,
-        where=where,
-        logaddexp=logaddexp,
-    )
-
-
-# --------------------------------------------------------------------------------------------
-# Log-densities, each written once over the shim. Off-support inputs are first replaced by a
-# harmless in-support value before any log is taken, then masked: a plain where() on a value
-# that is inf/NaN off the support would turn the gradient inside the support into NaN in TF.
-# --------------------------------------------------------------------------------------------
-def log_gaussian(ops: _Ops, x: Any, y: Any) -> Any:
-    """Log of N(x; y, (0.01 y)^2)."""
-    sigma = gaussian_sigma(y)
-    return -0.5 * ((x - y) / sigma) ** 2 - ops.log(sigma) - 0.5 * _LOG_2PI
-
-
-def log_background(ops: _Ops, x: Any) -> Any:
-    """Log of the exponential (rate 0.1) truncated to [160, 185], normalised exactly."""
-    inside = (x >= BKG_LOW) & (x <= BKG_HIGH)
-    value = math.log(BKG_RATE) - BKG_RATE * (x - BKG_LOW) - _BKG_LOG_NORM
-    return ops.restrict(inside, value)
-
-
-def log_mixture(ops: _Ops, x: Any, y: Any) -> Any:
-    """Log of 0.3 Gaussian + 0.7 background, computed stably in log space."""
-    return ops.logaddexp(
-        math.log(SIGNAL_FRACTION) + log_gaussian(ops, x, y),
-        math.log(1.0 - SIGNAL_FRACTION) + log_background(ops, x),
-    )
-
-
-def log_chi2(ops: _Ops, x: Any, y: Any) -> Any:
-    """Log of the chi-squared density of X2 (support x > 0)."""
-    half_k = 0.5 * chi2_dof(y)
-    inside = x > 0.0
-    xs = ops.where(inside, x, 1.0)
-    value = (half_k - 1.0) * ops.log(xs) - 0.5 * xs - half_k * _LOG_2 - ops.lgamma(half_k)
-    return ops.restrict(inside, value)
-
-
-def log_exponential(ops: _Ops, x: Any, y: Any) -> Any:
-    """Log of the exponential density of X3 (support x >= 0)."""
-    scale = exponential_scale(y)
-    return ops.restrict(x >= 0.0, -ops.log(scale) - x / scale)
-
-
-def log_beta(ops: _Ops, x: Any, y: Any) -> Any:
-    """Log of the beta density of X4 (support 0 < x < 1)."""
-    a, b = beta_shapes(y)
-    inside = (x > 0.0) & (x < 1.0)
-    xs = ops.where(inside, x, 0.5)
-    log_norm = ops.lgamma(a) + ops.lgamma(b) - ops.lgamma(a + b)
-    value = (a - 1.0) * ops.log(xs) + (b - 1.0) * ops.log1p(-xs) - log_norm
-    return ops.restrict(inside, value)
-
-
-def log_weibull(ops: _Ops, x: Any, y: Any) -> Any:
-    """Log of the Weibull density of X5 (support x > 0)."""
-    k, lam = weibull_shape_scale(y)
-    inside = x > 0.0
-    # (x / lam)^k as exp(k * log(x / lam)): k reaches 400, and the log form keeps the gradient
-    # free of inf * 0 for events on the far tail.
-    z = ops.log(ops.where(inside, x, lam)) - ops.log(lam)
-    value = ops.log(k) - ops.log(lam) + (k - 1.0) * z - ops.exp(k * z)
-    return ops.restrict(inside, value)
-
-
-# --------------------------------------------------------------------------------------------
-# Samplers (vectorised over events; y is the per-event Y1 array)
-# --------------------------------------------------------------------------------------------
-def sample_gaussian(rng: np.random.Generator, y: np.ndarray) -> np.ndarray:
-    """Draw X ~ N(y, (0.01 y)^2) per event."""
-    return rng.normal(y, gaussian_sigma(y))
-
-
-def sample_background(rng: np.random.Generator, n: int) -> np.ndarray:
-    """Draw the truncated exponential exactly by inverting its CDF (no rejection loop)."""
-    u = rng.random(n)
-    mass = -math.expm1(-BKG_RATE * (BKG_HIGH - BKG_LOW))
-    return BKG_LOW - np.log1p(-u * mass) / BKG_RATE
-
-
-def sample_beta(rng: np.random.Generator, y: np.ndarray) -> np.ndarray:
-    """Draw X4 ~ Beta(a(y), b(y)), redrawing values that float64 rounds onto the boundary.
-
-    With b as small as 0.05 a sizeable fraction of true draws lies within 2**-53 of 1 and is
-    returned as exactly 1.0, where the density is infinite and the log-density -inf (the original
-    redrew those too). Redrawing conditions the sample on the representable open interval; only
-    the lowest Y1 points (b <= 0.1) lose a noticeable mass this way. The loop runs over redraw
-    rounds on the shrinking set of offenders, never over events.
-    """
-    a, b = beta_shapes(y)
-    x = rng.beta(a, b)
-    bad = (x <= 0.0) | (x >= 1.0)
-    while bad.any():
-        x[bad] = rng.beta(a[bad], b[bad])
-        bad = (x <= 0.0) | (x >= 1.0)
-    return x
-
-
-def _sample_weibull(rng: np.random.Generator, y: np.ndarray) -> np.ndarray:
-    k, lam = weibull_shape_scale(y)
-    return lam * rng.weibull(k)
-
-
-def sample_signal(rng: np.random.Generator, y: np.ndarray, n_variables: int) -> np.ndarray:
-    """Draw the first n_variables of (X1..X5), independent given Y1, as an (n, d) array."""
-    samplers: list[Callable[[], np.ndarray]] = [
-        lambda: sample_gaussian(rng, y),
-        lambda: rng.chisquare(chi2_dof(y)),
-        lambda: rng.exponential(exponential_scale(y)),
-        lambda: sample_beta(rng, y),
-        lambda: _sample_weibull(rng, y),
-    ]
-    return np.column_stack([draw() for draw in samplers[:n_variables]])
-
-
-_SIGNAL_FACTORS = (log_gaussian, log_chi2, log_exponential, log_beta, log_weibull)
 
 
 def _weights_per_value(y: np.ndarray) -> np.ndarray:
@@ -385,10 +187,10 @@ class Benchmark:
         return self._frame({v: x[:, i] for i, v in enumerate(self.variables)})
 
     # ---- densities -------------------------------------------------------------------------
-    def _log_density(self, ops: _Ops, process: str, cols: Sequence[Any], params: Any) -> Any:
+    def _log_density(self, ops: Ops, process: str, cols: Sequence[Any], params: Any) -> Any:
         """Sum of the independent factors of the signal density; subclasses may override."""
         y = params[POI]
-        factors = _SIGNAL_FACTORS[: len(cols)]
+        factors = SIGNAL_FACTORS[: len(cols)]
         total = factors[0](ops, cols[0], y)
         for factor, col in zip(factors[1:], cols[1:], strict=True):
             total = total + factor(ops, col, y)
@@ -413,7 +215,7 @@ class Benchmark:
         cols = [arr[:, i] for i in range(arr.shape[1])]
         values = {k: float(params[k]) for k in self._process(process).parameters}
         with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-            out = self._log_density(_numpy_ops(), process, cols, values)
+            out = self._log_density(numpy_ops(), process, cols, values)
         return np.broadcast_to(np.asarray(out, dtype=np.float64), (arr.shape[0],)).copy()
 
     def log_prob_tf(self, process: str, x: Any, params: Mapping[str, Any]) -> tf.Tensor:
@@ -432,7 +234,7 @@ class Benchmark:
             )
         cols = [xt[:, i] for i in range(len(self.variables))]
         values = {k: tf.cast(params[k], tf.float64) for k in self._process(process).parameters}
-        out = self._log_density(_tf_ops(), process, cols, values)
+        out = self._log_density(tf_ops(), process, cols, values)
         return tf.broadcast_to(out, tf.shape(xt)[:1])
 
     # ---- analysis config -------------------------------------------------------------------
@@ -530,7 +332,7 @@ class Dim1GaussianWithExpBkg(Benchmark):
         x[~signal] = sample_background(rng, int((~signal).sum()))
         return x[:, None]
 
-    def _log_density(self, ops: _Ops, process: str, cols: Sequence[Any], params: Any) -> Any:
+    def _log_density(self, ops: Ops, process: str, cols: Sequence[Any], params: Any) -> Any:
         return log_mixture(ops, cols[0], params[POI])
 
 
@@ -573,7 +375,7 @@ class Dim1GaussianWithExpBkgVaryingYield(Benchmark):
         )
         return self._frame({"X1": x[rng.permutation(x.shape[0])]})
 
-    def _log_density(self, ops: _Ops, process: str, cols: Sequence[Any], params: Any) -> Any:
+    def _log_density(self, ops: Ops, process: str, cols: Sequence[Any], params: Any) -> Any:
         if process == "Gaussian":
             return log_gaussian(ops, cols[0], params[POI])
         return log_background(ops, cols[0])
