@@ -1,7 +1,7 @@
 from innfer_lib.core.config import load_analysis
 from innfer_lib.core.io import write_parquet
 from innfer_lib.core.runner import LOG, run
-from innfer_lib.data.loading import load_data_events
+from innfer_lib.data.data_events import load_data_events
 
 
 def main(smk):

@@ -4,7 +4,7 @@ from innfer_lib.core.config import load_analysis
 from innfer_lib.core.io import read_parquet, read_yaml, write_parquet
 from innfer_lib.core.paths import input_key
 from innfer_lib.core.runner import LOG, run
-from innfer_lib.data.loading import resample_for_data
+from innfer_lib.data.data_events import resample_for_data
 from innfer_lib.data.preprocess import stable_seed, validation_sample
 
 

@@ -9,20 +9,12 @@ import uproot
 
 from innfer_lib.core.config import Analysis, load_analysis
 from innfer_lib.core.errors import ConfigError, DataError
+from innfer_lib.data.asym_log_normal import one_weight_variation, two_weight_variation
 from innfer_lib.data.benchmarks import get_benchmark
-from innfer_lib.data.functions import (
-    apply_function,
-    function_columns,
-    one_weight_variation,
-    two_weight_variation,
-)
-from innfer_lib.data.loading import (
-    load_data_events,
-    load_file,
-    read_table,
-    required_columns,
-    resample_for_data,
-)
+from innfer_lib.data.data_events import load_data_events, resample_for_data
+from innfer_lib.data.functions import apply_function, function_columns
+from innfer_lib.data.loading import load_file, required_columns
+from innfer_lib.data.tables import read_table
 from innfer_lib.data.yields import lnn_factor
 
 # ---------------------------------------------------------------------------------------------

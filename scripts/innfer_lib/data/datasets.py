@@ -18,24 +18,8 @@ from innfer_lib.core.config import Analysis
 from innfer_lib.core.errors import DataError
 from innfer_lib.core.expressions import evaluate, select
 from innfer_lib.data import shifts as shift_specs
-
-WEIGHT = "wt"
-NOMINAL_WEIGHT = "old_wt"
-WEIGHT_SHIFT = "wt_shift"
-
-
-def _apply_columns(
-    frame: pd.DataFrame, entries: Mapping[str, Any], source: str, base_dir: str | None
-) -> pd.DataFrame:
-    """`calculate`-style entries: a string is a new column, a dict is a function call."""
-    for name, entry in (entries or {}).items():
-        if isinstance(entry, str):
-            frame[name] = evaluate(frame, entry, f"{source}.{name}").to_numpy(np.float64)
-        else:
-            from innfer_lib.data.functions import apply_function
-
-            frame = apply_function(frame, entry, f"{source}.{name}", base_dir=base_dir)
-    return frame
+from innfer_lib.data.columns import calculate
+from innfer_lib.data.schema import NOMINAL_WEIGHT, WEIGHT, WEIGHT_SHIFT
 
 
 def build_dataset(
@@ -79,7 +63,7 @@ def build_dataset(
         out = out.copy()
     for param, shift in shifts.items():
         out[param] = shift_specs.draw(shift, len(out), rng, f"shifts.{param}")
-    out = _apply_columns(out, spec.get("calculate"), f"{source}.calculate", base_dir)
+    out = calculate(out, spec.get("calculate"), f"{source}.calculate", base_dir)[0]
     out = select(out, spec.get("post_calculate_selection"), f"{source}.post_calculate_selection")
     if category is not None:
         out = select(out, analysis.categories[category], f"categories.{category}")
@@ -95,7 +79,7 @@ def build_dataset(
         else:
             function_shifts[name] = entry
     out[WEIGHT] = weight
-    out = _apply_columns(out, function_shifts, f"{source}.weight_shifts", base_dir)
+    out = calculate(out, function_shifts, f"{source}.weight_shifts", base_dir)[0]
     out[NOMINAL_WEIGHT] = old
     with np.errstate(divide="ignore", invalid="ignore"):
         out[WEIGHT_SHIFT] = np.where(old != 0, out[WEIGHT].to_numpy() / old, 1.0)

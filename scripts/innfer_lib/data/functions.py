@@ -9,9 +9,6 @@ it is deliberately narrow: the module is either one of the built-in modules belo
 the analyst wrote (imported by path, never looked up on `sys.path`), and every way it can go wrong
 is reported as a ConfigError naming the config key, so an analyst is not left with a traceback
 from deep inside pandas.
-
-The built-in `asym_log_normal` module holds INNFER's per-event weight systematics: an event weight
-ratio r becomes a log-normal weight factor r**ν for a nuisance ν.
 """
 
 from __future__ import annotations
@@ -23,128 +20,19 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
 from innfer_lib.core.errors import ConfigError, DataError, InnferError
-from innfer_lib.core.expressions import evaluate
-from innfer_lib.data.yields import lnn_factor
-
-WEIGHT = "wt"
-#: Ratios of varied to nominal weights are clipped to this range: a per-event ratio outside it is
-#: almost always a statistical fluke of a sparsely populated generator weight, and a single event
-#: with a huge factor would dominate the varied template.
-RATIO_RANGE: tuple[float, float] = (0.5, 2.0)
-#: The per-event weight factor is clipped to this range, as INNFER does, so that an extreme
-#: nuisance value in a fit cannot blow a weight up (or flip its sign).
-FACTOR_RANGE: tuple[float, float] = (0.0, 2.0)
+from innfer_lib.data import asym_log_normal
 
 _KEYS = frozenset({"type", "file", "name", "args", "inputs", "outputs"})
 _MODULE_CACHE: dict[Path, ModuleType] = {}
 
-
-def _column(df: pd.DataFrame, name: str, role: str) -> np.ndarray:
-    if name not in df.columns:
-        raise DataError(
-            f"asym_log_normal: {role} column '{name}' is missing; available: {sorted(df.columns)}"
-        )
-    return df[name].to_numpy(dtype=np.float64)
-
-
-def _ratio(
-    df: pd.DataFrame, weight: str, nominal: str | None, add_one_to_weight: bool
-) -> np.ndarray:
-    """Per-event varied/nominal weight ratio, clipped to RATIO_RANGE.
-
-    An event with a zero nominal weight has no defined ratio; it gets 1 (no variation) rather
-    than inf or NaN, which would otherwise turn into the clip bound or poison the sums.
-    """
-    r = _column(df, weight, "weight")
-    if add_one_to_weight:
-        r = r + 1.0
-    if nominal is not None:
-        nom = _column(df, nominal, "nominal")
-        r = np.divide(r, nom, out=np.ones_like(r), where=nom != 0)
-    return np.clip(r, *RATIO_RANGE)
-
-
-def _apply_factor(
-    df: pd.DataFrame, param: str, kappa_down: np.ndarray, kappa_up: np.ndarray, mask: str | None
-) -> pd.DataFrame:
-    nu = _column(df, param, "parameter")
-    weights = _column(df, WEIGHT, "weight")
-    factor = np.clip(lnn_factor(nu, kappa_down, kappa_up), *FACTOR_RANGE)
-    if mask:
-        inside = evaluate(df, mask, "asym_log_normal mask").to_numpy()
-        if inside.dtype != bool:
-            raise ConfigError(f"asym_log_normal mask: {mask!r} is not a boolean selection")
-        factor = np.where(inside, factor, 1.0)
-    out = df.copy(deep=False)
-    out[WEIGHT] = weights * factor
-    return out
-
-
-def one_weight_variation(
-    df: pd.DataFrame,
-    param: str,
-    weight: str,
-    nominal: str | None = None,
-    add_one_to_weight: bool = False,
-    mask: str | None = None,
-) -> pd.DataFrame:
-    """Symmetric per-event weight systematic: `wt *= r**ν` with r the varied/nominal ratio.
-
-    Generators often store only the "up" variation of a weight; the "down" one is taken as its
-    mirror 1/r, which makes the log-normal symmetric in ln r.
-
-    Args:
-        df: events; needs `wt`, the `param` column and the weight column(s).
-        param: column holding the nuisance value ν of each event.
-        weight: column of the varied weight (or of the ratio if `nominal` is None).
-        nominal: column of the nominal weight the varied one is divided by.
-        add_one_to_weight: add 1 to the weight column first (for columns storing r − 1).
-        mask: selection outside of which `wt` is left untouched.
-
-    Returns:
-        A frame with `wt` multiplied by the clipped factor.
-    """
-    r = _ratio(df, weight, nominal, add_one_to_weight)
-    return _apply_factor(df, param, 1.0 / r, r, mask)
-
-
-def two_weight_variation(
-    df: pd.DataFrame,
-    param: str,
-    weight_up: str,
-    weight_down: str,
-    nominal: str | None = None,
-    add_one_to_weight: bool = False,
-    mask: str | None = None,
-) -> pd.DataFrame:
-    """Asymmetric per-event weight systematic from separate up and down weights.
-
-    Args:
-        df: events; needs `wt`, the `param` column and the weight column(s).
-        param: column holding the nuisance value ν of each event.
-        weight_up: column of the weight at ν = +1 (or of its ratio if `nominal` is None).
-        weight_down: column of the weight at ν = −1 (or of its ratio if `nominal` is None).
-        nominal: column of the nominal weight both are divided by.
-        add_one_to_weight: add 1 to both weight columns first.
-        mask: selection outside of which `wt` is left untouched.
-
-    Returns:
-        A frame with `wt` multiplied by the clipped factor.
-    """
-    r_up = _ratio(df, weight_up, nominal, add_one_to_weight)
-    r_down = _ratio(df, weight_down, nominal, add_one_to_weight)
-    return _apply_factor(df, param, r_down, r_up, mask)
-
-
 #: Modules a config can name by a bare `file:` without shipping a Python file.
 BUILTIN_MODULES: dict[str, dict[str, Callable[..., pd.DataFrame]]] = {
     "asym_log_normal": {
-        "one_weight_variation": one_weight_variation,
-        "two_weight_variation": two_weight_variation,
+        "one_weight_variation": asym_log_normal.one_weight_variation,
+        "two_weight_variation": asym_log_normal.two_weight_variation,
     }
 }
 
@@ -256,10 +144,17 @@ def _resolve_function(
                 f"available: {sorted(functions)}"
             )
         return functions[name]
-    module = _load_module(_resolve_file(file, base_dir, source), source)
-    function = getattr(module, name, None)
+    path = _resolve_file(file, base_dir, source)
+    module = _load_module(path, source)
+    # The config names the function, so looking that name up in what the file defines is the
+    # contract of a function dict, not a guess at what the module offers.
+    function = vars(module).get(name)
+    if function is None:
+        raise ConfigError(f"{source}.name: {path} defines no function {name!r}")
     if not callable(function):
-        raise ConfigError(f"{source}.name: {module.__file__} defines no function {name!r}")
+        raise ConfigError(
+            f"{source}.name: {name!r} in {path} is a {type(function).__name__}, not a function"
+        )
     return function
 
 

@@ -1,9 +1,10 @@
-"""LoadData and DataCategories: read simulation and data files into float64 tables.
+"""LoadData: one `files` entry of simulation → one float64 table of the columns later stages need.
 
-Three stages read event files: LoadData (one `files` entry of simulation → one table of the
-columns later stages need), DataCategories (observed data, per category) and the resampler that
-fakes data from validation samples. They share one reader (parquet or ROOT) so the two formats
-behave the same everywhere; INNFER could not read ROOT data at all.
+Per input file: read only the required columns (parquet or ROOT, `tables`), apply the
+selections and `add_columns`, keep the required columns as float64, reject NaN/inf, run
+`pre_calculate`; then concatenate the inputs and add the `add_summed_columns`. Which columns
+are required is derived from the whole analysis config (`required_columns`), because the files of
+a real analysis hold hundreds of columns and a later stage may read any of them.
 
 What INNFER did silently, this module reports: rows with NaN or inf (it dropped them, biasing
 yields), a selection that empties a file, a typo in a column name (pandas' KeyError). Every error
@@ -23,150 +24,23 @@ import pandas as pd
 from innfer_lib.core.config import Analysis, rate_parameter
 from innfer_lib.core.errors import ConfigError, DataError
 from innfer_lib.core.expressions import evaluate, identifiers, select
-from innfer_lib.data.functions import apply_function, function_columns
+from innfer_lib.data.columns import as_float, calculate, check_finite, per_input_values
+from innfer_lib.data.functions import function_columns
+from innfer_lib.data.schema import WEIGHT
+from innfer_lib.data.tables import describe_columns, read_table
 
 LOG = logging.getLogger("innfer")
 
-WEIGHT = "wt"
-FORMATS = (".parquet", ".root")
 _MODEL_TYPES = ("density_models", "regression_models", "classifier_models")
 _SUMMED_KEYS = frozenset({"name", "column", "selection"})
-#: Column lists in error messages are cut here: a ROOT tree can have thousands of branches.
-_MAX_NAMES = 60
 
 
 def _unique(names: Iterable[str]) -> list[str]:
     return list(dict.fromkeys(names))
 
 
-def _names(columns: Iterable[str]) -> str:
-    """Sorted column names for an error message, shortened when there are very many."""
-    names = sorted(columns)
-    if len(names) <= _MAX_NAMES:
-        return str(names)
-    return f"{names[:_MAX_NAMES]} ... ({len(names) - _MAX_NAMES} more)"
-
-
 def _ids(expression: str | None, source: str) -> list[str]:
     return identifiers(expression, source) if expression else []
-
-
-# --------------------------------------------------------------------------------------------
-# Reading one file
-# --------------------------------------------------------------------------------------------
-
-
-def _read_parquet(path: Path, columns: Sequence[str] | None) -> tuple[pd.DataFrame, list[str]]:
-    import pyarrow.parquet as pq
-
-    try:
-        parquet = pq.ParquetFile(path)
-        available = [n for n in parquet.schema_arrow.names if not n.startswith("__index_level_")]
-        wanted = available if columns is None else [c for c in columns if c in available]
-        if wanted:
-            frame = parquet.read(columns=wanted).to_pandas()
-        else:
-            frame = pd.DataFrame(index=pd.RangeIndex(parquet.metadata.num_rows))
-    except (OSError, ValueError) as err:  # pyarrow's ArrowInvalid is a ValueError
-        raise DataError(f"{path}: cannot read as parquet: {err}") from err
-    return frame.reset_index(drop=True), available
-
-
-def _read_root(
-    path: Path, columns: Sequence[str] | None, tree_name: str
-) -> tuple[pd.DataFrame, list[str]]:
-    import uproot
-
-    try:
-        with uproot.open(path) as handle:
-            try:
-                tree = handle[tree_name]
-            except KeyError as err:
-                raise DataError(
-                    f"{path}: no tree '{tree_name}'; the file holds {_names(handle.keys())}"
-                ) from err
-            if not hasattr(tree, "arrays"):
-                raise DataError(f"{path}: '{tree_name}' is a {type(tree).__name__}, not a TTree")
-            available = list(tree.keys())
-            wanted = available if columns is None else [c for c in columns if c in available]
-            if not wanted:
-                return pd.DataFrame(index=pd.RangeIndex(tree.num_entries)), available
-            arrays = tree.arrays(wanted, library="np")
-    except DataError:
-        raise
-    except Exception as err:  # uproot raises many types for corrupt or non-ROOT files
-        raise DataError(f"{path}: cannot read as ROOT: {type(err).__name__}: {err}") from err
-    jagged = [name for name, values in arrays.items() if values.dtype == object]
-    if jagged:
-        raise DataError(
-            f"{path}: branch(es) {jagged} of tree '{tree_name}' do not hold one number per event"
-        )
-    return pd.DataFrame({name: arrays[name] for name in wanted}), available
-
-
-def read_table(
-    path: str | Path,
-    columns: Sequence[str] | None,
-    tree_name: str | None,
-    tree_key: str,
-    source: str,
-) -> tuple[pd.DataFrame, list[str]]:
-    """Read the available subset of `columns` of a parquet or ROOT file.
-
-    Only the requested columns are read (the files of a real analysis hold hundreds); columns the
-    file lacks are left for the caller to report, which knows whether they are required or only
-    named in a selection, and which config key to blame.
-
-    Args:
-        path: a `.parquet` file or a `.root` file holding a flat TTree.
-        columns: columns wanted; None reads all.
-        tree_name: name of the TTree in a ROOT file.
-        tree_key: config key that sets `tree_name`, named when it is missing.
-        source: config key of the file list (e.g. `files.base.inputs[0]`), for error messages.
-
-    Returns:
-        The frame (RangeIndex) and the names of every column the file holds.
-    """
-    path = Path(path)
-    suffix = path.suffix.lower()
-    if suffix not in FORMATS:
-        raise DataError(f"{source}: {path}: unsupported format; expected one of {list(FORMATS)}")
-    if suffix == ".root" and not tree_name:
-        raise ConfigError(f"{tree_key}: required to read the ROOT file {path} ({source})")
-    if not path.is_file():
-        raise DataError(f"{source}: missing file: {path}")
-    if suffix == ".parquet":
-        return _read_parquet(path, columns)
-    return _read_root(path, columns, str(tree_name))
-
-
-# --------------------------------------------------------------------------------------------
-# Shared steps
-# --------------------------------------------------------------------------------------------
-
-
-def _per_input_values(mapping: Any, n_inputs: int, source: str) -> list[dict[str, Any]]:
-    """Expand `add_columns` ({col: scalar or one value per input}) to one dict per input."""
-    if not mapping:
-        return [{} for _ in range(n_inputs)]
-    if not isinstance(mapping, Mapping):
-        raise ConfigError(f"{source}: expected a mapping {{column: value}}, got {mapping!r}")
-    per_input: list[dict[str, Any]] = [{} for _ in range(n_inputs)]
-    for column, value in mapping.items():
-        if isinstance(value, list | tuple):
-            if len(value) != n_inputs:
-                raise ConfigError(
-                    f"{source}.{column}: {len(value)} value(s) for {n_inputs} input file(s); "
-                    "give one scalar or exactly one value per input"
-                )
-            values = list(value)
-        elif isinstance(value, bool | int | float | str):
-            values = [value] * n_inputs
-        else:
-            raise ConfigError(f"{source}.{column}: expected a scalar or a list, got {value!r}")
-        for i, v in enumerate(values):
-            per_input[i][column] = v
-    return per_input
 
 
 def _check_names(
@@ -178,64 +52,12 @@ def _check_names(
     if unknown:
         raise DataError(
             f"{source}: {expression!r} uses unknown column(s) {unknown}; {path} has "
-            f"{_names(present)}"
+            f"{describe_columns(present)}"
         )
 
 
-def _as_float(frame: pd.DataFrame, columns: Sequence[str], where: str) -> pd.DataFrame:
-    """The given columns as one float64 frame; a non-numeric column is named, not a traceback."""
-    out = {}
-    for column in columns:
-        try:
-            out[column] = frame[column].to_numpy(dtype=np.float64, na_value=np.nan)
-        except (TypeError, ValueError) as err:
-            raise DataError(
-                f"{where}: column '{column}' ({frame[column].dtype}) is not numeric: {err}"
-            ) from err
-    return pd.DataFrame(out, index=pd.RangeIndex(len(frame)))
-
-
-def _check_finite(frame: pd.DataFrame, columns: Sequence[str], where: str) -> None:
-    """NaN or inf is an error: dropping such rows (as INNFER did) silently biases yields."""
-    bad = [c for c in columns if not np.isfinite(frame[c].to_numpy()).all()]
-    if bad:
-        rows = int((~np.isfinite(frame[bad].to_numpy())).any(axis=1).sum())
-        raise DataError(f"{where}: {rows} row(s) with NaN or inf in column(s) {bad}")
-
-
-def _calculate(
-    frame: pd.DataFrame,
-    entries: Any,
-    source: str,
-    base_dir: str | Path | None,
-) -> tuple[pd.DataFrame, list[str]]:
-    """Apply `pre_calculate`-style entries in order; returns the frame and the new columns.
-
-    A string entry sets column `name` to the expression; a function dict replaces the frame, and
-    its outputs are the declared `outputs` (or, undeclared, the columns it added).
-    """
-    if not entries:
-        return frame, []
-    if not isinstance(entries, Mapping):
-        raise ConfigError(f"{source}: expected a mapping {{name: expression or function dict}}")
-    outputs: list[str] = []
-    for name, entry in entries.items():
-        key = f"{source}.{name}"
-        if isinstance(entry, str):
-            frame = frame.copy(deep=False)
-            frame[name] = evaluate(frame, entry, key).to_numpy(dtype=np.float64)
-            new = [name]
-        else:
-            before = set(frame.columns)
-            frame = apply_function(frame, entry, key, base_dir)
-            declared = function_columns(entry, key)[1]
-            new = declared or [c for c in frame.columns if c not in before]
-        outputs += [c for c in new if c not in outputs]
-    return frame, outputs
-
-
 # --------------------------------------------------------------------------------------------
-# LoadData
+# Required columns: what any later stage reads from this file
 # --------------------------------------------------------------------------------------------
 
 
@@ -383,6 +205,11 @@ def required_columns(analysis: Analysis, base: str) -> list[str]:
     return _unique(columns)
 
 
+# --------------------------------------------------------------------------------------------
+# Reading, selecting and concatenating the inputs
+# --------------------------------------------------------------------------------------------
+
+
 def _per_file_selection(spec: Mapping[str, Any], n_inputs: int, src: str) -> list[str | None]:
     selections = spec.get("per_file_selection")
     if selections is None:
@@ -429,7 +256,7 @@ def _load_input(
     missing = [c for c in required if c not in present]
     if missing:
         raise DataError(
-            f"{path} ({src}): missing column(s) {missing}; present: {_names(available)}"
+            f"{path} ({src}): missing column(s) {missing}; present: {describe_columns(available)}"
         )
     _check_names(selection, available, f"{src}.selection", path)
     _check_names(post, present, f"{src}.post_add_column_selection", path)
@@ -445,18 +272,18 @@ def _load_input(
         LOG.info("%s (%s): no events pass the selections", path, src)
         return None
     where = f"{path} ({src})"
-    frame = _as_float(frame, required, where)
-    _check_finite(frame, required, where)
+    frame = as_float(frame, required, where)
+    check_finite(frame, required, where)
 
-    frame, outputs = _calculate(frame, spec.get("pre_calculate"), f"{src}.pre_calculate", base_dir)
+    frame, outputs = calculate(frame, spec.get("pre_calculate"), f"{src}.pre_calculate", base_dir)
     absent = [c for c in required if c not in frame.columns]
     if absent:
         raise DataError(f"{where}: pre_calculate removed required column(s) {absent}")
     if not outputs:
         return frame
     columns = required + [c for c in outputs if c not in required]
-    frame = _as_float(frame, columns, f"{where} pre_calculate")
-    _check_finite(frame, outputs, f"{where} pre_calculate")
+    frame = as_float(frame, columns, f"{where} pre_calculate")
+    check_finite(frame, outputs, f"{where} pre_calculate")
     return frame
 
 
@@ -509,7 +336,7 @@ def load_file(analysis: Analysis, base: str, base_dir: str | Path | None = None)
     if not inputs:
         raise ConfigError(f"{src}.inputs: at least one input file is required")
     required = required_columns(analysis, base)
-    add_values = _per_input_values(spec.get("add_columns"), len(inputs), f"{src}.add_columns")
+    add_values = per_input_values(spec.get("add_columns"), len(inputs), f"{src}.add_columns")
     per_file = _per_file_selection(spec, len(inputs), src)
     summed = _summed_entries(spec, f"{src}.add_summed_columns")
 
@@ -534,129 +361,3 @@ def load_file(analysis: Analysis, base: str, base_dir: str | Path | None = None)
         raise DataError(f"{src}: no events left in any of the {len(inputs)} input(s) after {cuts}")
     out = pd.concat(frames, ignore_index=True)
     return _add_summed_columns(out, summed, f"{src}.add_summed_columns")
-
-
-# --------------------------------------------------------------------------------------------
-# DataCategories
-# --------------------------------------------------------------------------------------------
-
-
-def load_data_events(
-    analysis: Analysis, category: str, base_dir: str | Path | None = None
-) -> pd.DataFrame:
-    """Observed events of one category (INNFER's DataCategories step).
-
-    Per `data_file`: read it (parquet, or ROOT with `data_tree_name`), add `data_add_columns`,
-    apply `data_calculate`, then keep the events passing `data_selection` and the category
-    selection. All columns are kept (data-vs-simulation plots may want more than the variables);
-    the variables are guaranteed present, float64 and finite.
-
-    Args:
-        analysis: the analysis config.
-        category: a key of `analysis.categories`.
-        base_dir: directory relative paths of function-dict `file`s are resolved against.
-
-    Returns:
-        The events, variables first; an empty frame (with the variable columns) when the
-        category holds no data, which is a legitimate outcome of a tight selection.
-    """
-    raw = analysis.raw
-    data_files = raw.get("data_file")
-    if data_files is None:
-        raise ConfigError(f"{analysis.source}: data_file is not set; no observed data to load")
-    data_files = [data_files] if isinstance(data_files, str) else list(data_files)
-    if not data_files:
-        raise ConfigError(f"{analysis.source}: data_file is not set (empty list)")
-    categories = analysis.categories
-    if category not in categories:
-        raise ConfigError(
-            f"{analysis.source}: unknown category '{category}' (known: {list(categories)})"
-        )
-    add_values = _per_input_values(raw.get("data_add_columns"), len(data_files), "data_add_columns")
-    variables = analysis.variables
-
-    frames: list[pd.DataFrame] = []
-    for i, path in enumerate(data_files):
-        frame, _ = read_table(
-            path, None, raw.get("data_tree_name"), "data_tree_name", f"data_file[{i}]"
-        )
-        for column, value in add_values[i].items():
-            frame[column] = value
-        frame, _ = _calculate(frame, raw.get("data_calculate"), "data_calculate", base_dir)
-        missing = [v for v in variables if v not in frame.columns]
-        if missing:
-            raise DataError(
-                f"data_file[{i}] {path}: missing variable(s) {missing}; present: "
-                f"{_names(frame.columns)}"
-            )
-        frame = select(frame, raw.get("data_selection"), f"data_selection ({path})")
-        frame = select(frame, categories[category], f"categories.{category} ({path})")
-        where = f"data_file[{i}] {path}"
-        values = _as_float(frame, variables, where)
-        _check_finite(values, variables, where)
-        others = frame.drop(columns=variables).reset_index(drop=True)
-        frames.append(pd.concat([values, others], axis=1))
-    out = pd.concat(frames, ignore_index=True)
-    if out.empty:
-        LOG.warning("category '%s': no data events pass the selections", category)
-    return out
-
-
-# --------------------------------------------------------------------------------------------
-# ResampleValidationForData
-# --------------------------------------------------------------------------------------------
-
-
-def resample_for_data(
-    samples: Sequence[tuple[np.ndarray, np.ndarray]],
-    columns: Sequence[str],
-    rng: np.random.Generator,
-    poisson: bool = True,
-) -> pd.DataFrame:
-    """Unweighted pseudo-data drawn from weighted validation samples, one per process.
-
-    Per process, events are drawn with replacement with probability ∝ w (negative weights
-    cannot be probabilities and are dropped); the number drawn is Poisson(Σw) so the pseudo-data
-    fluctuate like real data (INNFER used int(Σw), so every toy had the same size), or round(Σw)
-    with `poisson=False`. Σw is the process's total weight including negative weights: the
-    validation samples are normalised so that this total is the predicted yield. The rows are
-    shuffled with one permutation so the processes are not in blocks.
-
-    Args:
-        samples: (X of shape (n, len(columns)), w of shape (n,)) per process.
-        columns: names of the X columns (the analysis variables).
-        rng: the generator; the same seed gives the same pseudo-data.
-        poisson: fluctuate the number of events.
-
-    Returns:
-        The variable columns plus `wt` = 1.0.
-    """
-    columns = list(columns)
-    drawn: list[np.ndarray] = []
-    for k, (x, w) in enumerate(samples):
-        x = np.asarray(x, dtype=np.float64)
-        w = np.asarray(w, dtype=np.float64).reshape(-1)
-        if x.ndim == 1:
-            x = x.reshape(-1, 1)
-        if x.shape != (len(w), len(columns)):
-            raise DataError(
-                f"resample_for_data: process {k}: X has shape {x.shape}, expected "
-                f"({len(w)}, {len(columns)}) for columns {columns}"
-            )
-        total = float(w.sum())
-        positive = np.where(w > 0, w, 0.0)
-        if not total > 0 or not positive.sum() > 0:
-            raise DataError(
-                f"resample_for_data: process {k}: total weight {total} is not positive, "
-                "cannot draw events from it"
-            )
-        n = int(rng.poisson(total)) if poisson else int(round(total))
-        picks = rng.choice(len(w), size=n, replace=True, p=positive / positive.sum())
-        drawn.append(x[picks])
-    if not drawn:
-        raise DataError("resample_for_data: no samples given")
-    events = np.concatenate(drawn, axis=0)
-    events = events[rng.permutation(len(events))]
-    out = pd.DataFrame(events, columns=columns)
-    out[WEIGHT] = 1.0
-    return out
