@@ -3,7 +3,7 @@ import numpy as np
 from innfer_lib.core.config import load_analysis
 from innfer_lib.core.io import read_parquet, read_yaml
 from innfer_lib.core.runner import run
-from innfer_lib.data.preprocess import validation_sample
+from innfer_lib.data.validation_sets import validation_sample
 from innfer_lib.density.models import load_density
 from innfer_lib.plots.generator import flow_stages_plot
 

@@ -2,7 +2,7 @@ from innfer_lib.core.config import load_analysis, same_point
 from innfer_lib.core.io import read_parquet, read_yaml
 from innfer_lib.core.paths import ALL_POINTS
 from innfer_lib.core.runner import LOG, run
-from innfer_lib.data.preprocess import validation_sample
+from innfer_lib.data.validation_sets import validation_sample
 from innfer_lib.plots.inputs import validation_distribution_plot
 
 

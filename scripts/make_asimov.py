@@ -1,7 +1,7 @@
 from innfer_lib.core.config import load_analysis
 from innfer_lib.core.io import read_yaml, write_parquet
 from innfer_lib.core.runner import LOG, run
-from innfer_lib.data.preprocess import stable_seed
+from innfer_lib.core.seeds import stable_seed
 from innfer_lib.density.models import load_density
 from innfer_lib.density.sampling import asimov_event_count, batch_seed, expected_yield, make_asimov
 

@@ -2,14 +2,16 @@ from innfer_lib.core.config import load_analysis
 from innfer_lib.core.io import read_parquet, write_parquet, write_yaml
 from innfer_lib.core.runner import LOG, run
 from innfer_lib.data.preprocess import preprocess
+from innfer_lib.data.preprocessor import Preprocessor
 
 
 def main(smk):
     analysis = load_analysis(smk.params.analysis)
     loaded = {base: read_parquet(path) for base, path in smk.input.items()}
-    result = preprocess(
+    pre = Preprocessor(
         analysis, smk.wildcards.model, smk.wildcards.category, loaded, int(smk.params.seed)
     )
+    result = preprocess(pre)
     LOG.info("train %d, test %d events", len(result.train), len(result.test))
     write_parquet(smk.output.train, result.train)
     write_parquet(smk.output.test, result.test)

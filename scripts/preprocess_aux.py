@@ -1,7 +1,8 @@
 from innfer_lib.core.config import load_analysis
 from innfer_lib.core.io import read_parquet, write_parquet, write_yaml
 from innfer_lib.core.runner import LOG, run
-from innfer_lib.data.preprocess import Preprocessor
+from innfer_lib.data.preprocessor import Preprocessor
+from innfer_lib.data.training_sets import aux_sets
 
 
 def main(smk):
@@ -9,7 +10,7 @@ def main(smk):
     w = smk.wildcards
     loaded = {base: read_parquet(path) for base, path in smk.input.items()}
     pre = Preprocessor(analysis, w.model, w.category, loaded, int(smk.params.seed))
-    sets = pre.aux_sets(w.kind, w.parameter)
+    sets = aux_sets(pre, w.kind, w.parameter)
     LOG.info(
         "%s %s: train %d, test %d events", w.kind, w.parameter, len(sets.train), len(sets.test)
     )

@@ -4,8 +4,9 @@ from innfer_lib.core.config import load_analysis
 from innfer_lib.core.io import read_parquet, read_yaml, write_parquet
 from innfer_lib.core.paths import input_key
 from innfer_lib.core.runner import LOG, run
+from innfer_lib.core.seeds import stable_seed
 from innfer_lib.data.data_events import resample_for_data
-from innfer_lib.data.preprocess import stable_seed, validation_sample
+from innfer_lib.data.validation_sets import validation_sample
 
 
 def main(smk):

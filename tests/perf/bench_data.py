@@ -21,6 +21,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "scripts"))
 from innfer_lib.core.config import load_analysis  # noqa: E402
 from innfer_lib.data.loading import load_file  # noqa: E402
 from innfer_lib.data.preprocess import preprocess  # noqa: E402
+from innfer_lib.data.preprocessor import Preprocessor  # noqa: E402
 
 MASSES = [171.5, 172.5, 173.5]
 
@@ -95,7 +96,7 @@ def main() -> None:
         loaded = load_file(analysis, "sig")
         t_load = time.perf_counter() - start
         start = time.perf_counter()
-        result = preprocess(analysis, "sig", "one", {"sig": loaded}, seed=42)
+        result = preprocess(Preprocessor(analysis, "sig", "one", {"sig": loaded}, seed=42))
         t_pre = time.perf_counter() - start
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     n = args.events

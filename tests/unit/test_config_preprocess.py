@@ -8,13 +8,11 @@ from innfer_lib.core.config import load_analysis, parse_split
 from innfer_lib.core.errors import ConfigError, DataError
 from innfer_lib.data.benchmarks import get_benchmark
 from innfer_lib.data.loading import load_file
-from innfer_lib.data.preprocess import (
-    SPLIT_CODE,
-    effective_events,
-    preprocess,
-    validation_sample,
-    weighted_mean_std,
-)
+from innfer_lib.data.preprocess import preprocess
+from innfer_lib.data.preprocessor import Preprocessor
+from innfer_lib.data.splits import SPLIT_CODE
+from innfer_lib.data.validation_sets import validation_sample
+from innfer_lib.data.weighted_stats import effective_events, weighted_mean_std
 from innfer_lib.data.yields import lnn_factor, process_yield
 
 
@@ -89,7 +87,7 @@ def test_load_data_missing_column(dim1, tmp_path):
 
 def test_preprocess_contract(dim1):
     loaded = {"base": load_file(dim1, "base")}
-    res = preprocess(dim1, "Gaussian", "inclusive", loaded, seed=42)
+    res = preprocess(Preprocessor(dim1, "Gaussian", "inclusive", loaded, seed=42))
     p = res.parameters
     # Σwt = 1000 per Y1 value, so the nominal yield at the default point is 1000.
     assert p["yields"]["nominal"] == pytest.approx(1000.0)
@@ -121,9 +119,9 @@ def test_preprocess_contract(dim1):
 
 def test_preprocess_is_reproducible(dim1):
     loaded = {"base": load_file(dim1, "base")}
-    a = preprocess(dim1, "Gaussian", "inclusive", loaded, seed=42)
-    b = preprocess(dim1, "Gaussian", "inclusive", loaded, seed=42)
-    c = preprocess(dim1, "Gaussian", "inclusive", loaded, seed=43)
+    a = preprocess(Preprocessor(dim1, "Gaussian", "inclusive", loaded, seed=42))
+    b = preprocess(Preprocessor(dim1, "Gaussian", "inclusive", loaded, seed=42))
+    c = preprocess(Preprocessor(dim1, "Gaussian", "inclusive", loaded, seed=43))
     assert a.train.equals(b.train) and a.parameters == b.parameters
     assert not a.train.equals(c.train)
 

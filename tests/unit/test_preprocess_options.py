@@ -10,16 +10,13 @@ from innfer_lib.core.config import load_analysis
 from innfer_lib.core.errors import ConfigError, DataError
 from innfer_lib.data import shifts
 from innfer_lib.data.datasets import build_dataset
-from innfer_lib.data.preprocess import (
-    CLASSIFIER_TRUTH,
-    SPLIT_CODE,
-    Preprocessor,
-    assign_splits,
-    effective_events,
-    preprocess,
-    reweight_to_shift,
-    strata_of,
-)
+from innfer_lib.data.measured_yields import measure_yields
+from innfer_lib.data.preprocess import preprocess
+from innfer_lib.data.preprocessor import Preprocessor
+from innfer_lib.data.schema import CLASSIFIER_TRUTH
+from innfer_lib.data.splits import SPLIT_CODE, assign_splits, strata_of
+from innfer_lib.data.training_sets import aux_sets
+from innfer_lib.data.weighted_stats import effective_events, reweight_to_shift
 from innfer_lib.data.yields import process_yield
 
 N = 6000
@@ -214,15 +211,15 @@ def test_yields_and_lnn_from_weight_and_feature_shifts(toy):
     analysis = _analysis(toy)
     loaded = toy[1]
     pre = Preprocessor(analysis, "bkg", "two", loaded, seed=1)
-    y = pre.yields()
+    y = measure_yields(pre)
     two = loaded["bkg"][loaded["bkg"].nb == 2]
     assert y["nominal"] == pytest.approx(two.gen_wt.sum())
     # eff scales every weight by 1 ± 0.1; jes moves x but no event leaves the category.
     assert y["lnN"]["eff"] == pytest.approx([0.9, 1.1])
     assert y["lnN"]["jes"] == pytest.approx([1.0, 1.0])
     assert y["lnN"]["lumi"] == [0.9, 1.2]
-    assert "lumi" not in Preprocessor(analysis, "bkg", "one", loaded, 1).yields()["lnN"]
-    sig = Preprocessor(analysis, "sig", "one", loaded, seed=1).yields()
+    assert "lumi" not in measure_yields(Preprocessor(analysis, "bkg", "one", loaded, 1))["lnN"]
+    sig = measure_yields(Preprocessor(analysis, "sig", "one", loaded, seed=1))
     at_default = loaded["sig"][(loaded["sig"].nb == 1) & (loaded["sig"].m == 2.0)]
     assert sig["nominal"] == pytest.approx(at_default.gen_wt.sum())
     # eff is learned by the signal's classifier and regression models, so it is a shape
@@ -232,7 +229,7 @@ def test_yields_and_lnn_from_weight_and_feature_shifts(toy):
 
 def test_feature_shift_with_selection_changes_yield(toy):
     analysis = _analysis(toy, files__bkg__post_calculate_selection="x < 4")
-    y = Preprocessor(analysis, "bkg", "one", toy[1], 1).yields()
+    y = measure_yields(Preprocessor(analysis, "bkg", "one", toy[1], 1))
     down, up = y["lnN"]["jes"]
     assert down > 1.0 > up  # scaling x up pushes events over the cut
 
@@ -241,15 +238,15 @@ def test_config_lnn_clash_with_measured_effect(toy):
     raw = _raw(toy[0])
     raw["inference"]["lnN"] = {"bkg": [{"parameter": "eff", "rate": 1.1}]}
     with pytest.raises(ConfigError, match="no_nuisance_yield_effect"):
-        Preprocessor(load_analysis(raw), "bkg", "one", toy[1], 1).yields()
+        measure_yields(Preprocessor(load_analysis(raw), "bkg", "one", toy[1], 1))
     raw["preprocess"]["no_nuisance_yield_effect"] = ["eff"]
-    y = Preprocessor(load_analysis(raw), "bkg", "one", toy[1], 1).yields()
+    y = measure_yields(Preprocessor(load_analysis(raw), "bkg", "one", toy[1], 1))
     assert y["lnN"]["eff"] == pytest.approx([1 / 1.1, 1.1])
 
 
 def test_density_sets_flattened_and_reweighted(toy):
     analysis = _analysis(toy)
-    res = preprocess(analysis, "bkg", "one", toy[1], seed=3)
+    res = preprocess(Preprocessor(analysis, "bkg", "one", toy[1], seed=3))
     info = res.parameters["density"]
     assert info["Y_columns"] == ["eff", "jes"]
     train = res.train
@@ -271,7 +268,7 @@ def test_density_sets_flattened_and_reweighted(toy):
 
 
 def test_density_keeps_file_column_values(toy):
-    res = preprocess(_analysis(toy), "sig", "one", toy[1], seed=3)
+    res = preprocess(Preprocessor(_analysis(toy), "sig", "one", toy[1], seed=3))
     s = res.parameters["density"]["standardisation"]["m"]
     masses = np.unique(np.round(res.train.m * s["std"] + s["mean"], 6))
     assert list(masses) == MASSES
@@ -290,7 +287,7 @@ def test_reweight_to_shift_flattens():
 
 def test_validation_sets_and_normalisation(toy):
     analysis = _analysis(toy)
-    res = preprocess(analysis, "sig", "two", toy[1], seed=3)
+    res = preprocess(Preprocessor(analysis, "sig", "two", toy[1], seed=3))
     params = res.parameters
     assert set(res.validation) == set(range(6))
     jes_up = res.validation[3]
@@ -310,26 +307,26 @@ def test_validation_point_outside_training_range(toy):
     raw = _raw(toy[0])
     raw["validation"]["loop"].append({"jes": 3.0})
     with pytest.raises(DataError, match=r"validation.loop\[6\]: jes = 3 is outside"):
-        preprocess(load_analysis(raw), "bkg", "one", toy[1], seed=3)
+        preprocess(Preprocessor(load_analysis(raw), "bkg", "one", toy[1], seed=3))
 
 
 def test_missing_shift_for_learned_parameter(toy):
     raw = _raw(toy[0])
     del raw["models"]["bkg"]["density_models"][0]["shifts"]["jes"]
     with pytest.raises(ConfigError, match="'jes' is neither a column.*shifts"):
-        preprocess(load_analysis(raw), "bkg", "one", toy[1], seed=3)
+        preprocess(Preprocessor(load_analysis(raw), "bkg", "one", toy[1], seed=3))
 
 
 def test_empty_category_is_an_error(toy):
     raw = _raw(toy[0])
     raw["categories"]["two"] = "nb == 7"
     with pytest.raises(DataError, match="yield"):
-        preprocess(load_analysis(raw), "bkg", "two", toy[1], seed=3)
+        preprocess(Preprocessor(load_analysis(raw), "bkg", "two", toy[1], seed=3))
 
 
 def test_classifier_sets_are_balanced(toy):
     pre = Preprocessor(_analysis(toy), "sig", "one", toy[1], seed=4)
-    sets = pre.aux_sets("classifier", "eff")
+    sets = aux_sets(pre, "classifier", "eff")
     train = sets.train
     sums = train.groupby(CLASSIFIER_TRUTH).wt.sum()
     assert sums[0.0] == pytest.approx(sums[1.0])
@@ -344,13 +341,13 @@ def test_classifier_sets_are_balanced(toy):
 
 def test_regression_targets_are_weight_ratios(toy):
     pre = Preprocessor(_analysis(toy), "sig", "one", toy[1], seed=4)
-    sets = pre.aux_sets("regression", "eff")
+    sets = aux_sets(pre, "regression", "eff")
     st = sets.info["standardisation"]
     eff = sets.train.eff * st["eff"]["std"] + st["eff"]["mean"]
     ratio = sets.train.wt_shift * st["wt_shift"]["std"] + st["wt_shift"]["mean"]
     assert np.allclose(ratio, 1 + 0.1 * eff)
     with pytest.raises(ConfigError, match="no entry for parameter 'jes'"):
-        pre.aux_sets("regression", "jes")
+        aux_sets(pre, "regression", "jes")
 
 
 def test_splits_reproducible_and_stratified():
@@ -375,7 +372,7 @@ def test_binned_fit_inputs_match_unbinned(toy):
         "shape_poi_values": [1.0, 2.0],
         "input": {c: {"variable": "x", "binning": edges} for c in ("one", "two")},
     }
-    res = preprocess(load_analysis(raw), "sig", "one", toy[1], seed=3)
+    res = preprocess(Preprocessor(load_analysis(raw), "sig", "one", toy[1], seed=3))
     params = res.parameters
     bins = params["binned_fit_input"]
     assert len(bins) == 4
@@ -383,7 +380,7 @@ def test_binned_fit_inputs_match_unbinned(toy):
     assert total == pytest.approx(params["yields"]["nominal"])
     counts = params["validation_binned_fit"]["val"][0]
     assert sum(counts) == pytest.approx(params["yields"]["nominal"], rel=1e-6)
-    bkg = preprocess(load_analysis(raw), "bkg", "two", toy[1], seed=3).parameters
+    bkg = preprocess(Preprocessor(load_analysis(raw), "bkg", "two", toy[1], seed=3)).parameters
     y = bkg["binned_fit_input"][0]["yields"]["all"]
     assert y["lnN"]["lumi"] == [0.9, 1.2] and len(y["lnN"]["eff"]) == 2
 
@@ -391,7 +388,7 @@ def test_binned_fit_inputs_match_unbinned(toy):
 def test_normalise_training_in(toy):
     raw = _raw(toy[0])
     raw["preprocess"]["normalise_training_in"] = {"sig": ["m == 1", "m == 3"]}
-    res = preprocess(load_analysis(raw), "sig", "one", toy[1], seed=3)
+    res = preprocess(Preprocessor(load_analysis(raw), "sig", "one", toy[1], seed=3))
     s = res.parameters["density"]["standardisation"]["m"]
     m = np.round(res.train.m * s["std"] + s["mean"], 6)
     sums = res.train.groupby(m).wt.sum()
@@ -403,5 +400,5 @@ def test_standardisation_override(toy):
     raw["preprocess"]["standardisation"] = {
         "bkg": {"one": {"density": {"x": {"mean": 1.0, "std": 2.0}}}}
     }
-    res = preprocess(load_analysis(raw), "bkg", "one", toy[1], seed=3)
+    res = preprocess(Preprocessor(load_analysis(raw), "bkg", "one", toy[1], seed=3))
     assert res.parameters["density"]["standardisation"]["x"] == {"mean": 1.0, "std": 2.0}

@@ -8,7 +8,8 @@ from innfer_lib.core.config import load_analysis
 from innfer_lib.core.errors import ConfigError
 from innfer_lib.core.io import write_parquet, write_yaml
 from innfer_lib.data.benchmarks import get_benchmark
-from innfer_lib.data.preprocess import SPLIT_CODE, effective_events
+from innfer_lib.data.splits import SPLIT_CODE
+from innfer_lib.data.weighted_stats import effective_events
 from innfer_lib.density.models import true_architecture
 from innfer_lib.inference import likelihood as likelihood_module
 from innfer_lib.inference.freeze import frozen_parameters

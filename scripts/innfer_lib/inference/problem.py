@@ -26,7 +26,8 @@ from innfer_lib.core.config import Analysis, constrained_parameters, rate_parame
 from innfer_lib.core.errors import ConfigError, DataError
 from innfer_lib.core.io import read_parquet, read_yaml
 from innfer_lib.core.paths import INPUT_KEY_SEPARATOR
-from innfer_lib.data.preprocess import effective_events, validation_sample
+from innfer_lib.data.validation_sets import validation_sample
+from innfer_lib.data.weighted_stats import effective_events
 from innfer_lib.data.yields import process_yield
 from innfer_lib.inference.freeze import resolve_freeze
 from innfer_lib.results.intervals import TRUTH_FROM_DEFAULTS
