@@ -60,11 +60,13 @@ def _plain(value: Any) -> Any:
 
 
 def write_yaml(path: str | Path, data: Mapping[str, Any]) -> None:
+    """Write `data` as block YAML in insertion order, numpy values as plain Python."""
     with atomic_path(path) as tmp:
         tmp.write_text(yaml.safe_dump(_plain(data), sort_keys=False))
 
 
 def read_yaml(path: str | Path) -> Any:
+    """Read a YAML file, naming the file when it is missing (not a bare FileNotFoundError)."""
     path = Path(path)
     if not path.is_file():
         raise DataError(f"missing file: {path}")
@@ -72,6 +74,7 @@ def read_yaml(path: str | Path) -> Any:
 
 
 def write_parquet(path: str | Path, frame: pd.DataFrame) -> None:
+    """Write a frame without its index (every table here has a RangeIndex), snappy-compressed."""
     with atomic_path(path) as tmp:
         frame.to_parquet(tmp, index=False, compression="snappy")
 

@@ -22,7 +22,7 @@ import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import Literal, overload
 
 import numpy as np
 
@@ -109,6 +109,14 @@ PT_MIN: float = 400.0
 NEGATIVE_WEIGHT_FRACTION: float = 0.02
 
 
+@overload
+def expected_ttbar_yield(mtop: float) -> float: ...
+
+
+@overload
+def expected_ttbar_yield(mtop: np.ndarray) -> np.ndarray: ...
+
+
 def expected_ttbar_yield(mtop: float | np.ndarray) -> float | np.ndarray:
     """Expected ttbar yield at a generated top mass: 2000 (1 + 0.01 (172.5 - mtop)).
 
@@ -144,7 +152,7 @@ def _ttbar_kinematics(rng: np.random.Generator, mtop: np.ndarray) -> Columns:
     tail of partially merged jets reconstructed at ~80 % of the mass. The tail width of 12 %
     keeps it more than six standard deviations away from zero mass.
     """
-    n = mtop.shape[0]
+    n: int = mtop.shape[0]
     pt = PT_MIN + rng.exponential(150.0, n)
     m_jet = 0.98 * mtop + 0.06 * mtop * (PT_MIN / pt) ** 0.3 * rng.standard_normal(n)
     tail = rng.random(n) < 0.15
