@@ -10,6 +10,7 @@ weighted standardisation, min/max and a seeded shuffle.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -193,37 +194,22 @@ def aux_sets(pre: Preprocessor, kind: str, parameter: str) -> TrainingSets:
     columns = [*pre.analysis.variables, parameter]
     sets = {}
     for name in ("train", "test"):
-        splits = [SPLIT_CODE[name]]
+        # The model's file at the default point on this split, ν learned: only the shifts and
+        # the stream differ between the regression and the two classifier classes.
+        draw = functools.partial(
+            pre.build,
+            entry["file"],
+            pre.analysis.defaults,
+            splits=[SPLIT_CODE[name]],
+            n_copies=n_copies,
+            learned=[parameter],
+        )
         if kind == "regression":
-            events = pre.build(
-                entry["file"],
-                pre.analysis.defaults,
-                shifts=specs,
-                splits=splits,
-                n_copies=n_copies,
-                rng_key=f"reg_{name}",
-                learned=[parameter],
-            )
+            events = draw(shifts=specs, rng_key=f"reg_{name}")
             events[WEIGHT] = events[NOMINAL_WEIGHT]
         else:
-            shifted = pre.build(
-                entry["file"],
-                pre.analysis.defaults,
-                shifts=specs,
-                splits=splits,
-                n_copies=n_copies,
-                rng_key=f"clf1_{name}",
-                learned=[parameter],
-            )
-            nominal = pre.build(
-                entry["file"],
-                pre.analysis.defaults,
-                splits=splits,
-                n_copies=n_copies,
-                post_shifts={parameter: specs[parameter]},
-                rng_key=f"clf0_{name}",
-                learned=[parameter],
-            )
+            shifted = draw(shifts=specs, rng_key=f"clf1_{name}")
+            nominal = draw(post_shifts={parameter: specs[parameter]}, rng_key=f"clf0_{name}")
             parts = []
             for truth, events in ((1.0, shifted), (0.0, nominal)):
                 if specs[parameter]["type"] in shift_specs.RANDOM_TYPES:
