@@ -1,10 +1,10 @@
 """The observed events of a fit: real data per category, or pseudo-data drawn from simulation.
 
 DataCategories reads `data_file` (parquet or ROOT, through the reader LoadData uses), applies
-`data_add_columns`, `data_calculate`, `data_selection` and the category selection. Where no real
-data exist (or for closure tests), ResampleValidationForData draws unweighted pseudo-data from
-the weighted validation samples instead. Both produce the same table: the variables (float64,
-finite) and, for pseudo-data, `wt` = 1.
+`data_add_columns`, `data_calculate`, `data_selection` and the category selection.
+ResampleValidationForData instead draws unweighted pseudo-data from the weighted validation
+samples, for fits that stand in for data. Both give the variables first, float64 and finite;
+real data keep their other columns, pseudo-data add `wt` = 1.
 """
 
 from __future__ import annotations
