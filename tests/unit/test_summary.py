@@ -12,14 +12,8 @@ from innfer_lib.results.intervals import (
     merge_all_but_one,
     pull,
 )
-from innfer_lib.results.summary import (
-    chi_squared,
-    collect,
-    parameter_views,
-    table_csv,
-    table_markdown,
-    table_rows,
-)
+from innfer_lib.results.summary import chi_squared, collect, parameter_views
+from innfer_lib.results.tables import table_csv, table_markdown, table_rows
 
 PARAMS = ["Y1", "mu", "nu"]
 
