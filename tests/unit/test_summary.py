@@ -162,7 +162,7 @@ def test_views_fall_back_to_difference_for_a_zero_truth():
 
 
 def test_summary_plot_draws_the_truth_relative_values(summary, tmp_path):
-    from innfer_lib.plots.common import summary_plot
+    from innfer_lib.plots.summary import summary_plot
 
     s, _ = summary
     outputs = [str(tmp_path / "s.pdf"), str(tmp_path / "s.png")]
@@ -181,7 +181,7 @@ def test_summary_plot_draws_the_truth_relative_values(summary, tmp_path):
 
 
 def test_summary_per_val_plot_separates_constrained_nuisances(summary, tmp_path):
-    from innfer_lib.plots.common import summary_per_val_plot
+    from innfer_lib.plots.summary_per_val import summary_per_val_plot
 
     s, results = summary
     full = collect(
