@@ -28,13 +28,17 @@ def _events(n_x, n=5000):
     return rng.normal(0.5, 1.0, (n, n_x)), np.full(n, 200.0 / n)
 
 
-def test_one_dimension_draws_every_source_as_a_curve():
-    x, w = _events(1)
-    density = Gaussian(1)
-    sources = {
+def _sources(density):
+    """A learned source (sampled beyond 1-D) and a true one (not), both the same Gaussian."""
+    return {
         "learned": Source([(density, 200.0)], samplers=[(density, 200.0)]),
         "truth": Source([(density, 200.0)]),
     }
+
+
+def test_one_dimension_draws_every_source_as_a_curve():
+    x, w = _events(1)
+    sources = _sources(Gaussian(1))
     (panel,) = panels(x, w, ["x"], sources, {"m": 0.5})
     assert list(panel["curves"]) == ["learned", "truth"] and panel["hists"] == {}
     for name in sources:
@@ -45,11 +49,7 @@ def test_one_dimension_draws_every_source_as_a_curve():
 
 def test_more_dimensions_sample_only_the_sources_with_samplers():
     x, w = _events(2)
-    density = Gaussian(2)
-    sources = {
-        "learned": Source([(density, 200.0)], samplers=[(density, 200.0)]),
-        "truth": Source([(density, 200.0)]),
-    }
+    sources = _sources(Gaussian(2))
     out = panels(x, w, ["x", "y"], sources, {"m": 0.5}, seed=4)
     for panel in out:
         assert panel["curves"] == {}
