@@ -6,9 +6,8 @@ from innfer_lib.core.paths import PLOT_EXTENSIONS, input_key
 from innfer_lib.core.runner import run
 from innfer_lib.data.validation_sets import validation_sample
 from innfer_lib.data.yields import process_yield
-from innfer_lib.density.models import load_density
-from innfer_lib.plots.common import density_plot
-from innfer_lib.plots.comparison import panels
+from innfer_lib.density.models import LEARNED, load_density
+from innfer_lib.plots.comparison import Source, density_plot, panels
 
 
 def main(smk):
@@ -38,8 +37,14 @@ def main(smk):
                 lam = process_yield(params[key]["yields"], point, params[key].get("rate_parameter"))
                 for density in smk.params.densities:
                     models[density].append((densities[(key, density)], lam))
+            # Only a learned flow is drawn by sampling beyond one dimension; the truth is what
+            # the validation events show there.
+            sources = {
+                d: Source(procs, samplers=procs if d == LEARNED else None)
+                for d, procs in models.items()
+            }
             cat_panels = panels(
-                np.concatenate(xs), np.concatenate(ws), analysis.variables, models, point, seed=val
+                np.concatenate(xs), np.concatenate(ws), analysis.variables, sources, point, seed=val
             )
             for panel in cat_panels:
                 if len(analysis.categories) > 1:

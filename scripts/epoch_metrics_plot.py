@@ -1,6 +1,6 @@
 from innfer_lib.core.io import read_yaml
 from innfer_lib.core.runner import run
-from innfer_lib.plots.generator import epoch_metrics_plot
+from innfer_lib.plots.training import epoch_metrics_plot
 
 
 def main(smk):

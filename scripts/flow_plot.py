@@ -5,7 +5,7 @@ from innfer_lib.core.io import read_parquet, read_yaml
 from innfer_lib.core.runner import run
 from innfer_lib.data.validation_sets import validation_sample
 from innfer_lib.density.models import load_density
-from innfer_lib.plots.generator import flow_stages_plot
+from innfer_lib.plots.flow import flow_stages_plot
 
 
 def main(smk):

@@ -6,7 +6,8 @@ from innfer_lib.core.config import load_analysis
 from innfer_lib.core.io import read_parquet, read_yaml
 from innfer_lib.core.runner import LOG, run
 from innfer_lib.data.validation_sets import validation_sample
-from innfer_lib.plots.generator import generator_plot, unrolled_2d_plot
+from innfer_lib.plots.generator import generator_plot
+from innfer_lib.plots.generator_2d import unrolled_2d_plot
 
 
 def main(smk):

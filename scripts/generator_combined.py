@@ -5,7 +5,7 @@ from innfer_lib.core.io import read_parquet, read_yaml
 from innfer_lib.core.paths import input_key
 from innfer_lib.core.runner import run
 from innfer_lib.data.validation_sets import validation_sample
-from innfer_lib.plots.generator import stacked_generator_plot
+from innfer_lib.plots.combined import stacked_generator_plot
 
 
 def main(smk):

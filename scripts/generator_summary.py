@@ -2,7 +2,7 @@ from innfer_lib.core.config import load_analysis
 from innfer_lib.core.io import read_parquet, read_yaml
 from innfer_lib.core.runner import run
 from innfer_lib.data.validation_sets import validation_sample
-from innfer_lib.plots.generator import generator_summary_plot
+from innfer_lib.plots.generator_summary import generator_summary_plot
 
 
 def main(smk):

@@ -3,7 +3,7 @@ from innfer_lib.core.io import read_parquet
 from innfer_lib.core.paths import input_key
 from innfer_lib.core.runner import run
 from innfer_lib.inference.fit_job import fit_job
-from innfer_lib.plots.scan import postfit_plot
+from innfer_lib.plots.postfit import postfit_plot
 
 
 def main(smk):

@@ -3,7 +3,7 @@ from pathlib import Path
 from innfer_lib.core.io import atomic_path, read_yaml
 from innfer_lib.core.paths import INPUT_KEY_SEPARATOR
 from innfer_lib.core.runner import LOG, run
-from innfer_lib.results.summary import table_csv, table_markdown, table_rows
+from innfer_lib.results.tables import table_csv, table_markdown, table_rows
 
 
 def main(smk):

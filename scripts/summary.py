@@ -2,7 +2,8 @@ from innfer_lib.core.config import load_analysis
 from innfer_lib.core.io import read_yaml, write_yaml
 from innfer_lib.core.paths import INPUT_KEY_SEPARATOR
 from innfer_lib.core.runner import LOG, run
-from innfer_lib.plots.common import summary_per_val_plot, summary_plot
+from innfer_lib.plots.summary import summary_plot
+from innfer_lib.plots.summary_per_val import summary_per_val_plot
 from innfer_lib.results.summary import collect
 
 

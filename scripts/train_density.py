@@ -8,7 +8,7 @@ from innfer_lib.core.runner import LOG, run
 from innfer_lib.density.models import learned_architecture
 from innfer_lib.density.train_job import load_architecture, train_density
 from innfer_lib.density.training import remove_checkpoint
-from innfer_lib.plots.common import loss_plot
+from innfer_lib.plots.training import loss_plot
 
 
 def checkpoint_dir(smk) -> str:

@@ -6,19 +6,13 @@ import sys
 import numpy as np
 import pytest
 
-from innfer_lib.plots.generator import (
-    density_comparison_plot,
-    epoch_metrics_plot,
-    equal_statistics_edges,
-    flatten_metrics,
-    flow_stages_plot,
-    generator_plot,
-    generator_summary_plot,
-    merged_epoch_metrics_plot,
-    stacked_generator_plot,
-    unrolled_2d_plot,
-    weighted_quantiles,
-)
+from innfer_lib.plots.combined import stacked_generator_plot
+from innfer_lib.plots.flow import flow_stages_plot
+from innfer_lib.plots.generator import density_comparison_plot, generator_plot
+from innfer_lib.plots.generator_2d import unrolled_2d_plot
+from innfer_lib.plots.generator_summary import generator_summary_plot
+from innfer_lib.plots.histograms import equal_statistics_edges, weighted_quantiles
+from innfer_lib.plots.training import epoch_metrics_plot, flatten_metrics, merged_epoch_metrics_plot
 
 
 def _outputs(tmp_path, name):

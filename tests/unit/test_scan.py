@@ -27,7 +27,8 @@ from innfer_lib.inference.scan import (
     scan_points_from_sigma,
     skipped_scan_point,
 )
-from innfer_lib.plots.scan import postfit_plot, result_text, scan_plot, scan_plot_2d
+from innfer_lib.plots.postfit import postfit_plot
+from innfer_lib.plots.scan import result_text, scan_plot, scan_plot_2d
 
 REL = 1e-3
 

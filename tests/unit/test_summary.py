@@ -12,14 +12,8 @@ from innfer_lib.results.intervals import (
     merge_all_but_one,
     pull,
 )
-from innfer_lib.results.summary import (
-    chi_squared,
-    collect,
-    parameter_views,
-    table_csv,
-    table_markdown,
-    table_rows,
-)
+from innfer_lib.results.summary import chi_squared, collect, parameter_views
+from innfer_lib.results.tables import table_csv, table_markdown, table_rows
 
 PARAMS = ["Y1", "mu", "nu"]
 
@@ -168,7 +162,7 @@ def test_views_fall_back_to_difference_for_a_zero_truth():
 
 
 def test_summary_plot_draws_the_truth_relative_values(summary, tmp_path):
-    from innfer_lib.plots.common import summary_plot
+    from innfer_lib.plots.summary import summary_plot
 
     s, _ = summary
     outputs = [str(tmp_path / "s.pdf"), str(tmp_path / "s.png")]
@@ -187,7 +181,7 @@ def test_summary_plot_draws_the_truth_relative_values(summary, tmp_path):
 
 
 def test_summary_per_val_plot_separates_constrained_nuisances(summary, tmp_path):
-    from innfer_lib.plots.common import summary_per_val_plot
+    from innfer_lib.plots.summary_per_val import summary_per_val_plot
 
     s, results = summary
     full = collect(

@@ -16,11 +16,12 @@ import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+import matplotlib.pyplot as plt
 import numpy as np
 
-from innfer_lib.plots.common import _style, plt, save
-from innfer_lib.plots.inputs import _plain
-from innfer_lib.plots.scan import _decimals
+from innfer_lib.plots.save import save
+from innfer_lib.plots.style import apply_style
+from innfer_lib.plots.text import decimals, plain
 
 MAX_PARAMETERS = 30
 UP_COLOUR = "#e42536"
@@ -35,7 +36,7 @@ PRIOR_BAND = "#d9d9d9"
 
 def value_text(value: float, sigma: float) -> str:
     """``value ± σ`` with σ to two significant digits."""
-    d = _decimals(sigma)
+    d = decimals(sigma)
     return f"{value:.{d}f} ± {sigma:.{d}f}"
 
 
@@ -45,7 +46,7 @@ def poi_header(label: str, value: float, sigma: float) -> str:
     Axis labels carry their unit in brackets (``m_t [GeV]``); a result reads as value and
     uncertainty followed by the unit, as it would be quoted.
     """
-    text = _plain(label)
+    text = plain(label)
     name, bracket, unit = text.rpartition(" [")
     if bracket and unit.endswith("]") and name:
         return f"{name} = {value_text(value, sigma)} {unit[:-1]}"
@@ -59,7 +60,7 @@ def _symmetric_limit(extents: Sequence[float], minimum: float, margin: float) ->
 
 def _row_label(entry: Mapping[str, Any], labels: Mapping[str, str]) -> str:
     name = str(entry["parameter"])
-    text = _plain(labels.get(name, name))
+    text = plain(labels.get(name, name))
     if not entry.get("valid", True):
         text += " (invalid)"
     if entry.get("clipped", False):
@@ -104,7 +105,7 @@ def impacts_plot(
     up = np.array([float(e["up"]) for e in shown], dtype=float)
     down = np.array([float(e["down"]) for e in shown], dtype=float)
 
-    _style()
+    apply_style()
     fig, (pax, iax) = plt.subplots(
         1,
         2,
@@ -164,7 +165,7 @@ def impacts_plot(
     iax.axvline(0.0, color="black", lw=1)
     limit = _symmetric_limit([*up, *down], 0.0, 1.2) or 1.0
     iax.set_xlim(-limit, limit)
-    poi_label = _plain(labels.get(poi, poi))
+    poi_label = plain(labels.get(poi, poi))
     iax.set_xlabel(f"impact on {poi_label}")
     iax.tick_params(axis="y", which="both", left=False, right=False)
     iax.legend(loc="lower center", bbox_to_anchor=(0.5, 1.0), ncol=2, frameon=False, fontsize=13)
@@ -190,7 +191,7 @@ def impacts_plot(
             va="top",
             fontsize=11,
         )
-    heading = "\n".join(t for t in (_plain(title), header) if t)
+    heading = "\n".join(t for t in (plain(title), header) if t)
     if heading:
         # Centred on the figure, just above the legend that sits on top of the impacts panel.
         pax.annotate(

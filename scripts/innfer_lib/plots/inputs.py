@@ -10,57 +10,32 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from innfer_lib.plots.common import _style, plt, save
+from innfer_lib.plots.histograms import (
+    DEGENERATE_HALF_WIDTH,
+    finite,
+    histogram,
+    quantile_range,
+)
+from innfer_lib.plots.ratio import RatioFigure
+from innfer_lib.plots.save import save
+from innfer_lib.plots.style import apply_style, cycle_colours
+from innfer_lib.plots.text import no_events, plain, set_title
 
 N_BINS = 40
-DEGENERATE_HALF_WIDTH = 0.5
+#: The validation plots frame the bulk between the 1 % and 99 % quantiles of the reference.
+VALIDATION_QUANTILES = (0.01, 0.99)
 MANY_SAMPLES = 10
 REFERENCE_COLOUR = "black"
-
-
-def _plain(text: str) -> str:
-    """Return axis text that matplotlib shows literally.
-
-    Column names such as ``m_top_had`` must stay readable: without usetex matplotlib already draws
-    them verbatim, but with usetex an underscore would start a subscript, so it is escaped there.
-    Text that contains ``$`` is taken to be deliberate mathtext and passed through unchanged.
-    """
-    if "$" in text or not plt.rcParams.get("text.usetex", False):
-        return text
-    for char in ("\\", "_", "%", "&", "#", "^", "{", "}"):
-        text = text.replace(char, "\\" + char)
-    return text
-
-
-def _cycle_colours(n: int) -> list[str]:
-    """Take ``n`` colours from the active (CMS) property cycle, wrapping if it is too short."""
-    cycle = [c["color"] for c in plt.rcParams["axes.prop_cycle"] if "color" in c]
-    cycle = [c for c in cycle if str(c).lower() not in ("k", "black", "#000000")] or ["C0"]
-    return [cycle[i % len(cycle)] for i in range(n)]
-
-
-def _finite(x: np.ndarray, w: np.ndarray) -> tuple[np.ndarray, np.ndarray, int]:
-    """Drop entries whose value or weight is not finite, reporting how many were dropped.
-
-    NaN would make [min, max] and the quantiles NaN and an infinite weight would swamp every
-    bin; a diagnostic plot should still be drawn, but say that it left entries out.
-    """
-    keep = np.isfinite(x) & np.isfinite(w)
-    return x[keep], w[keep], int(keep.size - keep.sum())
 
 
 def _n_eff(w: np.ndarray) -> float:
     """Kish effective number of events (Σw)²/Σw², 0 when there is no weight at all."""
     sumw2 = float(np.sum(w**2))
     return float(np.sum(w)) ** 2 / sumw2 if sumw2 > 0 else 0.0
-
-
-def _no_events(ax: Any) -> None:
-    """Write "no events" in the middle of an axis so an empty input still yields a figure."""
-    ax.text(0.5, 0.5, "no events", transform=ax.transAxes, ha="center", va="center", fontsize=20)
 
 
 def training_distribution_plot(
@@ -116,7 +91,7 @@ def training_distribution_plot(
         x = frame[column].to_numpy(dtype=float)
         if standardisation is not None and not transformed:
             x = x * float(standardisation["std"]) + float(standardisation["mean"])
-        values[split], weights[split], dropped[split] = _finite(
+        values[split], weights[split], dropped[split] = finite(
             x, frame[weight].to_numpy(dtype=float)
         )
 
@@ -144,24 +119,23 @@ def training_distribution_plot(
     if transformed:
         xlabel += " (standardised)"
 
-    _style()
+    apply_style()
     fig, ax = plt.subplots(figsize=(8, 6))
-    for colour, split in zip(_cycle_colours(len(values)), values, strict=True):
+    for colour, split in zip(cycle_colours(len(values)), values, strict=True):
         w = weights[split]
         text = f"{split}: N = {w.size}, Σw = {np.sum(w):.4g}, N$_{{\\rm eff}}$ = {_n_eff(w):.4g}"
         if dropped[split]:
             text += f" ({dropped[split]} non-finite dropped)"
         ax.stairs(hists[split], edges, color=colour, lw=2, label=text)
     if empty:
-        _no_events(ax)
+        no_events(ax)
     low = min([0.0] + [float(h.min()) for h in hists.values()])
     high = max([0.0] + [float(h.max()) for h in hists.values()])
     ax.set_ylim(low * 1.1 if low < 0 else 0.0, high * 1.35 if high > 0 else 1.0)
     ax.set_xlim(edges[0], edges[-1])
-    ax.set_xlabel(_plain(xlabel))
+    ax.set_xlabel(plain(xlabel))
     ax.set_ylabel("sum of weights per bin")
-    if title:
-        ax.set_title(_plain(title), fontsize=14)
+    set_title(ax, title)
     if values:
         ax.legend(loc="upper right", fontsize=11)
     save(fig, outputs)  # closes the figure; writes nothing when there are no outputs
@@ -178,22 +152,6 @@ def training_distribution_plot(
         "xlabel": xlabel,
         "empty": empty,
     }
-
-
-def _quantile_range(x: np.ndarray, w: np.ndarray) -> tuple[float, float]:
-    """1 % and 99 % quantiles, weighted when the weights allow it.
-
-    A weighted quantile needs a non-decreasing CDF, so with negative weights (NLO generators) or
-    no positive weight the plain quantiles are used; the range only has to frame the bulk.
-    """
-    if np.all(w >= 0) and np.sum(w) > 0:
-        lo, hi = np.quantile(x, [0.01, 0.99], weights=w, method="inverted_cdf")
-    else:
-        lo, hi = np.quantile(x, [0.01, 0.99])
-    lo, hi = float(lo), float(hi)
-    if hi <= lo:
-        lo, hi = lo - DEGENERATE_HALF_WIDTH, hi + DEGENERATE_HALF_WIDTH
-    return lo, hi
 
 
 def validation_distribution_plot(
@@ -253,7 +211,7 @@ def validation_distribution_plot(
         w = np.ones_like(x) if raw_w is None else np.asarray(raw_w, dtype=float).ravel()
         if w.shape != x.shape:
             raise ValueError(f"sample {i}: {x.size} values but {w.size} weights")
-        x, w, _ = _finite(x, w)
+        x, w, _ = finite(x, w)
         xs.append(x)
         ws.append(w)
 
@@ -267,9 +225,9 @@ def validation_distribution_plot(
         edges = np.array([], dtype=float)
     else:
         if xs[reference].size:
-            lo, hi = _quantile_range(xs[reference], ws[reference])
+            lo, hi = quantile_range(xs[reference], ws[reference], VALIDATION_QUANTILES)
         else:
-            lo, hi = _quantile_range(np.concatenate(xs), np.concatenate(ws))
+            lo, hi = quantile_range(np.concatenate(xs), np.concatenate(ws), VALIDATION_QUANTILES)
         edges = np.linspace(lo, hi, n_bins + 1)
 
     hists: list[np.ndarray | None] = [None] * n
@@ -280,42 +238,35 @@ def validation_distribution_plot(
         for i, (x, w) in enumerate(zip(xs, ws, strict=True)):
             if i in notes:
                 continue
-            counts, _ = np.histogram(x, bins=edges, weights=w)
-            squares, _ = np.histogram(x, bins=edges, weights=w**2)
+            counts, sigma = histogram(x, w, edges)
             area = float(np.sum(counts))
             if area <= 0:
                 notes[i] = "no weight in range, skipped"
                 continue
             hists[i] = counts / (area * widths)
-            errors[i] = np.sqrt(squares) / (area * widths)
+            errors[i] = sigma / (area * widths)
 
     ref_hist = hists[reference] if n else None
+    ref_errors = errors[reference] if n else None
     ratios: list[np.ndarray | None] = [None] * n
     band = np.full(max(edges.size - 1, 0), np.nan)
-    if ref_hist is not None:
+    if ref_hist is not None and ref_errors is not None:
         filled = ref_hist > 0
-        band = np.divide(
-            errors[reference], ref_hist, out=np.full_like(ref_hist, np.nan), where=filled
-        )
+        band = np.divide(ref_errors, ref_hist, out=np.full_like(ref_hist, np.nan), where=filled)
         for i, hist in enumerate(hists):
             if hist is not None:
                 ratios[i] = np.divide(hist, ref_hist, out=np.full_like(hist, np.nan), where=filled)
 
-    _style()
-    fig, (ax, rax) = plt.subplots(
-        2,
-        1,
-        figsize=(9, 8),
-        sharex=True,
-        gridspec_kw={"height_ratios": [3, 1], "hspace": 0.05},
-    )
+    apply_style()
+    figure = RatioFigure()
+    fig, ax, rax = figure.fig, figure.main, figure.ratio
     many = n > MANY_SAMPLES
     others = [i for i in range(n) if i != reference]
     if many:
         cmap = plt.get_cmap("viridis")
         palette = [cmap(v) for v in np.linspace(0.0, 0.95, len(others))]
     else:
-        palette = _cycle_colours(len(others))
+        palette = cycle_colours(len(others))
     colours = {reference: REFERENCE_COLOUR, **dict(zip(others, palette, strict=True))}
 
     legend: list[str] = []
@@ -347,7 +298,7 @@ def validation_distribution_plot(
     rax.axhline(1.0, color="grey", ls="--", lw=1)
 
     if empty:
-        _no_events(ax)
+        no_events(ax)
     else:
         top = max([0.0] + [float(h.max()) for h in hists if h is not None])
         ax.set_ylim(0.0, top * 1.4 if top > 0 else 1.0)
@@ -355,9 +306,8 @@ def validation_distribution_plot(
     rax.set_ylim(*ratio_range)
     ax.set_ylabel("unit-area density")
     rax.set_ylabel("ratio to ref.", fontsize=13)
-    rax.set_xlabel(_plain(xlabel))
-    if title:
-        ax.set_title(_plain(title), fontsize=14)
+    rax.set_xlabel(plain(xlabel))
+    set_title(ax, title)
     if legend:
         if many:
             ax.legend(loc="upper left", bbox_to_anchor=(1.02, 1.0), fontsize=8, ncol=1)

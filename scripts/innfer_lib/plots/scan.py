@@ -1,8 +1,8 @@
-"""Plots of likelihood scans and post-fit distributions: ScanPlot, 2-D contours, PostFitPlot.
+"""Plots of likelihood scans: ScanPlot (−2ΔlnL against one parameter) and 2-D contours.
 
-Every function takes numbers (collected scans, event arrays), never files or models, and
-returns what it drew, so tests can check a figure without reading the image back and this
-module never needs TensorFlow. The smooth scan curve is the same `scan.ProfileCurve` that
+Every function takes numbers (collected scans), never files or models, and returns what it
+drew, so tests can check a figure without reading the image back and this module never needs
+TensorFlow. The smooth scan curve is the same `scan.ProfileCurve` that
 `scan.collect_scan` solved for the crossings, so the lines on the plot sit exactly where the
 curve meets 1 and 4.
 """
@@ -13,6 +13,7 @@ import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+import matplotlib.pyplot as plt
 import numpy as np
 
 from innfer_lib.inference.scan import (
@@ -22,23 +23,10 @@ from innfer_lib.inference.scan import (
     interval,
     smooth_grid_2d,
 )
-from innfer_lib.plots.common import COLOURS, _style, plt, save
-from innfer_lib.plots.generator import (
-    GENERATOR_BINS,
-    GENERATOR_QUANTILES,
-    _divide,
-    _draw_points,
-    _finish_main,
-    _finish_ratio_figure,
-    _ratio_figure,
-    _resolve_edges,
-    _series,
-    _stack,
-    _title,
-    _values_and_weights,
-    chi_squared,
-)
-from innfer_lib.plots.inputs import DEGENERATE_HALF_WIDTH, _cycle_colours, _plain
+from innfer_lib.plots.histograms import DEGENERATE_HALF_WIDTH
+from innfer_lib.plots.save import save
+from innfer_lib.plots.style import COLOURS, apply_style, cycle_colours
+from innfer_lib.plots.text import decimals, plain, set_title
 
 Y_MAX_1SIGMA = 7.0
 Y_MAX_2SIGMA = 9.0
@@ -49,24 +37,16 @@ TRUTH_COLOUR = COLOURS["truth"]
 # --------------------------------------------------------------------------------------------
 # ScanPlot
 # --------------------------------------------------------------------------------------------
-def _decimals(*errors: float | None) -> int:
-    """Decimals that show the smaller error with two significant digits (at least 0)."""
-    finite = [abs(e) for e in errors if e is not None and math.isfinite(e) and e != 0]
-    if not finite:
-        return 3
-    return max(0, 1 - int(math.floor(math.log10(min(finite)))))
-
-
 def result_text(collected: Mapping[str, Any], label: str) -> str:
     """``label = x0 +up −down`` as mathtext; an open side reads "open" instead of a number."""
     crossings = {int(k): v for k, v in collected["crossings"].items()}
     if 0 not in crossings:
-        return f"{_plain(label)}: no valid scan points"
+        return f"{plain(label)}: no valid scan points"
     down, up = interval(collected, 1)
-    d = _decimals(down, up)
+    d = decimals(down, up)
     up_text = f"+{up:.{d}f}" if up is not None else r"+\mathrm{open}"
     down_text = f"-{down:.{d}f}" if down is not None else r"-\mathrm{open}"
-    return f"{_plain(label)} = ${crossings[0]:.{d}f}^{{{up_text}}}_{{{down_text}}}$"
+    return f"{plain(label)} = ${crossings[0]:.{d}f}^{{{up_text}}}_{{{down_text}}}$"
 
 
 def _draw_scan(
@@ -80,7 +60,8 @@ def _draw_scan(
     if x.size == 0:
         ax.plot([], [], color=colour, label=legend)
         return drawn
-    curve = ProfileCurve(x, y)
+    # The record's own values: the curve `collect_scan` solved the crossings on.
+    curve = ProfileCurve(collected["scan_values"], collected["nlls"])
     cx, cy = curve.sample()
     drawn["curve"] = (cx, cy)
     ax.plot(cx, cy, color=colour, lw=2, label=legend)
@@ -129,10 +110,10 @@ def scan_plot(
     two_sigma = any(k in {int(c) for c in s["crossings"]} for s in every for k in (-2, 2))
     y_max = Y_MAX_2SIGMA if two_sigma else Y_MAX_1SIGMA
 
-    _style()
+    apply_style()
     fig, ax = plt.subplots(figsize=(9, 7))
     series = {name: _draw_scan(ax, collected, MAIN_COLOUR, name, label, "o")}
-    for (other, scan), colour in zip(others.items(), _cycle_colours(len(others)), strict=True):
+    for (other, scan), colour in zip(others.items(), cycle_colours(len(others)), strict=True):
         series[other] = _draw_scan(ax, scan, colour, other, label, "s")
     for k, level in SIGMA_LEVELS.items():
         ax.axhline(level, color="grey", ls="--", lw=1)
@@ -158,11 +139,11 @@ def scan_plot(
         xlim = (xlim[0] - DEGENERATE_HALF_WIDTH, xlim[1] + DEGENERATE_HALF_WIDTH)
     ax.set_xlim(*xlim)
     ax.set_ylim(0.0, y_max)
-    ax.set_xlabel(_plain(label))
+    ax.set_xlabel(plain(label))
     ax.set_ylabel(r"$-2\,\Delta\ln L$")
     ax.legend(loc="upper center", fontsize=12, frameon=False)
     text = result_text(collected, label)
-    _title(ax, title)
+    set_title(ax, title)
     save(fig, outputs)
     return {"ylim": (0.0, y_max), "xlim": xlim, "text": text, "series": series}
 
@@ -206,14 +187,14 @@ def scan_plot_2d(
     a = np.asarray(collected_2d["a_values"], dtype=float)
     b = np.asarray(collected_2d["b_values"], dtype=float)
     z = np.asarray(collected_2d["nlls"], dtype=float)
-    fine = smooth_grid_2d(a, b, z)
+    fine = smooth_grid_2d(collected_2d["a_values"], collected_2d["b_values"], z)
     smoothed = fine is not None
-    if smoothed:
+    if fine is not None:
         a, b, z = fine
     levels = [CONTOUR_LEVELS_2D[1], CONTOUR_LEVELS_2D[2]]
     best = (float(collected_2d["minimum"]["a"]), float(collected_2d["minimum"]["b"]))
 
-    _style()
+    apply_style()
     fig, ax = plt.subplots(figsize=(8.5, 7.5))
     colours = ["#5790fc", "#f89c20"]
     contour_set = ax.contour(
@@ -225,143 +206,11 @@ def scan_plot_2d(
     ax.plot(*best, "+", color=MAIN_COLOUR, ms=14, mew=2, label="best fit")
     if truth is not None and all(math.isfinite(t) for t in truth):
         ax.plot(*truth, "*", color=TRUTH_COLOUR, ms=14, label="truth")
-    ax.set_xlabel(_plain(labels[0]))
-    ax.set_ylabel(_plain(labels[1]))
+    ax.set_xlabel(plain(labels[0]))
+    ax.set_ylabel(plain(labels[1]))
     ax.set_xlim(a[0], a[-1])
     ax.set_ylim(b[0], b[-1])
     ax.legend(loc="upper right", fontsize=11)
-    _title(ax, title)
+    set_title(ax, title)
     save(fig, outputs)
     return {"levels": levels, "contours": contours, "best_fit": best, "smoothed": smoothed}
-
-
-# --------------------------------------------------------------------------------------------
-# PostFitPlot
-# --------------------------------------------------------------------------------------------
-def _pool(sample: tuple[Any, Any] | Mapping[str, tuple[Any, Any]], name: str):
-    """One (x, w) from a sample or from a mapping of samples (summed processes)."""
-    if isinstance(sample, Mapping):
-        parts = [_values_and_weights(p, f"{name} {k}") for k, p in sample.items()]
-        if not parts:
-            return np.empty(0), np.empty(0), 0
-        return (
-            np.concatenate([p[0] for p in parts]),
-            np.concatenate([p[1] for p in parts]),
-            sum(p[2] for p in parts),
-        )
-    return _values_and_weights(sample, name)
-
-
-def postfit_plot(
-    observed: tuple[Any, Any],
-    predicted_by_process: Mapping[str, tuple[Any, Any]],
-    column: str,
-    label: str | None = None,
-    outputs: Sequence[str] = (),
-    prefit: tuple[Any, Any] | Mapping[str, tuple[Any, Any]] | None = None,
-    *,
-    bins: int | Sequence[float] = GENERATOR_BINS,
-    ratio_range: tuple[float, float] = (0.5, 1.5),
-    observed_label: str = "data",
-    title: str = "",
-    text: str = "",
-) -> dict[str, Any]:
-    """PostFitPlot: the stacked post-fit prediction against the fitted events, with a ratio.
-
-    The prediction is the per-process Asimov samples at the best fit with weights summing to
-    the fitted yields, so the stack is what the fit believes the data look like; the observed
-    events are points with √Σw² errors. The optional pre-fit total (dashed, also in the ratio
-    panel relative to the post-fit total) shows how far the fit had to move the model. Binning
-    as in the Generator plots (40 bins between the 0.1 % and 99.9 % observed quantiles).
-
-    Args:
-        observed: ``(x, w)`` of the fitted events; ``w`` None for unweighted data.
-        predicted_by_process: Process name to ``(x, w)`` of its post-fit Asimov events, stacked
-            from the bottom in the given order.
-        column: Column name; the x-axis label when ``label`` is None.
-        label: x-axis label.
-        outputs: Paths to write ([pdf, png]).
-        prefit: ``(x, w)`` of the pre-fit total, or process name to ``(x, w)`` (summed).
-        bins: Number of bins, or explicit edges.
-        ratio_range: y range of the ratio panel.
-        observed_label: Legend text of the observed events.
-        title: Figure title.
-        text: Extra text in the top-left corner (e.g. the best-fit values).
-
-    Returns:
-        ``{"edges", "observed": {...}, "predicted": {process: {...}}, "predicted_total":
-        {"counts", "errors"}, "prefit_total": counts or None, "ratio", "ratio_errors",
-        "prefit_ratio", "chi2", "ndf", "xlabel", "empty"}``.
-    """
-    xo, wo, dropped_o = _values_and_weights(observed, "observed")
-    processes = {
-        name: _values_and_weights(pair, f"predicted {name}")
-        for name, pair in predicted_by_process.items()
-    }
-    pooled = _pool(dict(predicted_by_process), "predicted")
-    edges = _resolve_edges(bins, (xo, wo), pooled[:2], GENERATOR_QUANTILES)
-    empty = edges is None
-    if empty:
-        n = int(bins) if isinstance(bins, int | np.integer) else 1
-        edges = np.linspace(-DEGENERATE_HALF_WIDTH, DEGENERATE_HALF_WIDTH, n + 1)
-    obs = _series(xo, wo, edges, dropped_o)
-    pred = {name: _series(x, w, edges, d) for name, (x, w, d) in processes.items()}
-    n_bins = len(edges) - 1
-    total = np.sum([p["counts"] for p in pred.values()], axis=0) if pred else np.zeros(n_bins)
-    total_err = (
-        np.sqrt(np.sum([p["errors"] ** 2 for p in pred.values()], axis=0))
-        if pred
-        else np.zeros(n_bins)
-    )
-    prefit_counts = None
-    if prefit is not None:
-        xp, wp, dropped_p = _pool(prefit, "prefit")
-        prefit_counts = _series(xp, wp, edges, dropped_p)["counts"]
-    ratio = _divide(obs["counts"], total)
-    ratio_errors = _divide(obs["errors"], total)
-    band = _divide(total_err, total)
-    prefit_ratio = None if prefit_counts is None else _divide(prefit_counts, total)
-    chi2, ndf = chi_squared(obs["counts"], obs["errors"], total, total_err)
-    xlabel = label if label is not None else column
-
-    _style()
-    fig, ax, rax = _ratio_figure()
-    _stack(ax, edges, pred, total, total_err)
-    if prefit_counts is not None:
-        ax.stairs(prefit_counts, edges, color="grey", lw=2, ls="--", label="pre-fit total")
-        rax.stairs(prefit_ratio, edges, color="grey", lw=2, ls="--")
-    _draw_points(ax, edges, obs["counts"], obs["errors"], observed_label)
-    _finish_main(
-        ax,
-        edges,
-        [total + total_err, obs["counts"] + obs["errors"], prefit_counts],
-        empty,
-    )
-    _finish_ratio_figure(
-        fig,
-        ax,
-        rax,
-        (edges, ratio, ratio_errors, band),
-        ratio_range,
-        f"{observed_label} / post-fit",
-        xlabel,
-        title,
-        outputs,
-        text,
-        chi2,
-        ndf,
-    )
-    return {
-        "edges": edges,
-        "observed": obs,
-        "predicted": pred,
-        "predicted_total": {"counts": total, "errors": total_err},
-        "prefit_total": prefit_counts,
-        "ratio": ratio,
-        "ratio_errors": ratio_errors,
-        "prefit_ratio": prefit_ratio,
-        "chi2": chi2,
-        "ndf": ndf,
-        "xlabel": xlabel,
-        "empty": empty,
-    }

@@ -3,38 +3,20 @@
 A summary overlays series, each one fit set fitted with one density source (learned or the
 benchmark's true density), and reads their `results.fit_result` records, so the interval
 source (covariance, sandwich, scan, approximate) is the fit set's choice, not the plot's.
-Truth-relative views (ratio, or difference where a truth is 0), χ² against the truth and a
-results table come from the same numbers the plots draw.
+Truth-relative views (ratio, or difference where a truth is 0) and χ² against the truth come
+from the same numbers the plots draw; `results.tables` writes them as tables.
 """
 
 from __future__ import annotations
 
-import csv
-import io
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from typing import Any
 
-import numpy as np
-
 from innfer_lib.core.errors import ConfigError
-from innfer_lib.results.intervals import NOMINAL, TRUTH
 
 RATIO, DIFFERENCE, AUTO = "ratio", "difference", "auto"
 VIEWS = (AUTO, RATIO, DIFFERENCE)
-TABLE_COLUMNS = (
-    "fit",
-    "density",
-    "val",
-    "parameter",
-    "reference",
-    "truth",
-    "best_fit",
-    "sigma_down",
-    "sigma_up",
-    "pull",
-    "fit_valid",
-)
 
 Key = tuple[str, str, int]  # (fit entry, density, val)
 
@@ -68,9 +50,9 @@ def parameter_views(
 
 def default_parameters(
     analysis_parameters: Sequence[str],
-    floating: Sequence[str],
-    constrained: Sequence[str],
-    varied: Sequence[str],
+    floating: Collection[str],
+    constrained: Collection[str],
+    varied: Collection[str],
 ) -> list[str]:
     """POIs, rates and any parameter varied over the validation points, if floating.
 
@@ -107,8 +89,8 @@ def collect(
         parameters: the parameters to show; default `default_parameters`.
     """
     first = results[(series[0][0], series[0][1], vals[0])]
-    floating = set()
-    constrained = set()
+    floating: set[str] = set()
+    constrained: set[str] = set()
     for record in results.values():
         floating.update(record["parameters"])
         constrained.update(p for p, r in record["parameters"].items() if r["constrained"])
@@ -219,70 +201,3 @@ def view_values(
     if view == RATIO:
         return entry["best_fit"] / truth, {k: c / truth for k, c in crossings.items()}
     return entry["best_fit"] - truth, {k: c - truth for k, c in crossings.items()}
-
-
-def table_rows(
-    fit: str, results: Mapping[tuple[str, int], Mapping[str, Any]]
-) -> list[dict[str, Any]]:
-    """One row per (density, val, parameter) of one fit set, in the `TABLE_COLUMNS` order."""
-    rows = []
-    for (density, val), record in sorted(results.items(), key=lambda kv: (kv[0][0], kv[0][1])):
-        for p, r in record["parameters"].items():
-            rows.append(
-                {
-                    "fit": fit,
-                    "density": density,
-                    "val": int(val),
-                    "parameter": p,
-                    "reference": record.get("reference", TRUTH),
-                    "truth": r["truth"],
-                    "best_fit": r["best_fit"],
-                    "sigma_down": r["sigma_down"],
-                    "sigma_up": r["sigma_up"],
-                    "pull": r["pull"],
-                    "fit_valid": bool(record["fit_valid"]),
-                }
-            )
-    return rows
-
-
-def table_csv(rows: Sequence[Mapping[str, Any]]) -> str:
-    """The rows as CSV with full float precision."""
-    buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=TABLE_COLUMNS, lineterminator="\n")
-    writer.writeheader()
-    for row in rows:
-        writer.writerow({k: row[k] for k in TABLE_COLUMNS})
-    return buffer.getvalue()
-
-
-def _significant(value: float, sigma: float) -> str:
-    """A value to the precision of its uncertainty (two significant digits of σ)."""
-    if not (math.isfinite(value) and math.isfinite(sigma) and sigma > 0):
-        return f"{value:.6g}"
-    # The small offset keeps σ = 0.1 − ε (rounding) at two digits, not three.
-    digits = max(0, 1 - int(np.floor(np.log10(sigma) + 1e-9)))
-    return f"{value:.{digits}f}"
-
-
-def table_markdown(rows: Sequence[Mapping[str, Any]]) -> str:
-    """The rows as a markdown table: value +σ_up −σ_down, rounded to σ's precision.
-
-    A data fit's reference value is marked "(nominal)": it is the default point, not a truth,
-    and its pull is the distance from the nominal in units of σ.
-    """
-    lines = [
-        "| density | val | parameter | truth | best fit | pull | fit valid |",
-        "|---|---|---|---|---|---|---|",
-    ]
-    for r in rows:
-        sigma = np.nanmin([r["sigma_down"], r["sigma_up"]])
-        best = _significant(r["best_fit"], sigma)
-        up = _significant(r["sigma_up"], sigma)
-        down = _significant(r["sigma_down"], sigma)
-        mark = " (nominal)" if r["reference"] == NOMINAL else ""
-        lines.append(
-            f"| {r['density']} | {r['val']} | {r['parameter']} | {r['truth']:g}{mark} | "
-            f"{best} +{up} −{down} | {r['pull']:+.2f} | {'yes' if r['fit_valid'] else 'NO'} |"
-        )
-    return "\n".join(lines) + "\n"

@@ -1,0 +1,48 @@
+"""Text on figures: axis text shown literally, numbers rounded to their error, notices.
+
+Column names and user labels go through `plain`, so a name such as ``m_top_had`` reads the
+same with and without LaTeX rendering; numbers quoted with an error use `decimals`.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import matplotlib.pyplot as plt
+
+
+def plain(text: str) -> str:
+    """Return axis text that matplotlib shows literally.
+
+    Column names such as ``m_top_had`` must stay readable: without usetex matplotlib already draws
+    them verbatim, but with usetex an underscore would start a subscript, so it is escaped there.
+    Text that contains ``$`` is taken to be deliberate mathtext and passed through unchanged.
+    """
+    if "$" in text or not plt.rcParams.get("text.usetex", False):
+        return text
+    for char in ("\\", "_", "%", "&", "#", "^", "{", "}"):
+        text = text.replace(char, "\\" + char)
+    return text
+
+
+def decimals(*errors: float | None) -> int:
+    """Decimals that show the smaller error with two significant digits (at least 0).
+
+    Without a finite non-zero error there is nothing to round to, and three decimals are used.
+    """
+    finite = [abs(e) for e in errors if e is not None and math.isfinite(e) and e != 0]
+    if not finite:
+        return 3
+    return max(0, 1 - int(math.floor(math.log10(min(finite)))))
+
+
+def set_title(ax: Any, title: str) -> None:
+    """Title of an axis in literal text; no title (and no space for one) when empty."""
+    if title:
+        ax.set_title(plain(title), fontsize=14)
+
+
+def no_events(ax: Any) -> None:
+    """Write "no events" in the middle of an axis so an empty input still yields a figure."""
+    ax.text(0.5, 0.5, "no events", transform=ax.transAxes, ha="center", va="center", fontsize=20)

@@ -1,0 +1,99 @@
+"""Results tables of one fit set: one row per (density, validation point, parameter).
+
+The rows come from the `intervals.fit_result` records the summaries read, so a table and a
+summary plot show the same numbers; CSV keeps full precision for further use, markdown rounds
+each value to its uncertainty for reading.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import math
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+
+from innfer_lib.results.intervals import NOMINAL, TRUTH
+
+TABLE_COLUMNS = (
+    "fit",
+    "density",
+    "val",
+    "parameter",
+    "reference",
+    "truth",
+    "best_fit",
+    "sigma_down",
+    "sigma_up",
+    "pull",
+    "fit_valid",
+)
+
+
+def table_rows(
+    fit: str, results: Mapping[tuple[str, int], Mapping[str, Any]]
+) -> list[dict[str, Any]]:
+    """One row per (density, val, parameter) of one fit set, in the `TABLE_COLUMNS` order."""
+    rows = []
+    for (density, val), record in sorted(results.items(), key=lambda kv: (kv[0][0], kv[0][1])):
+        for p, r in record["parameters"].items():
+            rows.append(
+                {
+                    "fit": fit,
+                    "density": density,
+                    "val": int(val),
+                    "parameter": p,
+                    "reference": record.get("reference", TRUTH),
+                    "truth": r["truth"],
+                    "best_fit": r["best_fit"],
+                    "sigma_down": r["sigma_down"],
+                    "sigma_up": r["sigma_up"],
+                    "pull": r["pull"],
+                    "fit_valid": bool(record["fit_valid"]),
+                }
+            )
+    return rows
+
+
+def table_csv(rows: Sequence[Mapping[str, Any]]) -> str:
+    """The rows as CSV with full float precision."""
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=TABLE_COLUMNS, lineterminator="\n")
+    writer.writeheader()
+    for row in rows:
+        writer.writerow({k: row[k] for k in TABLE_COLUMNS})
+    return buffer.getvalue()
+
+
+def _significant(value: float, sigma: float) -> str:
+    """A value to the precision of its uncertainty (two significant digits of σ)."""
+    if not (math.isfinite(value) and math.isfinite(sigma) and sigma > 0):
+        return f"{value:.6g}"
+    # The small offset keeps σ = 0.1 − ε (rounding) at two digits, not three.
+    digits = max(0, 1 - int(np.floor(np.log10(sigma) + 1e-9)))
+    return f"{value:.{digits}f}"
+
+
+def table_markdown(rows: Sequence[Mapping[str, Any]]) -> str:
+    """The rows as a markdown table: value +σ_up −σ_down, rounded to σ's precision.
+
+    A data fit's reference value is marked "(nominal)": it is the default point, not a truth,
+    and its pull is the distance from the nominal in units of σ.
+    """
+    lines = [
+        "| density | val | parameter | truth | best fit | pull | fit valid |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for r in rows:
+        sigma = np.nanmin([r["sigma_down"], r["sigma_up"]])
+        best = _significant(r["best_fit"], sigma)
+        up = _significant(r["sigma_up"], sigma)
+        down = _significant(r["sigma_down"], sigma)
+        mark = " (nominal)" if r["reference"] == NOMINAL else ""
+        lines.append(
+            f"| {r['density']} | {r['val']} | {r['parameter']} | {r['truth']:g}{mark} | "
+            f"{best} +{up} −{down} | {r['pull']:+.2f} | {'yes' if r['fit_valid'] else 'NO'} |"
+        )
+    return "\n".join(lines) + "\n"
