@@ -259,7 +259,7 @@ def test_evaluate_density_uses_the_flow_per_row():
 def test_real_flow_fits_the_api():
     # A real (tiny, untrained) flow inside LearnedDensity: about 3 s, mostly importing TF.
     pytest.importorskip("tensorflow")
-    from innfer_lib.density.flows import ConditionalFlow
+    from innfer_lib.density.flow import ConditionalFlow
     from innfer_lib.density.models import LearnedDensity
 
     arch = {
@@ -289,7 +289,7 @@ def test_real_flow_fits_the_api():
 def test_unconditional_flow_evaluates_and_samples():
     """A process without parameters (a background) has an empty condition per event."""
     pytest.importorskip("tensorflow")
-    from innfer_lib.density.flows import ConditionalFlow
+    from innfer_lib.density.flow import ConditionalFlow
     from innfer_lib.density.models import LearnedDensity
 
     stand = {"x1": {"mean": 5.0, "std": 2.0}}

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import yaml
 
-from innfer_lib.density.flows import ConditionalFlow
+from innfer_lib.density.flow import ConditionalFlow
 from innfer_lib.density.training import CosineDecayWithWarmUp, resolve_training_options, train_flow
 
 TINY_ARCH = {

@@ -21,7 +21,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from innfer_lib.density.flows import ConditionalFlow
+from innfer_lib.density.flow import ConditionalFlow
 from innfer_lib.density.training import (
     CHECKPOINT_FILE,
     LR_SCHEDULERS,
@@ -319,7 +319,7 @@ CHILD = textwrap.dedent(
     # One thread each: the reference and the victim share the test machine's cores.
     tf.config.threading.set_intra_op_parallelism_threads(1)
     tf.config.threading.set_inter_op_parallelism_threads(1)
-    from innfer_lib.density.flows import ConditionalFlow
+    from innfer_lib.density.flow import ConditionalFlow
     from innfer_lib.density.training import train_flow
 
     ckpt, out = sys.argv[1], sys.argv[2]

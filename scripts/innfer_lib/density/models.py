@@ -125,7 +125,7 @@ def load_density(architecture_path: str | Path, parameters: Mapping[str, Any]) -
     if kind == "benchmark":
         return TrueDensity(record["benchmark"], record["process"])
     if kind == "flow":
-        from innfer_lib.density.flows import ConditionalFlow
+        from innfer_lib.density.flow import ConditionalFlow
 
         weights = Path(architecture_path).with_name("weights.npz")
         flow = ConditionalFlow.load(

@@ -31,7 +31,7 @@ def load_architecture(
     kind = arch.pop("type", "flow")
     if kind not in ("flow", "BayesFlow"):
         raise ConfigError(f"{path}: type: {kind!r} is not a density model type (flow)")
-    from innfer_lib.density.flows import resolve_architecture
+    from innfer_lib.density.architecture import resolve_architecture
     from innfer_lib.density.training import resolve_training_options
 
     try:
@@ -65,7 +65,7 @@ def train_density(
     of a killed job continues after the last finished epoch and ends with the weights and history
     an uninterrupted run would have produced.
     """
-    from innfer_lib.density.flows import ConditionalFlow
+    from innfer_lib.density.flow import ConditionalFlow
     from innfer_lib.density.training import train_flow
 
     d = parameters["density"]

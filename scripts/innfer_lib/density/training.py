@@ -42,7 +42,7 @@ from tensorflow.core.framework import summary_pb2  # noqa: E402
 from tqdm.auto import tqdm  # noqa: E402
 
 from innfer_lib.core.io import atomic_path  # noqa: E402
-from innfer_lib.density.flows import ConditionalFlow  # noqa: E402
+from innfer_lib.density.flow import ConditionalFlow  # noqa: E402
 
 DEFAULT_LR_SCHEDULER_OPTIONS: dict[str, Any] = {
     # CosineDecayWithWarmUp: final learning rate (absolute) and share of steps spent warming up.
