@@ -17,7 +17,7 @@ import tensorflow as tf
 
 from innfer_lib.density.mixing import LUMixing
 from innfer_lib.density.tensor_ops import columns, concat_columns, join
-from innfer_lib.density.transform import make_transform
+from innfer_lib.density.transform import TRANSFORMS
 
 
 class LogDets:
@@ -93,12 +93,10 @@ class CouplingLayer:
         # into each other, which keeps gradient and Hessian graphs small.
         self.identity_perm = bool(np.array_equal(self.permutation, np.arange(n_x)))
         self.inv_permutation = np.argsort(self.permutation)
-        t_args = (arch, rng, dtype)
-        self.t1 = make_transform(
-            kind, self.d1, self.d2 + n_cond, *t_args, f"{name}_t1", dropout_rng
-        )
+        transform = TRANSFORMS[kind]
+        self.t1 = transform(self.d1, self.d2 + n_cond, arch, rng, dtype, f"{name}_t1", dropout_rng)
         self.t2 = (
-            make_transform(kind, self.d2, self.d1 + n_cond, *t_args, f"{name}_t2", dropout_rng)
+            transform(self.d2, self.d1 + n_cond, arch, rng, dtype, f"{name}_t2", dropout_rng)
             if self.d2 > 0
             else None
         )

@@ -41,20 +41,18 @@ class Transform(ABC):
         self,
         n_out: int,
         n_in: int,
-        n_params: int,
         arch: Mapping[str, Any],
         rng: np.random.Generator,
         dtype: tf.DType,
         name: str,
-        dropout_rng: tf.random.Generator | None,
+        dropout_rng: tf.random.Generator | None = None,
     ) -> None:
-        """Build the conditioner from the ``<kind>_*`` options of a resolved architecture.
+        """Read the kind's options and build the conditioner from its ``<kind>_*`` options.
 
         Args:
             n_out: Number of transformed dimensions.
             n_in: Width of the conditioner input; 0 becomes one zero column (see
                 :func:`innfer_lib.density.tensor_ops.join`).
-            n_params: Conditioner outputs the transform needs.
             arch: Resolved architecture.
             rng: Generator of the conditioner's initial weights.
             dtype: Dtype of weights and outputs.
@@ -63,9 +61,10 @@ class Transform(ABC):
         """
         self.n_out = n_out
         self.dtype = dtype
+        self._configure(arch)
         self.mlp = MLP(
             max(n_in, 1),
-            n_params,
+            n_out * self.params_per_dimension(),
             int(arch[f"{self.kind}_units_per_dense_layer"]),
             int(arch[f"{self.kind}_num_dense_layers"]),
             str(arch[f"{self.kind}_activation"]),
@@ -75,6 +74,14 @@ class Transform(ABC):
             dropout_rate(arch, self.kind),
             dropout_rng,
         )
+
+    @abstractmethod
+    def _configure(self, arch: Mapping[str, Any]) -> None:
+        """Read the kind's own options; called before the conditioner is built."""
+
+    @abstractmethod
+    def params_per_dimension(self) -> int:
+        """Conditioner outputs the transform needs per transformed dimension."""
 
     @abstractmethod
     def forward(
@@ -111,19 +118,12 @@ class AffineTransform(Transform):
 
     kind = "affine"
 
-    def __init__(
-        self,
-        n_out: int,
-        n_in: int,
-        arch: Mapping[str, Any],
-        rng: np.random.Generator,
-        dtype: tf.DType,
-        name: str,
-        dropout_rng: tf.random.Generator | None = None,
-    ) -> None:
-        """See :class:`Transform`; the clamp comes from ``soft_clamp``."""
+    def _configure(self, arch: Mapping[str, Any]) -> None:
         self.clamp = float(arch["soft_clamp"])
-        super().__init__(n_out, n_in, 2 * n_out, arch, rng, dtype, name, dropout_rng)
+
+    def params_per_dimension(self) -> int:
+        # Log-scale and shift.
+        return 2
 
     def _params(self, h: tf.Tensor, training: bool = False) -> tuple[tf.Tensor, tf.Tensor]:
         s_raw, t = tf.split(self.mlp(h, training), 2, axis=-1)
@@ -157,23 +157,15 @@ class SplineTransform(Transform):
 
     kind = "spline"
 
-    def __init__(
-        self,
-        n_out: int,
-        n_in: int,
-        arch: Mapping[str, Any],
-        rng: np.random.Generator,
-        dtype: tf.DType,
-        name: str,
-        dropout_rng: tf.random.Generator | None = None,
-    ) -> None:
-        """See :class:`Transform`; bins, bound and implementation come from ``spline_*``."""
+    def _configure(self, arch: Mapping[str, Any]) -> None:
         self.bins = int(arch["spline_bins"])
         self.bound = float(arch["spline_bound"])
         self.use_tfp = arch["spline_implementation"] == "tfp"
         self.maps = spline_maps(self.bins, self.bound)
-        n_params = n_out * (3 * self.bins - 1)
-        super().__init__(n_out, n_in, n_params, arch, rng, dtype, name, dropout_rng)
+
+    def params_per_dimension(self) -> int:
+        # K bin widths, K bin heights and the K - 1 interior knot slopes.
+        return 3 * self.bins - 1
 
     def spline_params(
         self, h: tf.Tensor, training: bool = False
@@ -244,21 +236,8 @@ class SplineTransform(Transform):
         return 8 * k * k + 6 * k * (k - 1) + 98 * k + 60
 
 
-_TRANSFORMS: dict[str, type[AffineTransform | SplineTransform]] = {
+#: The transform class of every kind a layer can have (see ``coupling_design``).
+TRANSFORMS: dict[str, type[Transform]] = {
     "affine": AffineTransform,
     "spline": SplineTransform,
 }
-
-
-def make_transform(
-    kind: str,
-    n_out: int,
-    n_in: int,
-    arch: Mapping[str, Any],
-    rng: np.random.Generator,
-    dtype: tf.DType,
-    name: str,
-    dropout_rng: tf.random.Generator | None = None,
-) -> Transform:
-    """The transform of a layer kind (``affine`` or ``spline``, see ``coupling_design``)."""
-    return _TRANSFORMS[kind](n_out, n_in, arch, rng, dtype, name, dropout_rng)
