@@ -71,8 +71,24 @@ def write_checkpoint(
 
     One file (not a set of files) means a kill at any moment leaves either the previous
     complete state or the new one; fsync makes the data durable before the rename publishes it.
+
+    Args:
+        directory: Where :data:`CHECKPOINT_FILE` is written.
+        meta: The loop's JSON-serialisable state (fingerprint, epoch, history, ...); the
+            format version and the array counts are added here.
+        weights: The flow's current weights.
+        best_weights: The weights of the best epoch so far.
+        optimizer_state: The optimiser's variables (slots and step counter).
+        random_state: The flow's random generator state (dropout).
     """
-    arrays: dict[str, np.ndarray] = {"meta": np.array(json.dumps(dict(meta)))}
+    record = {
+        "version": CHECKPOINT_VERSION,
+        **meta,
+        "n_weights": len(weights),
+        "n_optimizer": len(optimizer_state),
+        "n_random": len(random_state),
+    }
+    arrays: dict[str, np.ndarray] = {"meta": np.array(json.dumps(record))}
     groups = (
         ("weight", weights),
         ("best", best_weights),

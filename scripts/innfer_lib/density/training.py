@@ -29,7 +29,6 @@ from tqdm.auto import tqdm  # noqa: E402
 
 from innfer_lib.core.io import atomic_path  # noqa: E402
 from innfer_lib.density.checkpoint import (  # noqa: E402
-    CHECKPOINT_VERSION,
     checkpoint_fingerprint,
     restore_checkpoint,
     write_checkpoint,
@@ -312,7 +311,6 @@ def train_flow(
         if ckpt_dir is None:
             return
         meta = {
-            "version": CHECKPOINT_VERSION,
             "fingerprint": fingerprint,
             "epoch": epoch,
             "history": history,
@@ -324,9 +322,6 @@ def train_flow(
             "train_seconds": train_seconds,
             "train_events": train_events,
             "seconds": earlier_seconds + time.perf_counter() - t_start,
-            "n_weights": len(variables),
-            "n_optimizer": len(optimizer.variables),
-            "n_random": len(random_states),
         }
         opt_state = [v.numpy() for v in optimizer.variables]
         rng_state = [v.numpy() for v in random_states]

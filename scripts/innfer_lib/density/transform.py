@@ -32,7 +32,9 @@ class Transform(ABC):
     """Element-wise invertible map of one block of dimensions, parametrised by a conditioner.
 
     Subclasses set ``kind`` (the architecture's name of the transform, also the key under
-    which the coupling layer collects its log-determinant) and the maps themselves.
+    which the coupling layer collects its log-determinant), read their own options in
+    ``_configure``, say how many conditioner outputs they need per dimension, and implement
+    the maps.
     """
 
     kind: ClassVar[str]
