@@ -5,9 +5,9 @@ import os
 
 from innfer_lib.core.io import atomic_path, read_parquet, read_yaml, write_yaml
 from innfer_lib.core.runner import LOG, run
+from innfer_lib.density.checkpoint import remove_checkpoint
 from innfer_lib.density.models import learned_architecture
 from innfer_lib.density.train_job import load_architecture, train_density
-from innfer_lib.density.training import remove_checkpoint
 from innfer_lib.plots.training import loss_plot
 
 

@@ -43,7 +43,7 @@ def _density(kind: str, bench, x: np.ndarray, model: str | None):
         paths = Paths(str(Path(model)))
         parameters = read_yaml(paths.parameters.format(**where))
         return load_density(paths.density_architecture.format(**where), parameters)
-    from innfer_lib.density.flows import ConditionalFlow
+    from innfer_lib.density.flow import ConditionalFlow
 
     arch = read_config_file(REPO / "config" / "architecture" / "density_default.yaml")
     arch.pop("type", None)

@@ -20,7 +20,7 @@ import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
 from innfer_lib.core.config import read_config_file  # noqa: E402
-from innfer_lib.density.flows import ConditionalFlow  # noqa: E402
+from innfer_lib.density.flow import ConditionalFlow  # noqa: E402
 from innfer_lib.density.training import train_flow  # noqa: E402
 
 ARCH = Path(__file__).resolve().parents[2] / "config" / "architecture" / "density_default.yaml"

@@ -11,8 +11,6 @@ import pytest
 from innfer_lib.core.errors import DataError
 from innfer_lib.data.yields import process_yield
 from innfer_lib.density.sampling import (
-    BenchmarkSampler,
-    as_sampler,
     asimov_event_count,
     batch_seed,
     evaluate_density,
@@ -33,6 +31,7 @@ class GaussianDensity:
 
     parameters = ["mass"]
     x_columns = X_COLS
+    flow = None  # sampled once per parameter point
 
     def __init__(self):
         self.calls = []
@@ -188,8 +187,7 @@ def test_true_density_is_sampled_through_the_benchmark():
     from innfer_lib.density.models import TrueDensity
 
     density = TrueDensity("Dim1Gaussian", "Gaussian")
-    sampler = as_sampler(density)
-    assert isinstance(sampler, BenchmarkSampler)
+    assert density.flow is None
     parameters = {
         "yields": {"nominal": 1000.0, "lnN": {}},
         "rate_parameter": None,
@@ -203,11 +201,9 @@ def test_true_density_is_sampled_through_the_benchmark():
     assert frame["X1"].std() == pytest.approx(1.725, rel=0.05)
     assert frame["wt"].sum() == pytest.approx(1000.0)
 
-    background = as_sampler(TrueDensity("Dim1GaussianWithExpBkgVaryingYield", "ExpBkg"))
+    background = TrueDensity("Dim1GaussianWithExpBkgVaryingYield", "ExpBkg")
     x = background.sample(1000, {}, 0)
     assert x.shape == (1000, 1) and x.min() >= 160.0 and x.max() <= 185.0
-    with pytest.raises(TypeError):
-        as_sampler(object())
 
 
 def _standardised_frame(masses, rng):
@@ -259,7 +255,7 @@ def test_evaluate_density_uses_the_flow_per_row():
 def test_real_flow_fits_the_api():
     # A real (tiny, untrained) flow inside LearnedDensity: about 3 s, mostly importing TF.
     pytest.importorskip("tensorflow")
-    from innfer_lib.density.flows import ConditionalFlow
+    from innfer_lib.density.flow import ConditionalFlow
     from innfer_lib.density.models import LearnedDensity
 
     arch = {
@@ -289,7 +285,7 @@ def test_real_flow_fits_the_api():
 def test_unconditional_flow_evaluates_and_samples():
     """A process without parameters (a background) has an empty condition per event."""
     pytest.importorskip("tensorflow")
-    from innfer_lib.density.flows import ConditionalFlow
+    from innfer_lib.density.flow import ConditionalFlow
     from innfer_lib.density.models import LearnedDensity
 
     stand = {"x1": {"mean": 5.0, "std": 2.0}}

@@ -8,11 +8,10 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from innfer_lib.density.flows import (
-    ConditionalFlow,
-    _LUMixing,
-    resolve_architecture,
-)
+from innfer_lib.density.architecture import ACTIVATIONS, resolve_architecture
+from innfer_lib.density.dense import ACTIVATION_FUNCTIONS
+from innfer_lib.density.flow import ConditionalFlow
+from innfer_lib.density.mixing import LUMixing
 
 DESIGNS = ("affine", "spline", "interleaved")
 PERMUTATIONS = ("fixed", "none", "learnable")
@@ -109,9 +108,9 @@ def test_every_design_and_permutation_is_a_normalised_bijection(
 # --- learnable permutation ------------------------------------------------------------------
 
 
-def random_mixing(n_x: int, dtype: tf.DType, seed: int = 0) -> _LUMixing:
+def random_mixing(n_x: int, dtype: tf.DType, seed: int = 0) -> LUMixing:
     rng = np.random.default_rng(seed)
-    mixing = _LUMixing(n_x, rng, dtype, "test")
+    mixing = LUMixing(n_x, rng, dtype, "test")
     mixing.lu.assign(mixing.lu.numpy() + rng.normal(0.0, 0.3, (n_x, n_x)))
     return mixing
 
@@ -239,7 +238,7 @@ def test_no_permutation_spellings(spelling: str | None) -> None:
     assert resolve_architecture({"permutation": spelling})["permutation"] == "none"
     flow = ConditionalFlow(3, 1, small_arch(permutation=spelling))
     reference = ConditionalFlow(3, 1, small_arch(permutation="none"))
-    assert flow._signature() == reference._signature()
+    assert flow.signature() == reference.signature()
     assert all(np.array_equal(p, np.arange(3)) for p in flow.permutations)
 
 
@@ -370,6 +369,11 @@ def test_dropout_keys_do_not_block_loading(tmp_path) -> None:
 def test_invalid_options_name_the_key(key: str, value: object) -> None:
     with pytest.raises(ValueError, match=re.escape(key)):
         resolve_architecture({key: value})
+
+
+def test_every_activation_name_has_its_function() -> None:
+    # The names are validated without TensorFlow; the functions live with the dense layers.
+    assert sorted(ACTIVATION_FUNCTIONS) == sorted(ACTIVATIONS)
 
 
 def test_valid_option_spellings() -> None:

@@ -9,14 +9,14 @@ import pytest
 import tensorflow as tf
 import yaml
 
-from innfer_lib.density.flows import (
-    _NOT_IN_SIGNATURE,
+from innfer_lib.density.architecture import (
     DEFAULT_ARCHITECTURE,
-    ConditionalFlow,
-    _canonical,
-    _Transform,
+    NOT_IN_SIGNATURE,
+    canonical,
     resolve_architecture,
 )
+from innfer_lib.density.flow import ConditionalFlow
+from innfer_lib.density.transform import SplineTransform
 
 DESIGNS = ("affine", "spline", "interleaved")
 
@@ -286,7 +286,7 @@ def test_flops_and_validation() -> None:
     assert yaml.safe_load(yaml.safe_dump(default.architecture)) == DEFAULT_ARCHITECTURE
 
 
-def _spline_transform(n_out: int, n_in: int, spread: float, seed: int = 0) -> _Transform:
+def _spline_transform(n_out: int, n_in: int, spread: float, seed: int = 0) -> SplineTransform:
     """A float64 spline coupling transform whose conditioner outputs are large and random.
 
     The output layer starts at zero (identity); spread 0.3 already gives log-slopes of up to
@@ -294,15 +294,15 @@ def _spline_transform(n_out: int, n_in: int, spread: float, seed: int = 0) -> _T
     """
     arch = resolve_architecture(small_arch("spline", spline_bins=8))
     rng = np.random.default_rng(seed)
-    transform = _Transform("spline", n_out, n_in, arch, rng, tf.float64, "t")
+    transform = SplineTransform(n_out, n_in, arch, rng, tf.float64, "t")
     for var in transform.variables:
         var.assign(rng.normal(0.0, spread if "_out" in var.name else 0.5, var.shape))
     return transform
 
 
-def _with_knots(transform: _Transform, h: np.ndarray, x: np.ndarray) -> tuple:
+def _with_knots(transform: SplineTransform, h: np.ndarray, x: np.ndarray) -> tuple:
     """x with some entries replaced by knot positions (x and y), the box edges and far points."""
-    widths, heights, _ = transform._spline_params(tf.constant(h))
+    widths, heights, _ = transform.spline_params(tf.constant(h))
     bound = transform.bound
     x, y = x.copy(), x.copy()
     knots_x = np.cumsum(widths.numpy(), axis=-1) - bound  # right knots; the last is ~bound
@@ -463,9 +463,9 @@ def test_spline_implementation_is_not_part_of_the_saved_signature(tmp_path) -> N
     )
     # A file written before the key existed: its signature lists only the other keys (and no
     # dropout keys, which came later and are not part of the signature either).
-    old_keys = [k for k in DEFAULT_ARCHITECTURE if k not in _NOT_IN_SIGNATURE]
+    old_keys = [k for k in DEFAULT_ARCHITECTURE if k not in NOT_IN_SIGNATURE]
     resolved = resolve_architecture(arch)
-    old = {"n_x": 2, "n_cond": 1, **{k: _canonical(resolved[k]) for k in old_keys}}
+    old = {"n_x": 2, "n_cond": 1, **{k: canonical(resolved[k]) for k in old_keys}}
     arrays = {f"w{i:04d}": w for i, w in enumerate(flow.get_weights())}
     arrays["meta_signature"] = np.array(json.dumps(old, sort_keys=True))
     old_path = str(tmp_path / "old.npz")

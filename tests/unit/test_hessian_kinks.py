@@ -151,7 +151,7 @@ def test_binned_templates_interpolated_in_a_poi_count_as_kinked():
 )
 def test_flows_with_spline_couplings_are_not_smooth_in_theta(design, smooth):
     pytest.importorskip("tensorflow")
-    from innfer_lib.density.flows import ConditionalFlow
+    from innfer_lib.density.flow import ConditionalFlow
     from innfer_lib.density.models import LearnedDensity
 
     flow = ConditionalFlow(1, 1, {"coupling_design": design, "num_coupling_layers": 2})

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from innfer_lib.density.flows import ConditionalFlow
+from innfer_lib.density.flow import ConditionalFlow
 from innfer_lib.density.models import LearnedDensity
 
 

@@ -8,8 +8,10 @@ import numpy as np
 import pytest
 import yaml
 
-from innfer_lib.density.flows import ConditionalFlow
-from innfer_lib.density.training import CosineDecayWithWarmUp, resolve_training_options, train_flow
+from innfer_lib.density.flow import ConditionalFlow
+from innfer_lib.density.optimisers import CosineDecayWithWarmUp
+from innfer_lib.density.training import train_flow
+from innfer_lib.density.training_options import resolve_training_options
 
 TINY_ARCH = {
     "coupling_design": "affine",

@@ -1,8 +1,12 @@
-"""Density models as the likelihood sees them: log p(x | parameters) in physical units.
+"""Density models as the likelihood and the samplers see them, in physical units.
 
 Two kinds share one interface so that every fit can be repeated with the truth: a trained
 flow (`learned`, which works in standardised space and needs the standardisation Jacobian
-added back) and a benchmark's analytic density (`true`). Both are evaluated in float64.
+added back) and a benchmark's analytic density (`true`). Both are evaluated in float64, and
+both draw events: the flow by its inverse, the benchmark by its own simulation.
+
+This module imports neither TensorFlow nor the benchmarks at import time (the workflow's
+rule files import its constants); the classes import them when they are built or used.
 """
 
 from __future__ import annotations
@@ -10,27 +14,45 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 
 from innfer_lib.core.errors import ConfigError
 from innfer_lib.core.io import read_yaml
 
+if TYPE_CHECKING:
+    from innfer_lib.density.flow import ConditionalFlow
+
 LEARNED = "learned"
 TRUE = "truth"
 
 
 class Density(Protocol):
-    """What the likelihood needs from a density model."""
+    """What the likelihood (log_prob) and MakeAsimov/EvaluateDensity (sample, flow) need.
+
+    It satisfies :class:`innfer_lib.density.sampling.DensitySampler`, so every density can
+    be sampled the same way, whatever its kind.
+    """
 
     x_columns: list[str]
     parameters: list[str]
     #: log p is C² in the parameters, so the autodiff Hessian is the NLL's curvature.
     smooth_in_parameters: bool
 
-    def log_prob(self, x, params: Mapping[str, Any]):
+    def log_prob(self, x: Any, params: Mapping[str, Any]) -> Any:
         """log p(x | params) per event as a float64 tensor; differentiable in params."""
+
+    def sample(self, n: int, params: Mapping[str, float], seed: int) -> np.ndarray:
+        """``n`` events of shape (n, n_x) at one parameter point, reproducibly for ``seed``."""
+
+    @property
+    def flow(self) -> ConditionalFlow | None:
+        """The standardised-space flow behind the density, or None for an analytic one.
+
+        EvaluateDensity samples a flow with one condition row per event, instead of once per
+        distinct parameter point (:func:`innfer_lib.density.sampling.evaluate_density`).
+        """
 
 
 class LearnedDensity:
@@ -41,8 +63,12 @@ class LearnedDensity:
     """
 
     def __init__(
-        self, flow, standardisation: Mapping[str, Mapping[str, float]], x_columns, y_columns
-    ):
+        self,
+        flow: ConditionalFlow,
+        standardisation: Mapping[str, Mapping[str, float]],
+        x_columns: list[str],
+        y_columns: list[str],
+    ) -> None:
         import tensorflow as tf
 
         self.flow = flow
@@ -57,7 +83,8 @@ class LearnedDensity:
         self._log_jacobian = -float(np.sum(np.log([s["std"] for s in sx])))
         self.smooth_in_parameters = bool(flow.smooth_in_condition)
 
-    def log_prob(self, x, params: Mapping[str, Any]):
+    def log_prob(self, x: Any, params: Mapping[str, Any]) -> Any:
+        """log p(x | params): the flow's log-density of standardised x plus the Jacobian."""
         import tensorflow as tf
 
         x_std = (x - self._x_mean) / self._x_std
@@ -81,9 +108,9 @@ class LearnedDensity:
 
 
 class TrueDensity:
-    """A benchmark's analytic density for one process."""
+    """A benchmark's analytic density for one process, sampled by the benchmark's simulation."""
 
-    def __init__(self, benchmark: str, process: str):
+    def __init__(self, benchmark: str, process: str) -> None:
         from innfer_lib.data.benchmarks import get_benchmark
 
         self.benchmark = get_benchmark(benchmark)
@@ -91,9 +118,42 @@ class TrueDensity:
         self.x_columns = list(self.benchmark.variables)
         self.parameters = list(self.benchmark.process_parameters(process))
         self.smooth_in_parameters = True
+        #: No flow: EvaluateDensity samples once per distinct parameter point.
+        self.flow = None
 
-    def log_prob(self, x, params: Mapping[str, Any]):
+    def log_prob(self, x: Any, params: Mapping[str, Any]) -> Any:
+        """The benchmark's analytic log-density (TensorFlow ops, differentiable in params)."""
         return self.benchmark.log_prob_tf(self.process, x, {p: params[p] for p in self.parameters})
+
+    def sample(self, n: int, params: Mapping[str, float], seed: int) -> np.ndarray:
+        """Draw n events at params with the benchmark's own simulation, as an (n, n_x) array.
+
+        A parameter-dependent process is drawn with the benchmark's event sampler at a fixed
+        Y1, and the one parameter-free process (the background of the varying-yield scenario)
+        from its truncated exponential; one NumPy generator seeded with ``seed`` feeds it.
+
+        Raises:
+            NotImplementedError: The process depends on more than Y1, or is parameter-free
+                in another scenario.
+        """
+        from innfer_lib.data import benchmarks
+
+        if self.parameters and self.parameters != [benchmarks.POI]:
+            raise NotImplementedError(
+                f"{self.benchmark.name}/{self.process}: sampling is only implemented for "
+                f"processes that depend on {benchmarks.POI} alone, not {self.parameters}"
+            )
+        if not self.parameters and not isinstance(
+            self.benchmark, benchmarks.Dim1GaussianWithExpBkgVaryingYield
+        ):
+            raise NotImplementedError(
+                f"{self.benchmark.name}/{self.process}: no sampler for a parameter-free process"
+            )
+        rng = np.random.default_rng(seed)
+        if not self.parameters:
+            return benchmarks.sample_background(rng, int(n))[:, None]
+        y = np.full(int(n), float(params[benchmarks.POI]))
+        return np.asarray(self.benchmark.sample_x(rng, y), dtype=np.float64)
 
 
 def learned_architecture(architecture: Mapping[str, Any], parameters: Mapping[str, Any]) -> dict:
@@ -125,7 +185,7 @@ def load_density(architecture_path: str | Path, parameters: Mapping[str, Any]) -
     if kind == "benchmark":
         return TrueDensity(record["benchmark"], record["process"])
     if kind == "flow":
-        from innfer_lib.density.flows import ConditionalFlow
+        from innfer_lib.density.flow import ConditionalFlow
 
         weights = Path(architecture_path).with_name("weights.npz")
         flow = ConditionalFlow.load(

@@ -5,9 +5,11 @@ from the density, weighted so that together they carry exactly the expected yiel
 plots and metrics compare it with the simulated validation events at the same point, and the
 Asimov fits use it as pseudo-data.
 
-Everything here works with any object that has ``sample(n, params, seed) -> (n, n_x) array``
-in physical units (a `LearnedDensity`, a test double), so the logic can be tested without
-TensorFlow. A benchmark's `TrueDensity` has no sampler of its own; `as_sampler` wraps it.
+Everything here works with any object that states the `Sampler` contract (its parameters and
+``sample(n, params, seed) -> (n, n_x) array`` in physical units): a `LearnedDensity`, a
+benchmark's `TrueDensity`, a test double, so the logic can be tested without TensorFlow.
+EvaluateDensity also asks a `DensitySampler` for the flow behind it, which it samples with
+one condition row per event.
 
 Reproducibility: every sampling call gets its own seed derived from the user's seed and the
 call's index (`batch_seed`), and nothing reads a global random state. The result is therefore
@@ -46,10 +48,31 @@ _SEED_BITS = 31
 
 
 class Sampler(Protocol):
-    """What `make_asimov` needs from a density: draws at one parameter point."""
+    """What `make_asimov` needs from a density: its parameters and draws at one point."""
+
+    #: Names of the parameters the density depends on; ``sample`` is given exactly these.
+    parameters: list[str]
 
     def sample(self, n: int, params: Mapping[str, float], seed: int) -> np.ndarray:
         """Return ``n`` events of shape (n, n_x) in physical units, reproducibly for ``seed``."""
+
+
+class ConditionalSampler(Protocol):
+    """A flow in standardised space, such as `innfer_lib.density.flow.ConditionalFlow`."""
+
+    def sample(self, cond: np.ndarray, seed: int) -> Any:
+        """One standardised x per row of ``cond``, shape (n, n_x) (array or tensor)."""
+
+
+class DensitySampler(Sampler, Protocol):
+    """What `evaluate_density` needs: a `Sampler` and, for a learned density, its flow.
+
+    `innfer_lib.density.models.Density` states the same members, so every density is one.
+    """
+
+    @property
+    def flow(self) -> ConditionalSampler | None:
+        """The flow behind the density (sampled per event), or None (sampled per point)."""
 
 
 def asimov_event_count(
@@ -73,12 +96,12 @@ def asimov_event_count(
         ValueError: Neither or both of ``n_events`` and ``scale`` are given, or a value is
             negative, not finite or (for ``n_events``) not an integer.
     """
-    if (n_events is None) == (scale is None):
-        raise ValueError("give exactly one of n_events and scale")
-    if n_events is not None:
+    if n_events is not None and scale is None:
         if isinstance(n_events, bool) or int(n_events) != n_events or n_events < 0:
             raise ValueError(f"n_events must be a non-negative integer, got {n_events!r}")
         return int(n_events)
+    if n_events is not None or scale is None:
+        raise ValueError("give exactly one of n_events and scale")
     yield_value = float(expected_yield)
     scale_value = float(scale)
     if not math.isfinite(yield_value) or yield_value < 0:
@@ -112,63 +135,6 @@ def batch_seed(seed: int, *indices: int) -> int:
     return int(state[0] >> np.uint64(64 - _SEED_BITS))
 
 
-class BenchmarkSampler:
-    """Sampler for a benchmark's analytic density, so truth Asimovs can be made like learned ones.
-
-    `TrueDensity` only evaluates the density; the benchmark knows how to simulate. A parameter-
-    dependent process is drawn with the benchmark's own event sampler at a fixed Y1, and the one
-    parameter-free process (the background of the varying-yield scenario) from its truncated
-    exponential.
-    """
-
-    def __init__(self, density: Any):
-        """Wrap a `TrueDensity` (anything with ``benchmark``, ``process`` and ``parameters``)."""
-        from innfer_lib.data import benchmarks
-
-        self.density = density
-        self.benchmark = density.benchmark
-        self.process = density.process
-        self.parameters = list(density.parameters)
-        self.x_columns = list(getattr(density, "x_columns", self.benchmark.variables))
-        if self.parameters and self.parameters != [benchmarks.POI]:
-            raise NotImplementedError(
-                f"{self.benchmark.name}/{self.process}: sampling is only implemented for "
-                f"processes that depend on {benchmarks.POI} alone, not {self.parameters}"
-            )
-        if not self.parameters and not isinstance(
-            self.benchmark, benchmarks.Dim1GaussianWithExpBkgVaryingYield
-        ):
-            raise NotImplementedError(
-                f"{self.benchmark.name}/{self.process}: no sampler for a parameter-free process"
-            )
-
-    def sample(self, n: int, params: Mapping[str, float], seed: int) -> np.ndarray:
-        """Draw ``n`` events of the process at ``params`` as an (n, n_x) array."""
-        from innfer_lib.data import benchmarks
-
-        rng = np.random.default_rng(seed)
-        if not self.parameters:
-            return benchmarks.sample_background(rng, int(n))[:, None]
-        y = np.full(int(n), float(params[benchmarks.POI]))
-        return np.asarray(self.benchmark.sample_x(rng, y), dtype=np.float64)
-
-
-def as_sampler(density: Any) -> Sampler:
-    """Return something with ``sample(n, params, seed)`` for a density model.
-
-    Objects that can sample are returned unchanged; a benchmark's `TrueDensity` is wrapped in
-    `BenchmarkSampler`.
-
-    Raises:
-        TypeError: The object can neither sample nor be wrapped.
-    """
-    if callable(getattr(density, "sample", None)):
-        return density
-    if hasattr(density, "benchmark") and hasattr(density, "process"):
-        return BenchmarkSampler(density)
-    raise TypeError(f"{type(density).__name__} has no sample(n, params, seed) method")
-
-
 def training_box(
     parameters: Mapping[str, Any], columns: Sequence[str]
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -197,15 +163,21 @@ def _as_events(values: Any, n: int, n_x: int, where: str) -> np.ndarray:
     return x
 
 
-def _point_params(sampler: Any, point: Mapping[str, float]) -> dict[str, float]:
+def _point_params(sampler: Sampler, point: Mapping[str, float]) -> dict[str, float]:
     """The parameter values the sampler needs, failing with the names of missing ones."""
-    names = getattr(sampler, "parameters", None)
-    if names is None:
-        return {k: float(v) for k, v in point.items()}
-    missing = [p for p in names if p not in point]
+    missing = [p for p in sampler.parameters if p not in point]
     if missing:
         raise KeyError(f"the point {dict(point)} lacks the density parameter(s) {missing}")
-    return {p: float(point[p]) for p in names}
+    return {p: float(point[p]) for p in sampler.parameters}
+
+
+def _standardisation(
+    stand: Mapping[str, Mapping[str, float]], columns: Sequence[str]
+) -> tuple[np.ndarray, np.ndarray]:
+    """Means and standard deviations of columns from ``density.standardisation``."""
+    mean = np.array([float(stand[c]["mean"]) for c in columns])
+    std = np.array([float(stand[c]["std"]) for c in columns])
+    return mean, std
 
 
 def _check_batch_size(batch_size: int) -> int:
@@ -215,7 +187,7 @@ def _check_batch_size(batch_size: int) -> int:
 
 
 def make_asimov(
-    density: Any,
+    density: Sampler,
     parameters: Mapping[str, Any],
     point: Mapping[str, float],
     n_events: int,
@@ -234,7 +206,7 @@ def make_asimov(
     yield / n_kept, so Σwt is the expected yield at the point however many were dropped.
 
     Args:
-        density: A density with ``sample(n, params, seed)`` (or a `TrueDensity`).
+        density: A `Sampler`, such as any `innfer_lib.density.models.Density`.
         parameters: The process's ``parameters.yaml`` (``density.X_columns``,
             ``density.initial_minmax``, ``yields``, ``rate_parameter``).
         point: Parameter values: the density's parameters, and optionally the rate parameter
@@ -257,8 +229,7 @@ def make_asimov(
         DataError: The yield is negative or not finite, or no event survived the capping.
     """
     x_columns = list(parameters["density"]["X_columns"])
-    sampler = as_sampler(density)
-    params = _point_params(sampler, point)
+    params = _point_params(density, point)
     batch_size = _check_batch_size(batch_size)
     n = asimov_event_count(0.0, n_events=n_events)
     total = expected_yield(parameters, point)
@@ -274,7 +245,7 @@ def make_asimov(
     for index, start in enumerate(range(0, n, batch_size)):
         size = min(batch_size, n - start)
         x = _as_events(
-            sampler.sample(size, params, batch_seed(seed, index)),
+            density.sample(size, params, batch_seed(seed, index)),
             size,
             len(x_columns),
             f"batch {index}",
@@ -300,7 +271,7 @@ def make_asimov(
 
 
 def sample_conditional(
-    flow: Any,
+    flow: ConditionalSampler,
     y_physical: np.ndarray,
     parameters: Mapping[str, Any],
     seed: int,
@@ -315,8 +286,7 @@ def sample_conditional(
     undoes the X standardisation.
 
     Args:
-        flow: An object with ``sample(cond, seed)`` returning standardised x of shape (n, n_x),
-            such as `innfer_lib.density.flows.ConditionalFlow`.
+        flow: A `ConditionalSampler`, such as `innfer_lib.density.flow.ConditionalFlow`.
         y_physical: Parameter values per event, shape (n, n_Y) in the order of ``Y_columns``.
         parameters: The process's ``parameters.yaml``.
         seed: Non-negative integer seed.
@@ -332,10 +302,8 @@ def sample_conditional(
     y = np.asarray(y_physical, dtype=np.float64)
     # An unconditional density (no Y columns) still has one (empty) row per event.
     y = y.reshape(len(y), len(y_columns))
-    y_mean = np.array([float(stand[c]["mean"]) for c in y_columns])
-    y_std = np.array([float(stand[c]["std"]) for c in y_columns])
-    x_mean = np.array([float(stand[c]["mean"]) for c in x_columns])
-    x_std = np.array([float(stand[c]["std"]) for c in x_columns])
+    y_mean, y_std = _standardisation(stand, y_columns)
+    x_mean, x_std = _standardisation(stand, x_columns)
     cond = (y - y_mean) / y_std
     out = np.empty((len(y), len(x_columns)))
     for index, start in enumerate(range(0, len(y), batch_size)):
@@ -346,7 +314,7 @@ def sample_conditional(
 
 
 def evaluate_density(
-    density: Any,
+    density: DensitySampler,
     frame: pd.DataFrame,
     parameters: Mapping[str, Any],
     seed: int,
@@ -358,14 +326,14 @@ def evaluate_density(
     weights, so any mismatch is the density's, not a difference in the parameter mix. θ varies
     from row to row, so there is no capping (as in INNFER).
 
-    A density with a conditional ``flow`` (a `LearnedDensity`) is sampled once per batch with
-    one condition row per event (`sample_conditional`). Anything else is sampled once per
+    A density with a ``flow`` (a `LearnedDensity`) is sampled once per batch with one
+    condition row per event (`sample_conditional`). One without (``flow`` None) is sampled once per
     distinct θ (group ``g``, batch ``b`` seeded with ``batch_seed(seed, g, b)``, groups in
     sorted θ order), which is fast for the discrete θ values simulations usually have and
     correct, if slow, for continuous θ.
 
     Args:
-        density: A `LearnedDensity`, or anything `as_sampler` accepts.
+        density: A `DensitySampler`, such as any `innfer_lib.density.models.Density`.
         frame: A stored train or test set: X and Y columns standardised with
             ``parameters["density"]["standardisation"]``, and ``wt``.
         parameters: The process's ``parameters.yaml``.
@@ -387,15 +355,13 @@ def evaluate_density(
         raise KeyError(f"the frame lacks column(s) {missing}")
     n = len(frame)
     y_std = frame[y_columns].to_numpy(np.float64).reshape(n, len(y_columns))
-    y = y_std * np.array([float(stand[c]["std"]) for c in y_columns]) + np.array(
-        [float(stand[c]["mean"]) for c in y_columns]
-    )
+    y_mean, y_scale = _standardisation(stand, y_columns)
+    y = y_std * y_scale + y_mean
 
-    flow = getattr(density, "flow", None)
-    if flow is not None and callable(getattr(flow, "sample", None)):
-        x = sample_conditional(flow, y, parameters, seed, batch_size)
+    if density.flow is not None:
+        x = sample_conditional(density.flow, y, parameters, seed, batch_size)
     else:
-        x = _sample_by_group(as_sampler(density), y, y_columns, len(x_columns), seed, batch_size)
+        x = _sample_by_group(density, y, y_columns, len(x_columns), seed, batch_size)
 
     out = pd.DataFrame(x, columns=x_columns)
     for i, column in enumerate(y_columns):
@@ -405,7 +371,7 @@ def evaluate_density(
 
 
 def _sample_by_group(
-    sampler: Any,
+    sampler: Sampler,
     y: np.ndarray,
     y_columns: Sequence[str],
     n_x: int,

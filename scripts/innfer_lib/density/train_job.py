@@ -9,13 +9,18 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
 from innfer_lib.core.config import read_config_file
 from innfer_lib.core.errors import ConfigError
+from innfer_lib.density.architecture import resolve_architecture
+from innfer_lib.density.training_options import resolve_training_options
+
+if TYPE_CHECKING:
+    from innfer_lib.density.flow import ConditionalFlow
 
 LOG = logging.getLogger("innfer")
 
@@ -31,9 +36,6 @@ def load_architecture(
     kind = arch.pop("type", "flow")
     if kind not in ("flow", "BayesFlow"):
         raise ConfigError(f"{path}: type: {kind!r} is not a density model type (flow)")
-    from innfer_lib.density.flows import resolve_architecture
-    from innfer_lib.density.training import resolve_training_options
-
     try:
         resolve_architecture(arch)
         resolve_training_options(arch)
@@ -42,7 +44,9 @@ def load_architecture(
     return arch
 
 
-def _arrays(frame: pd.DataFrame, parameters: Mapping[str, Any]):
+def _arrays(
+    frame: pd.DataFrame, parameters: Mapping[str, Any]
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     d = parameters["density"]
     return (
         frame[d["X_columns"]].to_numpy(np.float32),
@@ -58,14 +62,15 @@ def train_density(
     architecture: Mapping[str, Any],
     progress: bool = True,
     checkpoint_dir: str | Path | None = None,
-):
+) -> tuple[ConditionalFlow, dict[str, Any]]:
     """Build and train the conditional flow; returns (flow at its best epoch, history).
 
     checkpoint_dir is passed to :func:`innfer_lib.density.training.train_flow`: with it, a rerun
     of a killed job continues after the last finished epoch and ends with the weights and history
     an uninterrupted run would have produced.
     """
-    from innfer_lib.density.flows import ConditionalFlow
+    # Imported here: TensorFlow is needed only once training starts.
+    from innfer_lib.density.flow import ConditionalFlow
     from innfer_lib.density.training import train_flow
 
     d = parameters["density"]
