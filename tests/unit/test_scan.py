@@ -13,18 +13,19 @@ import numpy as np
 import pytest
 from scipy.optimize import minimize
 
+from innfer_lib.inference.debug import likelihood_debug
 from innfer_lib.inference.scan import (
     CONTOUR_LEVELS_2D,
     ProfileCurve,
     collect_scan,
     collect_scan_2d,
     interval,
-    likelihood_debug,
     profile_curve,
+)
+from innfer_lib.inference.scan_grid import scan_points_2d, scan_points_from_sigma
+from innfer_lib.inference.scan_point import (
     profiled_scan_point,
     profiled_scan_point_2d,
-    scan_points_2d,
-    scan_points_from_sigma,
     skipped_scan_point,
 )
 from innfer_lib.plots.scan import postfit_plot, result_text, scan_plot, scan_plot_2d
@@ -109,7 +110,8 @@ def _one_parameter_scan(nll, best, sigma, n_points=41, step=0.2):
 
 def test_modules_do_not_import_tensorflow():
     code = (
-        "import sys, innfer_lib.inference.scan, innfer_lib.plots.scan; "
+        "import sys, innfer_lib.inference.scan, innfer_lib.inference.scan_grid, "
+        "innfer_lib.inference.scan_point, innfer_lib.inference.debug, innfer_lib.plots.scan; "
         "assert 'tensorflow' not in sys.modules"
     )
     subprocess.run([sys.executable, "-c", code], check=True, timeout=60)
