@@ -34,7 +34,7 @@ REL = 1e-3
 
 
 # --------------------------------------------------------------------------------------------
-# Test likelihoods and a scipy minimiser with fit.minimise's interface
+# Test likelihoods and a scipy minimiser with minimiser.minimise's interface
 # --------------------------------------------------------------------------------------------
 def gaussian_nll(mean, cov):
     """−2 ln L of a multivariate Gaussian, (θ − μ)ᵀ C⁻¹ (θ − μ), on named parameters."""
@@ -59,7 +59,7 @@ def asymmetric_nll(centre, sigma_down, sigma_up):
 
 
 def make_minimiser(nll, columns, calls=None):
-    """(start, fixed) -> fit.minimise-like result, minimising ``nll`` (−2 ln L) with BFGS."""
+    """(start, fixed) -> minimiser.minimise-like result, minimising ``nll`` (−2 ln L) with BFGS."""
 
     def minimise_fn(start, fixed):
         if calls is not None:
