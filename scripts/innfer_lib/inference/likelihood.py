@@ -16,9 +16,9 @@ and `Likelihood` sums them with a `GaussianConstraint` per constrained nuisance:
 * `binned_extended`: a `BinnedTerm` per category;
 * `binned`: a shape-only `BinnedTerm` per category.
 
-Value, gradient and Hessian all come from autodiff through densities, yields, bin templates and constraints together (INNFER
-differentiated yields by finite differences against a stale cache, so its ∂/∂μ was zero, and
-its binned derivatives were nested finite differences).
+Value, gradient and Hessian all come from autodiff through densities, yields, bin templates
+and constraints together (INNFER differentiated yields by finite differences against a stale
+cache, so its ∂/∂μ was zero, and its binned derivatives were nested finite differences).
 """
 
 from __future__ import annotations
