@@ -1,6 +1,6 @@
 from innfer_lib.core.io import write_yaml
 from innfer_lib.core.runner import LOG, run
-from innfer_lib.inference.fit import approximate_uncertainty
+from innfer_lib.inference.approximate import approximate_uncertainty
 from innfer_lib.inference.fit_job import fit_job
 
 

@@ -1,6 +1,6 @@
 from innfer_lib.core.io import read_yaml, write_yaml
 from innfer_lib.core.runner import run
-from innfer_lib.inference.fit import covariance_result
+from innfer_lib.inference.covariance import covariance_result
 
 
 def main(smk):

@@ -1,6 +1,6 @@
 from innfer_lib.core.io import read_yaml, write_yaml
 from innfer_lib.core.runner import run
-from innfer_lib.inference.fit import sandwich_result
+from innfer_lib.inference.covariance import sandwich_result
 
 
 def main(smk):

@@ -1,7 +1,7 @@
 from innfer_lib.core.io import write_yaml
 from innfer_lib.core.runner import LOG, run
-from innfer_lib.inference.fit import hessian_at
 from innfer_lib.inference.fit_job import fit_job
+from innfer_lib.inference.hessian import hessian_at
 
 
 def main(smk):

@@ -1,6 +1,6 @@
 from innfer_lib.core.io import write_yaml
 from innfer_lib.core.runner import run
-from innfer_lib.inference.fit import hessian_collect
+from innfer_lib.inference.hessian import hessian_collect
 
 
 def main(smk):

@@ -2,8 +2,8 @@ import numpy as np
 
 from innfer_lib.core.io import write_yaml
 from innfer_lib.core.runner import LOG, run
+from innfer_lib.inference.debug import likelihood_debug
 from innfer_lib.inference.fit_job import fit_job
-from innfer_lib.inference.scan import likelihood_debug
 
 
 def main(smk):

@@ -3,13 +3,14 @@ from innfer_lib.core.io import read_parquet
 from innfer_lib.core.paths import input_key
 from innfer_lib.core.runner import run
 from innfer_lib.inference.fit_job import fit_job
+from innfer_lib.inference.model import Category
 from innfer_lib.plots.postfit import postfit_plot
 
 
 def main(smk):
     job = fit_job(smk)
     likelihood = job.problem.likelihood
-    if not all(hasattr(c, "x") for c in likelihood.categories):
+    if not all(isinstance(c, Category) for c in likelihood.categories):
         raise ConfigError("postfit plots need an unbinned likelihood (events to draw)")
     import tensorflow as tf
 

@@ -1,7 +1,7 @@
 from innfer_lib.core.io import read_yaml, write_yaml
 from innfer_lib.core.runner import LOG, run
 from innfer_lib.inference.fit_job import fit_job
-from innfer_lib.inference.scan import (
+from innfer_lib.inference.scan_point import (
     profiled_scan_point,
     profiled_scan_point_2d,
     skipped_scan_point,

@@ -2,7 +2,7 @@ from innfer_lib.core.config import load_analysis
 from innfer_lib.core.io import read_yaml, write_yaml
 from innfer_lib.core.runner import LOG, run
 from innfer_lib.inference.fit_job import limits_from_inputs
-from innfer_lib.inference.scan import scan_points_from_sigma
+from innfer_lib.inference.scan_grid import scan_points_from_sigma
 
 
 def _sigma(record, column):

@@ -25,8 +25,10 @@ import numpy as np  # noqa: E402
 from innfer_lib.core.config import read_config_file  # noqa: E402
 from innfer_lib.data.benchmarks import get_benchmark  # noqa: E402
 from innfer_lib.density.models import LearnedDensity, TrueDensity  # noqa: E402
-from innfer_lib.inference.fit import hessian_at, minimise  # noqa: E402
-from innfer_lib.inference.likelihood import Category, Likelihood, Process  # noqa: E402
+from innfer_lib.inference.hessian import hessian_at  # noqa: E402
+from innfer_lib.inference.likelihood import Likelihood  # noqa: E402
+from innfer_lib.inference.minimiser import minimise  # noqa: E402
+from innfer_lib.inference.model import Category, Process  # noqa: E402
 
 TRUTH = 172.5
 

@@ -12,18 +12,16 @@ from scipy.optimize import minimize
 tf = pytest.importorskip("tensorflow")
 
 from innfer_lib.data.yields import lnn_factor  # noqa: E402
-from innfer_lib.inference.likelihood import (  # noqa: E402
-    Category,
-    Likelihood,
-    Process,
-    sandwich_covariance,
-)
+from innfer_lib.inference.covariance import sandwich_covariance  # noqa: E402
+from innfer_lib.inference.likelihood import Likelihood  # noqa: E402
+from innfer_lib.inference.model import Category, Process  # noqa: E402
 
 
 class Normal:
     """N(x; location, σ) with the location a named parameter and σ fixed."""
 
     x_columns = ["x"]
+    smooth_in_parameters = True
 
     def __init__(self, location: str, sigma: float = 1.0):
         self.location = location
@@ -44,6 +42,7 @@ class Uniform:
 
     x_columns = ["x"]
     parameters: list[str] = []
+    smooth_in_parameters = True
 
     def __init__(self, lo: float, hi: float):
         self.log_density = -np.log(hi - lo)

@@ -6,18 +6,17 @@ import numpy as np
 import pytest
 
 from innfer_lib.core.errors import ConfigError, DataError
-from innfer_lib.inference import fit
-from innfer_lib.inference.fit import (
-    approximate_uncertainty,
-    covariance_result,
+from innfer_lib.inference import minimiser
+from innfer_lib.inference.approximate import approximate_uncertainty
+from innfer_lib.inference.covariance import covariance_result, sandwich_result
+from innfer_lib.inference.freeze import freeze_sets, parse_freeze
+from innfer_lib.inference.hessian import (
     hessian_by_differences,
     hessian_collect,
     hessian_column,
     hessian_column_record,
-    minimise,
-    sandwich_result,
 )
-from innfer_lib.inference.freeze import freeze_sets, parse_freeze
+from innfer_lib.inference.minimiser import minimise
 
 COLUMNS = ["Y1", "mu_sig", "nu", "nu_two"]
 TRUTH = {"Y1": 172.5, "mu_sig": 1.2, "nu": 0.3, "nu_two": -0.5}
@@ -140,14 +139,14 @@ def test_unknown_fixed_parameter_or_method_is_a_config_error():
 
 
 def test_scipy_fallback_when_every_migrad_attempt_is_invalid(monkeypatch):
-    real = fit._RUNNERS["minuit"]
+    real = minimiser.RUNNERS["minuit"]
 
     def always_invalid(*args, **kwargs):
         attempt = real(*args, **kwargs)
         attempt.valid = False
         return attempt
 
-    monkeypatch.setitem(fit._RUNNERS, "minuit", always_invalid)
+    monkeypatch.setitem(minimiser.RUNNERS, "minuit", always_invalid)
     result = minimise(QUAD, ["a", "b", "c"], START, retries=1)
     assert result["valid"] and result["status"] == "converged"
     assert result["minimiser"] == "scipy" and result["fallback_used"]
@@ -247,6 +246,7 @@ class _Normal:
 
     x_columns = ["x"]
     parameters = ["m"]
+    smooth_in_parameters = True
 
     def log_prob(self, x, params):
         return -0.5 * (x[:, 0] - params["m"]) ** 2 - 0.5 * np.log(2.0 * np.pi)
@@ -257,6 +257,7 @@ class _Exponential:
 
     x_columns = ["x"]
     parameters = ["tau"]
+    smooth_in_parameters = True
 
     def log_prob(self, x, params):
         import tensorflow as tf
@@ -268,7 +269,8 @@ class _Exponential:
 @pytest.fixture(scope="module")
 def toy_likelihood():
     pytest.importorskip("tensorflow")
-    from innfer_lib.inference.likelihood import Category, Likelihood, Process
+    from innfer_lib.inference.likelihood import Likelihood
+    from innfer_lib.inference.model import Category, Process
 
     rng = np.random.default_rng(11)
     x = np.concatenate([rng.normal(1.0, 1.0, 300), rng.exponential(2.0, 500)])[:, None]

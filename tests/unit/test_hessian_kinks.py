@@ -12,7 +12,7 @@ import pytest
 from scipy.stats import norm
 
 from innfer_lib.core.errors import ConfigError
-from innfer_lib.inference.fit import hessian_at, hessian_by_differences, hessian_column
+from innfer_lib.inference.hessian import hessian_at, hessian_by_differences, hessian_column
 
 
 def _kinked_value_and_gradient(n: int, eps: float):
@@ -50,7 +50,8 @@ def test_smoothed_differences_measure_the_curvature_across_kinks():
 def test_smoothed_differences_of_a_smooth_nll_match_the_exact_hessian():
     """Away from kinks the wider step costs only O((h/L)²): here L = 1, h ~ σ/2 ~ 0.02."""
     pytest.importorskip("tensorflow")
-    from innfer_lib.inference.likelihood import Category, Likelihood, Process
+    from innfer_lib.inference.likelihood import Likelihood
+    from innfer_lib.inference.model import Category, Process
 
     like = Likelihood(
         ["m"], [Category("c", *_quantile_events(500), [Process("p", _Kinked(0.0), nominal=1.0)])]
@@ -92,7 +93,8 @@ def _quantile_events(n: int) -> tuple[np.ndarray, np.ndarray]:
 @pytest.fixture(scope="module")
 def kinked_likelihood():
     pytest.importorskip("tensorflow")
-    from innfer_lib.inference.likelihood import Category, Likelihood, Process
+    from innfer_lib.inference.likelihood import Likelihood
+    from innfer_lib.inference.model import Category, Process
 
     eps = 0.5
     n = 20_000
@@ -124,7 +126,8 @@ def test_auto_hessian_measures_the_kinks_autodiff_misses(kinked_likelihood):
 
 def test_auto_hessian_is_autodiff_for_a_smooth_likelihood():
     pytest.importorskip("tensorflow")
-    from innfer_lib.inference.likelihood import Category, Likelihood, Process
+    from innfer_lib.inference.likelihood import Likelihood
+    from innfer_lib.inference.model import Category, Process
 
     like = Likelihood(
         ["m"], [Category("c", *_quantile_events(200), [Process("p", _Kinked(0.0), nominal=1.0)])]
@@ -137,7 +140,8 @@ def test_auto_hessian_is_autodiff_for_a_smooth_likelihood():
 
 def test_binned_templates_interpolated_in_a_poi_count_as_kinked():
     pytest.importorskip("tensorflow")
-    from innfer_lib.inference.likelihood import BinnedCategory, BinnedProcess, Likelihood
+    from innfer_lib.inference.likelihood import Likelihood
+    from innfer_lib.inference.model import BinnedCategory, BinnedProcess
 
     shaped = BinnedProcess("s", nominal=[[5.0, 10.0], [8.0, 7.0]], lnN={}, poi="m", grid=[0.0, 1.0])
     flat = BinnedProcess("s", nominal=[5.0, 10.0], lnN={})

@@ -13,7 +13,7 @@ import pytest
 
 from innfer_lib.core.config import constrained_parameters
 from innfer_lib.core.errors import DataError
-from innfer_lib.inference.fit import covariance_result, minimise, sandwich_result
+from innfer_lib.inference.covariance import covariance_result, sandwich_result
 from innfer_lib.inference.impacts import (
     SHIFTS,
     approximate_impacts,
@@ -27,6 +27,7 @@ from innfer_lib.inference.impacts import (
     refit_parameters,
     shifted_value,
 )
+from innfer_lib.inference.minimiser import minimise
 from innfer_lib.plots.impacts import DOWN_LABEL, UP_LABEL, impacts_plot, poi_header
 
 # --- a covariance file with a frozen parameter: columns != matrix_columns --------------------
@@ -346,6 +347,7 @@ class _Shifted:
 
     x_columns = ["x"]
     parameters = ["m", "nu"]
+    smooth_in_parameters = True
     slope = 0.05
 
     def log_prob(self, x, params):
@@ -357,7 +359,8 @@ def test_refit_through_fit_job_on_a_toy_likelihood():
     """−ln L = Σw(x − m − s·nu)²/2 + nu²/2: Gaussian in (m, nu), so refits are exactly linear."""
     pytest.importorskip("tensorflow")
     from innfer_lib.inference.fit_job import FitJob
-    from innfer_lib.inference.likelihood import Category, Likelihood, Process
+    from innfer_lib.inference.likelihood import Likelihood
+    from innfer_lib.inference.model import Category, Process
     from innfer_lib.inference.problem import FitProblem
 
     rng = np.random.default_rng(3)

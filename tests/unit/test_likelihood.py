@@ -5,14 +5,17 @@ import pytest
 
 tf = pytest.importorskip("tensorflow")
 
-from innfer_lib.inference.fit import covariance_from_hessian, minimise  # noqa: E402
-from innfer_lib.inference.likelihood import Category, Likelihood, Process  # noqa: E402
+from innfer_lib.inference.covariance import covariance_from_hessian  # noqa: E402
+from innfer_lib.inference.likelihood import Likelihood  # noqa: E402
+from innfer_lib.inference.minimiser import minimise  # noqa: E402
+from innfer_lib.inference.model import Category, Process  # noqa: E402
 
 
 class GaussianShape:
     """N(x; m, s) with the mean a parameter: a density with a known MLE."""
 
     x_columns = ["x"]
+    smooth_in_parameters = True
 
     def __init__(self, mean_param, sigma=1.0):
         self.parameters = [mean_param]
@@ -29,6 +32,7 @@ class FlatShape:
 
     x_columns = ["x"]
     parameters = []
+    smooth_in_parameters = True
 
     def log_prob(self, x, params):
         return tf.fill(tf.shape(x)[:1], tf.constant(-np.log(20.0), tf.float64))

@@ -7,12 +7,12 @@ import pytest
 tf = pytest.importorskip("tensorflow")
 
 from innfer_lib.data.yields import lnn_factor  # noqa: E402
-from innfer_lib.inference.likelihood import (  # noqa: E402
+from innfer_lib.inference.likelihood import Likelihood  # noqa: E402
+from innfer_lib.inference.model import (  # noqa: E402
     EXPECTATION_FLOOR,
     BinnedCategory,
     BinnedProcess,
     Category,
-    Likelihood,
     Process,
     lnn_factor_tf,
 )

@@ -11,17 +11,12 @@ from innfer_lib.data.benchmarks import get_benchmark
 from innfer_lib.data.splits import SPLIT_CODE
 from innfer_lib.data.weighted_stats import effective_events
 from innfer_lib.density.models import true_architecture
-from innfer_lib.inference import likelihood as likelihood_module
+from innfer_lib.inference import problem as problem_module
+from innfer_lib.inference.binned_inputs import binned_inputs
+from innfer_lib.inference.fit_inputs import FitInputs, ProcessInputs, inputs_from_snakemake
 from innfer_lib.inference.freeze import frozen_parameters
-from innfer_lib.inference.problem import (
-    FitInputs,
-    ProcessInputs,
-    binned_inputs,
-    build_problem,
-    inputs_from_snakemake,
-    parameter_limits,
-    truth_row,
-)
+from innfer_lib.inference.model import BinnedCategory
+from innfer_lib.inference.problem import build_problem, parameter_limits, truth_row
 
 PROCESS, CATEGORY = "Gaussian", "inclusive"
 EDGES = [160.0, 170.0, 173.0, 176.0, 190.0]
@@ -135,7 +130,7 @@ class _Recorder:
 
 @pytest.fixture
 def recorded(monkeypatch):
-    monkeypatch.setattr(likelihood_module, "Likelihood", _Recorder)
+    monkeypatch.setattr(problem_module, "Likelihood", _Recorder)
 
 
 def _options(**changes):
@@ -290,25 +285,12 @@ def test_missing_binned_inputs_name_the_config_key(files):
         build_problem(_analysis(), VAL, files["inputs"], _options(likelihood="binned_extended"))
 
 
-def _binned_classes_available():
-    return hasattr(likelihood_module, "BinnedCategory") and "binned" in getattr(
-        likelihood_module, "KINDS", ()
-    )
-
-
-needs_binned = pytest.mark.skipif(
-    not _binned_classes_available(),
-    reason="innfer_lib.inference.likelihood has no BinnedCategory/BinnedProcess yet",
-)
-
-
-@needs_binned
 def test_binned_sim_counts_and_templates(files, recorded):
     problem = build_problem(
         _analysis(), VAL, files["inputs"], _options(likelihood="binned", scale_to_eff_events=True)
     )
     (cat,) = problem.likelihood.categories
-    assert isinstance(cat, likelihood_module.BinnedCategory)
+    assert isinstance(cat, BinnedCategory)
     # Kish ratio of one process: Σw/Σw² = N/(N²/n_eff) = n_eff/N, N the yield at the truth.
     scale = 250.0 / (1000.0 * 1.1**0.5)
     assert problem.info["categories"][CATEGORY]["weight_scale"] == pytest.approx(scale)
@@ -320,7 +302,6 @@ def test_binned_sim_counts_and_templates(files, recorded):
     assert problem.limits["Y1"] == (171.0, 174.0)
 
 
-@needs_binned
 @pytest.mark.parametrize("data_type", ["asimov", "data"])
 def test_binned_counts_from_events_are_histograms(files, recorded, data_type):
     problem = build_problem(
@@ -335,9 +316,8 @@ def test_binned_counts_from_events_are_histograms(files, recorded, data_type):
     np.testing.assert_allclose(problem.likelihood.categories[0].counts, expected)
 
 
-@needs_binned
 def test_binned_extended_likelihood_is_finite_and_fits(files):
-    from innfer_lib.inference.fit import minimise
+    from innfer_lib.inference.minimiser import minimise
 
     problem = build_problem(
         _analysis(), VAL, files["inputs"], _options(likelihood="binned_extended")

@@ -13,18 +13,19 @@ import numpy as np
 import pytest
 from scipy.optimize import minimize
 
+from innfer_lib.inference.debug import likelihood_debug
 from innfer_lib.inference.scan import (
     CONTOUR_LEVELS_2D,
     ProfileCurve,
     collect_scan,
     collect_scan_2d,
     interval,
-    likelihood_debug,
     profile_curve,
+)
+from innfer_lib.inference.scan_grid import scan_points_2d, scan_points_from_sigma
+from innfer_lib.inference.scan_point import (
     profiled_scan_point,
     profiled_scan_point_2d,
-    scan_points_2d,
-    scan_points_from_sigma,
     skipped_scan_point,
 )
 from innfer_lib.plots.postfit import postfit_plot
@@ -34,7 +35,7 @@ REL = 1e-3
 
 
 # --------------------------------------------------------------------------------------------
-# Test likelihoods and a scipy minimiser with fit.minimise's interface
+# Test likelihoods and a scipy minimiser with minimiser.minimise's interface
 # --------------------------------------------------------------------------------------------
 def gaussian_nll(mean, cov):
     """−2 ln L of a multivariate Gaussian, (θ − μ)ᵀ C⁻¹ (θ − μ), on named parameters."""
@@ -59,7 +60,7 @@ def asymmetric_nll(centre, sigma_down, sigma_up):
 
 
 def make_minimiser(nll, columns, calls=None):
-    """(start, fixed) -> fit.minimise-like result, minimising ``nll`` (−2 ln L) with BFGS."""
+    """(start, fixed) -> minimiser.minimise-like result, minimising ``nll`` (−2 ln L) with BFGS."""
 
     def minimise_fn(start, fixed):
         if calls is not None:
@@ -110,7 +111,8 @@ def _one_parameter_scan(nll, best, sigma, n_points=41, step=0.2):
 
 def test_modules_do_not_import_tensorflow():
     code = (
-        "import sys, innfer_lib.inference.scan, innfer_lib.plots.scan; "
+        "import sys, innfer_lib.inference.scan, innfer_lib.inference.scan_grid, "
+        "innfer_lib.inference.scan_point, innfer_lib.inference.debug, innfer_lib.plots.scan; "
         "assert 'tensorflow' not in sys.modules"
     )
     subprocess.run([sys.executable, "-c", code], check=True, timeout=60)

@@ -13,7 +13,11 @@ from typing import Any
 import numpy as np
 
 from innfer_lib.core.config import Analysis, load_analysis
-from innfer_lib.inference.problem import FitProblem, build_problem, inputs_from_snakemake
+from innfer_lib.core.io import read_yaml
+from innfer_lib.core.paths import INPUT_KEY_SEPARATOR
+from innfer_lib.inference.fit_inputs import inputs_from_snakemake
+from innfer_lib.inference.minimiser import minimise
+from innfer_lib.inference.problem import FitProblem, build_problem, parameter_limits
 
 
 @dataclass
@@ -49,8 +53,6 @@ class FitJob:
         seed: int = 0,
     ) -> dict[str, Any]:
         """Minimise with the fit set's minimiser options, the problem's limits and freezes."""
-        from innfer_lib.inference.fit import minimise
-
         m = self.options["minimiser"]
         return minimise(
             self.problem.likelihood.value_and_gradient,
@@ -84,23 +86,17 @@ def limits_from_inputs(analysis: Analysis, named_inputs: Mapping[str, Any]) -> d
 
     Scan grids are clipped to these, so a scan never asks the density to extrapolate.
     """
-    from innfer_lib.core.io import read_yaml
-    from innfer_lib.core.paths import INPUT_KEY_SEPARATOR
-    from innfer_lib.inference.problem import parameter_limits
-
     prefix = "parameters" + INPUT_KEY_SEPARATOR
-    parameters = {
-        tuple(key.split(INPUT_KEY_SEPARATOR)[1:3]): read_yaml(path)
-        for key, path in named_inputs.items()
-        if key.startswith(prefix)
-    }
+    parameters: dict[tuple[str, str], Any] = {}
+    for key, path in named_inputs.items():
+        if key.startswith(prefix):
+            parts = key.split(INPUT_KEY_SEPARATOR)
+            parameters[(parts[1], parts[2])] = read_yaml(path)
     return parameter_limits(analysis, parameters)
 
 
 def fit_job(smk: Any) -> FitJob:
     """Build the job's problem from `smk.params.analysis`, `smk.params.fit` and its inputs."""
-    from innfer_lib.core.io import read_yaml
-
     analysis = load_analysis(smk.params.analysis)
     val = int(smk.wildcards.val)
     inputs = inputs_from_snakemake(smk.input)

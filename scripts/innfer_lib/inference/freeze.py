@@ -84,6 +84,7 @@ def _explicit(
     truth: Mapping[str, float],
 ) -> dict[str, float]:
     """The `k=v,...` form (or an already-parsed mapping, where None means truth)."""
+    items: list[tuple[str, object]]
     if isinstance(spec, Mapping):
         items = [(str(k), v) for k, v in spec.items()]
     else:
@@ -91,8 +92,8 @@ def _explicit(
         for part in (p.strip() for p in spec.split(",")):
             if not part:
                 continue
-            name, sep, value = part.partition("=")
-            items.append((name.strip(), value.strip() if sep else None))
+            name, sep, raw = part.partition("=")
+            items.append((name.strip(), raw.strip() if sep else None))
     names = [n for n, _ in items]
     unknown = [n for n in names if n not in columns]
     if unknown:

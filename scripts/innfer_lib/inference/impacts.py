@@ -16,7 +16,7 @@ file schema, so the plot does not care which one it draws:
   parameter is frozen.
 
 This module works on numbers and records only (no TensorFlow): the refit receives a
-``minimise_fn`` exactly like a scan point, and reuses `scan.profiled_scan_point` for it.
+``minimise_fn`` exactly like a scan point, and reuses `scan_point.profiled_scan_point` for it.
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ from typing import Any
 import numpy as np
 
 from innfer_lib.core.errors import DataError
-from innfer_lib.inference.scan import MinimiseFn, profiled_scan_point
+from innfer_lib.inference.scan_point import MinimiseFn, profiled_scan_point
 
 REFIT, APPROXIMATE = "refit", "approximate"
 METHODS = (REFIT, APPROXIMATE)
@@ -121,7 +121,7 @@ def refit_impact(
 ) -> dict[str, Any]:
     """One impact refit: ``parameter`` held at its ±1σ crossing, the other floating ones refitted.
 
-    It is a profiled scan point at one value, so it runs through `scan.profiled_scan_point`
+    It is a profiled scan point at one value, so it runs through `scan_point.profiled_scan_point`
     (same start at the best fit, same handling of the fit set's frozen parameters).
 
     Args:

@@ -29,80 +29,29 @@ from innfer_lib.core.paths import INPUT_KEY_SEPARATOR
 from innfer_lib.data.validation_sets import validation_sample
 from innfer_lib.data.weighted_stats import effective_events
 from innfer_lib.data.yields import process_yield
+from innfer_lib.density.models import load_density
+from innfer_lib.inference.binned_inputs import binned_inputs
+from innfer_lib.inference.fit_inputs import DATA_INPUT, FitInputs, ProcessInputs
 from innfer_lib.inference.freeze import resolve_freeze
+from innfer_lib.inference.likelihood import BINNED_KINDS, EXTENDED, KINDS, Likelihood
+from innfer_lib.inference.model import BinnedCategory, BinnedProcess, Category, Process
 from innfer_lib.results.intervals import TRUTH_FROM_DEFAULTS
 
 SIM, ASIMOV, DATA = "sim", "asimov", "data"
 DATA_TYPES = (SIM, ASIMOV, DATA)
-UNBINNED_KINDS = ("unbinned_extended", "unbinned", "poisson")
-BINNED_KINDS = ("binned_extended", "binned")
-LIKELIHOOD_KINDS = UNBINNED_KINDS + BINNED_KINDS
 EVENT_WEIGHT = "wt"
-ALL_VALUES = "all"
-PROCESS_INPUT_KINDS = ("parameters", "validation", "architecture", "asimov")
-
-
-@dataclass
-class ProcessInputs:
-    """The files one process contributes to a fit in one category.
-
-    Only `parameters` is always needed: a binned fit needs no density, and Asimov and data
-    fits read no validation events.
-    """
-
-    parameters: str
-    validation: str | None = None
-    architecture: str | None = None
-    asimov: str | None = None
-
-
-class FitInputs(dict):
-    """Files per (process, category) plus the observed data file per category.
-
-    A dict of `ProcessInputs`, so code written for the plain mapping keeps working; `data`
-    holds what belongs to a category rather than a process.
-    """
-
-    def __init__(
-        self,
-        processes: Mapping[tuple[str, str], ProcessInputs] | None = None,
-        data: Mapping[str, str] | None = None,
-    ):
-        super().__init__(processes or {})
-        self.data: dict[str, str] = dict(data or {})
 
 
 @dataclass
 class FitProblem:
     """Everything a fit needs: −ln L, parameter names, truth, physical limits, frozen values."""
 
-    likelihood: Any
+    likelihood: Likelihood
     columns: list[str]
     truth: dict[str, float]
     limits: dict[str, tuple[float | None, float | None]]
     info: dict[str, Any]
     fixed: dict[str, float] = field(default_factory=dict)
-
-
-@dataclass
-class BinnedInputs:
-    """PreProcess's per-bin yields of one (process, category) as arrays.
-
-    Attributes:
-        variable: the binned variable.
-        edges: bin edges.
-        poi: the shape POI the yields are tabulated in (None: one row for all values).
-        grid: the sorted POI values of the rows (empty when `poi` is None).
-        nominal: (n_grid, n_bins) expected events per bin.
-        lnN: nuisance -> (n_grid, 2, n_bins) [κ_down, κ_up] per bin.
-    """
-
-    variable: str
-    edges: np.ndarray
-    poi: str | None
-    grid: list[float]
-    nominal: np.ndarray
-    lnN: dict[str, np.ndarray]
 
 
 @dataclass
@@ -133,84 +82,6 @@ def truth_row(analysis: Analysis, val_index: int, data_type: str = SIM) -> dict[
     return dict(analysis.validation_points[val_index])
 
 
-def _key_value(key: Any) -> float | None:
-    try:
-        return float(key)
-    except (TypeError, ValueError):
-        return None
-
-
-def binned_inputs(
-    parameters: Mapping[str, Any], pois: Sequence[str], where: str = "parameters.yaml"
-) -> BinnedInputs:
-    """Arrays of `binned_fit_input`: rows are the sorted numeric POI keys (or the 'all' row).
-
-    Raises:
-        ConfigError: the file has no binned-fit inputs (`inference.binned_fit` not set up), or
-            its keys are inconsistent.
-    """
-    bins = parameters.get("binned_fit_input")
-    if not bins or "binned_fit_edges" not in parameters or "binned_fit_variable" not in parameters:
-        raise ConfigError(
-            f"{where}: no binned-fit inputs (binned_fit_input, binned_fit_edges, "
-            "binned_fit_variable); a binned likelihood needs `inference.binned_fit` to be "
-            "configured in the analysis config, and PreProcess to be rerun"
-        )
-    edges = np.asarray(parameters["binned_fit_edges"], np.float64)
-    bins = sorted(bins, key=lambda b: int(b.get("bin_ind", 0)))
-    if len(bins) != len(edges) - 1:
-        raise ConfigError(f"{where}: {len(bins)} binned_fit_input bins for {len(edges)} edges")
-    per_bin = []
-    for b in bins:
-        rows: dict[float | str, Mapping[str, Any]] = {}
-        for key, entry in b["yields"].items():
-            value = _key_value(key)
-            rows[ALL_VALUES if value is None else value] = entry
-        per_bin.append(rows)
-    keys = set(per_bin[0])
-    if any(set(rows) != keys for rows in per_bin):
-        raise ConfigError(f"{where}: binned_fit_input bins have different yield keys")
-    numeric = sorted(k for k in keys if not isinstance(k, str))
-    if numeric and len(numeric) != len(keys):
-        raise ConfigError(f"{where}: binned_fit_input mixes POI values and '{ALL_VALUES}'")
-    if not numeric and keys != {ALL_VALUES}:
-        raise ConfigError(
-            f"{where}: binned_fit_input keys {sorted(map(str, keys))} are not POI values"
-        )
-    poi = None
-    if numeric:
-        y_columns = (parameters.get("density") or {}).get("Y_columns")
-        shape = [p for p in pois if y_columns is None or p in y_columns]
-        if len(shape) != 1:
-            raise ConfigError(
-                f"{where}: binned yields are tabulated in a POI, but the shape POI is "
-                f"ambiguous ({shape}); one shape POI is supported"
-            )
-        poi = shape[0]
-    row_keys: list[float | str] = list(numeric) if numeric else [ALL_VALUES]
-    nominal = np.array(
-        [[float(rows[k]["nominal"]) for rows in per_bin] for k in row_keys], np.float64
-    )
-    names = sorted({n for rows in per_bin for entry in rows.values() for n in entry.get("lnN", {})})
-    lnn = {}
-    for name in names:
-        arr = np.ones((len(row_keys), 2, len(bins)))
-        for g, k in enumerate(row_keys):
-            for b, rows in enumerate(per_bin):
-                pair = (rows[k].get("lnN") or {}).get(name)
-                if pair is not None:
-                    arr[g, :, b] = [float(pair[0]), float(pair[1])]
-        lnn[name] = arr
-    return BinnedInputs(
-        variable=str(parameters["binned_fit_variable"]),
-        edges=edges,
-        poi=poi,
-        grid=[float(v) for v in numeric],
-        nominal=nominal,
-        lnN=lnn,
-    )
-
-
 def parameter_limits(
     analysis: Analysis,
     parameters: Mapping[tuple[str, str], Mapping[str, Any]],
@@ -224,7 +95,7 @@ def parameter_limits(
     the min/max of the training events. A binned fit interpolates its yields over a POI grid
     and cannot leave it either, so `grids` narrows those ranges.
     """
-    limits: dict[str, tuple[float | None, float | None]] = {}
+    bounded: dict[str, tuple[float, float]] = {}
     for params in parameters.values():
         density = params.get("density") or {}
         ranges = density.get("training_range") or {}
@@ -234,14 +105,15 @@ def parameter_limits(
             else:
                 mm = density["initial_minmax"][col]
                 low, high = float(mm["min"]), float(mm["max"])
-            lo, hi = limits.get(col, (low, high))
-            limits[col] = (min(lo, low), max(hi, high))
+            lo, hi = bounded.get(col, (low, high))
+            bounded[col] = (min(lo, low), max(hi, high))
     for col, grid in (grids or {}).items():
         if len(grid) == 0:
             continue
         low, high = float(min(grid)), float(max(grid))
-        lo, hi = limits.get(col, (low, high))
-        limits[col] = (max(lo, low), min(hi, high))
+        lo, hi = bounded.get(col, (low, high))
+        bounded[col] = (max(lo, low), min(hi, high))
+    limits: dict[str, tuple[float | None, float | None]] = dict(bounded)
     for process in analysis.rate_processes:
         limits[rate_parameter(process)] = (0.0, None)
     return limits
@@ -277,7 +149,7 @@ def _category_events(
         if category not in b.data:
             raise ConfigError(
                 f"data fit: no observed data file for category '{category}' (named input "
-                f"'data{INPUT_KEY_SEPARATOR}{category}')"
+                f"'{DATA_INPUT}{INPUT_KEY_SEPARATOR}{category}')"
             )
         return _frame_events(b.data[category], columns, f"data, category '{category}'", False)
     xs, ws = [], []
@@ -332,23 +204,10 @@ def _resolve_fixed(freeze: Any, analysis: Analysis, truth: Mapping[str, float]) 
     return resolve_freeze(freeze, analysis, truth)
 
 
-def _check_kind(kind: str) -> None:
-    if kind not in LIKELIHOOD_KINDS:
-        raise ConfigError(f"fit set: likelihood {kind!r} is not one of {LIKELIHOOD_KINDS}")
-    from innfer_lib.inference import likelihood
-
-    supported = getattr(likelihood, "KINDS", LIKELIHOOD_KINDS)
-    if kind not in supported:
-        raise ConfigError(
-            f"fit set: likelihood {kind!r} is not supported by innfer_lib.inference.likelihood "
-            f"(supported: {tuple(supported)})"
-        )
-
-
 def build_problem(
     analysis: Analysis,
     val_index: int,
-    inputs: Mapping[tuple[str, str], ProcessInputs],
+    inputs: FitInputs,
     fit_options: Mapping[str, Any],
     data: Mapping[str, str] | None = None,
 ) -> FitProblem:
@@ -357,12 +216,12 @@ def build_problem(
     Args:
         analysis: the analysis config.
         val_index: index into the canonical validation loop.
-        inputs: files per (process, category); a `FitInputs` also carries the data files.
+        inputs: files per (process, category), and the observed data files.
         fit_options: a filled fit-set block of the workflow config: `data_type` (sim, asimov,
             data), `split`, `likelihood`, `scale_to_eff_events`, and optionally `freeze` (a
             resolved {param: value} mapping or a single-fit spec) and `constraints` (False
             drops the nuisance constraints, INNFER's --no-constraint).
-        data: observed data file per category (default: `inputs.data` if present).
+        data: observed data file per category (default: `inputs.data`).
 
     Raises:
         ConfigError: an unknown data type or likelihood, missing inputs for the data type, or
@@ -372,14 +231,14 @@ def build_problem(
     data_type = fit_options.get("data_type", SIM)
     if data_type not in DATA_TYPES:
         raise ConfigError(f"fit set: data_type {data_type!r} is not one of {DATA_TYPES}")
-    kind = fit_options.get("likelihood", UNBINNED_KINDS[0])
-    if kind not in LIKELIHOOD_KINDS:
-        raise ConfigError(f"fit set: likelihood {kind!r} is not one of {LIKELIHOOD_KINDS}")
+    kind = fit_options.get("likelihood", EXTENDED)
+    if kind not in KINDS:
+        raise ConfigError(f"fit set: likelihood {kind!r} is not one of {KINDS}")
     binned = kind in BINNED_KINDS
     split = fit_options.get("split", "val")
     # Asimov weights already sum to the yield and data are counts: only sim is rescaled.
     scale = bool(fit_options.get("scale_to_eff_events", True)) and data_type == SIM
-    data = dict(data if data is not None else getattr(inputs, "data", {}) or {})
+    data = dict(data if data is not None else inputs.data)
     truth = truth_row(analysis, val_index, data_type)
     columns = analysis.fit_parameters
     for key in ((p, c) for c in analysis.categories for p in analysis.processes):
@@ -393,13 +252,11 @@ def build_problem(
     build = _Build(
         analysis, val_index, inputs, parameters, data, data_type, split, truth, scale, info
     )
+    categories: list[Category | BinnedCategory] = []
     if binned:
-        categories = _binned_categories(build, grids)
+        categories += _binned_categories(build, grids)
     else:
-        _check_kind(kind)
-        categories = _unbinned_categories(build)
-    from innfer_lib.inference.likelihood import Likelihood
-
+        categories += _unbinned_categories(build)
     constrained = constrained_parameters(
         analysis.nuisance_constraints, columns, fit_options.get("constraints", True)
     )
@@ -416,10 +273,7 @@ def build_problem(
     )
 
 
-def _unbinned_categories(b: _Build) -> list[Any]:
-    from innfer_lib.density.models import load_density
-    from innfer_lib.inference.likelihood import Category, Process
-
+def _unbinned_categories(b: _Build) -> list[Category]:
     analysis = b.analysis
     categories = []
     for category in analysis.categories:
@@ -465,7 +319,7 @@ def _unbinned_categories(b: _Build) -> list[Any]:
     return categories
 
 
-def _binned_categories(b: _Build, grids: dict[str, list[float]]) -> list[Any]:
+def _binned_categories(b: _Build, grids: dict[str, list[float]]) -> list[BinnedCategory]:
     """Per category: observed counts and per-process bin yields.
 
     Observed counts are PreProcess's validation histograms for sim (each process normalised
@@ -479,14 +333,6 @@ def _binned_categories(b: _Build, grids: dict[str, list[float]]) -> list[Any]:
     for (process, category), params in parameters.items():
         where = f"binned fit, process '{process}', category '{category}'"
         tables[(process, category)] = binned_inputs(params, analysis.pois, where)
-    _check_kind(b.info["likelihood"])
-    try:
-        from innfer_lib.inference.likelihood import BinnedCategory, BinnedProcess
-    except ImportError as err:
-        raise ConfigError(
-            "binned likelihoods need innfer_lib.inference.likelihood.BinnedCategory/BinnedProcess, "
-            "which this build does not provide"
-        ) from err
     categories = []
     for category in analysis.categories:
         ref = tables[(analysis.processes[0], category)]
@@ -544,31 +390,3 @@ def _binned_categories(b: _Build, grids: dict[str, list[float]]) -> list[Any]:
             "weight_scale": scale,
         }
     return categories
-
-
-def inputs_from_snakemake(named_inputs: Mapping[str, Any]) -> FitInputs:
-    """Group a fit's named inputs into files per (process, category) and data per category.
-
-    Names are `<kind>__<process>__<category>[__...]` for kind in parameters, validation,
-    architecture and asimov, and `data__<category>` (or `data__all__<category>`, the
-    `input_key` form with "all" as the process) for observed data. A fit has one
-    validation point and one density source, so the optional last part (the point or the
-    density) is not needed to tell files apart.
-    """
-    grouped: dict[tuple[str, str], dict[str, str]] = {}
-    data: dict[str, str] = {}
-    for key, value in named_inputs.items():
-        parts = str(key).split(INPUT_KEY_SEPARATOR)
-        if parts[0] == DATA and len(parts) >= 2:
-            # `data__<category>`, or `data__all__<category>` from input_key("data", "all", c).
-            category = parts[2] if len(parts) >= 3 and parts[1] == ALL_VALUES else parts[1]
-            data[category] = str(value)
-        elif len(parts) >= 3 and parts[0] in PROCESS_INPUT_KINDS:
-            grouped.setdefault((parts[1], parts[2]), {})[parts[0]] = str(value)
-    for (process, category), files in grouped.items():
-        if "parameters" not in files:
-            raise ConfigError(
-                f"fit inputs: no 'parameters{INPUT_KEY_SEPARATOR}{process}"
-                f"{INPUT_KEY_SEPARATOR}{category}' among the named inputs"
-            )
-    return FitInputs({key: ProcessInputs(**files) for key, files in grouped.items()}, data)

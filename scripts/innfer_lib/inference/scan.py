@@ -1,16 +1,9 @@
-"""Likelihood scans: grids, one profiled point per job, collection into crossings, debug tables.
+"""Scan results: the profile curve through scan points, its crossings, and 2-D contour grids.
 
-This replaces INNFER's ScanPointsFrom*, Scan, ScanCollect and LikelihoodDebug steps (spec
-inference.md §4-§5). Everything here works on numbers and callables: a scan job receives a
-``minimise_fn(start, fixed) -> result`` (for example `fit.minimise` with the likelihood bound in),
-so this module never imports TensorFlow and its tests need no network.
+Replaces INNFER's ScanCollect (the points come from `scan_point`, on grids from `scan_grid`).
+Works on numbers only, so plotting code can import it without TensorFlow. What differs from
+INNFER, and why:
 
-What differs from INNFER, and why:
-
-* The grid has exactly ``n_points`` points centred on the best fit; INNFER's float ``ceil`` could
-  give one more or one fewer, which broke the fixed job count of the workflow.
-* A scan point records which parameters were profiled and their values by name; INNFER listed
-  every other column but only the free values, so the two lists could be misaligned.
 * Failed or non-finite points are dropped and counted instead of being carried as NaN.
 * Crossings come from a cubic spline through the points on each side of the minimum, solved for
   −2ΔlnL = 1 and 4, and the minimum itself is interpolated. INNFER sorted each side by y and
@@ -23,10 +16,11 @@ What differs from INNFER, and why:
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
+from numpy.typing import ArrayLike
 from scipy.interpolate import CubicSpline, RectBivariateSpline
 
 #: Δ(−2 ln L) of the ±kσ crossings for one parameter (Wilks, one degree of freedom).
@@ -45,295 +39,7 @@ def _two_dof_level(n_sigma: int) -> float:
 #: Δ(−2 ln L) of the 68.3 % (key 1) and 95.4 % (key 2) contours of two parameters.
 CONTOUR_LEVELS_2D: dict[int, float] = {1: _two_dof_level(1), 2: _two_dof_level(2)}
 
-#: Signature of the minimiser a scan job is given: (start, fixed) -> `fit.minimise`-like dict
-#: with ``columns``, ``best_fit``, ``best_fit_nll`` (= 2·min(−ln L)), ``valid`` and ``status``.
-MinimiseFn = Callable[[Mapping[str, float], Mapping[str, float]], Mapping[str, Any]]
 
-
-# --------------------------------------------------------------------------------------------
-# Scan points
-# --------------------------------------------------------------------------------------------
-def _bounds(limits: tuple[float | None, float | None] | None) -> tuple[float, float]:
-    """(low, high) with None read as an open side, so comparisons need no special cases."""
-    if limits is None:
-        return -math.inf, math.inf
-    lo, hi = limits
-    return (-math.inf if lo is None else float(lo)), (math.inf if hi is None else float(hi))
-
-
-def _check_grid(n_points: int, sigma: float, name: str) -> None:
-    """Reject grids that cannot be centred on the best fit or have no width."""
-    if n_points < 1 or n_points % 2 == 0:
-        raise ValueError(
-            f"n_points must be odd and positive, so the best fit is a grid point: {n_points}"
-        )
-    if not (math.isfinite(sigma) and sigma > 0):
-        raise ValueError(f"{name} must be finite and positive: {sigma}")
-
-
-def scan_points_from_sigma(
-    best: float,
-    sigma: float,
-    n_points: int = 41,
-    sigma_step: float = 0.2,
-    limits: tuple[float | None, float | None] | None = None,
-) -> list[float]:
-    """Scan values b̂ + k·s·σ for k = −(N−1)/2 … (N−1)/2 (INNFER's ScanPointsFromHessian grid).
-
-    The integer k is used directly, so there are exactly ``n_points`` values with the best fit
-    in the middle; INNFER built the grid with ``ceil`` of a float ratio and could get one value
-    more or fewer, which the workflow's static job count cannot absorb.
-
-    Values outside ``limits`` (the physical range, e.g. μ ≥ 0) are **dropped**, so fewer than
-    ``n_points`` values can come back: the likelihood is undefined there, and a point moved to
-    the edge would duplicate another. The Scan jobs with an index beyond the returned list
-    should write `skipped_scan_point` records, which `collect_scan` counts but does not use.
-
-    Args:
-        best: Best-fit value of the scanned parameter.
-        sigma: Its uncertainty (from the Hessian or an approximate scan); sets the step.
-        n_points: Number of values before clipping; must be odd.
-        sigma_step: Step between neighbouring values in units of ``sigma`` (INNFER's
-            ``--sigma-between-scan-points``); the default covers ±4σ with 41 points.
-        limits: (low, high) of the physical range, inclusive; None for an open side.
-
-    Returns:
-        Ascending scan values inside the limits.
-
-    Raises:
-        ValueError: ``n_points`` is even or not positive, ``best`` is not finite, or ``sigma``
-            or ``sigma_step`` is not finite and positive.
-    """
-    _check_grid(n_points, sigma, "sigma")
-    if not math.isfinite(best):
-        raise ValueError(f"best fit must be finite: {best}")
-    if not (math.isfinite(sigma_step) and sigma_step > 0):
-        raise ValueError(f"sigma_step must be finite and positive: {sigma_step}")
-    half = (n_points - 1) // 2
-    step = sigma_step * sigma
-    lo, hi = _bounds(limits)
-    values = (float(best + k * step) for k in range(-half, half + 1))
-    return [v for v in values if lo <= v <= hi]
-
-
-def _axis(best: float, sigma: float, n_points: int, n_sigma: float, name: str) -> np.ndarray:
-    """One axis of a 2-D grid: ``n_points`` values over best ± n_sigma·sigma, best included."""
-    _check_grid(n_points, sigma, f"sigma_{name}")
-    if not math.isfinite(best):
-        raise ValueError(f"best_{name} must be finite: {best}")
-    half = (n_points - 1) // 2
-    if half == 0:
-        return np.array([float(best)])
-    return best + np.arange(-half, half + 1) * (n_sigma * sigma / half)
-
-
-def scan_points_2d(
-    best_a: float,
-    sigma_a: float,
-    best_b: float,
-    sigma_b: float,
-    n_points: int = 21,
-    n_sigma: float = 3.0,
-    limits_a: tuple[float | None, float | None] | None = None,
-    limits_b: tuple[float | None, float | None] | None = None,
-) -> list[tuple[float, float]]:
-    """A regular ``n_points`` × ``n_points`` grid over b̂ ± n_sigma·σ for two parameters.
-
-    ±3σ per axis contains the 95.4 % contour (Δ = 6.18, i.e. ±2.49σ along an axis) of a
-    Gaussian likelihood with room to spare; an odd count puts the best fit on a node. An axis
-    that crosses a limit is spread over its allowed part instead (`_clipped_axis`).
-
-    Args:
-        best_a: Best fit of the first parameter.
-        sigma_a: Its uncertainty.
-        best_b: Best fit of the second parameter.
-        sigma_b: Its uncertainty.
-        n_points: Values per axis; must be odd.
-        n_sigma: Half-width of each axis in units of its σ.
-        limits_a: Physical range of the first parameter; None for open.
-        limits_b: Physical range of the second parameter; None for open.
-
-    Returns:
-        (a, b) pairs, a varying slowest.
-
-    Raises:
-        ValueError: ``n_points`` is even, a best fit is not finite, or a σ or ``n_sigma`` is not
-            finite and positive.
-    """
-    if not (math.isfinite(n_sigma) and n_sigma > 0):
-        raise ValueError(f"n_sigma must be finite and positive: {n_sigma}")
-    a_values = _clipped_axis(_axis(best_a, sigma_a, n_points, n_sigma, "a"), limits_a)
-    b_values = _clipped_axis(_axis(best_b, sigma_b, n_points, n_sigma, "b"), limits_b)
-    return [(float(a), float(b)) for a in a_values for b in b_values]
-
-
-def _clipped_axis(values: np.ndarray, limits: tuple[float | None, float | None] | None):
-    """The axis, or as many values spread evenly over its part inside the limits.
-
-    Dropping the nodes beyond a limit (as the 1-D scan does) can leave a 2-D axis with one
-    value when a best fit sits at a limit with a wide σ, and no contour can be drawn; the
-    allowed part of the window at full resolution is what the contour needs.
-    """
-    lo, hi = _bounds(limits)
-    if values.size < 2 or (values[0] >= lo and values[-1] <= hi):
-        return values
-    start, stop = max(values[0], lo), min(values[-1], hi)
-    if not start < stop:
-        raise ValueError(
-            f"scan window [{values[0]}, {values[-1]}] lies outside the limits {limits}"
-        )
-    return np.linspace(start, stop, values.size)
-
-
-# --------------------------------------------------------------------------------------------
-# One scan job
-# --------------------------------------------------------------------------------------------
-def _fixed_scan(
-    minimise_fn: MinimiseFn,
-    scanned: Mapping[str, float],
-    best_fit_record: Mapping[str, Any],
-    frozen: Mapping[str, float] | None,
-    start: Mapping[str, float] | None,
-    evaluate_fn: Callable[[Mapping[str, float]], float] | None,
-) -> dict[str, Any]:
-    """Hold ``scanned`` (and the frozen parameters) fixed and profile everything else."""
-    columns = [str(c) for c in best_fit_record["columns"]]
-    best = {c: float(v) for c, v in zip(columns, best_fit_record["best_fit"], strict=True)}
-    unknown = sorted(set(scanned) - set(columns))
-    if unknown:
-        raise ValueError(f"scanned parameter(s) {unknown} not in the fit's columns {columns}")
-    for name, value in scanned.items():
-        if not math.isfinite(value):
-            raise ValueError(f"scan value of {name} must be finite: {value}")
-    if frozen is None:
-        frozen = best_fit_record.get("fixed") or {}
-    held = {str(k): float(v) for k, v in frozen.items() if k not in scanned}
-    fixed = {**held, **{k: float(v) for k, v in scanned.items()}}
-    begin = {**best, **{k: float(v) for k, v in (start or {}).items()}, **fixed}
-    free = [c for c in columns if c not in fixed]
-
-    if not free and evaluate_fn is not None:
-        # Nothing to profile: one likelihood evaluation is the whole job (INNFER's single Run).
-        nll = float(evaluate_fn(dict(begin)))
-        values = begin
-        valid = math.isfinite(nll)
-        status = "evaluated" if valid else "non-finite nll"
-    else:
-        result = minimise_fn(dict(begin), dict(fixed))
-        order = [str(c) for c in result.get("columns", columns)]
-        values = {**begin, **dict(zip(order, (float(v) for v in result["best_fit"]), strict=True))}
-        nll = float(result["best_fit_nll"])
-        valid = bool(result.get("valid", True)) and math.isfinite(nll)
-        status = str(result.get("status", "converged" if valid else "invalid"))
-        if not math.isfinite(nll):
-            status = "non-finite nll"
-    return {
-        "columns": columns,
-        "nll": nll,
-        "profiled": {c: float(values[c]) for c in free},
-        "frozen": held,
-        "valid": valid,
-        "status": status,
-        "row": list(best_fit_record["row"]) if "row" in best_fit_record else None,
-    }
-
-
-def profiled_scan_point(
-    minimise_fn: MinimiseFn,
-    column: str,
-    value: float,
-    best_fit_record: Mapping[str, Any],
-    *,
-    frozen: Mapping[str, float] | None = None,
-    start: Mapping[str, float] | None = None,
-    evaluate_fn: Callable[[Mapping[str, float]], float] | None = None,
-) -> dict[str, Any]:
-    """One Scan job: −2 ln L with ``column`` fixed at ``value`` and the other free ones profiled.
-
-    The fit starts from the best fit with the scanned value inserted (INNFER's choice), or from
-    ``start`` when given, so a caller running several points in one job can warm-start each from
-    its neighbour. When the scanned parameter is the only free one, there is nothing to profile
-    and, given ``evaluate_fn``, the likelihood is evaluated once; otherwise ``minimise_fn`` is
-    called with every parameter fixed (Minuit then only evaluates).
-
-    Args:
-        minimise_fn: ``(start, fixed) -> result``, e.g. ``lambda s, f: fit.minimise(vg, cols, s,
-            limits, f)``; the result needs ``columns``, ``best_fit``, ``best_fit_nll`` (−2 ln L
-            at the minimum) and optionally ``valid`` and ``status``.
-        column: Scanned parameter.
-        value: Its fixed value.
-        best_fit_record: The InitialFit result: ``columns``, ``best_fit``, optionally ``row``
-            (truth) and ``fixed`` (parameters frozen in that fit, which stay frozen here).
-        frozen: Frozen parameters and values, replacing ``best_fit_record["fixed"]``.
-        start: Starting values that override the best fit (warm start).
-        evaluate_fn: ``point -> −2 ln L`` for the no-free-parameter case, on the same scale as
-            ``best_fit_nll``.
-
-    Returns:
-        ``{columns, varied_column, scan_value, nll (−2 ln L), profiled: {param: value} of the
-        parameters that were actually free, frozen: {param: value}, valid, status, row}``.
-
-    Raises:
-        ValueError: ``column`` is not a fit column or ``value`` is not finite.
-    """
-    record = _fixed_scan(
-        minimise_fn, {column: float(value)}, best_fit_record, frozen, start, evaluate_fn
-    )
-    return {"varied_column": column, "scan_value": float(value), **record}
-
-
-def profiled_scan_point_2d(
-    minimise_fn: MinimiseFn,
-    columns: tuple[str, str],
-    values: tuple[float, float],
-    best_fit_record: Mapping[str, Any],
-    *,
-    frozen: Mapping[str, float] | None = None,
-    start: Mapping[str, float] | None = None,
-    evaluate_fn: Callable[[Mapping[str, float]], float] | None = None,
-) -> dict[str, Any]:
-    """One point of a 2-D scan: two parameters fixed, the rest profiled (see `profiled_scan_point`).
-
-    Returns:
-        ``{columns, varied_columns: [a, b], scan_values: [va, vb], nll, profiled, frozen, valid,
-        status, row}``.
-
-    Raises:
-        ValueError: The two columns are equal or unknown, or a value is not finite.
-    """
-    a, b = columns
-    if a == b:
-        raise ValueError(f"a 2-D scan needs two different parameters, got {a!r} twice")
-    va, vb = (float(v) for v in values)
-    record = _fixed_scan(minimise_fn, {a: va, b: vb}, best_fit_record, frozen, start, evaluate_fn)
-    return {"varied_columns": [a, b], "scan_values": [va, vb], **record}
-
-
-def skipped_scan_point(
-    best_fit_record: Mapping[str, Any], column: str, reason: str = "outside the scan grid"
-) -> dict[str, Any]:
-    """The record a Scan job writes when its index has no scan value (grid clipped by limits).
-
-    The number of Scan jobs is fixed when the workflow is built, but clipping can shorten the
-    grid; writing this record keeps every declared output present while `collect_scan` knows
-    to ignore it (it is counted as skipped, not failed).
-    """
-    return {
-        "varied_column": column,
-        "scan_value": None,
-        "columns": [str(c) for c in best_fit_record["columns"]],
-        "nll": None,
-        "profiled": {},
-        "frozen": {},
-        "valid": False,
-        "status": f"skipped: {reason}",
-        "row": list(best_fit_record["row"]) if "row" in best_fit_record else None,
-    }
-
-
-# --------------------------------------------------------------------------------------------
-# Smooth profile through the scan points
-# --------------------------------------------------------------------------------------------
 class ProfileCurve:
     """Two cubic splines through the scan points, one per side of the lowest point.
 
@@ -343,7 +49,7 @@ class ProfileCurve:
     not. Each spline uses scipy's not-a-knot ends, so it reproduces a quadratic exactly.
     """
 
-    def __init__(self, values: Sequence[float], nlls: Sequence[float]):
+    def __init__(self, values: ArrayLike, nlls: ArrayLike):
         """Build the splines.
 
         Args:
@@ -419,7 +125,7 @@ class ProfileCurve:
 
 
 def profile_curve(
-    scan_values: Sequence[float], nlls: Sequence[float], n_samples: int = 400
+    scan_values: ArrayLike, nlls: ArrayLike, n_samples: int = 400
 ) -> tuple[np.ndarray, np.ndarray]:
     """The smooth curve `collect_scan` solves for crossings, sampled for drawing."""
     return ProfileCurve(scan_values, nlls).sample(n_samples)
@@ -533,10 +239,10 @@ def collect_scan(
     y = np.array([best_at[v] for v in x])
     curve = ProfileCurve(x, y)
     x0, y0 = curve.minimum()
-    have_best = best_fit_nll is not None and math.isfinite(best_fit_nll)
+    fitted = best_fit_nll if best_fit_nll is not None and math.isfinite(best_fit_nll) else None
     # A fitted minimum is an evaluation of the likelihood, the spline's minimum only an
     # interpolation (it undershoots next to a kink), so the latter is used only without a fit.
-    reference = min(float(y.min()), float(best_fit_nll) if have_best else y0)
+    reference = min(float(y.min()), float(fitted) if fitted is not None else y0)
 
     crossings: dict[int, float] = {0: x0}
     open_keys: list[int] = []
@@ -561,7 +267,7 @@ def collect_scan(
         non_monotone=sorted(non_monotone),
         minimum_at_edge=curve.index in (0, len(x) - 1),
         reference_nll=float(reference),
-        best_fit_delta=float(best_fit_nll - reference) if have_best else None,
+        best_fit_delta=float(fitted - reference) if fitted is not None else None,
     )
     return result
 
@@ -666,7 +372,7 @@ def collect_scan_2d(
 
 
 def smooth_grid_2d(
-    a_values: Sequence[float], b_values: Sequence[float], nlls: Any, refine: int = 16
+    a_values: ArrayLike, b_values: ArrayLike, nlls: ArrayLike, refine: int = 16
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
     """A bicubic interpolating spline of a complete grid, evaluated ``refine`` times finer.
 
@@ -683,68 +389,3 @@ def smooth_grid_2d(
     fa = np.linspace(a[0], a[-1], (a.size - 1) * int(refine) + 1)
     fb = np.linspace(b[0], b[-1], (b.size - 1) * int(refine) + 1)
     return fa, fb, spline(fa, fb)
-
-
-# --------------------------------------------------------------------------------------------
-# LikelihoodDebug
-# --------------------------------------------------------------------------------------------
-def likelihood_debug(
-    nll_fn: Callable[[Mapping[str, float]], Any],
-    points: Sequence[Mapping[str, float]],
-    defaults: Mapping[str, float] | None = None,
-    columns: Sequence[str] | None = None,
-) -> list[dict[str, Any]]:
-    """The likelihood (and its gradient, if returned) at each hypothesis, as table rows.
-
-    INNFER's LikelihoodDebug only printed; a table can be written by the rule and compared
-    between versions. A point that raises is recorded with its error instead of stopping the
-    table, because finding the points where the likelihood breaks is what the step is for.
-
-    Args:
-        nll_fn: ``point -> value`` or ``point -> (value, gradient)``; the gradient may be a
-            mapping by name or a sequence in ``columns`` order.
-        points: Hypotheses; parameters they leave out take ``defaults``.
-        defaults: Values of the parameters a point does not set (INNFER: the model defaults).
-        columns: Names of the gradient entries when it is a sequence; defaults to the point's
-            parameter order.
-
-    Returns:
-        One row per point: the parameter values, ``nll``, ``delta_nll`` (to the lowest finite
-        value of the table), ``finite``, ``error`` and ``grad_<param>`` entries when a gradient
-        was returned.
-    """
-    rows: list[dict[str, Any]] = []
-    for point in points:
-        full = {**{k: float(v) for k, v in (defaults or {}).items()}}
-        full.update({k: float(v) for k, v in point.items()})
-        row: dict[str, Any] = dict(full)
-        value, gradient, error = None, None, None
-        try:
-            out = nll_fn(dict(full))
-            if isinstance(out, tuple):
-                value, gradient = out
-            else:
-                value = out
-            value = float(np.asarray(value).reshape(()))
-        except Exception as exc:  # the table records a broken point and goes on
-            error = f"{type(exc).__name__}: {exc}"
-            value, gradient = None, None
-        row["nll"] = value
-        row["finite"] = value is not None and math.isfinite(value)
-        row["error"] = error
-        if gradient is not None:
-            if isinstance(gradient, Mapping):
-                named = {str(k): float(v) for k, v in gradient.items()}
-            else:
-                g = np.asarray(gradient, dtype=float).reshape(-1)
-                names = list(columns) if columns is not None else list(full)
-                if len(names) != g.size:
-                    names = [str(n) for n in range(g.size)]
-                named = dict(zip(names, (float(v) for v in g), strict=True))
-            row.update({f"grad_{k}": v for k, v in named.items()})
-        rows.append(row)
-    finite = [r["nll"] for r in rows if r["finite"]]
-    lowest = min(finite) if finite else None
-    for r in rows:
-        r["delta_nll"] = r["nll"] - lowest if r["finite"] and lowest is not None else None
-    return rows
