@@ -28,6 +28,7 @@ from typing import Any
 import numpy as np
 
 from innfer_lib.core.errors import DataError
+from innfer_lib.inference.covariance import covariance_from_hessian
 from innfer_lib.inference.scan_point import MinimiseFn, profiled_scan_point
 
 REFIT, APPROXIMATE = "refit", "approximate"
@@ -264,7 +265,11 @@ def _matrix(covariance_record: Mapping[str, Any], source: str) -> tuple[list[str
 def _profiling_matrix(
     hessian_record: Mapping[str, Any], columns: Sequence[str], source: str
 ) -> np.ndarray:
-    """H⁻¹ over `columns`: its ratios say how the profiled parameters follow a held one."""
+    """H⁻¹ over `columns`: its ratios say how the profiled parameters follow a held one.
+
+    Inverted where every covariance is (`covariance.covariance_from_hessian`); a Hessian that
+    is not positive definite is flagged by the covariance record the impacts also read.
+    """
     try:
         h_columns = [str(c) for c in hessian_record["matrix_columns"]]
         hessian = np.asarray(hessian_record["hessian"], np.float64)
@@ -276,10 +281,7 @@ def _profiling_matrix(
         )
     if hessian.shape != (len(columns), len(columns)):
         raise DataError(f"{source}: hessian has shape {hessian.shape}, not {len(columns)}²")
-    try:
-        return np.linalg.inv(hessian)
-    except np.linalg.LinAlgError:
-        return np.full_like(hessian, math.nan)
+    return covariance_from_hessian(hessian)[0]
 
 
 def approximate_impacts(
