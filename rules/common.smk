@@ -10,14 +10,9 @@ from pathlib import Path
 REPO = Path(workflow.basedir).parent
 sys.path.insert(0, str(REPO / "scripts"))
 
-from innfer_lib.core.config import (
-    AUX_KINDS,
-    all_but_one_families,
-    expand_fit_sets,
-    summary_sets,
-    load_analysis,
-    workflow_defaults,
-)
+from innfer_lib.core.analysis import AUX_KINDS, load_analysis
+from innfer_lib.core.config_files import workflow_defaults
+from innfer_lib.core.fit_sets import all_but_one_families, expand_fit_sets, summary_sets
 from innfer_lib.density.models import LEARNED, TRUE
 from innfer_lib.core.errors import InnferError
 from innfer_lib.core.paths import (

@@ -10,7 +10,7 @@ The helpers are lambdas, not functions: `snakemake --lint` flags a file that mix
 function definitions, and what they compute lives in innfer_lib.inference.impacts.
 """
 
-from innfer_lib.core.config import constrained_parameters
+from innfer_lib.core.constraints import constrained_parameters
 from innfer_lib.inference.impacts import (
     REFIT,
     SHIFTS,

@@ -7,7 +7,7 @@ import subprocess
 import pytest
 import yaml
 
-from innfer_lib.core.config import load_analysis
+from innfer_lib.core.analysis import load_analysis
 from innfer_lib.data.benchmarks import get_benchmark
 
 

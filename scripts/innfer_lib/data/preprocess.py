@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from innfer_lib.core.config import Analysis, rate_parameter
+from innfer_lib.core.analysis import Analysis, rate_parameter
 from innfer_lib.core.errors import ConfigError, DataError
 from innfer_lib.data import shifts as shift_specs
 from innfer_lib.data.datasets import NOMINAL_WEIGHT, WEIGHT, WEIGHT_SHIFT, build_dataset

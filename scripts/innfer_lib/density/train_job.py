@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from innfer_lib.core.config import read_config_file
+from innfer_lib.core.config_files import read_config_file
 from innfer_lib.core.errors import ConfigError
 
 LOG = logging.getLogger("innfer")

@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from innfer_lib.core.config import Analysis, load_analysis
+from innfer_lib.core.analysis import Analysis, load_analysis
 from innfer_lib.inference.problem import FitProblem, build_problem, inputs_from_snakemake
 
 
