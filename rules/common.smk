@@ -467,8 +467,8 @@ def hessian_input(wildcards):
     pattern = {
         "auto": PATHS.hessian,
         "autodiff": PATHS.hessian,
-        "numerical": PATHS.fit_file("hessian_numerical.yaml"),
-        "parallel": PATHS.fit_file("hessian_collected.yaml"),
+        "numerical": PATHS.hessian_numerical,
+        "parallel": PATHS.hessian_collected,
     }[FITS[wildcards.fit]["hessian"]]
     return here(pattern, wildcards)
 
@@ -476,7 +476,7 @@ def hessian_input(wildcards):
 def summary_covariance_input(wildcards):
     """H⁻¹ or the sandwich covariance, as the fit set's `covariance` option says."""
     if FITS[wildcards.fit]["covariance"] == "dmatrix":
-        return here(PATHS.fit_file("covariance_with_dmatrix.yaml"), wildcards)
+        return here(PATHS.covariance_with_dmatrix, wildcards)
     return here(PATHS.covariance, wildcards)
 
 
@@ -491,7 +491,7 @@ def hessian_column_inputs(wildcards):
 def scan_points_input(wildcards):
     """The scan grid of one parameter, from the source the fit set's `scan_points` names."""
     source = FITS[wildcards.fit]["scan_points"]["from"]
-    return here(PATHS.fit_file(f"scan/{{parameter}}/points_{source}.yaml"), wildcards)
+    return here(PATHS.scan_points(source), wildcards)
 
 
 def scan_point_inputs(wildcards):
@@ -581,7 +581,7 @@ def fit_targets():
         if options["scan_2d"]["parameters"]:
             targets += expand(plot_files(PATHS.scan_2d_plot), **where)
         if options["likelihood_debug"]:
-            targets += expand(PATHS.fit_file("likelihood_debug.yaml"), **where)
+            targets += expand(PATHS.likelihood_debug, **where)
         if options["postfit"]:
             targets += expand(
                 plot_files(PATHS.postfit_plot),

@@ -67,7 +67,7 @@ rule hessian:
 # Hessian by central differences of the autodiff gradient (`hessian: numerical`).
 use rule hessian as hessian_numerical with:
     output:
-        PATHS.fit_file("hessian_numerical.yaml"),
+        PATHS.hessian_numerical,
     log:
         log_path("hessian_numerical", "fit", "density", "val"),
     params:
@@ -98,7 +98,7 @@ rule hessian_collect:
         best_fit=PATHS.best_fit,
         columns=hessian_column_inputs,
     output:
-        PATHS.fit_file("hessian_collected.yaml"),
+        PATHS.hessian_collected,
     log:
         log_path("hessian_collect", "fit", "density", "val"),
     conda:
@@ -130,7 +130,7 @@ rule dmatrix:
     input:
         unpack(fit_at_best_fit_inputs),
     output:
-        PATHS.fit_file("dmatrix.yaml"),
+        PATHS.dmatrix,
     log:
         log_path("dmatrix", "fit", "density", "val"),
     conda:
@@ -147,9 +147,9 @@ rule covariance_with_dmatrix:
     """The sandwich H⁻¹DH⁻¹: the covariance of a fit to weighted events."""
     input:
         hessian=hessian_input,
-        dmatrix=PATHS.fit_file("dmatrix.yaml"),
+        dmatrix=PATHS.dmatrix,
     output:
-        PATHS.fit_file("covariance_with_dmatrix.yaml"),
+        PATHS.covariance_with_dmatrix,
     log:
         log_path("covariance_with_dmatrix", "fit", "density", "val"),
     conda:
@@ -166,7 +166,7 @@ rule scan_points_from_hessian:
         unpack(parameters_inputs),
         covariance=summary_covariance_input,
     output:
-        PATHS.fit_file("scan/{parameter}/points_hessian.yaml"),
+        PATHS.scan_points("hessian"),
     log:
         log_path("scan_points_from_hessian", "fit", "density", "val", "parameter"),
     conda:
@@ -186,7 +186,7 @@ use rule scan_points_from_hessian as scan_points_from_approximate with:
         unpack(parameters_inputs),
         covariance=PATHS.approximate_uncertainty,
     output:
-        PATHS.fit_file("scan/{parameter}/points_approximate.yaml"),
+        PATHS.scan_points("approximate"),
     log:
         log_path("scan_points_from_approximate", "fit", "density", "val", "parameter"),
 
@@ -263,7 +263,7 @@ rule scan_2d_points:
         unpack(parameters_inputs),
         covariance=summary_covariance_input,
     output:
-        PATHS.fit_file("scan_2d/points.yaml"),
+        PATHS.scan_2d_points,
     log:
         log_path("scan_2d_points", "fit", "density", "val"),
     conda:
@@ -281,7 +281,7 @@ rule scan_2d_points:
 use rule scan as scan_2d with:
     input:
         unpack(fit_at_best_fit_inputs),
-        points=PATHS.fit_file("scan_2d/points.yaml"),
+        points=PATHS.scan_2d_points,
     output:
         PATHS.scan_2d_point,
     log:
@@ -294,7 +294,7 @@ rule scan_2d_collect:
         best_fit=PATHS.best_fit,
         points=scan_2d_point_inputs,
     output:
-        result=PATHS.fit_file("scan_2d/result.yaml"),
+        result=PATHS.scan_2d_result,
         plot=report_plots(
             plot_files(PATHS.scan_2d_plot),
             caption="inference/scan_2d.rst",
@@ -319,7 +319,7 @@ rule likelihood_debug:
     input:
         unpack(fit_at_best_fit_inputs),
     output:
-        PATHS.fit_file("likelihood_debug.yaml"),
+        PATHS.likelihood_debug,
     log:
         log_path("likelihood_debug", "fit", "density", "val"),
     conda:
