@@ -3,14 +3,15 @@ from innfer_lib.core.io import read_parquet
 from innfer_lib.core.paths import input_key
 from innfer_lib.core.runner import run
 from innfer_lib.inference.fit_job import fit_job
+from innfer_lib.inference.problem import BINNED_KINDS
 from innfer_lib.plots.scan import postfit_plot
 
 
 def main(smk):
     job = fit_job(smk)
-    likelihood = job.problem.likelihood
-    if not all(hasattr(c, "x") for c in likelihood.categories):
+    if job.options["likelihood"] in BINNED_KINDS:
         raise ConfigError("postfit plots need an unbinned likelihood (events to draw)")
+    likelihood = job.problem.likelihood
     import tensorflow as tf
 
     theta = tf.constant(job.theta)

@@ -73,7 +73,7 @@ def dry_run(
 
 # What every introspection script starts with: the config from argv, the workflow parsed
 # through Snakemake's API (held open until the script's body has run), a Wildcards stand-in
-# for rule functions, and emit() for the result.
+# for rule functions, dag_jobs() for the jobs of the DAG, and emit() for the result.
 _INTROSPECT_HEAD = r"""
 import contextlib, json, sys
 from pathlib import Path
@@ -103,7 +103,8 @@ workflow = workflow_api._workflow
 
 
 def dag_jobs():
-    # Every job of the default target's DAG, as if nothing had been run yet.
+    # Every job of the default target's DAG, as if nothing had been run yet. Snakemake's API
+    # offers no list of jobs with their params, so this takes the steps a dry run takes.
     from snakemake.settings.types import DAGSettings
 
     workflow_api.dag(DAGSettings())  # hands the DAG settings to the workflow
