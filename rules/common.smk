@@ -1,7 +1,8 @@
-"""Config -> analysis model, path helpers, wildcard constraints and resources.
+"""Config -> analysis model, path helpers, input and params functions, targets, resources.
 
 Everything that decides the shape of the DAG is computed here, at parse time, from the
-workflow config and the analysis config, so `snakemake -n` lists every job.
+workflow config and the analysis config, so `snakemake -n` lists every job. The helpers are
+ordered by stage: config, data, density, evaluation, inference, summary, impacts, report.
 """
 
 import sys
@@ -10,16 +11,17 @@ from pathlib import Path
 REPO = Path(workflow.basedir).parent
 sys.path.insert(0, str(REPO / "scripts"))
 
-from innfer_lib.core.config import (
-    AUX_KINDS,
-    all_but_one_families,
-    expand_fit_sets,
-    summary_sets,
-    load_analysis,
-    workflow_defaults,
+from innfer_lib.core.analysis import AUX_KINDS, load_analysis
+from innfer_lib.core.analysis_slices import (
+    CONSTRAINTS,
+    OBSERVED_DATA,
+    PLOT_LABELS,
+    analysis_slice,
 )
-from innfer_lib.density.models import LEARNED, TRUE
+from innfer_lib.core.config_files import workflow_defaults
+from innfer_lib.core.constraints import constrained_parameters
 from innfer_lib.core.errors import InnferError
+from innfer_lib.core.fit_sets import all_but_one_families, expand_fit_sets, summary_sets
 from innfer_lib.core.paths import (
     ALL_POINTS,
     DENSITY_DATASET,
@@ -28,6 +30,10 @@ from innfer_lib.core.paths import (
     input_key,
     plot_files,
 )
+from innfer_lib.density.models import LEARNED, TRUE
+from innfer_lib.inference.impacts import REFIT, SHIFTS, impacted_pois, refit_parameters
+
+# ------------------------------------------------------------------------------------ config
 
 for _key, _value in workflow_defaults().items():
     config.setdefault(_key, _value)
@@ -61,6 +67,8 @@ PATHS = Paths.for_analysis(config["results_dir"], ANALYSIS.name)
 CATEGORIES = list(ANALYSIS.categories)
 PROCESSES = ANALYSIS.processes
 FILES = list(ANALYSIS.raw["files"])
+VARIABLES = ANALYSIS.variables
+DATA_FILES = ANALYSIS.data_files
 VAL_ALL = list(range(len(ANALYSIS.validation_points)))
 VAL_FIT = config.get("validation_indices", VAL_ALL)
 for _v in VAL_FIT:
@@ -79,141 +87,20 @@ try:
     SUMMARIES = summary_sets(config.get("summaries"), FITS, DENSITIES)
 except InnferError as err:
     raise WorkflowError(str(err)) from None
-VARIABLES = ANALYSIS.variables
-DATA_FILES = ANALYSIS.data_files
 
-
-def _training_datasets():
-    """(process, category, dataset, columns) of every training set the input plots show."""
-    sets = []
-    for process in PROCESSES:
-        for category in CATEGORIES:
-            params = ANALYSIS.model_parameters(process, category)
-            sets.append((process, category, DENSITY_DATASET, VARIABLES + params))
-            for kind in AUX_KINDS:
-                for param in ANALYSIS.aux_entries(process, kind, category):
-                    target = "wt_shift" if kind == "regression" else "classifier_truth"
-                    sets.append(
-                        (
-                            process,
-                            category,
-                            f"{kind}/{param}",
-                            VARIABLES + [param, target],
-                        )
-                    )
-    return sets
-
-
-TRAINING_DATASETS = _training_datasets()
-AUX_SETS = [s for s in TRAINING_DATASETS if s[2] != DENSITY_DATASET]
-COLUMNS = sorted({c for s in TRAINING_DATASETS for c in s[3]})
-VARYING = {
-    (process, category): [ALL_POINTS] + ANALYSIS.varied_alone(process)
-    for process in PROCESSES
-    for category in CATEGORIES
-}
-
-
-EPOCH_METRICS = ["train_loss", "test_loss", "learning_rate"]
-VARIABLE_PAIRS = [(a, b) for i, a in enumerate(VARIABLES) for b in VARIABLES[i + 1 :]]
-
-
-def generator_extra_stems():
-    """File stems of the optional generator views, in the order the script writes them."""
-    stems = []
-    if config["generator"]["transformed"]:
-        stems += [f"{column}_transformed" for column in VARIABLES]
-    if config["generator"]["unrolled_2d"]:
-        stems += [f"unrolled_2d_{a}_{b}" for a, b in VARIABLE_PAIRS]
-    return stems
-
-
-def learned_model_inputs():
-    """parameters.yaml, architecture record and weights of a trained density."""
-    return {
-        "parameters": PATHS.parameters,
-        "architecture": fill(PATHS.density_architecture, density=LEARNED),
-        "weights": PATHS.flow_weights,
-    }
-
-
-def combined_generator_inputs(wildcards):
-    """Validation sets, parameters and Asimov samples of every process in a category."""
-    inputs = {}
-    for process in PROCESSES:
-        where = dict(model=process, category=wildcards.category)
-        inputs[input_key("parameters", process, wildcards.category)] = fill(
-            PATHS.parameters, **where
-        )
-        for val in VAL_ALL:
-            inputs[input_key("validation", process, wildcards.category, val)] = fill(
-                PATHS.validation, val=val, **where
-            )
-            inputs[input_key("asimov", process, wildcards.category, val)] = fill(
-                PATHS.asimov, val=val, **where
-            )
-    return inputs
-
-
-def evaluation_targets():
-    """Plots that judge the learned densities (skipped with `evaluation: false`)."""
-    if not config["evaluation"]:
-        return []
-    targets = []
-    for process in PROCESSES:
-        for category in CATEGORIES:
-            where = dict(model=process, category=category)
-            for column in VARIABLES:
-                for split in ("train", "test"):
-                    targets += plot_files(
-                        fill(
-                            PATHS.density_comparison_plot,
-                            column=column,
-                            split=split,
-                            **where,
-                        )
-                    )
-                targets += plot_files(
-                    fill(PATHS.generator_summary_plot, column=column, **where)
-                )
-                targets += plot_files(fill(PATHS.flow_plot, column=column, **where))
-                for val in VAL_ALL:
-                    targets += plot_files(
-                        fill(PATHS.generator_plot, val=val, column=column, **where)
-                    )
-            for val in VAL_ALL:
-                for stem in generator_extra_stems():
-                    targets += plot_files(
-                        fill(PATHS.generator_extra_plot(stem), val=val, **where)
-                    )
-            for metric in EPOCH_METRICS:
-                targets += plot_files(
-                    fill(PATHS.epoch_metric_plot, metric=metric, **where)
-                )
-    if len(PROCESSES) > 1:
-        for category in CATEGORIES:
-            for val in VAL_ALL:
-                for column in VARIABLES:
-                    targets += plot_files(
-                        fill(
-                            PATHS.generator_combined_plot,
-                            category=category,
-                            val=val,
-                            column=column,
-                        )
-                    )
-    return targets
-
-
-def generated_inputs():
-    """Every input that make_benchmark or make_example writes (files and data)."""
-    paths = [f for b in FILES for f in ANALYSIS.raw["files"][b]["inputs"]]
-    return list(dict.fromkeys(paths + DATA_FILES))
+# Every (process, category) pair: what `expand` fills per-model patterns with.
+PER_MODEL = dict(model=PROCESSES, category=CATEGORIES)
+SPLITS = ("train", "test")
 
 
 def fill(pattern, **wildcards):
     """Fill some wildcards of a path pattern and keep the others."""
     return expand(pattern, allow_missing=True, **wildcards)[0]
+
+
+def here(pattern, wildcards, **more):
+    """A pattern filled with a job's wildcards: input functions' paths are used verbatim."""
+    return fill(pattern, **{**dict(wildcards.items()), **more})
 
 
 def log_path(rule_name, *parts):
@@ -251,51 +138,76 @@ def resources(kind="cpu", mem_mb=2000, runtime=30):
     return res
 
 
-def summary_targets():
-    """The default targets; the summary of every fit set and the density plots."""
-    targets = fit_targets()
-    for val in VAL_FIT:
-        targets += plot_files(fill(PATHS.density_plot, val=val))
+# Every rule whose script reads the analysis config gets the slice of it that the script reads
+# (innfer_lib.core.analysis_slices), never the whole config: Snakemake reruns a job whose params
+# changed, so a plot label reaches the plot jobs only and a file's selection only its jobs.
+ANALYSIS_FRAME = analysis_slice(ANALYSIS)
+ANALYSIS_FOR_PLOTS = analysis_slice(ANALYSIS, PLOT_LABELS)
+ANALYSIS_FOR_FITS = analysis_slice(ANALYSIS, CONSTRAINTS)
+ANALYSIS_FOR_FIT_PLOTS = analysis_slice(ANALYSIS, CONSTRAINTS, PLOT_LABELS)
+ANALYSIS_FOR_OBSERVED_DATA = analysis_slice(ANALYSIS, OBSERVED_DATA)
+
+
+def loading_analysis(wildcards):
+    """The analysis slice LoadData of one `files` entry reads."""
+    return analysis_slice(ANALYSIS, file=wildcards.file)
+
+
+def preprocessing_analysis(wildcards):
+    """The analysis slice PreProcess of one process reads."""
+    return analysis_slice(ANALYSIS, process=wildcards.model)
+
+
+# -------------------------------------------------------------------------------------- data
+
+
+def generated_inputs():
+    """Every input that make_benchmark or make_example writes (files and data)."""
+    paths = [f for b in FILES for f in ANALYSIS.raw["files"][b]["inputs"]]
+    return list(dict.fromkeys(paths + DATA_FILES))
+
+
+def load_data_inputs(wildcards):
+    """The raw inputs of one `files` entry."""
+    return ANALYSIS.raw["files"][wildcards.file]["inputs"]
+
+
+def preprocess_inputs(wildcards):
+    """LoadData outputs a process reads, keyed by `files` name."""
+    return {
+        base: fill(PATHS.loaded, file=base)
+        for base in ANALYSIS.files_of_process(wildcards.model)
+    }
+
+
+def _training_datasets():
+    """(process, category, dataset, columns) of every training set the input plots show."""
+    sets = []
     for process in PROCESSES:
         for category in CATEGORIES:
-            targets += plot_files(
-                fill(PATHS.loss_plot, model=process, category=category)
-            )
-    return targets + data_targets() + evaluation_targets()
+            params = ANALYSIS.model_parameters(process, category)
+            sets.append((process, category, DENSITY_DATASET, VARIABLES + params))
+            for kind in AUX_KINDS:
+                for param in ANALYSIS.aux_entries(process, kind, category):
+                    target = "wt_shift" if kind == "regression" else "classifier_truth"
+                    sets.append(
+                        (
+                            process,
+                            category,
+                            f"{kind}/{param}",
+                            VARIABLES + [param, target],
+                        )
+                    )
+    return sets
 
 
-def data_targets():
-    """Data-side products: per-category data, pseudo-data and the input plots."""
-    targets = []
-    for category in CATEGORIES:
-        if DATA_FILES:
-            targets.append(fill(PATHS.data, category=category))
-        targets.append(fill(PATHS.resampled_data, category=category))
-    for process, category, dataset, columns in TRAINING_DATASETS:
-        for column in columns:
-            for view in TRAINING_VIEWS:
-                targets += plot_files(
-                    fill(
-                        PATHS.input_training_plot(view),
-                        model=process,
-                        category=category,
-                        dataset=dataset,
-                        column=column,
-                    )
-                )
-    for (process, category), varying in VARYING.items():
-        for v in varying:
-            for column in VARIABLES:
-                targets += plot_files(
-                    fill(
-                        PATHS.input_validation_plot,
-                        model=process,
-                        category=category,
-                        varying=v,
-                        column=column,
-                    )
-                )
-    return targets
+TRAINING_DATASETS = _training_datasets()
+COLUMNS = sorted({c for s in TRAINING_DATASETS for c in s[3]})
+VARYING = {
+    (process, category): [ALL_POINTS] + ANALYSIS.varied_alone(process)
+    for process in PROCESSES
+    for category in CATEGORIES
+}
 
 
 def training_set_inputs(wildcards):
@@ -339,16 +251,54 @@ def resample_inputs(wildcards):
     return inputs
 
 
-def load_data_inputs(wildcards):
-    """The raw inputs of one `files` entry."""
-    return ANALYSIS.raw["files"][wildcards.file]["inputs"]
+def data_targets():
+    """The data stage: preprocessed sets, per-category data, pseudo-data and input plots."""
+    targets = expand([PATHS.train, PATHS.test, PATHS.parameters], **PER_MODEL)
+    targets += expand(PATHS.validation, val=VAL_ALL, **PER_MODEL)
+    for process, category, dataset, columns in TRAINING_DATASETS:
+        if dataset != DENSITY_DATASET:
+            kind, parameter = dataset.split("/")
+            targets += expand(
+                [PATHS.aux_train, PATHS.aux_test, PATHS.aux_parameters],
+                model=process,
+                category=category,
+                kind=kind,
+                parameter=parameter,
+            )
+        targets += expand(
+            [
+                f
+                for view in TRAINING_VIEWS
+                for f in plot_files(PATHS.input_training_plot(view))
+            ],
+            model=process,
+            category=category,
+            dataset=dataset,
+            column=columns,
+        )
+    if DATA_FILES:
+        targets += expand(PATHS.data, category=CATEGORIES)
+    targets += expand(PATHS.resampled_data, category=CATEGORIES)
+    for (process, category), varying in VARYING.items():
+        targets += expand(
+            plot_files(PATHS.input_validation_plot),
+            model=process,
+            category=category,
+            varying=varying,
+            column=VARIABLES,
+        )
+    return targets
 
 
-def preprocess_inputs(wildcards):
-    """LoadData outputs a process reads, keyed by `files` name."""
+# ----------------------------------------------------------------------------------- density
+
+
+def learned_model_inputs():
+    """parameters.yaml, architecture record and weights of a trained density."""
     return {
-        base: fill(PATHS.loaded, file=base)
-        for base in ANALYSIS.files_of_process(wildcards.model)
+        "parameters": PATHS.parameters,
+        "architecture": fill(PATHS.density_architecture, density=LEARNED),
+        "weights": PATHS.flow_weights,
     }
 
 
@@ -380,16 +330,90 @@ def model_inputs(densities, vals):
     return inputs
 
 
-class FitPoint(dict):
-    """Wildcards of one fit, to reuse an input function from a rule that gathers many fits."""
+def training_targets():
+    """The density stage: every density model the fits use, with the training-loss plots."""
+    targets = expand(
+        [PATHS.flow_weights, PATHS.training_history, *plot_files(PATHS.loss_plot)],
+        **PER_MODEL,
+    )
+    return targets + expand(PATHS.density_architecture, density=DENSITIES, **PER_MODEL)
 
-    def __getattr__(self, name):
-        return self[name]
+
+# -------------------------------------------------------------------------------- evaluation
+
+EPOCH_METRICS = ["train_loss", "test_loss", "learning_rate"]
+VARIABLE_PAIRS = [(a, b) for i, a in enumerate(VARIABLES) for b in VARIABLES[i + 1 :]]
 
 
-def here(pattern, wildcards, **more):
-    """A pattern filled with a job's wildcards: input functions' paths are used verbatim."""
-    return fill(pattern, **{**dict(wildcards.items()), **more})
+def generator_extra_stems():
+    """File stems of the optional generator views, in the order the script writes them."""
+    stems = []
+    if config["generator"]["transformed"]:
+        stems += [f"{column}_transformed" for column in VARIABLES]
+    if config["generator"]["unrolled_2d"]:
+        stems += [f"unrolled_2d_{a}_{b}" for a, b in VARIABLE_PAIRS]
+    return stems
+
+
+def combined_generator_inputs(wildcards):
+    """Validation sets, parameters and Asimov samples of every process in a category."""
+    inputs = {}
+    for process in PROCESSES:
+        where = dict(model=process, category=wildcards.category)
+        inputs[input_key("parameters", process, wildcards.category)] = fill(
+            PATHS.parameters, **where
+        )
+        for val in VAL_ALL:
+            inputs[input_key("validation", process, wildcards.category, val)] = fill(
+                PATHS.validation, val=val, **where
+            )
+            inputs[input_key("asimov", process, wildcards.category, val)] = fill(
+                PATHS.asimov, val=val, **where
+            )
+    return inputs
+
+
+def evaluation_plots():
+    """Plots that judge the learned densities: what the `evaluate` target builds."""
+    targets = expand(
+        plot_files(PATHS.density_comparison_plot),
+        column=VARIABLES,
+        split=SPLITS,
+        **PER_MODEL,
+    )
+    targets += expand(
+        plot_files(PATHS.generator_summary_plot) + plot_files(PATHS.flow_plot),
+        column=VARIABLES,
+        **PER_MODEL,
+    )
+    targets += expand(
+        plot_files(PATHS.generator_plot), val=VAL_ALL, column=VARIABLES, **PER_MODEL
+    )
+    targets += expand(
+        plot_files(PATHS.generator_extra_plot("{stem}")),
+        val=VAL_ALL,
+        stem=generator_extra_stems(),
+        **PER_MODEL,
+    )
+    targets += expand(
+        plot_files(PATHS.epoch_metric_plot), metric=EPOCH_METRICS, **PER_MODEL
+    )
+    if len(PROCESSES) > 1:
+        targets += expand(
+            plot_files(PATHS.generator_combined_plot),
+            category=CATEGORIES,
+            val=VAL_ALL,
+            column=VARIABLES,
+        )
+    return targets
+
+
+def evaluation_targets():
+    """The evaluation plots in the default target (skipped with `evaluation: false`)."""
+    return evaluation_plots() if config["evaluation"] else []
+
+
+# --------------------------------------------------------------------------------- inference
 
 
 def fit_vals(fit):
@@ -397,6 +421,14 @@ def fit_vals(fit):
     if FITS[fit]["data_type"] == "data":
         return [ANALYSIS.default_index]
     return VAL_FIT
+
+
+def free_parameters(fit):
+    """Parameters a fit set leaves floating (frozen ones have no Hessian column)."""
+    from innfer_lib.inference.freeze import frozen_parameters
+
+    frozen = frozen_parameters(FITS[fit]["freeze"], ANALYSIS)
+    return [p for p in ANALYSIS.fit_parameters if p not in frozen]
 
 
 def fit_inputs(wildcards):
@@ -416,6 +448,11 @@ def fit_inputs(wildcards):
     return inputs
 
 
+def fit_at_best_fit_inputs(wildcards):
+    """The fit's inputs and its best fit: what every job working at the minimum reads."""
+    return {**fit_inputs(wildcards), "best_fit": here(PATHS.best_fit, wildcards)}
+
+
 def parameters_inputs(wildcards):
     """parameters.yaml of every process and category (yields, trained ranges)."""
     return {
@@ -430,8 +467,8 @@ def hessian_input(wildcards):
     pattern = {
         "auto": PATHS.hessian,
         "autodiff": PATHS.hessian,
-        "numerical": PATHS.fit_file("hessian_numerical.yaml"),
-        "parallel": PATHS.fit_file("hessian_collected.yaml"),
+        "numerical": PATHS.hessian_numerical,
+        "parallel": PATHS.hessian_collected,
     }[FITS[wildcards.fit]["hessian"]]
     return here(pattern, wildcards)
 
@@ -439,19 +476,12 @@ def hessian_input(wildcards):
 def summary_covariance_input(wildcards):
     """H⁻¹ or the sandwich covariance, as the fit set's `covariance` option says."""
     if FITS[wildcards.fit]["covariance"] == "dmatrix":
-        return here(PATHS.fit_file("covariance_with_dmatrix.yaml"), wildcards)
+        return here(PATHS.covariance_with_dmatrix, wildcards)
     return here(PATHS.covariance, wildcards)
 
 
-def free_parameters(fit):
-    """Parameters a fit set leaves floating (frozen ones have no Hessian column)."""
-    from innfer_lib.inference.freeze import frozen_parameters
-
-    frozen = frozen_parameters(FITS[fit]["freeze"], ANALYSIS)
-    return [p for p in ANALYSIS.fit_parameters if p not in frozen]
-
-
 def hessian_column_inputs(wildcards):
+    """One Hessian column per floating parameter."""
     return [
         here(PATHS.hessian_column, wildcards, parameter=p)
         for p in free_parameters(wildcards.fit)
@@ -459,16 +489,19 @@ def hessian_column_inputs(wildcards):
 
 
 def scan_points_input(wildcards):
+    """The scan grid of one parameter, from the source the fit set's `scan_points` names."""
     source = FITS[wildcards.fit]["scan_points"]["from"]
-    return here(PATHS.fit_file(f"scan/{{parameter}}/points_{source}.yaml"), wildcards)
+    return here(PATHS.scan_points(source), wildcards)
 
 
 def scan_point_inputs(wildcards):
+    """Every point of a 1-D scan."""
     n_points = FITS[wildcards.fit]["scan_points"]["n_points"]
     return [here(PATHS.scan_point, wildcards, index=i) for i in range(n_points)]
 
 
 def scan_2d_point_inputs(wildcards):
+    """Every point of a 2-D scan grid."""
     n_points = FITS[wildcards.fit]["scan_2d"]["n_points"]
     return [here(PATHS.scan_2d_point, wildcards, index=i) for i in range(n_points**2)]
 
@@ -497,45 +530,69 @@ def postfit_inputs(wildcards):
     return inputs
 
 
+# The fit-set options that define the likelihood and its minimisation: the only ones a fit job
+# gets as params, so that adding a scan or switching the covariance source reruns only the jobs
+# that these options feed (Snakemake reruns a job whose params changed).
+PROBLEM_KEYS = (
+    "data_type",
+    "split",
+    "likelihood",
+    "scale_to_eff_events",
+    "freeze",
+    "constraints",
+    "minimiser",
+)
+
+
+def fit_params(wildcards):
+    """The problem-defining options of the job's fit set."""
+    fit = FITS[wildcards.fit]
+    return {key: fit[key] for key in PROBLEM_KEYS if key in fit}
+
+
+def fit_option(key):
+    """A params function giving one fit-set option to the one rule that reads it."""
+
+    def option(wildcards):
+        return FITS[wildcards.fit][key]
+
+    return option
+
+
+# What every job that builds a fit's likelihood (fit_job) takes: the analysis it reads and the
+# options that define the problem.
+FIT_JOB_PARAMS = {"analysis": ANALYSIS_FOR_FITS, "fit": fit_params}
+
+
 def fit_targets():
-    """Summaries and tables, plus the scans, post-fit and debug files each fit set asks for."""
+    """The inference stage: every fit's result, and the scans, post-fit and debug files and
+    impacts each fit set asks for."""
     targets = []
-    for name in SUMMARIES:
-        targets += [fill(PATHS.summary, summary=name)]
-        targets += [fill(PATHS.summary_chi_squared, summary=name)]
-        targets += plot_files(fill(PATHS.summary_plot, summary=name))
-        for val in summary_vals(name):
-            targets += plot_files(
-                fill(PATHS.summary_per_val_plot, summary=name, val=val)
-            )
     for fit, options in FITS.items():
-        targets += table_files(fill(PATHS.results_table, fit=fit))
-        for val in fit_vals(fit):
-            for density in DENSITIES:
-                where = dict(fit=fit, val=val, density=density)
-                for p in options["scan"] or []:
-                    targets += plot_files(fill(PATHS.scan_plot, parameter=p, **where))
-                if options["approximate_uncertainty"]:
-                    targets += [
-                        fill(PATHS.approximate_uncertainty, parameter=p, **where)
-                        for p in free_parameters(fit)
-                    ]
-                if options["scan_2d"]["parameters"]:
-                    targets += plot_files(fill(PATHS.scan_2d_plot, **where))
-                if options["likelihood_debug"]:
-                    targets.append(
-                        fill(PATHS.fit_file("likelihood_debug.yaml"), **where)
-                    )
-                if options["postfit"]:
-                    targets += [
-                        f
-                        for c in CATEGORIES
-                        for column in VARIABLES
-                        for f in plot_files(
-                            fill(PATHS.postfit_plot, category=c, column=column, **where)
-                        )
-                    ]
-    return targets
+        where = dict(fit=fit, val=fit_vals(fit), density=DENSITIES)
+        targets += expand(PATHS.fit_result, **where)
+        targets += expand(
+            plot_files(PATHS.scan_plot), parameter=options["scan"] or [], **where
+        )
+        if options["approximate_uncertainty"]:
+            targets += expand(
+                PATHS.approximate_uncertainty, parameter=free_parameters(fit), **where
+            )
+        if options["scan_2d"]["parameters"]:
+            targets += expand(plot_files(PATHS.scan_2d_plot), **where)
+        if options["likelihood_debug"]:
+            targets += expand(PATHS.likelihood_debug, **where)
+        if options["postfit"]:
+            targets += expand(
+                plot_files(PATHS.postfit_plot),
+                category=CATEGORIES,
+                column=VARIABLES,
+                **where,
+            )
+    return targets + impacts_targets()
+
+
+# ----------------------------------------------------------------------------------- summary
 
 
 def table_files(stem):
@@ -579,6 +636,31 @@ def summary_result_inputs(name, vals):
     }
 
 
+def summary_inputs(wildcards):
+    """Result files of every series of a summary at every point it shows."""
+    return summary_result_inputs(wildcards.summary, summary_vals(wildcards.summary))
+
+
+def summary_per_val_inputs(wildcards):
+    """Result files of every series of a summary at one point."""
+    return summary_result_inputs(wildcards.summary, [int(wildcards.val)])
+
+
+def summary_options(wildcards):
+    """The filled options of the job's summary."""
+    return SUMMARIES[wildcards.summary]
+
+
+def summary_points(wildcards):
+    """The validation points a summary shows."""
+    return summary_vals(wildcards.summary)
+
+
+def summary_point(wildcards):
+    """The one point a per-point summary shows."""
+    return [int(wildcards.val)]
+
+
 def interval_inputs(wildcards):
     """The uncertainty files a fit's result reads, as its fit set's `summary_from` says."""
     options = FITS[wildcards.fit]
@@ -599,29 +681,98 @@ def interval_inputs(wildcards):
     ]
 
 
-# The fit-set options that define the likelihood and its minimisation: the only ones a fit job
-# gets as params, so that adding a scan or switching the covariance source reruns only the jobs
-# that these options feed (Snakemake reruns a job whose params changed).
-PROBLEM_KEYS = (
-    "data_type",
-    "split",
-    "likelihood",
-    "scale_to_eff_events",
-    "freeze",
-    "constraints",
-    "minimiser",
-)
+def all_but_one_inputs(wildcards):
+    """The results of the single-parameter fits of an all-but-one family, by parameter."""
+    return {
+        p: fill(PATHS.fit_result, fit=fit, density=wildcards.density, val=wildcards.val)
+        for p, fit in ALL_BUT_ONE_FAMILIES[wildcards.base].items()
+    }
 
 
-def fit_params(wildcards):
-    fit = FITS[wildcards.fit]
-    return {key: fit[key] for key in PROBLEM_KEYS if key in fit}
+def results_table_inputs(wildcards):
+    """Every result of one fit set, keyed `result__<density>__<val>`."""
+    return {
+        input_key("result", d, str(v)): fill(
+            PATHS.fit_result, fit=wildcards.fit, density=d, val=v
+        )
+        for d in DENSITIES
+        for v in fit_vals(wildcards.fit)
+    }
 
 
-def fit_option(key):
-    """A params function giving one fit-set option to the one rule that reads it."""
-    return lambda wildcards: FITS[wildcards.fit][key]
+def density_comparison_inputs(wildcards):
+    """Every density the fits use, with the validation events of the fitted points."""
+    return model_inputs(DENSITIES, VAL_FIT)
 
+
+def summary_targets():
+    """The summary stage: summaries, χ², per-point plots, tables and the density plots."""
+    targets = []
+    for name in SUMMARIES:
+        targets += [fill(PATHS.summary, summary=name)]
+        targets += [fill(PATHS.summary_chi_squared, summary=name)]
+        targets += plot_files(fill(PATHS.summary_plot, summary=name))
+        targets += expand(
+            plot_files(PATHS.summary_per_val_plot), summary=name, val=summary_vals(name)
+        )
+    for fit in FITS:
+        targets += table_files(fill(PATHS.results_table, fit=fit))
+    return targets + expand(plot_files(PATHS.density_plot), val=VAL_FIT)
+
+
+# ----------------------------------------------------------------------------------- impacts
+
+
+def impact_pois(fit):
+    """POIs of a fit set that get an impacts plot."""
+    return impacted_pois(free_parameters(fit), ANALYSIS.pois)
+
+
+def impacts_targets():
+    """The impacts plots of every fit set whose `impacts` option is set."""
+    targets = []
+    for fit, options in FITS.items():
+        if options["impacts"]:
+            targets += expand(
+                plot_files(PATHS.impacts_plot),
+                fit=fit,
+                val=fit_vals(fit),
+                density=DENSITIES,
+                parameter=impact_pois(fit),
+            )
+    return targets
+
+
+def impact_refit_inputs(wildcards):
+    """The refits of every floating non-POI parameter, up and down."""
+    return [
+        here(PATHS.impact_fit, wildcards, parameter=p, shift=s)
+        for p in refit_parameters(free_parameters(wildcards.fit), ANALYSIS.pois)
+        for s in SHIFTS
+    ]
+
+
+def impacts_input(wildcards):
+    """Refit or approximate impacts, as the fit set's `impacts` option says."""
+    refit = FITS[wildcards.fit]["impacts"] == REFIT
+    return here(PATHS.impacts if refit else PATHS.approximate_impacts, wildcards)
+
+
+def fit_impact_pois(wildcards):
+    """The POIs the job's fit set gets impacts on."""
+    return impact_pois(wildcards.fit)
+
+
+def fit_constrained_parameters(wildcards):
+    """Parameters with a constraint in the job's fit set (the ones that get a pull)."""
+    return constrained_parameters(
+        ANALYSIS.nuisance_constraints,
+        ANALYSIS.fit_parameters,
+        FITS[wildcards.fit].get("constraints", True),
+    )
+
+
+# ------------------------------------------------------------------------------------ report
 
 # `snakemake --report report.html`: every plot is registered by its PNG, which the report shows
 # inline; the PDF beside it is the print copy and stays out (the report's tables key entries
@@ -634,14 +785,14 @@ REPORT_STAGES = {
     "summary": "5 Summaries",
     "impacts": "6 Impacts",
 }
-REPORT_CAPTIONS = REPO / "workflow" / "report"
+REPORT_CAPTIONS = REPO / "resources" / "report"
 
 
 def report_plots(files, caption, category, subcategory=None, labels=None):
     """`files` (from `plot_files`) with each PNG wrapped in `report(...)`, PDFs unchanged.
 
-    caption: an .rst file under workflow/report/ ("data/input_plot_training.rst"); it may use
-        the job's wildcards as {{ snakemake.wildcards.<name> }}.
+    caption: an .rst file under resources/report/ ("data/input_plot_training.rst"); it may
+        use the job's wildcards as {{ snakemake.wildcards.<name> }}.
     category: the stage, a value of REPORT_STAGES.
     subcategory: a string that may hold the job's wildcards ("{model}").
     labels: the columns of the report's table, {name: value} (or a function of the job's
@@ -652,14 +803,14 @@ def report_plots(files, caption, category, subcategory=None, labels=None):
     like; tests/workflow/test_report.py checks these conventions for every rule file.
     """
     if not (REPORT_CAPTIONS / caption).is_file():
-        raise WorkflowError(f"report caption workflow/report/{caption} does not exist")
+        raise WorkflowError(f"report caption resources/report/{caption} does not exist")
     if category not in REPORT_STAGES.values():
         raise WorkflowError(
             f"report category {category!r} is not a stage of REPORT_STAGES"
         )
     # Relative to rules/, the directory of every .smk file with plots, as Snakemake joins a
     # caption path with the directory of the file that defines the job.
-    caption_path = f"../workflow/report/{caption}"
+    caption_path = f"../resources/report/{caption}"
 
     def flagged(f):
         if not f.endswith(".png"):
@@ -697,3 +848,13 @@ def generator_extra_views():
             )
     assert list(views) == generator_extra_stems()
     return views
+
+
+def scan_2d_report_labels(wildcards):
+    """Report labels of a 2-D scan plot: the pair comes from the fit set, not a wildcard."""
+    return {
+        "plot": "2-D likelihood scan",
+        "density": wildcards.density,
+        "val": wildcards.val,
+        "parameter": " and ".join(FITS[wildcards.fit]["scan_2d"]["parameters"] or []),
+    }

@@ -15,7 +15,6 @@ if BENCHMARK:
             **resources(mem_mb=4000),
         params:
             benchmark=BENCHMARK,
-            analysis=ANALYSIS.raw,
         script:
             "../scripts/make_benchmark.py"
 
@@ -51,7 +50,7 @@ rule load_data:
     resources:
         **resources(mem_mb=4000),
     params:
-        analysis=ANALYSIS.raw,
+        analysis=loading_analysis,
     script:
         "../scripts/load_data.py"
 
@@ -72,7 +71,7 @@ rule preprocess:
     resources:
         **resources(mem_mb=4000),
     params:
-        analysis=ANALYSIS.raw,
+        analysis=preprocessing_analysis,
         seed=config["seed"],
     script:
         "../scripts/preprocess.py"
@@ -93,7 +92,7 @@ rule preprocess_aux:
     resources:
         **resources(mem_mb=4000),
     params:
-        analysis=ANALYSIS.raw,
+        analysis=preprocessing_analysis,
         seed=config["seed"],
     script:
         "../scripts/preprocess_aux.py"
@@ -114,7 +113,7 @@ if DATA_FILES:
         resources:
             **resources(mem_mb=4000),
         params:
-            analysis=ANALYSIS.raw,
+            analysis=ANALYSIS_FOR_OBSERVED_DATA,
         script:
             "../scripts/data_categories.py"
 
@@ -132,7 +131,7 @@ rule resample_validation_for_data:
     resources:
         **resources(mem_mb=4000),
     params:
-        analysis=ANALYSIS.raw,
+        analysis=ANALYSIS_FRAME,
         seed=config["seed"],
     script:
         "../scripts/resample_validation_for_data.py"
@@ -201,6 +200,6 @@ rule input_plot_validation:
     resources:
         **resources(),
     params:
-        analysis=ANALYSIS.raw,
+        analysis=ANALYSIS_FOR_PLOTS,
     script:
         "../scripts/input_plot_validation.py"

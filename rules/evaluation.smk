@@ -78,7 +78,7 @@ rule make_asimov:
     resources:
         **resources(mem_mb=8000, runtime=60),
     params:
-        analysis=ANALYSIS.raw,
+        analysis=ANALYSIS_FRAME,
         asimov=config["asimov"],
         seed=config["seed"],
         vals=VAL_ALL,
@@ -134,7 +134,7 @@ rule generator:
     resources:
         **resources(),
     params:
-        analysis=ANALYSIS.raw,
+        analysis=ANALYSIS_FOR_PLOTS,
         vals=VAL_ALL,
         views=config["generator"],
     script:
@@ -172,7 +172,7 @@ rule generator_combined:
     resources:
         **resources(),
     params:
-        analysis=ANALYSIS.raw,
+        analysis=ANALYSIS_FOR_PLOTS,
         vals=VAL_ALL,
     script:
         "../scripts/generator_combined.py"
@@ -207,7 +207,7 @@ rule generator_summary:
     resources:
         **resources(),
     params:
-        analysis=ANALYSIS.raw,
+        analysis=ANALYSIS_FOR_PLOTS,
         vals=VAL_ALL,
     script:
         "../scripts/generator_summary.py"
@@ -241,7 +241,7 @@ rule flow:
     resources:
         **resources(mem_mb=4000),
     params:
-        analysis=ANALYSIS.raw,
+        analysis=ANALYSIS_FOR_PLOTS,
     script:
         "../scripts/flow_plot.py"
 

@@ -20,8 +20,7 @@ rule initial_fit:
     resources:
         **resources(mem_mb=4000),
     params:
-        analysis=ANALYSIS.raw,
-        fit=fit_params,
+        **FIT_JOB_PARAMS,
         seed=config["seed"],
     script:
         "../scripts/initial_fit.py"
@@ -30,8 +29,7 @@ rule initial_fit:
 rule approximate_uncertainty:
     """Non-profiled ±1σ/±2σ of one parameter from the NLL around the best fit."""
     input:
-        unpack(fit_inputs),
-        best_fit=PATHS.best_fit,
+        unpack(fit_at_best_fit_inputs),
     output:
         PATHS.approximate_uncertainty,
     log:
@@ -41,8 +39,7 @@ rule approximate_uncertainty:
     resources:
         **resources(mem_mb=4000),
     params:
-        analysis=ANALYSIS.raw,
-        fit=fit_params,
+        **FIT_JOB_PARAMS,
     script:
         "../scripts/approximate_uncertainty.py"
 
@@ -50,8 +47,7 @@ rule approximate_uncertainty:
 rule hessian:
     """Hessian of −ln L at the best fit: autodiff, or measured on the σ scale where ln L has kinks."""
     input:
-        unpack(fit_inputs),
-        best_fit=PATHS.best_fit,
+        unpack(fit_at_best_fit_inputs),
     output:
         PATHS.hessian,
     log:
@@ -62,39 +58,26 @@ rule hessian:
     resources:
         **resources(mem_mb=4000),
     params:
-        analysis=ANALYSIS.raw,
-        fit=fit_params,
+        **FIT_JOB_PARAMS,
         method=fit_option("hessian"),
     script:
         "../scripts/hessian.py"
 
 
-rule hessian_numerical:
-    """Hessian by central differences of the autodiff gradient."""
-    input:
-        unpack(fit_inputs),
-        best_fit=PATHS.best_fit,
+# Hessian by central differences of the autodiff gradient (`hessian: numerical`).
+use rule hessian as hessian_numerical with:
     output:
-        PATHS.fit_file("hessian_numerical.yaml"),
+        PATHS.hessian_numerical,
     log:
         log_path("hessian_numerical", "fit", "density", "val"),
-    conda:
-        "../envs/fit.yaml"
-    resources:
-        **resources(mem_mb=4000),
     params:
-        analysis=ANALYSIS.raw,
-        fit=fit_params,
         method="numerical",
-    script:
-        "../scripts/hessian.py"
 
 
 rule hessian_parallel:
     """One column of the Hessian, so large fits spread over many jobs."""
     input:
-        unpack(fit_inputs),
-        best_fit=PATHS.best_fit,
+        unpack(fit_at_best_fit_inputs),
     output:
         PATHS.hessian_column,
     log:
@@ -104,8 +87,7 @@ rule hessian_parallel:
     resources:
         **resources(mem_mb=4000),
     params:
-        analysis=ANALYSIS.raw,
-        fit=fit_params,
+        **FIT_JOB_PARAMS,
     script:
         "../scripts/hessian_parallel.py"
 
@@ -116,7 +98,7 @@ rule hessian_collect:
         best_fit=PATHS.best_fit,
         columns=hessian_column_inputs,
     output:
-        PATHS.fit_file("hessian_collected.yaml"),
+        PATHS.hessian_collected,
     log:
         log_path("hessian_collect", "fit", "density", "val"),
     conda:
@@ -146,10 +128,9 @@ rule covariance:
 rule dmatrix:
     """D = Σ w² s sᵀ of the per-event scores, for the sandwich covariance."""
     input:
-        unpack(fit_inputs),
-        best_fit=PATHS.best_fit,
+        unpack(fit_at_best_fit_inputs),
     output:
-        PATHS.fit_file("dmatrix.yaml"),
+        PATHS.dmatrix,
     log:
         log_path("dmatrix", "fit", "density", "val"),
     conda:
@@ -157,8 +138,7 @@ rule dmatrix:
     resources:
         **resources(mem_mb=4000),
     params:
-        analysis=ANALYSIS.raw,
-        fit=fit_params,
+        **FIT_JOB_PARAMS,
     script:
         "../scripts/dmatrix.py"
 
@@ -167,9 +147,9 @@ rule covariance_with_dmatrix:
     """The sandwich H⁻¹DH⁻¹: the covariance of a fit to weighted events."""
     input:
         hessian=hessian_input,
-        dmatrix=PATHS.fit_file("dmatrix.yaml"),
+        dmatrix=PATHS.dmatrix,
     output:
-        PATHS.fit_file("covariance_with_dmatrix.yaml"),
+        PATHS.covariance_with_dmatrix,
     log:
         log_path("covariance_with_dmatrix", "fit", "density", "val"),
     conda:
@@ -186,7 +166,7 @@ rule scan_points_from_hessian:
         unpack(parameters_inputs),
         covariance=summary_covariance_input,
     output:
-        PATHS.fit_file("scan/{parameter}/points_hessian.yaml"),
+        PATHS.scan_points("hessian"),
     log:
         log_path("scan_points_from_hessian", "fit", "density", "val", "parameter"),
     conda:
@@ -194,39 +174,27 @@ rule scan_points_from_hessian:
     resources:
         **resources(mem_mb=1000, runtime=5),
     params:
-        analysis=ANALYSIS.raw,
-        fit=fit_params,
+        analysis=ANALYSIS_FRAME,
         options=fit_option("scan_points"),
     script:
         "../scripts/scan_points.py"
 
 
-rule scan_points_from_approximate:
-    """Scan grid around the best fit in steps of the approximate σ."""
+# The same grid in steps of the approximate σ (`scan_points: {from: approximate}`).
+use rule scan_points_from_hessian as scan_points_from_approximate with:
     input:
         unpack(parameters_inputs),
         covariance=PATHS.approximate_uncertainty,
     output:
-        PATHS.fit_file("scan/{parameter}/points_approximate.yaml"),
+        PATHS.scan_points("approximate"),
     log:
         log_path("scan_points_from_approximate", "fit", "density", "val", "parameter"),
-    conda:
-        "../envs/fit.yaml"
-    resources:
-        **resources(mem_mb=1000, runtime=5),
-    params:
-        analysis=ANALYSIS.raw,
-        fit=fit_params,
-        options=fit_option("scan_points"),
-    script:
-        "../scripts/scan_points.py"
 
 
 rule scan:
-    """One profiled fit with the scanned parameter fixed at one grid point."""
+    """One profiled fit with the scanned parameter(s) fixed at one grid point."""
     input:
-        unpack(fit_inputs),
-        best_fit=PATHS.best_fit,
+        unpack(fit_at_best_fit_inputs),
         points=scan_points_input,
     output:
         PATHS.scan_point,
@@ -237,8 +205,7 @@ rule scan:
     resources:
         **resources(mem_mb=4000),
     params:
-        analysis=ANALYSIS.raw,
-        fit=fit_params,
+        **FIT_JOB_PARAMS,
         seed=config["seed"],
     script:
         "../scripts/scan.py"
@@ -296,7 +263,7 @@ rule scan_2d_points:
         unpack(parameters_inputs),
         covariance=summary_covariance_input,
     output:
-        PATHS.fit_file("scan_2d/points.yaml"),
+        PATHS.scan_2d_points,
     log:
         log_path("scan_2d_points", "fit", "density", "val"),
     conda:
@@ -304,33 +271,21 @@ rule scan_2d_points:
     resources:
         **resources(mem_mb=1000, runtime=5),
     params:
-        analysis=ANALYSIS.raw,
-        fit=fit_params,
+        analysis=ANALYSIS_FRAME,
         options=fit_option("scan_2d"),
     script:
         "../scripts/scan_2d_points.py"
 
 
-rule scan_2d:
-    """One profiled fit with both scanned parameters fixed at one grid point."""
+# One profiled fit with both parameters of a 2-D scan fixed at one grid point.
+use rule scan as scan_2d with:
     input:
-        unpack(fit_inputs),
-        best_fit=PATHS.best_fit,
-        points=PATHS.fit_file("scan_2d/points.yaml"),
+        unpack(fit_at_best_fit_inputs),
+        points=PATHS.scan_2d_points,
     output:
         PATHS.scan_2d_point,
     log:
         log_path("scan_2d", "fit", "density", "val", "index"),
-    conda:
-        "../envs/fit.yaml"
-    resources:
-        **resources(mem_mb=4000),
-    params:
-        analysis=ANALYSIS.raw,
-        fit=fit_params,
-        seed=config["seed"],
-    script:
-        "../scripts/scan.py"
 
 
 rule scan_2d_collect:
@@ -339,18 +294,13 @@ rule scan_2d_collect:
         best_fit=PATHS.best_fit,
         points=scan_2d_point_inputs,
     output:
-        result=PATHS.fit_file("scan_2d/result.yaml"),
+        result=PATHS.scan_2d_result,
         plot=report_plots(
             plot_files(PATHS.scan_2d_plot),
             caption="inference/scan_2d.rst",
             category=REPORT_STAGES["inference"],
             subcategory="{fit}",
-            labels=lambda w: {
-                "plot": "2-D likelihood scan",
-                "density": w.density,
-                "val": w.val,
-                "parameter": " and ".join(FITS[w.fit]["scan_2d"]["parameters"] or []),
-            },
+            labels=scan_2d_report_labels,
         ),
     log:
         log_path("scan_2d_collect", "fit", "density", "val"),
@@ -367,10 +317,9 @@ rule scan_2d_collect:
 rule likelihood_debug:
     """NLL and gradient at the truth, the defaults and the best fit."""
     input:
-        unpack(fit_inputs),
-        best_fit=PATHS.best_fit,
+        unpack(fit_at_best_fit_inputs),
     output:
-        PATHS.fit_file("likelihood_debug.yaml"),
+        PATHS.likelihood_debug,
     log:
         log_path("likelihood_debug", "fit", "density", "val"),
     conda:
@@ -378,8 +327,7 @@ rule likelihood_debug:
     resources:
         **resources(mem_mb=4000),
     params:
-        analysis=ANALYSIS.raw,
-        fit=fit_params,
+        **FIT_JOB_PARAMS,
     script:
         "../scripts/likelihood_debug.py"
 
@@ -398,7 +346,6 @@ rule make_postfit_asimov:
     resources:
         **resources(mem_mb=4000),
     params:
-        analysis=ANALYSIS.raw,
         asimov=config["asimov"],
         seed=config["seed"],
     script:
@@ -435,7 +382,7 @@ rule postfit_plot:
     resources:
         **resources(),
     params:
-        analysis=ANALYSIS.raw,
+        analysis=ANALYSIS_FOR_FIT_PLOTS,
         fit=fit_params,
     script:
         "../scripts/postfit_plot.py"

@@ -15,7 +15,7 @@ rule fit_result:
     resources:
         **resources(mem_mb=1000, runtime=5),
     params:
-        analysis=ANALYSIS.raw,
+        analysis=ANALYSIS_FOR_FITS,
         source=fit_option("summary_from"),
     script:
         "../scripts/fit_result.py"
@@ -24,12 +24,7 @@ rule fit_result:
 rule summary_all_but_one_collect:
     """Gather the fits that float one parameter each into one result per point."""
     input:
-        unpack(
-            lambda w: {
-                p: fill(PATHS.fit_result, fit=fit, density=w.density, val=w.val)
-                for p, fit in ALL_BUT_ONE_FAMILIES[w.base].items()
-            }
-        ),
+        unpack(all_but_one_inputs),
     output:
         PATHS.all_but_one_result,
     log:
@@ -42,30 +37,10 @@ rule summary_all_but_one_collect:
         "../scripts/summary_all_but_one_collect.py"
 
 
-rule summary_chi_squared:
-    """χ² of best fit against truth over the validation points, per series and parameter."""
-    input:
-        unpack(lambda w: summary_result_inputs(w.summary, summary_vals(w.summary))),
-    output:
-        PATHS.summary_chi_squared,
-    log:
-        log_path("summary_chi_squared", "summary"),
-    conda:
-        "../envs/plot.yaml"
-    resources:
-        **resources(mem_mb=1000, runtime=5),
-    params:
-        analysis=ANALYSIS.raw,
-        options=lambda w: SUMMARIES[w.summary],
-        vals=lambda w: summary_vals(w.summary),
-    script:
-        "../scripts/summary.py"
-
-
 rule summary:
     """Best fit vs truth at every validation point, every series overlaid, ±1σ/±2σ."""
     input:
-        unpack(lambda w: summary_result_inputs(w.summary, summary_vals(w.summary))),
+        unpack(summary_inputs),
     output:
         summary=PATHS.summary,
         plot=report_plots(
@@ -82,17 +57,27 @@ rule summary:
     resources:
         **resources(mem_mb=2000, runtime=10),
     params:
-        analysis=ANALYSIS.raw,
-        options=lambda w: SUMMARIES[w.summary],
-        vals=lambda w: summary_vals(w.summary),
+        analysis=ANALYSIS_FRAME,
+        options=summary_options,
+        vals=summary_points,
     script:
         "../scripts/summary.py"
 
 
-rule summary_per_val:
-    """Every floating parameter at one validation point, every series overlaid."""
+# χ² of best fit against truth over the validation points, per series and parameter.
+use rule summary as summary_chi_squared with:
+    output:
+        PATHS.summary_chi_squared,
+    log:
+        log_path("summary_chi_squared", "summary"),
+    resources:
+        **resources(mem_mb=1000, runtime=5),
+
+
+# Every floating parameter at one validation point, every series overlaid.
+use rule summary as summary_per_val with:
     input:
-        unpack(lambda w: summary_result_inputs(w.summary, [int(w.val)])),
+        unpack(summary_per_val_inputs),
     output:
         plot=report_plots(
             plot_files(PATHS.summary_per_val_plot),
@@ -103,30 +88,14 @@ rule summary_per_val:
         ),
     log:
         log_path("summary_per_val", "summary", "val"),
-    conda:
-        "../envs/plot.yaml"
-    resources:
-        **resources(mem_mb=2000, runtime=10),
     params:
-        analysis=ANALYSIS.raw,
-        options=lambda w: SUMMARIES[w.summary],
-        vals=lambda w: [int(w.val)],
-    script:
-        "../scripts/summary.py"
+        vals=summary_point,
 
 
 rule results_table:
     """Parameter, truth, best fit, ±σ and pull of every fit of one fit set (CSV, markdown)."""
     input:
-        unpack(
-            lambda w: {
-                input_key("result", d, str(v)): fill(
-                    PATHS.fit_result, fit=w.fit, density=d, val=v
-                )
-                for d in DENSITIES
-                for v in fit_vals(w.fit)
-            }
-        ),
+        unpack(results_table_inputs),
     output:
         table_files(PATHS.results_table),
     log:
@@ -142,7 +111,7 @@ rule results_table:
 rule density_comparison:
     """Validation events against the learned and the true density at each validation point."""
     input:
-        unpack(lambda wildcards: model_inputs(DENSITIES, VAL_FIT)),
+        unpack(density_comparison_inputs),
     output:
         [
             f
@@ -162,7 +131,7 @@ rule density_comparison:
     resources:
         **resources(mem_mb=4000),
     params:
-        analysis=ANALYSIS.raw,
+        analysis=ANALYSIS_FRAME,
         vals=VAL_FIT,
         densities=DENSITIES,
     script:

@@ -1,6 +1,6 @@
 import numpy as np
 
-from innfer_lib.core.config import load_analysis
+from innfer_lib.core.analysis import load_analysis
 from innfer_lib.core.io import read_parquet, read_yaml
 from innfer_lib.core.paths import PLOT_EXTENSIONS, input_key
 from innfer_lib.core.runner import run

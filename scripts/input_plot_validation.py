@@ -1,4 +1,4 @@
-from innfer_lib.core.config import load_analysis, same_point
+from innfer_lib.core.analysis import load_analysis, same_point
 from innfer_lib.core.io import read_parquet, read_yaml
 from innfer_lib.core.paths import ALL_POINTS
 from innfer_lib.core.runner import LOG, run

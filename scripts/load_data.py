@@ -1,4 +1,4 @@
-from innfer_lib.core.config import load_analysis
+from innfer_lib.core.analysis import load_analysis
 from innfer_lib.core.io import write_parquet
 from innfer_lib.core.runner import LOG, run
 from innfer_lib.data.loading import load_file

@@ -15,7 +15,8 @@ def main(smk):
         write_parquet(outdir / f"{stem}.parquet", frame)
     data = bench.simulate_data(int(spec.get("data_events", 1000)), seed + 1)
     write_parquet(outdir / "data.parquet", data)
-    write_yaml(smk.output.config, smk.params.analysis)
+    # The same config the workflow derived at parse time from this directory.
+    write_yaml(smk.output.config, bench.analysis_config(str(outdir)))
 
 
 run(snakemake, main)  # noqa: F821

@@ -12,6 +12,7 @@ def main(smk):
     likelihood = job.problem.likelihood
     if not all(isinstance(c, Category) for c in likelihood.categories):
         raise ConfigError("postfit plots need an unbinned likelihood (events to draw)")
+    likelihood = job.problem.likelihood
     import tensorflow as tf
 
     theta = tf.constant(job.theta)

@@ -1,6 +1,6 @@
 import numpy as np
 
-from innfer_lib.core.config import load_analysis
+from innfer_lib.core.analysis import load_analysis
 from innfer_lib.core.io import read_parquet, read_yaml, write_parquet
 from innfer_lib.core.paths import input_key
 from innfer_lib.core.runner import LOG, run

@@ -1,4 +1,4 @@
-from innfer_lib.core.config import load_analysis
+from innfer_lib.core.analysis import load_analysis
 from innfer_lib.core.io import read_yaml, write_yaml
 from innfer_lib.core.paths import INPUT_KEY_SEPARATOR
 from innfer_lib.core.runner import LOG, run

@@ -11,25 +11,13 @@ from innfer_lib.density.train_job import load_architecture, train_density
 from innfer_lib.plots.training import loss_plot
 
 
-def checkpoint_dir(smk) -> str:
-    """Side directory for the resumable training state, beside (never among) the outputs.
-
-    Snakemake deletes the declared outputs of a failed or killed job, so the state must live
-    in an undeclared path to survive until the rerun; `params.checkpoint_dir` overrides it.
-    """
-    explicit = getattr(smk.params, "checkpoint_dir", None)
-    return (
-        str(explicit)
-        if explicit
-        else os.path.join(os.path.dirname(smk.output.weights), "checkpoint")
-    )
-
-
 def main(smk):
     parameters = read_yaml(smk.input.parameters)
     architecture = load_architecture(smk.input.architecture, smk.params.overrides, smk.params.seed)
     LOG.info("architecture: %s", architecture)
-    ckpt = checkpoint_dir(smk)
+    # A side directory, never an output: Snakemake deletes the outputs of a failed or killed
+    # job, and the training state must survive until the rerun resumes from it.
+    ckpt = str(smk.params.checkpoint_dir)
     LOG.info("training state is checkpointed to %s after every epoch", ckpt)
     flow, history = train_density(
         read_parquet(smk.input.train),

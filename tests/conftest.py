@@ -1,10 +1,12 @@
 import os
+import re
 import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+import yaml
 
 REPO = Path(__file__).resolve().parents[1]
 os.environ.setdefault("CONDOR_CONFIG", "/dev/null")
@@ -38,9 +40,40 @@ def snakemake():
     return run_snakemake
 
 
+def job_counts(output: str) -> dict[str, int]:
+    """Jobs per rule from the job-stats table of a `snakemake -n` output."""
+    counts = {}
+    in_table = False
+    for line in output.splitlines():
+        if line.startswith("job ") and "count" in line:
+            in_table, counts = True, {}
+            continue
+        if in_table:
+            m = re.match(r"^(\w+)\s+(\d+)$", line.strip())
+            if m:
+                counts[m.group(1)] = int(m.group(2))
+            elif counts and not line.strip().startswith("-"):
+                in_table = False
+    return counts
+
+
+def dry_run(
+    snakemake, tmp_path, base_config: str = "config/config.yaml", targets=(), **config
+) -> dict[str, int]:
+    """Job counts of `snakemake -n [targets]` with `config` merged over the `base_config` file."""
+    cfg = tmp_path / "config.yaml"
+    base = yaml.safe_load(open(REPO / base_config))
+    base.update(config)
+    base["results_dir"] = str(tmp_path / "results")
+    cfg.write_text(yaml.safe_dump(base))
+    # Targets first: `--configfile` takes every argument after it.
+    proc = snakemake(*targets, "-n", "--configfile", str(cfg))
+    return job_counts(proc.stdout + proc.stderr)
+
+
 # What every introspection script starts with: the config from argv, the workflow parsed
 # through Snakemake's API (held open until the script's body has run), a Wildcards stand-in
-# for rule functions, and emit() for the result.
+# for rule functions, dag_jobs() for the jobs of the DAG, and emit() for the result.
 _INTROSPECT_HEAD = r"""
 import contextlib, json, sys
 from pathlib import Path
@@ -60,21 +93,33 @@ def emit(data):
 config = json.loads(sys.argv[1])
 _api_context = contextlib.ExitStack()
 _api = _api_context.enter_context(SnakemakeApi(OutputSettings(quiet={Quietness.ALL})))
-workflow = _api.workflow(
+workflow_api = _api.workflow(
     resource_settings=ResourceSettings(cores=1),
     config_settings=ConfigSettings(config=config),
     snakefile=Path("workflow/Snakefile"),
     workdir=Path.cwd(),
-)._workflow
+)
+workflow = workflow_api._workflow
+
+
+def dag_jobs():
+    # Every job of the default target's DAG, as if nothing had been run yet. Snakemake's API
+    # offers no list of jobs with their params, so this takes the steps a dry run takes.
+    from snakemake.settings.types import DAGSettings
+
+    workflow_api.dag(DAGSettings())  # hands the DAG settings to the workflow
+    workflow._prepare_dag(forceall=True, ignore_incomplete=True, lock_warn_only=True, nolock=True)
+    workflow._build_dag()
+    return list(workflow.dag.jobs)
 """
 
 
 def introspect_workflow(script: str, config: dict, timeout: int = 300) -> dict:
     """Run `script` against the parsed workflow in a fresh interpreter and return its data.
 
-    The body sees `workflow` (parsed with `config`), `config`, `Wildcards` and `emit`, and
-    must call `emit` once with a JSON-serialisable result. A subprocess, so that one parse
-    cannot leak state into another.
+    The body sees `workflow` (parsed with `config`), `config`, `Wildcards`, `dag_jobs()` and
+    `emit`, and must call `emit` once with a JSON-serialisable result. A subprocess, so that
+    one parse cannot leak state into another.
     """
     import json
 

@@ -18,7 +18,7 @@ import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "scripts"))
 
-from innfer_lib.core.config import load_analysis  # noqa: E402
+from innfer_lib.core.analysis import load_analysis  # noqa: E402
 from innfer_lib.data.loading import load_file  # noqa: E402
 from innfer_lib.data.preprocess import preprocess  # noqa: E402
 from innfer_lib.data.preprocessor import Preprocessor  # noqa: E402

@@ -22,7 +22,7 @@ sys.path.insert(0, str(REPO / "scripts"))
 
 import numpy as np  # noqa: E402
 
-from innfer_lib.core.config import read_config_file  # noqa: E402
+from innfer_lib.core.config_files import read_config_file  # noqa: E402
 from innfer_lib.data.benchmarks import get_benchmark  # noqa: E402
 from innfer_lib.density.models import LearnedDensity, TrueDensity  # noqa: E402
 from innfer_lib.inference.hessian import hessian_at  # noqa: E402

@@ -19,7 +19,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
-from innfer_lib.core.config import read_config_file  # noqa: E402
+from innfer_lib.core.config_files import read_config_file  # noqa: E402
 from innfer_lib.density.flow import ConditionalFlow  # noqa: E402
 from innfer_lib.density.training import train_flow  # noqa: E402
 

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import yaml
 
-from innfer_lib.core.config import load_analysis, parse_split
+from innfer_lib.core.analysis import load_analysis, parse_split
 from innfer_lib.core.errors import ConfigError, DataError
 from innfer_lib.data.benchmarks import get_benchmark
 from innfer_lib.data.loading import load_file

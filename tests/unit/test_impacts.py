@@ -11,7 +11,7 @@ import math
 import numpy as np
 import pytest
 
-from innfer_lib.core.config import constrained_parameters
+from innfer_lib.core.constraints import constrained_parameters
 from innfer_lib.core.errors import DataError
 from innfer_lib.inference.covariance import covariance_result, sandwich_result
 from innfer_lib.inference.impacts import (

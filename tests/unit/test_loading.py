@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 import uproot
 
-from innfer_lib.core.config import Analysis, load_analysis
+from innfer_lib.core.analysis import Analysis, load_analysis
 from innfer_lib.core.errors import ConfigError, DataError
 from innfer_lib.data.asym_log_normal import one_weight_variation, two_weight_variation
 from innfer_lib.data.benchmarks import get_benchmark

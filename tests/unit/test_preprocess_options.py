@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from innfer_lib.core.config import load_analysis
+from innfer_lib.core.analysis import load_analysis
 from innfer_lib.core.errors import ConfigError, DataError
 from innfer_lib.data import shifts
 from innfer_lib.data.datasets import build_dataset

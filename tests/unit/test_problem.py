@@ -4,7 +4,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from innfer_lib.core.config import load_analysis
+from innfer_lib.core.analysis import load_analysis
 from innfer_lib.core.errors import ConfigError
 from innfer_lib.core.io import write_parquet, write_yaml
 from innfer_lib.data.benchmarks import get_benchmark

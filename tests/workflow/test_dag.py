@@ -1,46 +1,16 @@
 """The DAG: job counts per rule from dry runs, config errors at parse time, lint, rendering."""
 
-import re
 import shutil
 import subprocess
 
 import pytest
 import yaml
 
-from innfer_lib.core.config import load_analysis
+from innfer_lib.core.analysis import load_analysis
 from innfer_lib.data.benchmarks import get_benchmark
-
-
-def job_counts(output: str) -> dict[str, int]:
-    counts = {}
-    in_table = False
-    for line in output.splitlines():
-        if line.startswith("job ") and "count" in line:
-            in_table, counts = True, {}
-            continue
-        if in_table:
-            m = re.match(r"^(\w+)\s+(\d+)$", line.strip())
-            if m:
-                counts[m.group(1)] = int(m.group(2))
-            elif counts and not line.strip().startswith("-"):
-                in_table = False
-    return counts
-
+from tests.conftest import dry_run
 
 TOP_MASS_WORKFLOW = "config/examples/top_mass/workflow.yaml"
-
-
-def dry_run(
-    snakemake, tmp_path, base_config: str = "config/config.yaml", **config
-) -> dict[str, int]:
-    """Job counts of `snakemake -n` with `config` merged over the `base_config` file."""
-    cfg = tmp_path / "config.yaml"
-    base = yaml.safe_load(open(base_config))
-    base.update(config)
-    base["results_dir"] = str(tmp_path / "results")
-    cfg.write_text(yaml.safe_dump(base))
-    proc = snakemake("-n", "--configfile", str(cfg))
-    return job_counts(proc.stdout + proc.stderr)
 
 
 def one_point_dry_run(snakemake, tmp_path, fits: dict) -> dict[str, int]:

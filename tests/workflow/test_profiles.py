@@ -298,7 +298,8 @@ rules = {
     rule.name: {
         "resources": fixed(rule.resources),
         "conda": rule.conda_env,
-        "snakefile": rule.snakefile,
+        # str(): a rule made by `use rule` holds its file as a SourceFile, not a str.
+        "snakefile": str(rule.snakefile),
         "norun": rule.norun,
     }
     for rule in workflow.rules

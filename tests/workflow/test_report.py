@@ -17,7 +17,7 @@ from jinja2 import Environment, StrictUndefined
 from tests.conftest import introspect_workflow
 
 REPO = Path(__file__).resolve().parents[2]
-REPORT_DIR = REPO / "workflow" / "report"
+REPORT_DIR = REPO / "resources" / "report"
 PLOT_EXTENSIONS = (".pdf", ".png")
 
 # Rule files whose plots are not registered yet. Remove a file here when its rules call

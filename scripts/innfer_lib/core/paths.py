@@ -146,8 +146,13 @@ class Paths:
         return self._p("fits", "{fit}", "{density}", "val_{val}", "covariance.yaml")
 
     def fit_file(self, name: str) -> str:
-        """Any further per-fit file: `hessian_numerical.yaml`, `dmatrix.yaml`, ..."""
+        """A file in one fit's directory (`name` relative to it); the properties below use it."""
         return self._p("fits", "{fit}", "{density}", "val_{val}", name)
+
+    @property
+    def hessian_numerical(self) -> str:
+        """The Hessian by differences of the gradient (`hessian: numerical`)."""
+        return self.fit_file("hessian_numerical.yaml")
 
     @property
     def hessian_column(self) -> str:
@@ -155,12 +160,26 @@ class Paths:
         return self.fit_file("hessian_columns/{parameter}.yaml")
 
     @property
+    def hessian_collected(self) -> str:
+        """The Hessian assembled from its columns (`hessian: parallel`)."""
+        return self.fit_file("hessian_collected.yaml")
+
+    @property
+    def dmatrix(self) -> str:
+        return self.fit_file("dmatrix.yaml")
+
+    @property
+    def covariance_with_dmatrix(self) -> str:
+        """The sandwich covariance H⁻¹DH⁻¹ (`covariance: dmatrix`)."""
+        return self.fit_file("covariance_with_dmatrix.yaml")
+
+    @property
     def approximate_uncertainty(self) -> str:
         return self.fit_file("approximate_uncertainty/{parameter}.yaml")
 
-    @property
-    def scan_points(self) -> str:
-        return self.fit_file("scan/{parameter}/points.yaml")
+    def scan_points(self, source: str) -> str:
+        """The grid of a 1-D scan in steps of the σ from `source` (hessian, approximate)."""
+        return self.fit_file(f"scan/{{parameter}}/points_{source}.yaml")
 
     @property
     def scan_point(self) -> str:
@@ -171,8 +190,20 @@ class Paths:
         return self.fit_file("scan/{parameter}/result.yaml")
 
     @property
+    def scan_2d_points(self) -> str:
+        return self.fit_file("scan_2d/points.yaml")
+
+    @property
     def scan_2d_point(self) -> str:
         return self.fit_file("scan_2d/point_{index}.yaml")
+
+    @property
+    def scan_2d_result(self) -> str:
+        return self.fit_file("scan_2d/result.yaml")
+
+    @property
+    def likelihood_debug(self) -> str:
+        return self.fit_file("likelihood_debug.yaml")
 
     @property
     def scan_2d_plot(self) -> str:

@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from innfer_lib.core.config import Analysis
+from innfer_lib.core.analysis import Analysis
 from innfer_lib.core.errors import ConfigError, DataError
 from innfer_lib.core.expressions import select
 from innfer_lib.data.columns import as_float, calculate, check_finite, per_input_values

@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from innfer_lib.core.config import Analysis
+from innfer_lib.core.analysis import Analysis
 from innfer_lib.core.errors import DataError
 from innfer_lib.core.expressions import evaluate, select
 from innfer_lib.data import shifts as shift_specs

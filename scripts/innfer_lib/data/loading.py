@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from innfer_lib.core.config import Analysis, rate_parameter
+from innfer_lib.core.analysis import Analysis, rate_parameter
 from innfer_lib.core.errors import ConfigError, DataError
 from innfer_lib.core.expressions import evaluate, identifiers, select
 from innfer_lib.data.columns import as_float, calculate, check_finite, per_input_values

@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from innfer_lib.core.config import Analysis, rate_parameter
+from innfer_lib.core.analysis import Analysis, rate_parameter
 from innfer_lib.core.errors import ConfigError, DataError
 from innfer_lib.core.seeds import stable_seed
 from innfer_lib.data import shifts as shift_specs

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from innfer_lib.core.config import read_config_file
+from innfer_lib.core.config_files import read_config_file
 from innfer_lib.core.errors import ConfigError
 from innfer_lib.density.architecture import resolve_architecture
 from innfer_lib.density.training_options import resolve_training_options

@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from innfer_lib.core.config import Analysis, load_analysis
+from innfer_lib.core.analysis import Analysis, load_analysis
 from innfer_lib.core.io import read_yaml
 from innfer_lib.core.paths import INPUT_KEY_SEPARATOR
 from innfer_lib.inference.fit_inputs import inputs_from_snakemake

@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING
 from innfer_lib.core.errors import ConfigError
 
 if TYPE_CHECKING:
-    from innfer_lib.core.config import Analysis
+    from innfer_lib.core.analysis import Analysis
 
 ALL_NUISANCES = "all-nuisances"
 ALL_NON_DENSITY = "all-non-density"

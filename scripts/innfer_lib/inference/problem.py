@@ -22,7 +22,8 @@ from typing import Any
 
 import numpy as np
 
-from innfer_lib.core.config import Analysis, constrained_parameters, rate_parameter
+from innfer_lib.core.analysis import Analysis, rate_parameter
+from innfer_lib.core.constraints import constrained_parameters
 from innfer_lib.core.errors import ConfigError, DataError
 from innfer_lib.core.io import read_parquet, read_yaml
 from innfer_lib.core.paths import INPUT_KEY_SEPARATOR

@@ -1,4 +1,4 @@
-"""The analysis config: load, validate and derive what every stage loops over.
+"""The analysis model: an INNFER analysis config, validated, with what every stage derives.
 
 INNFER configs are YAML (or `.py` files defining a dict called `config`). Everything the workflow
 needs at DAG-construction time (processes, categories, parameters, the canonical validation
@@ -7,7 +7,6 @@ loop) is derived here once, so rules, scripts and tests agree on names and indic
 
 from __future__ import annotations
 
-import ast
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -15,73 +14,11 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
-import yaml
-
+from innfer_lib.core.config_files import ANALYSIS_SCHEMA, read_config_file, validate_schema
 from innfer_lib.core.errors import ConfigError
 
-SCHEMA_DIR = Path(__file__).resolve().parents[3] / "workflow" / "schemas"
-ANALYSIS_SCHEMA = SCHEMA_DIR / "analysis_config.schema.yaml"
-WORKFLOW_SCHEMA = SCHEMA_DIR / "workflow_config.schema.yaml"
 INCLUSIVE = "inclusive"
 AUX_KINDS = ("regression", "classifier")
-
-
-def _format_path(path: Sequence[Any]) -> str:
-    return ".".join(str(p) for p in path) or "<top level>"
-
-
-def validate_schema(data: Mapping[str, Any], schema_path: Path, source: str) -> None:
-    """Check `data` against a JSON schema and raise one readable error.
-
-    jsonschema's own messages do not say which file was wrong; analysts mostly edit several
-    configs at once, so the message names the file, the key path and what was expected.
-    """
-    import jsonschema
-
-    schema = yaml.safe_load(schema_path.read_text())
-    validator = jsonschema.Draft202012Validator(schema)
-    errors = sorted(validator.iter_errors(data), key=lambda e: list(e.absolute_path))
-    if errors:
-        lines = [f"{source}: at '{_format_path(e.absolute_path)}': {e.message}" for e in errors]
-        raise ConfigError("invalid config\n  " + "\n  ".join(lines[:10]))
-
-
-def read_config_file(path: str | Path) -> dict[str, Any]:
-    """Read a YAML config, or a `.py` file that assigns a literal dict to `config`.
-
-    The `.py` form is parsed with `ast.literal_eval`, never executed: config files travel
-    between users and must not run code.
-    """
-    path = Path(path)
-    if not path.is_file():
-        raise ConfigError(f"config file not found: {path}")
-    text = path.read_text()
-    if path.suffix == ".py":
-        tree = ast.parse(text, filename=str(path))
-        for node in tree.body:
-            if (
-                isinstance(node, ast.Assign)
-                and len(node.targets) == 1
-                and isinstance(node.targets[0], ast.Name)
-                and node.targets[0].id == "config"
-            ):
-                try:
-                    value = ast.literal_eval(node.value)
-                except ValueError as err:
-                    raise ConfigError(f"{path}: `config` must be a literal dict ({err})") from err
-                if not isinstance(value, dict):
-                    raise ConfigError(f"{path}: `config` must be a dict")
-                return value
-        raise ConfigError(f"{path}: no top-level assignment `config = {{...}}` found")
-    try:
-        value = yaml.safe_load(text)
-    except yaml.YAMLError as err:
-        raise ConfigError(f"{path}: not valid YAML: {err}") from err
-    if not isinstance(value, dict):
-        raise ConfigError(
-            f"{path}: expected a mapping at the top level, got {type(value).__name__}"
-        )
-    return value
 
 
 def parse_split(text: str, source: str = "preprocess.train_test_val_split") -> tuple[float, ...]:
@@ -458,139 +395,3 @@ def load_analysis(source: str | Path | Mapping[str, Any]) -> Analysis:
     analysis = Analysis(raw=raw, source=name)
     analysis.check()
     return analysis
-
-
-def workflow_defaults() -> dict[str, Any]:
-    """Defaults of the workflow config, read from its schema (one source of truth)."""
-    schema = yaml.safe_load(WORKFLOW_SCHEMA.read_text())
-    return {k: v["default"] for k, v in schema["properties"].items() if "default" in v}
-
-
-def _fill_defaults(properties: Mapping[str, Any], given: Mapping[str, Any]) -> dict[str, Any]:
-    """Schema defaults under the given values, recursing into option blocks."""
-    filled: dict[str, Any] = {}
-    for key, spec in properties.items():
-        if spec.get("type") == "object" and "properties" in spec:
-            filled[key] = _fill_defaults(spec["properties"], given.get(key) or {})
-        elif "default" in spec:
-            filled[key] = spec["default"]
-    for key, value in given.items():
-        if not isinstance(filled.get(key), dict):
-            filled[key] = value
-    return filled
-
-
-def fit_set_options(options: Mapping[str, Any] | None) -> dict[str, Any]:
-    """Fill a fit set's options with the schema defaults (nested blocks included)."""
-    schema = yaml.safe_load(WORKFLOW_SCHEMA.read_text())
-    props = schema["properties"]["fits"]["additionalProperties"]["properties"]
-    return _fill_defaults(props, dict(options or {}))
-
-
-ALL_BUT_ONE = "all-but-one"
-
-
-def expand_fit_sets(
-    fits: Mapping[str, Mapping[str, Any] | None], analysis: Analysis
-) -> dict[str, dict[str, Any]]:
-    """Filled fit sets; `freeze: all-but-one` becomes one set per floating parameter.
-
-    INNFER looped over `_floating_only_<col>` directories inside one step; here each is its own
-    fit set (a wildcard value), so every one is a separate, cacheable set of jobs.
-    """
-    out: dict[str, dict[str, Any]] = {}
-    for name, options in fits.items():
-        filled = fit_set_options(options)
-        scan = filled.get("scan")
-        if scan == "pois":
-            filled["scan"] = list(analysis.pois)
-        for p in filled.get("scan") or []:
-            if p not in analysis.fit_parameters:
-                raise ConfigError(
-                    f"fits.{name}.scan: '{p}' is not a parameter (known: {analysis.fit_parameters})"
-                )
-        for p in filled["scan_2d"]["parameters"] or []:
-            if p not in analysis.fit_parameters:
-                raise ConfigError(
-                    f"fits.{name}.scan_2d.parameters: '{p}' is not a parameter "
-                    f"(known: {analysis.fit_parameters})"
-                )
-        if filled.get("freeze") == ALL_BUT_ONE:
-            for p in analysis.fit_parameters:
-                out[f"{name}_floating_only_{p}"] = {
-                    **filled,
-                    "freeze": f"all-but-{p}",
-                    "scan": [q for q in filled.get("scan") or [] if q == p],
-                    ALL_BUT_ONE_OF: name,
-                }
-        else:
-            out[name] = filled
-    return out
-
-
-#: Key marking the fit sets `freeze: all-but-one` expanded into, with the name they came from.
-ALL_BUT_ONE_OF = "all_but_one_of"
-
-
-def all_but_one_families(fits: Mapping[str, Mapping[str, Any]]) -> dict[str, dict[str, str]]:
-    """{base name: {parameter: fit set floating only that parameter}}."""
-    out: dict[str, dict[str, str]] = {}
-    for name, options in fits.items():
-        base = options.get(ALL_BUT_ONE_OF)
-        if base:
-            out.setdefault(base, {})[name.removeprefix(f"{base}_floating_only_")] = name
-    return out
-
-
-def summary_sets(
-    summaries: Mapping[str, Mapping[str, Any] | None] | None,
-    fits: Mapping[str, Mapping[str, Any]],
-    densities: Sequence[str],
-) -> dict[str, dict[str, Any]]:
-    """Filled summaries: which fit sets (or all-but-one families) each one overlays.
-
-    Without a `summaries` block every fit set gets its own summary, and every all-but-one
-    family one summary of its single-parameter fits (INNFER's SummaryAllButOneCollect).
-
-    Raises:
-        ConfigError: a summary names an unknown fit set or density, or a name is taken twice.
-    """
-    families = all_but_one_families(fits)
-    entries = [f for f in fits if not fits[f].get(ALL_BUT_ONE_OF)] + list(families)
-    if not summaries:
-        summaries = {name: {"fits": [name]} for name in entries}
-    schema = yaml.safe_load(WORKFLOW_SCHEMA.read_text())
-    props = schema["properties"]["summaries"]["additionalProperties"]["properties"]
-    out: dict[str, dict[str, Any]] = {}
-    for name, options in summaries.items():
-        filled = _fill_defaults(props, dict(options or {}))
-        if not filled.get("fits"):
-            raise ConfigError(f"summaries.{name}.fits: list at least one fit set")
-        for entry in filled["fits"]:
-            if entry not in entries:
-                raise ConfigError(
-                    f"summaries.{name}.fits: {entry!r} is not a fit set or all-but-one family "
-                    f"(known: {entries})"
-                )
-        filled["densities"] = list(filled.get("densities") or densities)
-        unknown = [d for d in filled["densities"] if d not in densities]
-        if unknown:
-            raise ConfigError(
-                f"summaries.{name}.densities: {unknown} are not among the densities "
-                f"{list(densities)}"
-            )
-        out[name] = filled
-    return out
-
-
-def constrained_parameters(
-    nuisance_constraints: Sequence[str], fit_parameters: Sequence[str], constraints: bool = True
-) -> list[str]:
-    """Parameters with a unit-Gaussian constraint in the fit (the ones that get a pull bar).
-
-    The analysis's `nuisance_constraints` that are fit parameters, unless the fit set drops the
-    constraints (INNFER's --no-constraint); the likelihood and the pulls plot both use it.
-    """
-    if not constraints:
-        return []
-    return [n for n in nuisance_constraints if n in fit_parameters]

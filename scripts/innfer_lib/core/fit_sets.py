@@ -1,0 +1,116 @@
+"""Fit sets and summaries: the named sets of the workflow config, filled and expanded.
+
+Each entry of `fits:` becomes one `{fit}` wildcard value (`freeze: all-but-one` becomes one
+per floating parameter), and each summary names the fit sets (or all-but-one families) it
+overlays. The DAG's loops over fits and summaries come from here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from innfer_lib.core.analysis import Analysis
+from innfer_lib.core.config_files import fill_defaults, workflow_entry_properties
+from innfer_lib.core.errors import ConfigError
+
+ALL_BUT_ONE = "all-but-one"
+#: Key marking the fit sets `freeze: all-but-one` expanded into, with the name they came from.
+ALL_BUT_ONE_OF = "all_but_one_of"
+
+
+def fit_set_options(options: Mapping[str, Any] | None) -> dict[str, Any]:
+    """Fill a fit set's options with the schema defaults (nested blocks included)."""
+    return fill_defaults(workflow_entry_properties("fits"), dict(options or {}))
+
+
+def expand_fit_sets(
+    fits: Mapping[str, Mapping[str, Any] | None], analysis: Analysis
+) -> dict[str, dict[str, Any]]:
+    """Filled fit sets; `freeze: all-but-one` becomes one set per floating parameter.
+
+    INNFER looped over `_floating_only_<col>` directories inside one step; here each is its own
+    fit set (a wildcard value), so every one is a separate, cacheable set of jobs.
+    """
+    out: dict[str, dict[str, Any]] = {}
+    for name, options in fits.items():
+        filled = fit_set_options(options)
+        scan = filled.get("scan")
+        if scan == "pois":
+            filled["scan"] = list(analysis.pois)
+        for p in filled.get("scan") or []:
+            if p not in analysis.fit_parameters:
+                raise ConfigError(
+                    f"fits.{name}.scan: '{p}' is not a parameter (known: {analysis.fit_parameters})"
+                )
+        for p in filled["scan_2d"]["parameters"] or []:
+            if p not in analysis.fit_parameters:
+                raise ConfigError(
+                    f"fits.{name}.scan_2d.parameters: '{p}' is not a parameter "
+                    f"(known: {analysis.fit_parameters})"
+                )
+        if filled.get("freeze") == ALL_BUT_ONE:
+            for p in analysis.fit_parameters:
+                out[f"{name}_floating_only_{p}"] = {
+                    **filled,
+                    "freeze": f"all-but-{p}",
+                    "scan": [q for q in filled.get("scan") or [] if q == p],
+                    ALL_BUT_ONE_OF: name,
+                }
+        else:
+            out[name] = filled
+    return out
+
+
+#: Key marking the fit sets `freeze: all-but-one` expanded into, with the name they came from.
+ALL_BUT_ONE_OF = "all_but_one_of"
+
+
+def all_but_one_families(fits: Mapping[str, Mapping[str, Any]]) -> dict[str, dict[str, str]]:
+    """{base name: {parameter: fit set floating only that parameter}}."""
+    out: dict[str, dict[str, str]] = {}
+    for name, options in fits.items():
+        base = options.get(ALL_BUT_ONE_OF)
+        if base:
+            out.setdefault(base, {})[name.removeprefix(f"{base}_floating_only_")] = name
+    return out
+
+
+def summary_sets(
+    summaries: Mapping[str, Mapping[str, Any] | None] | None,
+    fits: Mapping[str, Mapping[str, Any]],
+    densities: Sequence[str],
+) -> dict[str, dict[str, Any]]:
+    """Filled summaries: which fit sets (or all-but-one families) each one overlays.
+
+    Without a `summaries` block every fit set gets its own summary, and every all-but-one
+    family one summary of its single-parameter fits (INNFER's SummaryAllButOneCollect).
+
+    Raises:
+        ConfigError: a summary names an unknown fit set or density, or a name is taken twice.
+    """
+    families = all_but_one_families(fits)
+    entries = [f for f in fits if not fits[f].get(ALL_BUT_ONE_OF)] + list(families)
+    if not summaries:
+        summaries = {name: {"fits": [name]} for name in entries}
+    props = workflow_entry_properties("summaries")
+    out: dict[str, dict[str, Any]] = {}
+    for name, options in summaries.items():
+        filled = fill_defaults(props, dict(options or {}))
+        if not filled.get("fits"):
+            raise ConfigError(f"summaries.{name}.fits: list at least one fit set")
+        for entry in filled["fits"]:
+            if entry not in entries:
+                raise ConfigError(
+                    f"summaries.{name}.fits: {entry!r} is not a fit set or all-but-one family "
+                    f"(known: {entries})"
+                )
+        filled["densities"] = list(filled.get("densities") or densities)
+        unknown = [d for d in filled["densities"] if d not in densities]
+        if unknown:
+            raise ConfigError(
+                f"summaries.{name}.densities: {unknown} are not among the densities "
+                f"{list(densities)}"
+            )
+        out[name] = filled
+    return out

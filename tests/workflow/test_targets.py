@@ -1,0 +1,103 @@
+"""Stage targets: each runs one stage and what it needs; together they are the default target.
+
+`snakemake data|train|evaluate|fits|summaries`, dry-run on the default config (Dim1Gaussian,
+9 validation points, learned and true density, one fit set) with every job counted by hand.
+"""
+
+import pytest
+
+from tests.conftest import dry_run
+
+STAGES = ("data", "train", "evaluate", "fits", "summaries")
+# Every stage starts from the simulated benchmark and its one loaded, preprocessed process.
+PREPROCESSED = {"make_benchmark": 1, "load_data": 1, "preprocess": 1}
+TRAINED = {**PREPROCESSED, "train_density": 1}
+# 9 validation points x (learned, truth): one fit, Hessian, covariance and result each.
+FITTED = {
+    **TRAINED,
+    "setup_density_from_benchmark": 1,
+    "initial_fit": 18,
+    "hessian": 18,
+    "covariance": 18,
+    "fit_result": 18,
+}
+EXPECTED = {
+    "data": {
+        **PREPROCESSED,
+        "data_categories": 1,
+        "resample_validation_for_data": 1,
+        "input_plot_training": 2,  # X1 and Y1
+        "input_plot_validation": 1,
+    },
+    "train": {**TRAINED, "setup_density_from_benchmark": 1},
+    "evaluate": {
+        **TRAINED,
+        "evaluate_density": 1,
+        "plot_density": 1,
+        "make_asimov": 1,
+        "generator": 1,
+        "generator_summary": 1,
+        "flow": 1,
+        "epoch_performance_metrics_plot": 1,
+    },
+    "fits": FITTED,
+    "summaries": {
+        **FITTED,
+        "summary": 1,
+        "summary_chi_squared": 1,
+        "summary_per_val": 9,
+        "results_table": 1,
+        "density_comparison": 1,
+    },
+}
+
+
+@pytest.mark.parametrize("stage", STAGES)
+def test_stage_target_runs_its_stage_and_what_it_needs(snakemake, tmp_path, stage):
+    counts = dry_run(snakemake, tmp_path, targets=[stage])
+    expected = {**EXPECTED[stage], stage: 1}
+    assert counts.pop("total") == sum(expected.values())
+    assert counts == expected
+
+
+def test_evaluate_builds_the_plots_that_evaluation_false_skips(snakemake, tmp_path):
+    counts = dry_run(snakemake, tmp_path, targets=["evaluate"], evaluation=False)
+    assert counts["generator"] == 1 and counts["make_asimov"] == 1
+
+
+def without_targets(counts: dict[str, int], targets) -> dict[str, int]:
+    return {rule: n for rule, n in counts.items() if rule not in targets and rule != "total"}
+
+
+@pytest.mark.parametrize(
+    ("base_config", "config"),
+    [
+        ("config/config.yaml", {}),
+        ("config/examples/top_mass/workflow.yaml", {}),
+        (
+            "config/config.yaml",
+            {
+                "benchmark": {"name": "Dim1GaussianWithExpBkgVaryingYield", "events": 1000},
+                "validation_indices": [0],
+                "fits": {
+                    "closure": {},
+                    "everything": {
+                        "covariance": "dmatrix",
+                        "hessian": "parallel",
+                        "scan": "pois",
+                        "scan_2d": {"parameters": ["Y1", "mu_Gaussian"], "n_points": 3},
+                        "likelihood_debug": True,
+                        "postfit": True,
+                        "impacts": "refit",
+                    },
+                    "frozen": {"freeze": "all-but-one", "impacts": "approximate"},
+                    "observed": {"data_type": "data"},
+                },
+            },
+        ),
+    ],
+)
+def test_stage_targets_together_are_the_default_target(snakemake, tmp_path, base_config, config):
+    every_stage = dry_run(snakemake, tmp_path, base_config, targets=STAGES, **config)
+    default = dry_run(snakemake, tmp_path, base_config, **config)
+    assert without_targets(every_stage, STAGES) == without_targets(default, ["all"])
