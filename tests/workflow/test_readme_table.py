@@ -98,3 +98,12 @@ def test_library_functions_import(row):
     for name in row["functions"]:
         assert name.startswith("innfer_lib."), name
         assert callable(resolve(name)), name
+
+
+@pytest.mark.parametrize("row", ROWS, ids=[row["rule"] for row in ROWS])
+def test_script_calls_the_named_function(row):
+    """The function a row names is the one its script uses (its name appears in the script)."""
+    text = (REPO / "scripts" / row["script"]).read_text()
+    for dotted in row["functions"]:
+        name = dotted.split(".")[-1]
+        assert re.search(rf"\b{name}\b", text), f"scripts/{row['script']} never names {name}"
