@@ -23,9 +23,12 @@ from innfer_lib.core.analysis_slices import (
     analysis_slice,
 )
 from innfer_lib.data.benchmarks import get_benchmark
+from innfer_lib.data.data_events import load_data_events
 from innfer_lib.data.examples import simulate_example
-from innfer_lib.data.loading import load_data_events, load_file
-from innfer_lib.data.preprocess import Preprocessor, preprocess
+from innfer_lib.data.loading import load_file
+from innfer_lib.data.preprocess import preprocess
+from innfer_lib.data.preprocessor import Preprocessor
+from innfer_lib.data.training_sets import aux_sets
 
 REPO = Path(__file__).resolve().parents[2]
 TOP_MASS = REPO / "config/examples/top_mass/analysis.yaml"
@@ -169,8 +172,8 @@ def test_preprocess_gives_the_same_outputs(top_mass):
         part = load_analysis(analysis_slice(top_mass, process=process))
         inputs = {b: loaded[b] for b in top_mass.files_of_process(process)}
         for category in top_mass.categories:
-            whole = preprocess(top_mass, process, category, inputs, 7)
-            sliced = preprocess(part, process, category, inputs, 7)
+            whole = preprocess(Preprocessor(top_mass, process, category, inputs, 7))
+            sliced = preprocess(Preprocessor(part, process, category, inputs, 7))
             pd.testing.assert_frame_equal(sliced.train, whole.train)
             pd.testing.assert_frame_equal(sliced.test, whole.test)
             assert sliced.validation.keys() == whole.validation.keys()
@@ -180,7 +183,7 @@ def test_preprocess_gives_the_same_outputs(top_mass):
             for kind in AUX_KINDS:
                 for parameter in top_mass.aux_entries(process, kind, category):
                     sets = [
-                        Preprocessor(a, process, category, inputs, 7).aux_sets(kind, parameter)
+                        aux_sets(Preprocessor(a, process, category, inputs, 7), kind, parameter)
                         for a in (part, top_mass)
                     ]
                     pd.testing.assert_frame_equal(sets[0].train, sets[1].train)
