@@ -55,7 +55,7 @@ rule load_data:
         "../scripts/load_data.py"
 
 
-rule preprocess:
+rule preprocess_model:
     """Split, standardise and normalise one process in one category."""
     input:
         unpack(preprocess_inputs),
@@ -65,7 +65,7 @@ rule preprocess:
         parameters=PATHS.parameters,
         validation=expand(PATHS.validation, val=VAL_ALL, allow_missing=True),
     log:
-        log_path("preprocess", "model", "category"),
+        log_path("preprocess_model", "model", "category"),
     conda:
         "../envs/data.yaml"
     resources:

@@ -108,8 +108,8 @@ def test_plot_labels_reach_plot_jobs_only(parsed):
 def test_a_files_entry_reaches_its_own_jobs_only(parsed):
     assert changed_jobs(parsed, "tighten_ttbar") == [
         'load_data {"file": "ttbar"}',
-        'preprocess {"category": "one_b", "model": "ttbar"}',
-        'preprocess {"category": "two_b", "model": "ttbar"}',
+        'preprocess_model {"category": "one_b", "model": "ttbar"}',
+        'preprocess_model {"category": "two_b", "model": "ttbar"}',
     ]
 
 

@@ -58,7 +58,7 @@ def expected_counts(name: str, n_vals: int | None = None, densities: int = 2) ->
         "input_plot_validation": n_proc + varying,
         "make_benchmark": 1,
         "load_data": len(analysis.raw["files"]),
-        "preprocess": n_proc,
+        "preprocess_model": n_proc,
         "train_density": n_proc,
         "setup_density_from_benchmark": n_proc if densities == 2 else 0,
         "initial_fit": fits,
@@ -164,7 +164,7 @@ def test_example_top_mass_counts(snakemake, tmp_path):
         "load_data": 2,  # ttbar (parquet), wjets (ROOT)
         "data_categories": 2,
         "resample_validation_for_data": 2,
-        "preprocess": 4,  # 2 processes x 2 categories
+        "preprocess_model": 4,  # 2 processes x 2 categories
         # columns per category: ttbar m_jet, pt, mtop, jes, isr; wjets m_jet, pt, jes, isr
         "input_plot_training": 18,
         # ttbar: all points + mtop, jes, isr, mu_ttbar alone; wjets: all + jes, isr; x 2 cats

@@ -52,7 +52,7 @@ def test_preprocess_error_leaves_no_outputs(snakemake, tmp_path):
     target = paths.format(paths.parameters, model="Gaussian", category="inclusive")
     proc = snakemake(target, "--configfile", str(cfg), check=False)
     assert proc.returncode != 0
-    log = next((tmp_path / "results").rglob("logs/preprocess/*.log")).read_text()
+    log = next((tmp_path / "results").rglob("logs/preprocess_model/*.log")).read_text()
     assert "yield" in log and "files.base" in log
     preprocess_dir = tmp_path / "results" / "Benchmark_Dim1Gaussian" / "preprocess"
     assert not [p for p in preprocess_dir.rglob("*") if p.is_file()]

@@ -1,6 +1,6 @@
 """Stage targets: each runs one stage and what it needs; together they are the default target.
 
-`snakemake data|train|evaluate|fits|summaries`, dry-run on the default config (Dim1Gaussian,
+`snakemake preprocess|train|evaluate|fits|summaries`, dry-run on the default config (Dim1Gaussian,
 9 validation points, learned and true density, one fit set) with every job counted by hand.
 """
 
@@ -8,9 +8,9 @@ import pytest
 
 from tests.conftest import dry_run
 
-STAGES = ("data", "train", "evaluate", "fits", "summaries")
+STAGES = ("preprocess", "train", "evaluate", "fits", "summaries")
 # Every stage starts from the simulated benchmark and its one loaded, preprocessed process.
-PREPROCESSED = {"make_benchmark": 1, "load_data": 1, "preprocess": 1}
+PREPROCESSED = {"make_benchmark": 1, "load_data": 1, "preprocess_model": 1}
 TRAINED = {**PREPROCESSED, "train_density": 1}
 # 9 validation points x (learned, truth): one fit, Hessian, covariance and result each.
 FITTED = {
@@ -22,7 +22,7 @@ FITTED = {
     "fit_result": 18,
 }
 EXPECTED = {
-    "data": {
+    "preprocess": {
         **PREPROCESSED,
         "data_categories": 1,
         "resample_validation_for_data": 1,
