@@ -137,6 +137,7 @@ class TrueDensity:
                 in another scenario.
         """
         from innfer_lib.data import benchmarks
+        from innfer_lib.data.benchmark_densities import sample_background
 
         if self.parameters and self.parameters != [benchmarks.POI]:
             raise NotImplementedError(
@@ -151,7 +152,7 @@ class TrueDensity:
             )
         rng = np.random.default_rng(seed)
         if not self.parameters:
-            return benchmarks.sample_background(rng, int(n))[:, None]
+            return sample_background(rng, int(n))[:, None]
         y = np.full(int(n), float(params[benchmarks.POI]))
         return np.asarray(self.benchmark.sample_x(rng, y), dtype=np.float64)
 

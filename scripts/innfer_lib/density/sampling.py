@@ -36,9 +36,9 @@ import numpy as np
 import pandas as pd
 
 from innfer_lib.core.errors import DataError
+from innfer_lib.data.schema import WEIGHT
 from innfer_lib.data.yields import process_yield
 
-WEIGHT = "wt"
 DEFAULT_ASIMOV_SCALE = 100.0
 DEFAULT_BATCH_SIZE = 100_000
 # Relative slack when rounding yield × scale up: 0.3 × 10 is 3.0000000000000004 in floating

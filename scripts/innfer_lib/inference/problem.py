@@ -27,6 +27,7 @@ from innfer_lib.core.constraints import constrained_parameters
 from innfer_lib.core.errors import ConfigError, DataError
 from innfer_lib.core.io import read_parquet, read_yaml
 from innfer_lib.core.paths import INPUT_KEY_SEPARATOR
+from innfer_lib.data.schema import WEIGHT
 from innfer_lib.data.validation_sets import validation_sample
 from innfer_lib.data.weighted_stats import effective_events
 from innfer_lib.data.yields import process_yield
@@ -40,7 +41,6 @@ from innfer_lib.results.intervals import TRUTH_FROM_DEFAULTS
 
 SIM, ASIMOV, DATA = "sim", "asimov", "data"
 DATA_TYPES = (SIM, ASIMOV, DATA)
-EVENT_WEIGHT = "wt"
 
 
 @dataclass
@@ -129,13 +129,13 @@ def _frame_events(
 ) -> tuple[np.ndarray, np.ndarray]:
     frame = read_parquet(path)
     missing = [c for c in columns if c not in frame.columns]
-    if weight_required and EVENT_WEIGHT not in frame.columns:
-        missing.append(EVENT_WEIGHT)
+    if weight_required and WEIGHT not in frame.columns:
+        missing.append(WEIGHT)
     if missing:
         raise DataError(f"{where} ({path}): missing column(s) {missing}")
     x = frame[list(columns)].to_numpy(np.float64)
-    if EVENT_WEIGHT in frame.columns:
-        w = frame[EVENT_WEIGHT].to_numpy(np.float64)
+    if WEIGHT in frame.columns:
+        w = frame[WEIGHT].to_numpy(np.float64)
     else:
         w = np.ones(len(frame))
     return x, w
