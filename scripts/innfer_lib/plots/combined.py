@@ -1,7 +1,7 @@
 """Generator "combined" plot: the stacked synthetic processes against all simulated events.
 
 This is how a fit sees the data, so it shows whether the processes add up; the per-process
-Generator plots show which one is off. A `ratio.RatioFigure` with a stack as the prediction.
+Generator plots show which one is off. A `stacked.stacked_ratio_plot`.
 """
 
 from __future__ import annotations
@@ -9,10 +9,8 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from innfer_lib.plots.draw import draw_points, draw_stack
 from innfer_lib.plots.histograms import GENERATOR_BINS, stack
-from innfer_lib.plots.ratio import RatioFigure, compare
-from innfer_lib.plots.style import apply_style
+from innfer_lib.plots.stacked import stacked_ratio_plot
 
 
 def stacked_generator_plot(
@@ -52,24 +50,16 @@ def stacked_generator_plot(
         "synthetic_total": {"counts", "errors"}, "ratio", "ratio_errors", "synthetic_band",
         "chi2", "ndf", "xlabel", "empty"}``.
     """
-    hists = stack(simulated_total, synthetic_by_process, bins, ("simulated", "synthetic"))
-    edges, sim, total, total_err = hists.edges, hists.events, hists.total, hists.total_errors
-    numbers = compare(sim["counts"], sim["errors"], total, total_err)
+    names = ("simulated", "synthetic")
+    hists = stack(simulated_total, synthetic_by_process, bins, names)
     xlabel = label if label is not None else column
-
-    apply_style()
-    figure = RatioFigure()
-    draw_stack(figure.main, edges, hists.processes, total, total_err)
-    draw_points(figure.main, edges, sim["counts"], sim["errors"], simulated_label)
-    figure.finish_main(edges, [total + total_err, sim["counts"] + sim["errors"]], hists.empty)
-    figure.finish(edges, numbers, ratio_range, xlabel, title, outputs, text=text)
-
-    return {
-        "edges": edges,
-        "simulated": sim,
-        "synthetic": hists.processes,
-        "synthetic_total": {"counts": total, "errors": total_err},
-        **numbers.record(),
-        "xlabel": xlabel,
-        "empty": hists.empty,
-    }
+    return stacked_ratio_plot(
+        hists,
+        names,
+        xlabel,
+        ratio_range,
+        outputs,
+        title,
+        events_label=simulated_label,
+        text=text,
+    )

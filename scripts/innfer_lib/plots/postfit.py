@@ -1,7 +1,7 @@
 """PostFitPlot: the stacked post-fit prediction against the fitted events, with a ratio.
 
-A `ratio.RatioFigure` whose prediction is the per-process Asimov samples at the best fit,
-optionally with the pre-fit total to show how far the fit had to move the model.
+A `stacked.stacked_ratio_plot` whose stack is the per-process Asimov samples at the best fit,
+optionally with the pre-fit total overlaid to show how far the fit had to move the model.
 """
 
 from __future__ import annotations
@@ -11,7 +11,6 @@ from typing import Any
 
 import numpy as np
 
-from innfer_lib.plots.draw import draw_points, draw_stack
 from innfer_lib.plots.histograms import (
     GENERATOR_BINS,
     divide,
@@ -20,8 +19,7 @@ from innfer_lib.plots.histograms import (
     stack,
     values_and_weights,
 )
-from innfer_lib.plots.ratio import RatioFigure, compare
-from innfer_lib.plots.style import apply_style
+from innfer_lib.plots.stacked import Overlay, stacked_ratio_plot
 
 
 def _prefit_sample(
@@ -73,49 +71,28 @@ def postfit_plot(
     Returns:
         ``{"edges", "observed": {...}, "predicted": {process: {...}}, "predicted_total":
         {"counts", "errors"}, "prefit_total": counts or None, "ratio", "ratio_errors",
-        "prefit_ratio", "chi2", "ndf", "xlabel", "empty"}``.
+        "synthetic_band", "prefit_ratio", "chi2", "ndf", "xlabel", "empty"}``.
     """
-    hists = stack(observed, predicted_by_process, bins, ("observed", "predicted"))
-    edges, obs, pred = hists.edges, hists.events, hists.processes
-    total, total_err = hists.total, hists.total_errors
-    prefit_counts = None
+    names = ("observed", "predicted")
+    hists = stack(observed, predicted_by_process, bins, names)
+    overlay = None
     if prefit is not None:
-        prefit_counts, _ = histogram(*_prefit_sample(prefit), edges)
-    numbers = compare(obs["counts"], obs["errors"], total, total_err)
-    prefit_ratio = None if prefit_counts is None else divide(prefit_counts, total)
-    xlabel = label if label is not None else column
-
-    apply_style()
-    figure = RatioFigure()
-    draw_stack(figure.main, edges, pred, total, total_err)
-    if prefit_counts is not None:
-        figure.main.stairs(prefit_counts, edges, color="grey", lw=2, ls="--", label="pre-fit total")
-        figure.ratio.stairs(prefit_ratio, edges, color="grey", lw=2, ls="--")
-    draw_points(figure.main, edges, obs["counts"], obs["errors"], observed_label)
-    figure.finish_main(
-        edges, [total + total_err, obs["counts"] + obs["errors"], prefit_counts], hists.empty
-    )
-    figure.finish(
-        edges,
-        numbers,
+        prefit_counts, _ = histogram(*_prefit_sample(prefit), hists.edges)
+        overlay = Overlay(prefit_counts, divide(prefit_counts, hists.total), "pre-fit total")
+    drawn = stacked_ratio_plot(
+        hists,
+        names,
+        label if label is not None else column,
         ratio_range,
-        xlabel,
-        title,
         outputs,
+        title,
+        events_label=observed_label,
         text=text,
         ratio_label=f"{observed_label} / post-fit",
+        overlay=overlay,
     )
     return {
-        "edges": edges,
-        "observed": obs,
-        "predicted": pred,
-        "predicted_total": {"counts": total, "errors": total_err},
-        "prefit_total": prefit_counts,
-        "ratio": numbers.ratio,
-        "ratio_errors": numbers.errors,
-        "prefit_ratio": prefit_ratio,
-        "chi2": numbers.chi2,
-        "ndf": numbers.ndf,
-        "xlabel": xlabel,
-        "empty": hists.empty,
+        **drawn,
+        "prefit_total": None if overlay is None else overlay.counts,
+        "prefit_ratio": None if overlay is None else overlay.ratio,
     }
