@@ -34,7 +34,11 @@ UNROLLED_SLICES = 5
 def _histogram_2d(
     x: np.ndarray, w: np.ndarray, b_edges: np.ndarray, a_edges: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Unrolled 2-D histogram: slice s of b, then the a bins, flattened slice by slice."""
+    """Unrolled 2-D histogram: slice s of b, then the a bins, flattened slice by slice.
+
+    The 2-D counterpart of `histograms.histogram` (Σw and √Σw² per bin); np.histogram2d bins
+    and sums differently from np.histogram, so the two cannot share one call.
+    """
     counts, _, _ = np.histogram2d(x[:, 1], x[:, 0], bins=[b_edges, a_edges], weights=w)
     squares, _, _ = np.histogram2d(x[:, 1], x[:, 0], bins=[b_edges, a_edges], weights=w**2)
     return counts.reshape(-1), np.sqrt(squares).reshape(-1)

@@ -14,11 +14,13 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
+from innfer_lib.data.weighted_stats import effective_events
 from innfer_lib.plots.histograms import (
     DEGENERATE_HALF_WIDTH,
     finite,
     histogram,
     quantile_range,
+    widen,
 )
 from innfer_lib.plots.ratio import RatioFigure
 from innfer_lib.plots.save import save
@@ -30,12 +32,6 @@ N_BINS = 40
 VALIDATION_QUANTILES = (0.01, 0.99)
 MANY_SAMPLES = 10
 REFERENCE_COLOUR = "black"
-
-
-def _n_eff(w: np.ndarray) -> float:
-    """Kish effective number of events (Σw)²/Σw², 0 when there is no weight at all."""
-    sumw2 = float(np.sum(w**2))
-    return float(np.sum(w)) ** 2 / sumw2 if sumw2 > 0 else 0.0
 
 
 def training_distribution_plot(
@@ -99,15 +95,15 @@ def training_distribution_plot(
     empty = not filled
     lo = min(float(x.min()) for x in filled) if filled else 0.0
     hi = max(float(x.max()) for x in filled) if filled else 0.0
-    if hi <= lo:
-        # A fixed parameter (or no events) has no width; give it a window so the bins exist.
-        lo, hi = lo - DEGENERATE_HALF_WIDTH, hi + DEGENERATE_HALF_WIDTH
+    lo, hi = widen(lo, hi)  # a fixed parameter (or no events) has no width
 
     hists: dict[str, np.ndarray] = {}
     sumw2: dict[str, np.ndarray] = {}
     inner = np.linspace(lo, hi, n_bins + 1)
     for split in values:
         x, w = values[split], weights[split]
+        # Not `histograms.histogram`: np.histogram with a bin count and a range takes another
+        # path than with explicit edges (sums in another order), and Σw² is returned, not √.
         counts, inner = np.histogram(x, bins=n_bins, range=(lo, hi), weights=w)
         squares, _ = np.histogram(x, bins=n_bins, range=(lo, hi), weights=w**2)
         hists[split] = np.concatenate([[0.0], counts, [0.0]])
@@ -123,7 +119,8 @@ def training_distribution_plot(
     fig, ax = plt.subplots(figsize=(8, 6))
     for colour, split in zip(cycle_colours(len(values)), values, strict=True):
         w = weights[split]
-        text = f"{split}: N = {w.size}, Σw = {np.sum(w):.4g}, N$_{{\\rm eff}}$ = {_n_eff(w):.4g}"
+        n_eff = effective_events(w)
+        text = f"{split}: N = {w.size}, Σw = {np.sum(w):.4g}, N$_{{\\rm eff}}$ = {n_eff:.4g}"
         if dropped[split]:
             text += f" ({dropped[split]} non-finite dropped)"
         ax.stairs(hists[split], edges, color=colour, lw=2, label=text)
@@ -146,7 +143,7 @@ def training_distribution_plot(
         "sumw2": sumw2,
         "sum_weights": {s: float(np.sum(w)) for s, w in weights.items()},
         "n_events": {s: int(w.size) for s, w in weights.items()},
-        "n_eff": {s: _n_eff(w) for s, w in weights.items()},
+        "n_eff": {s: effective_events(w) for s, w in weights.items()},
         "n_dropped": dropped,
         "range": (lo, hi),
         "xlabel": xlabel,
