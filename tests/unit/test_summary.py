@@ -6,12 +6,15 @@ import numpy as np
 import pytest
 
 from innfer_lib.core.errors import ConfigError, DataError
+from innfer_lib.plots.impacts import value_text
+from innfer_lib.plots.scan import result_text
 from innfer_lib.results.intervals import (
     fit_result,
     intervals_from_records,
     merge_all_but_one,
     pull,
 )
+from innfer_lib.results.rounding import decimals
 from innfer_lib.results.summary import chi_squared, collect, parameter_views
 from innfer_lib.results.tables import table_csv, table_markdown, table_rows
 
@@ -232,3 +235,19 @@ def test_a_data_fit_table_calls_its_reference_nominal_not_truth():
     assert table_csv(rows).splitlines()[1].startswith("data,learned,0,Y1,nominal,172.5,172.02")
     md = table_markdown(rows)
     assert "| learned | 0 | Y1 | 172.5 (nominal) | 172.02 +0.31 −0.31 | -1.55 | yes |" in md
+
+
+def test_tables_and_plots_round_to_two_digits_of_sigma_with_one_function():
+    """σ = 0.1 − ε (a difference of fitted values) gets two digits, in tables and on plots."""
+    sigma = 171.2 - 171.1  # 0.09999999999999432
+    assert sigma < 0.1 and decimals(sigma) == decimals(0.1) == 2
+    assert decimals(0.0999999) == 3 and decimals(0.099) == 3
+    assert decimals(25.0) == 0 and decimals(1.5) == 1 and decimals(0.5, -0.02) == 3
+    assert decimals() == decimals(None, math.nan, math.inf, 0.0) == 3
+    # The impacts header and the scan result were rounded without the offset before (3 digits).
+    assert value_text(171.1, sigma) == "171.10 ± 0.10"
+    scan = {"crossings": {"0": 171.1, "-1": 171.0, "1": 171.2}}  # both sides 0.1 − ε
+    assert result_text(scan, "x") == "x = $171.10^{+0.10}_{-0.10}$"
+    row = {"density": "d", "val": 0, "parameter": "x", "truth": 1.0, "reference": "truth"}
+    row |= {"best_fit": 1.0, "sigma_down": sigma, "sigma_up": sigma, "pull": 0.0}
+    assert "| 1.00 +0.10 −0.10 |" in table_markdown([{**row, "fit_valid": True}])

@@ -21,7 +21,8 @@ import numpy as np
 
 from innfer_lib.plots.save import save
 from innfer_lib.plots.style import apply_style
-from innfer_lib.plots.text import decimals, plain
+from innfer_lib.plots.text import plain
+from innfer_lib.results.rounding import decimals
 
 MAX_PARAMETERS = 30
 UP_COLOUR = "#e42536"

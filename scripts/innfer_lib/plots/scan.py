@@ -26,7 +26,8 @@ from innfer_lib.inference.scan import (
 from innfer_lib.plots.histograms import DEGENERATE_HALF_WIDTH
 from innfer_lib.plots.save import save
 from innfer_lib.plots.style import COLOURS, apply_style, cycle_colours
-from innfer_lib.plots.text import decimals, plain, set_title
+from innfer_lib.plots.text import plain, set_title
+from innfer_lib.results.rounding import decimals
 
 Y_MAX_1SIGMA = 7.0
 Y_MAX_2SIGMA = 9.0

@@ -1,12 +1,12 @@
-"""Text on figures: axis text shown literally, numbers rounded to their error, notices.
+"""Text on figures: axis text shown literally, and notices.
 
 Column names and user labels go through `plain`, so a name such as ``m_top_had`` reads the
-same with and without LaTeX rendering; numbers quoted with an error use `decimals`.
+same with and without LaTeX rendering; numbers quoted with an error are rounded by
+`results.rounding.decimals`, as in the results tables.
 """
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 import matplotlib.pyplot as plt
@@ -24,17 +24,6 @@ def plain(text: str) -> str:
     for char in ("\\", "_", "%", "&", "#", "^", "{", "}"):
         text = text.replace(char, "\\" + char)
     return text
-
-
-def decimals(*errors: float | None) -> int:
-    """Decimals that show the smaller error with two significant digits (at least 0).
-
-    Without a finite non-zero error there is nothing to round to, and three decimals are used.
-    """
-    finite = [abs(e) for e in errors if e is not None and math.isfinite(e) and e != 0]
-    if not finite:
-        return 3
-    return max(0, 1 - int(math.floor(math.log10(min(finite)))))
 
 
 def set_title(ax: Any, title: str) -> None:

@@ -2,7 +2,7 @@
 
 The rows come from the `intervals.fit_result` records the summaries read, so a table and a
 summary plot show the same numbers; CSV keeps full precision for further use, markdown rounds
-each value to its uncertainty for reading.
+each value to its uncertainty (`rounding.decimals`, as the plots do) for reading.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 
 from innfer_lib.results.intervals import NOMINAL, TRUTH
+from innfer_lib.results.rounding import decimals
 
 TABLE_COLUMNS = (
     "fit",
@@ -68,12 +69,10 @@ def table_csv(rows: Sequence[Mapping[str, Any]]) -> str:
 
 
 def _significant(value: float, sigma: float) -> str:
-    """A value to the precision of its uncertainty (two significant digits of σ)."""
+    """A value to the precision of its uncertainty (`rounding.decimals`); 6 digits without one."""
     if not (math.isfinite(value) and math.isfinite(sigma) and sigma > 0):
         return f"{value:.6g}"
-    # The small offset keeps σ = 0.1 − ε (rounding) at two digits, not three.
-    digits = max(0, 1 - int(np.floor(np.log10(sigma) + 1e-9)))
-    return f"{value:.{digits}f}"
+    return f"{value:.{decimals(sigma)}f}"
 
 
 def table_markdown(rows: Sequence[Mapping[str, Any]]) -> str:
