@@ -14,6 +14,7 @@ import numpy as np
 from innfer_lib.plots.fit_series import interval_bars, point_label, series_label, series_style
 from innfer_lib.plots.save import save
 from innfer_lib.plots.style import apply_style
+from innfer_lib.results.summary import RATIO, view_values
 
 
 def summary_plot(
@@ -33,8 +34,6 @@ def summary_plot(
     Returns:
         The axes, one per parameter (for tests).
     """
-    from innfer_lib.results.summary import RATIO, view_values
-
     apply_style()
     labels = labels or {}
     params = summary["parameters"]

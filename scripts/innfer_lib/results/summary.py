@@ -13,6 +13,8 @@ import math
 from collections.abc import Collection, Mapping, Sequence
 from typing import Any
 
+from scipy.stats import chi2 as chi2_dist
+
 from innfer_lib.core.errors import ConfigError
 
 RATIO, DIFFERENCE, AUTO = "ratio", "difference", "auto"
@@ -164,8 +166,6 @@ def chi_squared(
     Also the per-point terms and the mean (INNFER's `all`), and the p-value of the total for
     the number of points; points without a finite pull are counted in `missing`.
     """
-    from scipy.stats import chi2 as chi2_dist
-
     out: dict[str, Any] = {}
     for fit, density in series:
         per_param = {}
