@@ -1,8 +1,9 @@
 """Closure summaries: best fit against truth over validation points, for several fit sets.
 
 A summary overlays series, each one fit set fitted with one density source (learned or the
-benchmark's true density), and reads their `results.fit_result` records, so the interval
-source (covariance, sandwich, scan, approximate) is the fit set's choice, not the plot's.
+benchmark's true density), and reads their `results.intervals.fit_result` records, so the
+interval source (covariance, sandwich, scan, approximate) is the fit set's choice, not the
+plot's.
 Truth-relative views (ratio, or difference where a truth is 0) and χ² against the truth come
 from the same numbers the plots draw; `results.tables` writes them as tables.
 """
@@ -84,7 +85,7 @@ def collect(
         analysis_name: for titles and the record.
         series: (fit entry, density) pairs, the first is the main one.
         vals: validation indices, in plot order.
-        results: `fit_result` records per (fit entry, density, val).
+        results: `intervals.fit_result` records per (fit entry, density, val).
         analysis_parameters: all parameters, in the analysis' order.
         validation_points: the canonical validation loop (for which parameters vary).
         view: auto, ratio or difference.
