@@ -13,16 +13,7 @@ from innfer_lib.plots.generator_2d import unrolled_2d_plot
 from innfer_lib.plots.generator_summary import generator_summary_plot
 from innfer_lib.plots.histograms import equal_statistics_edges, weighted_quantiles
 from innfer_lib.plots.training import epoch_metrics_plot, flatten_metrics, merged_epoch_metrics_plot
-
-
-def _outputs(tmp_path, name):
-    return [str(tmp_path / f"{name}.pdf"), str(tmp_path / f"{name}.png")]
-
-
-def _assert_written(paths):
-    for path in paths:
-        with open(path, "rb") as f:
-            assert len(f.read()) > 0, path
+from tests.plot_files import assert_written, plot_outputs
 
 
 def _sample(rng, n, mean=0.0, total=None):
@@ -44,9 +35,9 @@ def test_generator_plot_histograms_ratio_and_files(tmp_path):
     xy = rng.normal(0.0, 1.0, 40_000)
     wy = np.full(xy.size, 500.0 / xy.size)
     xs[:3] = np.nan  # dropped, and counted
-    outputs = _outputs(tmp_path, "generation_x_0_plot_style_5")
+    outputs = plot_outputs(tmp_path, "generation_x_0_plot_style_5")
     out = generator_plot((xs, ws), (xy, wy), "x", label="x [GeV]", outputs=outputs, title="t")
-    _assert_written(outputs)
+    assert_written(outputs)
 
     keep = np.isfinite(xs)
     lo, hi = np.quantile(xs[keep], [0.001, 0.999], weights=ws[keep], method="inverted_cdf")
@@ -89,9 +80,9 @@ def test_stacked_generator_plot_sums_processes(tmp_path):
     bkg = _sample(rng, 6000, mean=-1.0, total=400.0)
     sim = (np.concatenate([sig[0], bkg[0]]), np.concatenate([sig[1], bkg[1]]))
     synth = {"signal": _sample(rng, 9000, 1.0, 100.0), "background": _sample(rng, 9000, -1.0, 400)}
-    outputs = _outputs(tmp_path, "generation_x_combined")
+    outputs = plot_outputs(tmp_path, "generation_x_combined")
     out = stacked_generator_plot(sim, synth, "x", outputs=outputs)
-    _assert_written(outputs)
+    assert_written(outputs)
     edges = out["edges"]
     parts = {k: np.histogram(x, bins=edges, weights=w)[0] for k, (x, w) in synth.items()}
     for name, counts in parts.items():
@@ -124,9 +115,9 @@ def test_unrolled_2d_plot(tmp_path):
     sim = (np.column_stack([a, b]), np.ones(a.size))
     a2 = rng.normal(0.0, 1.0, 40_000)
     syn = (np.column_stack([a2, 0.5 * a2 + rng.normal(0.0, 1.0, a2.size)]), np.full(a2.size, 0.5))
-    outputs = _outputs(tmp_path, "generation_unrolled_2d_a_b_0")
+    outputs = plot_outputs(tmp_path, "generation_unrolled_2d_a_b_0")
     out = unrolled_2d_plot(sim, syn, ("a", "b"), outputs=outputs)
-    _assert_written(outputs)
+    assert_written(outputs)
     assert len(out["a_edges"]) == 11 and len(out["b_edges"]) == 6
     np.testing.assert_allclose(np.diff(out["a_edges"]), np.diff(out["a_edges"])[0])
     # b slices hold about equal statistics of the simulated events
@@ -153,9 +144,9 @@ def test_generator_summary_plot(tmp_path):
         sim = _sample(rng, 5_000, mean, total=100.0 * (1 + i))
         points.append({"label": f"m={mean}", "synthetic": syn, "simulated": sim})
     points.append({"label": "no sim", "synthetic": _sample(rng, 1000), "simulated": None})
-    outputs = _outputs(tmp_path, "generation_summary_x")
+    outputs = plot_outputs(tmp_path, "generation_summary_x")
     out = generator_summary_plot(points, 1, "x", outputs=outputs)
-    _assert_written(outputs)
+    assert_written(outputs)
     x_ref, w_ref = points[1]["synthetic"]
     ref, _ = np.histogram(x_ref, bins=out["edges"], weights=w_ref)
     assert len(out["edges"]) == 11
@@ -176,11 +167,11 @@ def test_generator_summary_plot(tmp_path):
 def test_density_comparison_plot_binning(tmp_path):
     rng = np.random.default_rng(6)
     xs, ws = _sample(rng, 5000)
-    outputs = _outputs(tmp_path, "comparison_x_train_inclusive")
+    outputs = plot_outputs(tmp_path, "comparison_x_train_inclusive")
     out = density_comparison_plot(
         (xs, ws), (rng.normal(size=5000), ws), "x", "inclusive", outputs=outputs
     )
-    _assert_written(outputs)
+    assert_written(outputs)
     lo, hi = np.quantile(xs, [0.02, 0.98], weights=ws, method="inverted_cdf")
     np.testing.assert_allclose(out["edges"], np.linspace(lo, hi, 21))
     np.testing.assert_allclose(
@@ -191,9 +182,9 @@ def test_density_comparison_plot_binning(tmp_path):
 def test_flow_stages_plot(tmp_path):
     rng = np.random.default_rng(7)
     stages = [rng.exponential(1.0, 4000) - 1.0, rng.normal(0, 1.5, 4000), rng.normal(0, 1, 4000)]
-    outputs = _outputs(tmp_path, "flow_x_0")
+    outputs = plot_outputs(tmp_path, "flow_x_0")
     out = flow_stages_plot(stages, "x", outputs)
-    _assert_written(outputs)
+    assert_written(outputs)
     assert len(out["edges"]) == 101 and out["edges"][0] == -3.0 and out["edges"][-1] == 3.0
     for stage, hist in zip(stages, out["hists"], strict=True):
         np.testing.assert_allclose(hist, np.histogram(stage, bins=out["edges"], density=True)[0])
@@ -207,14 +198,14 @@ def test_epoch_metrics_plots(tmp_path):
         1: {"loss": {"test": 1.0}},
     }
     assert flatten_metrics(metrics[0]) == {"loss_test": 5.0, "chi2": 9.0}
-    outputs = _outputs(tmp_path, "epoch_pm_loss_test")
+    outputs = plot_outputs(tmp_path, "epoch_pm_loss_test")
     out = epoch_metrics_plot(metrics, "loss_test", outputs)
-    _assert_written(outputs)
+    assert_written(outputs)
     assert out["epochs"].tolist() == [0, 1, 2] and out["values"].tolist() == [5.0, 1.0, 0.8]
-    no_zero = epoch_metrics_plot(metrics, "chi2", _outputs(tmp_path, "c_no_zero"), no_zero=True)
+    no_zero = epoch_metrics_plot(metrics, "chi2", plot_outputs(tmp_path, "c_no_zero"), no_zero=True)
     assert no_zero["epochs"].tolist() == [2]
     with pytest.raises(KeyError):
         epoch_metrics_plot(metrics, "typo")
-    merged = merged_epoch_metrics_plot(metrics, ["loss_test", "chi2"], _outputs(tmp_path, "m"))
+    merged = merged_epoch_metrics_plot(metrics, ["loss_test", "chi2"], plot_outputs(tmp_path, "m"))
     np.testing.assert_allclose(merged["values"]["chi2"], [1.0, 0.0])
     assert merged["values"]["loss_test"].min() == 0.0 and merged["values"]["loss_test"].max() == 1

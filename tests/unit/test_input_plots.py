@@ -8,6 +8,7 @@ import pandas as pd
 import pytest
 
 from innfer_lib.plots.inputs import training_distribution_plot, validation_distribution_plot
+from tests.plot_files import assert_written, plot_outputs
 
 STD = {"mean": 172.5, "std": 3.0}
 
@@ -16,16 +17,6 @@ def _frame(rng, n=2000, column="m_top_had", mean=0.0):
     return pd.DataFrame(
         {column: rng.normal(mean, 1.0, n), "wt": rng.uniform(0.5, 1.5, n)},
     )
-
-
-def _outputs(tmp_path, name):
-    return [str(tmp_path / f"{name}.pdf"), str(tmp_path / f"{name}.png")]
-
-
-def _assert_written(paths):
-    for path in paths:
-        with open(path, "rb") as f:
-            assert len(f.read()) > 0, path
 
 
 def test_module_does_not_import_tensorflow():
@@ -40,15 +31,15 @@ def test_training_raw_and_transformed_match_np_histogram(tmp_path):
     stored = frame["m_top_had"].to_numpy()
     w = frame["wt"].to_numpy()
 
-    out_raw = _outputs(tmp_path, "distributions_m_top_had_train")
+    out_raw = plot_outputs(tmp_path, "distributions_m_top_had_train")
     raw = training_distribution_plot(
         {"train": frame}, "m_top_had", standardisation=STD, outputs=out_raw
     )
-    out_tr = _outputs(tmp_path, "distributions_m_top_had_train_transformed")
+    out_tr = plot_outputs(tmp_path, "distributions_m_top_had_train_transformed")
     tr = training_distribution_plot(
         {"train": frame}, "m_top_had", standardisation=STD, transformed=True, outputs=out_tr
     )
-    _assert_written(out_raw + out_tr)
+    assert_written(out_raw + out_tr)
 
     physical = stored * STD["std"] + STD["mean"]
     expected_raw, inner_raw = np.histogram(
@@ -91,9 +82,9 @@ def test_training_without_standardisation_plots_stored_values():
 def test_training_overlay_shares_binning(tmp_path):
     rng = np.random.default_rng(3)
     train, test = _frame(rng, mean=0.0), _frame(rng, n=500, mean=2.0)
-    out = _outputs(tmp_path, "overlay")
+    out = plot_outputs(tmp_path, "overlay")
     res = training_distribution_plot({"train": train, "test": test}, "m_top_had", outputs=out)
-    _assert_written(out)
+    assert_written(out)
     both = np.concatenate([train["m_top_had"], test["m_top_had"]])
     assert res["range"] == pytest.approx((both.min(), both.max()))
     for split, frame in (("train", train), ("test", test)):
@@ -107,9 +98,9 @@ def test_training_overlay_shares_binning(tmp_path):
 
 def test_training_degenerate_column(tmp_path):
     frame = pd.DataFrame({"Y1": np.full(100, 171.5), "wt": np.full(100, 0.2)})
-    out = _outputs(tmp_path, "degenerate")
+    out = plot_outputs(tmp_path, "degenerate")
     res = training_distribution_plot({"train": frame}, "Y1", outputs=out)
-    _assert_written(out)
+    assert_written(out)
     assert res["range"] == pytest.approx((171.0, 172.0))
     assert np.all(np.diff(res["edges"]) > 0)
     assert res["hists"]["train"].sum() == pytest.approx(20.0)
@@ -118,9 +109,9 @@ def test_training_degenerate_column(tmp_path):
 
 def test_training_empty_and_non_finite(tmp_path):
     empty = pd.DataFrame({"x": np.array([], dtype=float), "wt": np.array([], dtype=float)})
-    out = _outputs(tmp_path, "empty")
+    out = plot_outputs(tmp_path, "empty")
     res = training_distribution_plot({"train": empty}, "x", standardisation=STD, outputs=out)
-    _assert_written(out)
+    assert_written(out)
     assert res["empty"] and res["hists"]["train"].sum() == 0
     assert training_distribution_plot({}, "x")["empty"]
 
@@ -149,9 +140,9 @@ def _samples(rng, shifts, n=3000):
 def test_validation_unit_area_and_reference_ratio(tmp_path):
     rng = np.random.default_rng(4)
     samples = _samples(rng, [-1.0, 0.0, 1.0])
-    out = _outputs(tmp_path, "X_distributions_m_top_had_ratio")
+    out = plot_outputs(tmp_path, "X_distributions_m_top_had_ratio")
     res = validation_distribution_plot(samples, "m_top_had", reference=1, outputs=out)
-    _assert_written(out)
+    assert_written(out)
 
     ref = samples[1]
     lo, hi = np.quantile(ref["x"], [0.01, 0.99], weights=ref["w"], method="inverted_cdf")
@@ -188,11 +179,11 @@ def test_validation_unweighted_uses_plain_quantiles():
 def test_validation_many_samples_and_underscores(tmp_path):
     rng = np.random.default_rng(6)
     samples = _samples(rng, np.linspace(-3, 3, 13), n=400)
-    out = _outputs(tmp_path, "many")
+    out = plot_outputs(tmp_path, "many")
     res = validation_distribution_plot(
         samples, "m_top_had", reference=6, outputs=out, title="model_a / cat_1"
     )
-    _assert_written(out)
+    assert_written(out)
     assert res["legend"][0].endswith("(reference)") and len(res["legend"]) == 14
     assert res["xlabel"] == "m_top_had"
 
@@ -201,9 +192,9 @@ def test_validation_empty_samples_skipped(tmp_path):
     rng = np.random.default_rng(7)
     samples = _samples(rng, [0.0, 1.0])
     samples.insert(1, {"label": "Y1=175", "x": np.array([]), "w": np.array([])})
-    out = _outputs(tmp_path, "skipped")
+    out = plot_outputs(tmp_path, "skipped")
     res = validation_distribution_plot(samples, "m_top_had", reference=0, outputs=out)
-    _assert_written(out)
+    assert_written(out)
     assert res["skipped"] == [1]
     assert res["hists"][1] is None and res["ratios"][1] is None
     assert any("no events" in text for text in res["legend"])
@@ -212,20 +203,22 @@ def test_validation_empty_samples_skipped(tmp_path):
 def test_validation_empty_reference_still_plots_others(tmp_path):
     rng = np.random.default_rng(8)
     samples = [{"label": "default", "x": [], "w": []}] + _samples(rng, [0.0])
-    res = validation_distribution_plot(samples, "x", reference=0, outputs=_outputs(tmp_path, "r"))
+    res = validation_distribution_plot(
+        samples, "x", reference=0, outputs=plot_outputs(tmp_path, "r")
+    )
     assert res["hists"][0] is None and res["ratios"][1] is None
     assert np.sum(res["hists"][1] * np.diff(res["edges"])) == pytest.approx(1.0)
 
 
 def test_validation_all_empty(tmp_path):
-    out = _outputs(tmp_path, "all_empty")
+    out = plot_outputs(tmp_path, "all_empty")
     empty = {"label": "a", "x": np.array([]), "w": np.array([])}
     res = validation_distribution_plot([empty, dict(empty, label="b")], "x", 0, outputs=out)
-    _assert_written(out)
+    assert_written(out)
     assert res["empty"] and res["skipped"] == [0, 1]
-    out = _outputs(tmp_path, "none")
+    out = plot_outputs(tmp_path, "none")
     assert validation_distribution_plot([], "x", 0, outputs=out)["empty"]
-    _assert_written(out)
+    assert_written(out)
 
 
 def test_validation_bad_inputs():

@@ -28,8 +28,8 @@ from innfer_lib.inference.scan_point import (
     profiled_scan_point_2d,
     skipped_scan_point,
 )
-from innfer_lib.plots.postfit import postfit_plot
 from innfer_lib.plots.scan import result_text, scan_plot, scan_plot_2d
+from tests.plot_files import assert_written, plot_outputs
 
 REL = 1e-3
 
@@ -90,16 +90,6 @@ def make_minimiser(nll, columns, calls=None):
 def best_fit_record(nll, columns, start, **extra):
     result = make_minimiser(nll, columns)(start, {})
     return {**result, "row": [start[c] for c in columns], **extra}
-
-
-def _outputs(tmp_path, name):
-    return [str(tmp_path / f"{name}.pdf"), str(tmp_path / f"{name}.png")]
-
-
-def _assert_written(paths):
-    for path in paths:
-        with open(path, "rb") as f:
-            assert len(f.read()) > 100, path
 
 
 def _one_parameter_scan(nll, best, sigma, n_points=41, step=0.2):
@@ -483,9 +473,9 @@ def test_two_dimensional_contours():
 
 def test_two_dimensional_contour_plot(tmp_path):
     full, h2 = _two_dimensional_scan()
-    outputs = _outputs(tmp_path, "likelihood_scan_2d_a_b_0")
+    outputs = plot_outputs(tmp_path, "likelihood_scan_2d_a_b_0")
     drawn = scan_plot_2d(full, (1.1, -0.3), ("a", "b [GeV]"), outputs)
-    _assert_written(outputs)
+    assert_written(outputs, more_than=100)
     assert drawn["smoothed"]
     cov2 = np.linalg.inv(h2)
     for level in drawn["levels"]:
@@ -508,11 +498,11 @@ def test_scan_plot_with_overlay(tmp_path):
     records, _ = _one_parameter_scan(nll, 1.0, 1.0)
     total = collect_scan(records)
     stat, _ = _one_parameter_scan(asymmetric_nll(1.0, 0.3, 1.0), 1.0, 1.0)
-    outputs = _outputs(tmp_path, "likelihood_scan_x_0")
+    outputs = plot_outputs(tmp_path, "likelihood_scan_x_0")
     drawn = scan_plot(
         total, 1.2, "x", outputs, others={"stat. only": collect_scan(stat)}, name="total"
     )
-    _assert_written(outputs)
+    assert_written(outputs, more_than=100)
     assert drawn["ylim"] == (0.0, 9.0)
     assert drawn["text"] == "x = $1.00^{+1.50}_{-0.50}$"
     assert drawn["series"]["total"]["lines"] == pytest.approx([0.5, 2.5], abs=REL)
@@ -522,43 +512,8 @@ def test_scan_plot_with_overlay(tmp_path):
 
     narrow, _ = _one_parameter_scan(gaussian_nll({"x": 0.0}, [[1.0]]), 0.0, 1.0, n_points=13)
     one_sigma = collect_scan(narrow)  # ±1.2σ: no 2σ crossing
-    drawn = scan_plot(one_sigma, None, "$\\mu$", _outputs(tmp_path, "narrow"))
+    drawn = scan_plot(one_sigma, None, "$\\mu$", plot_outputs(tmp_path, "narrow"))
     assert drawn["ylim"] == (0.0, 7.0)
-
-
-def test_postfit_plot(tmp_path):
-    rng = np.random.default_rng(1)
-    signal = (rng.normal(0.0, 1.0, 20_000), np.full(20_000, 300.0 / 20_000))
-    background = (rng.uniform(-4.0, 4.0, 20_000), np.full(20_000, 700.0 / 20_000))
-    observed = (np.concatenate([rng.normal(0.0, 1.0, 300), rng.uniform(-4, 4, 700)]), None)
-    prefit = (signal[0], signal[1] * 0.5)
-    outputs = _outputs(tmp_path, "postfit_x_0")
-    drawn = postfit_plot(
-        observed,
-        {"background": background, "signal": signal},
-        "x",
-        "x [GeV]",
-        outputs,
-        prefit={"signal": prefit, "background": background},
-        bins=np.linspace(-4, 4, 17),
-    )
-    _assert_written(outputs)
-    edges = drawn["edges"]
-    np.testing.assert_allclose(drawn["observed"]["counts"], np.histogram(observed[0], edges)[0])
-    np.testing.assert_allclose(drawn["observed"]["errors"], np.sqrt(drawn["observed"]["counts"]))
-    total = sum(np.histogram(x, edges, weights=w)[0] for x, w in (signal, background))
-    np.testing.assert_allclose(drawn["predicted_total"]["counts"], total)
-    assert drawn["predicted_total"]["counts"].sum() == pytest.approx(1000.0, rel=1e-3)
-    pre = (
-        np.histogram(prefit[0], edges, weights=prefit[1])[0]
-        + np.histogram(background[0], edges, weights=background[1])[0]
-    )
-    np.testing.assert_allclose(drawn["prefit_total"], pre)
-    np.testing.assert_allclose(drawn["ratio"], drawn["observed"]["counts"] / total)
-    assert drawn["ndf"] == 16
-
-    bare = postfit_plot(observed, {"all": background}, "x", outputs=_outputs(tmp_path, "bare"))
-    assert bare["prefit_total"] is None and len(bare["edges"]) == 41
 
 
 # --------------------------------------------------------------------------------------------
