@@ -1,1 +1,1 @@
-"""What the fits mean: result records with intervals, closure summaries, χ², tables."""
+"""What the fits mean: result records with intervals, closure summaries, χ², tables, rounding."""
