@@ -103,6 +103,22 @@ def here(pattern, wildcards, **more):
     return fill(pattern, **{**dict(wildcards.items()), **more})
 
 
+def per_model_inputs(kind, pattern, categories=CATEGORIES, key=(), **wildcards):
+    """Named inputs `input_key(kind, process, category, *key)` of every process in `categories`.
+
+    Each is `pattern` filled with that process and category and `wildcards`; the scripts look
+    the files up with the same `input_key`. Rules that read every process (fits, density and
+    combined plots, pseudo-data) build their named inputs from these.
+    """
+    return {
+        input_key(kind, process, category, *key): fill(
+            pattern, model=process, category=category, **wildcards
+        )
+        for process in PROCESSES
+        for category in categories
+    }
+
+
 def log_path(rule_name, *parts):
     """Log file of a job: one per rule and wildcard combination."""
     name = "_".join(f"{{{p}}}" for p in parts) if parts else "log"
@@ -239,16 +255,13 @@ def validation_plot_inputs(wildcards):
 
 def resample_inputs(wildcards):
     """Default-point validation sets of every process in a category, for pseudo-data."""
-    inputs = {}
-    for process in PROCESSES:
-        where = dict(model=process, category=wildcards.category)
-        inputs[input_key("parameters", process, wildcards.category)] = fill(
-            PATHS.parameters, **where
-        )
-        inputs[input_key("validation", process, wildcards.category)] = fill(
-            PATHS.validation, val=ANALYSIS.default_index, **where
-        )
-    return inputs
+    category = [wildcards.category]
+    return {
+        **per_model_inputs("parameters", PATHS.parameters, category),
+        **per_model_inputs(
+            "validation", PATHS.validation, category, val=ANALYSIS.default_index
+        ),
+    }
 
 
 def data_targets():
@@ -308,25 +321,15 @@ def model_inputs(densities, vals):
     Per process and category: parameters.yaml, the validation events of each point, and
     each density model (architecture record, plus weights for a trained flow).
     """
-    inputs = {}
-    for process in PROCESSES:
-        for category in CATEGORIES:
-            where = dict(model=process, category=category)
-            inputs[input_key("parameters", process, category)] = fill(
-                PATHS.parameters, **where
-            )
-            for val in vals:
-                inputs[input_key("validation", process, category, val)] = fill(
-                    PATHS.validation, val=val, **where
-                )
-            for density in densities:
-                inputs[input_key("architecture", process, category, density)] = fill(
-                    PATHS.density_architecture, density=density, **where
-                )
-                if density == LEARNED:
-                    inputs[input_key("weights", process, category)] = fill(
-                        PATHS.flow_weights, **where
-                    )
+    inputs = per_model_inputs("parameters", PATHS.parameters)
+    for val in vals:
+        inputs |= per_model_inputs("validation", PATHS.validation, key=[val], val=val)
+    for density in densities:
+        inputs |= per_model_inputs(
+            "architecture", PATHS.density_architecture, key=[density], density=density
+        )
+    if LEARNED in densities:
+        inputs |= per_model_inputs("weights", PATHS.flow_weights)
     return inputs
 
 
@@ -357,19 +360,12 @@ def generator_extra_stems():
 
 def combined_generator_inputs(wildcards):
     """Validation sets, parameters and Asimov samples of every process in a category."""
-    inputs = {}
-    for process in PROCESSES:
-        where = dict(model=process, category=wildcards.category)
-        inputs[input_key("parameters", process, wildcards.category)] = fill(
-            PATHS.parameters, **where
-        )
-        for val in VAL_ALL:
-            inputs[input_key("validation", process, wildcards.category, val)] = fill(
-                PATHS.validation, val=val, **where
-            )
-            inputs[input_key("asimov", process, wildcards.category, val)] = fill(
-                PATHS.asimov, val=val, **where
-            )
+    category = [wildcards.category]
+    inputs = per_model_inputs("parameters", PATHS.parameters, category)
+    for val in VAL_ALL:
+        where = dict(key=[val], val=val)
+        inputs |= per_model_inputs("validation", PATHS.validation, category, **where)
+        inputs |= per_model_inputs("asimov", PATHS.asimov, category, **where)
     return inputs
 
 
@@ -435,16 +431,13 @@ def fit_inputs(wildcards):
     """Inputs of one fit: one validation point, one density source, and its events."""
     inputs = model_inputs([wildcards.density], [wildcards.val])
     data_type = FITS[wildcards.fit]["data_type"]
-    for category in CATEGORIES:
-        if data_type == "data":
+    if data_type == "data":
+        for category in CATEGORIES:
             inputs[input_key("data", "all", category)] = fill(
                 PATHS.data, category=category
             )
-        for process in PROCESSES:
-            if data_type == "asimov":
-                inputs[input_key("asimov", process, category)] = fill(
-                    PATHS.asimov, model=process, category=category, val=wildcards.val
-                )
+    if data_type == "asimov":
+        inputs |= per_model_inputs("asimov", PATHS.asimov, val=wildcards.val)
     return inputs
 
 
@@ -455,11 +448,7 @@ def fit_at_best_fit_inputs(wildcards):
 
 def parameters_inputs(wildcards):
     """parameters.yaml of every process and category (yields, trained ranges)."""
-    return {
-        input_key("parameters", p, c): fill(PATHS.parameters, model=p, category=c)
-        for p in PROCESSES
-        for c in CATEGORIES
-    }
+    return per_model_inputs("parameters", PATHS.parameters)
 
 
 def hessian_input(wildcards):
@@ -520,14 +509,10 @@ def postfit_model_inputs(wildcards):
 
 def postfit_inputs(wildcards):
     """Fitted events and post-fit samples of every process and category."""
-    inputs = fit_inputs(wildcards)
-    inputs["best_fit"] = here(PATHS.best_fit, wildcards)
-    for p in PROCESSES:
-        for c in CATEGORIES:
-            inputs[input_key("postfit", p, c)] = here(
-                PATHS.postfit_asimov, wildcards, model=p, category=c
-            )
-    return inputs
+    return {
+        **fit_at_best_fit_inputs(wildcards),
+        **per_model_inputs("postfit", PATHS.postfit_asimov, **dict(wildcards.items())),
+    }
 
 
 # The fit-set options that define the likelihood and its minimisation: the only ones a fit job
