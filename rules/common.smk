@@ -348,14 +348,29 @@ EPOCH_METRICS = ["train_loss", "test_loss", "learning_rate"]
 VARIABLE_PAIRS = [(a, b) for i, a in enumerate(VARIABLES) for b in VARIABLES[i + 1 :]]
 
 
-def generator_extra_stems():
-    """File stems of the optional generator views, in the order the script writes them."""
-    stems = []
+def _generator_extra_views():
+    views = {}
     if config["generator"]["transformed"]:
-        stems += [f"{column}_transformed" for column in VARIABLES]
+        for column in VARIABLES:
+            views[f"{column}_transformed"] = (
+                "evaluation/generator_transformed.rst",
+                "generator, standardised",
+                column,
+            )
     if config["generator"]["unrolled_2d"]:
-        stems += [f"unrolled_2d_{a}_{b}" for a, b in VARIABLE_PAIRS]
-    return stems
+        for a, b in VARIABLE_PAIRS:
+            views[f"unrolled_2d_{a}_{b}"] = (
+                "evaluation/generator_unrolled_2d.rst",
+                "generator, unrolled 2-D",
+                f"{a} in slices of {b}",
+            )
+    return views
+
+
+# The optional generator views the `generator` options switch on, keyed by file stem in the
+# order the script writes them: (report caption, report "plot" label, report "variable" label).
+# The one source of both the plot files and their report entries.
+GENERATOR_EXTRA_VIEWS = _generator_extra_views()
 
 
 def combined_generator_inputs(wildcards):
@@ -388,7 +403,7 @@ def evaluation_plots():
     targets += expand(
         plot_files(PATHS.generator_extra_plot("{stem}")),
         val=VAL_ALL,
-        stem=generator_extra_stems(),
+        stem=list(GENERATOR_EXTRA_VIEWS),
         **PER_MODEL,
     )
     targets += expand(
@@ -809,30 +824,6 @@ def report_plots(files, caption, category, subcategory=None, labels=None):
         )
 
     return [flagged(f) for f in files]
-
-
-def generator_extra_views():
-    """Caption and report labels of each optional generator view, keyed by its file stem.
-
-    In the order of `generator_extra_stems`: (caption, plot, variable).
-    """
-    views = {}
-    if config["generator"]["transformed"]:
-        for column in VARIABLES:
-            views[f"{column}_transformed"] = (
-                "evaluation/generator_transformed.rst",
-                "generator, standardised",
-                column,
-            )
-    if config["generator"]["unrolled_2d"]:
-        for a, b in VARIABLE_PAIRS:
-            views[f"unrolled_2d_{a}_{b}"] = (
-                "evaluation/generator_unrolled_2d.rst",
-                "generator, unrolled 2-D",
-                f"{a} in slices of {b}",
-            )
-    assert list(views) == generator_extra_stems()
-    return views
 
 
 def scan_2d_report_labels(wildcards):
