@@ -2,9 +2,11 @@
 
 Everything that decides the shape of the DAG is computed here, at parse time, from the
 workflow config and the analysis config, so `snakemake -n` lists every job. The helpers are
-ordered by stage: config, data, density, evaluation, inference, summary, impacts, report.
+ordered by stage: config, data, density, evaluation, inference, summary, impacts, report;
+the last section computes each stage's target list once, for the stage rules and `rule all`.
 """
 
+import functools
 import sys
 from pathlib import Path
 
@@ -31,6 +33,7 @@ from innfer_lib.core.paths import (
     plot_files,
 )
 from innfer_lib.density.models import LEARNED, TRUE
+from innfer_lib.inference.freeze import frozen_parameters
 from innfer_lib.inference.impacts import REFIT, SHIFTS, impacted_pois, refit_parameters
 
 # ------------------------------------------------------------------------------------ config
@@ -419,11 +422,6 @@ def evaluation_plots():
     return targets
 
 
-def evaluation_targets():
-    """The evaluation plots in the default target (skipped with `evaluation: false`)."""
-    return evaluation_plots() if config["evaluation"] else []
-
-
 # --------------------------------------------------------------------------------- inference
 
 
@@ -434,12 +432,15 @@ def fit_vals(fit):
     return VAL_FIT
 
 
+@functools.cache
 def free_parameters(fit):
-    """Parameters a fit set leaves floating (frozen ones have no Hessian column)."""
-    from innfer_lib.inference.freeze import frozen_parameters
+    """Parameters a fit set leaves floating (frozen ones have no Hessian column).
 
+    Cached: the targets and the input functions of every Hessian-column, impact and
+    approximate-uncertainty job ask for the same few fit sets.
+    """
     frozen = frozen_parameters(FITS[fit]["freeze"], ANALYSIS)
-    return [p for p in ANALYSIS.fit_parameters if p not in frozen]
+    return tuple(p for p in ANALYSIS.fit_parameters if p not in frozen)
 
 
 def fit_inputs(wildcards):
@@ -834,3 +835,16 @@ def scan_2d_report_labels(wildcards):
         "val": wildcards.val,
         "parameter": " and ".join(FITS[wildcards.fit]["scan_2d"]["parameters"] or []),
     }
+
+
+# ------------------------------------------------------------------------------------ targets
+
+# Each stage's files, computed once: the stage target rules (`snakemake preprocess`, ...) and
+# the default target `rule all` (workflow/Snakefile) take these lists.
+DATA_TARGETS = data_targets()
+TRAINING_TARGETS = training_targets()
+EVALUATION_PLOTS = evaluation_plots()
+FIT_TARGETS = fit_targets()
+SUMMARY_TARGETS = summary_targets()
+# The evaluation plots are in the default target unless `evaluation: false`.
+EVALUATION_TARGETS = EVALUATION_PLOTS if config["evaluation"] else []
