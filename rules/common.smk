@@ -561,8 +561,9 @@ def fit_option(key):
 
 
 # What every job that builds a fit's likelihood (fit_job) takes: the analysis it reads and the
-# options that define the problem.
+# options that define the problem, and the same resources (rules/inference.smk, impacts.smk).
 FIT_JOB_PARAMS = {"analysis": ANALYSIS_FOR_FITS, "fit": fit_params}
+FIT_RESOURCES = resources(mem_mb=4000)
 
 
 def fit_targets():
