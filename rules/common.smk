@@ -2,9 +2,11 @@
 
 Everything that decides the shape of the DAG is computed here, at parse time, from the
 workflow config and the analysis config, so `snakemake -n` lists every job. The helpers are
-ordered by stage: config, data, density, evaluation, inference, summary, impacts, report.
+ordered by stage: config, data, density, evaluation, inference, summary, impacts, report;
+the last section computes each stage's target list once, for the stage rules and `rule all`.
 """
 
+import functools
 import sys
 from pathlib import Path
 
@@ -31,6 +33,7 @@ from innfer_lib.core.paths import (
     plot_files,
 )
 from innfer_lib.density.models import LEARNED, TRUE
+from innfer_lib.inference.freeze import frozen_parameters
 from innfer_lib.inference.impacts import REFIT, SHIFTS, impacted_pois, refit_parameters
 
 # ------------------------------------------------------------------------------------ config
@@ -101,6 +104,22 @@ def fill(pattern, **wildcards):
 def here(pattern, wildcards, **more):
     """A pattern filled with a job's wildcards: input functions' paths are used verbatim."""
     return fill(pattern, **{**dict(wildcards.items()), **more})
+
+
+def per_model_inputs(kind, pattern, categories=CATEGORIES, key=(), **wildcards):
+    """Named inputs `input_key(kind, process, category, *key)` of every process in `categories`.
+
+    Each is `pattern` filled with that process and category and `wildcards`; the scripts look
+    the files up with the same `input_key`. Rules that read every process (fits, density and
+    combined plots, pseudo-data) build their named inputs from these.
+    """
+    return {
+        input_key(kind, process, category, *key): fill(
+            pattern, model=process, category=category, **wildcards
+        )
+        for process in PROCESSES
+        for category in categories
+    }
 
 
 def log_path(rule_name, *parts):
@@ -239,16 +258,13 @@ def validation_plot_inputs(wildcards):
 
 def resample_inputs(wildcards):
     """Default-point validation sets of every process in a category, for pseudo-data."""
-    inputs = {}
-    for process in PROCESSES:
-        where = dict(model=process, category=wildcards.category)
-        inputs[input_key("parameters", process, wildcards.category)] = fill(
-            PATHS.parameters, **where
-        )
-        inputs[input_key("validation", process, wildcards.category)] = fill(
-            PATHS.validation, val=ANALYSIS.default_index, **where
-        )
-    return inputs
+    category = [wildcards.category]
+    return {
+        **per_model_inputs("parameters", PATHS.parameters, category),
+        **per_model_inputs(
+            "validation", PATHS.validation, category, val=ANALYSIS.default_index
+        ),
+    }
 
 
 def data_targets():
@@ -308,25 +324,15 @@ def model_inputs(densities, vals):
     Per process and category: parameters.yaml, the validation events of each point, and
     each density model (architecture record, plus weights for a trained flow).
     """
-    inputs = {}
-    for process in PROCESSES:
-        for category in CATEGORIES:
-            where = dict(model=process, category=category)
-            inputs[input_key("parameters", process, category)] = fill(
-                PATHS.parameters, **where
-            )
-            for val in vals:
-                inputs[input_key("validation", process, category, val)] = fill(
-                    PATHS.validation, val=val, **where
-                )
-            for density in densities:
-                inputs[input_key("architecture", process, category, density)] = fill(
-                    PATHS.density_architecture, density=density, **where
-                )
-                if density == LEARNED:
-                    inputs[input_key("weights", process, category)] = fill(
-                        PATHS.flow_weights, **where
-                    )
+    inputs = per_model_inputs("parameters", PATHS.parameters)
+    for val in vals:
+        inputs |= per_model_inputs("validation", PATHS.validation, key=[val], val=val)
+    for density in densities:
+        inputs |= per_model_inputs(
+            "architecture", PATHS.density_architecture, key=[density], density=density
+        )
+    if LEARNED in densities:
+        inputs |= per_model_inputs("weights", PATHS.flow_weights)
     return inputs
 
 
@@ -345,31 +351,39 @@ EPOCH_METRICS = ["train_loss", "test_loss", "learning_rate"]
 VARIABLE_PAIRS = [(a, b) for i, a in enumerate(VARIABLES) for b in VARIABLES[i + 1 :]]
 
 
-def generator_extra_stems():
-    """File stems of the optional generator views, in the order the script writes them."""
-    stems = []
+def _generator_extra_views():
+    views = {}
     if config["generator"]["transformed"]:
-        stems += [f"{column}_transformed" for column in VARIABLES]
+        for column in VARIABLES:
+            views[f"{column}_transformed"] = (
+                "evaluation/generator_transformed.rst",
+                "generator, standardised",
+                column,
+            )
     if config["generator"]["unrolled_2d"]:
-        stems += [f"unrolled_2d_{a}_{b}" for a, b in VARIABLE_PAIRS]
-    return stems
+        for a, b in VARIABLE_PAIRS:
+            views[f"unrolled_2d_{a}_{b}"] = (
+                "evaluation/generator_unrolled_2d.rst",
+                "generator, unrolled 2-D",
+                f"{a} in slices of {b}",
+            )
+    return views
+
+
+# The optional generator views the `generator` options switch on, keyed by file stem in the
+# order the script writes them: (report caption, report "plot" label, report "variable" label).
+# The one source of both the plot files and their report entries.
+GENERATOR_EXTRA_VIEWS = _generator_extra_views()
 
 
 def combined_generator_inputs(wildcards):
     """Validation sets, parameters and Asimov samples of every process in a category."""
-    inputs = {}
-    for process in PROCESSES:
-        where = dict(model=process, category=wildcards.category)
-        inputs[input_key("parameters", process, wildcards.category)] = fill(
-            PATHS.parameters, **where
-        )
-        for val in VAL_ALL:
-            inputs[input_key("validation", process, wildcards.category, val)] = fill(
-                PATHS.validation, val=val, **where
-            )
-            inputs[input_key("asimov", process, wildcards.category, val)] = fill(
-                PATHS.asimov, val=val, **where
-            )
+    category = [wildcards.category]
+    inputs = per_model_inputs("parameters", PATHS.parameters, category)
+    for val in VAL_ALL:
+        where = dict(key=[val], val=val)
+        inputs |= per_model_inputs("validation", PATHS.validation, category, **where)
+        inputs |= per_model_inputs("asimov", PATHS.asimov, category, **where)
     return inputs
 
 
@@ -392,7 +406,7 @@ def evaluation_plots():
     targets += expand(
         plot_files(PATHS.generator_extra_plot("{stem}")),
         val=VAL_ALL,
-        stem=generator_extra_stems(),
+        stem=list(GENERATOR_EXTRA_VIEWS),
         **PER_MODEL,
     )
     targets += expand(
@@ -408,11 +422,6 @@ def evaluation_plots():
     return targets
 
 
-def evaluation_targets():
-    """The evaluation plots in the default target (skipped with `evaluation: false`)."""
-    return evaluation_plots() if config["evaluation"] else []
-
-
 # --------------------------------------------------------------------------------- inference
 
 
@@ -423,28 +432,28 @@ def fit_vals(fit):
     return VAL_FIT
 
 
+@functools.cache
 def free_parameters(fit):
-    """Parameters a fit set leaves floating (frozen ones have no Hessian column)."""
-    from innfer_lib.inference.freeze import frozen_parameters
+    """Parameters a fit set leaves floating (frozen ones have no Hessian column).
 
+    Cached: the targets and the input functions of every Hessian-column, impact and
+    approximate-uncertainty job ask for the same few fit sets.
+    """
     frozen = frozen_parameters(FITS[fit]["freeze"], ANALYSIS)
-    return [p for p in ANALYSIS.fit_parameters if p not in frozen]
+    return tuple(p for p in ANALYSIS.fit_parameters if p not in frozen)
 
 
 def fit_inputs(wildcards):
     """Inputs of one fit: one validation point, one density source, and its events."""
     inputs = model_inputs([wildcards.density], [wildcards.val])
     data_type = FITS[wildcards.fit]["data_type"]
-    for category in CATEGORIES:
-        if data_type == "data":
+    if data_type == "data":
+        for category in CATEGORIES:
             inputs[input_key("data", "all", category)] = fill(
                 PATHS.data, category=category
             )
-        for process in PROCESSES:
-            if data_type == "asimov":
-                inputs[input_key("asimov", process, category)] = fill(
-                    PATHS.asimov, model=process, category=category, val=wildcards.val
-                )
+    if data_type == "asimov":
+        inputs |= per_model_inputs("asimov", PATHS.asimov, val=wildcards.val)
     return inputs
 
 
@@ -455,11 +464,7 @@ def fit_at_best_fit_inputs(wildcards):
 
 def parameters_inputs(wildcards):
     """parameters.yaml of every process and category (yields, trained ranges)."""
-    return {
-        input_key("parameters", p, c): fill(PATHS.parameters, model=p, category=c)
-        for p in PROCESSES
-        for c in CATEGORIES
-    }
+    return per_model_inputs("parameters", PATHS.parameters)
 
 
 def hessian_input(wildcards):
@@ -520,14 +525,10 @@ def postfit_model_inputs(wildcards):
 
 def postfit_inputs(wildcards):
     """Fitted events and post-fit samples of every process and category."""
-    inputs = fit_inputs(wildcards)
-    inputs["best_fit"] = here(PATHS.best_fit, wildcards)
-    for p in PROCESSES:
-        for c in CATEGORIES:
-            inputs[input_key("postfit", p, c)] = here(
-                PATHS.postfit_asimov, wildcards, model=p, category=c
-            )
-    return inputs
+    return {
+        **fit_at_best_fit_inputs(wildcards),
+        **per_model_inputs("postfit", PATHS.postfit_asimov, **dict(wildcards.items())),
+    }
 
 
 # The fit-set options that define the likelihood and its minimisation: the only ones a fit job
@@ -560,8 +561,9 @@ def fit_option(key):
 
 
 # What every job that builds a fit's likelihood (fit_job) takes: the analysis it reads and the
-# options that define the problem.
+# options that define the problem, and the same resources (rules/inference.smk, impacts.smk).
 FIT_JOB_PARAMS = {"analysis": ANALYSIS_FOR_FITS, "fit": fit_params}
+FIT_RESOURCES = resources(mem_mb=4000)
 
 
 def fit_targets():
@@ -826,30 +828,6 @@ def report_plots(files, caption, category, subcategory=None, labels=None):
     return [flagged(f) for f in files]
 
 
-def generator_extra_views():
-    """Caption and report labels of each optional generator view, keyed by its file stem.
-
-    In the order of `generator_extra_stems`: (caption, plot, variable).
-    """
-    views = {}
-    if config["generator"]["transformed"]:
-        for column in VARIABLES:
-            views[f"{column}_transformed"] = (
-                "evaluation/generator_transformed.rst",
-                "generator, standardised",
-                column,
-            )
-    if config["generator"]["unrolled_2d"]:
-        for a, b in VARIABLE_PAIRS:
-            views[f"unrolled_2d_{a}_{b}"] = (
-                "evaluation/generator_unrolled_2d.rst",
-                "generator, unrolled 2-D",
-                f"{a} in slices of {b}",
-            )
-    assert list(views) == generator_extra_stems()
-    return views
-
-
 def scan_2d_report_labels(wildcards):
     """Report labels of a 2-D scan plot: the pair comes from the fit set, not a wildcard."""
     return {
@@ -858,3 +836,16 @@ def scan_2d_report_labels(wildcards):
         "val": wildcards.val,
         "parameter": " and ".join(FITS[wildcards.fit]["scan_2d"]["parameters"] or []),
     }
+
+
+# ------------------------------------------------------------------------------------ targets
+
+# Each stage's files, computed once: the stage target rules (`snakemake preprocess`, ...) and
+# the default target `rule all` (workflow/Snakefile) take these lists.
+DATA_TARGETS = data_targets()
+TRAINING_TARGETS = training_targets()
+EVALUATION_PLOTS = evaluation_plots()
+FIT_TARGETS = fit_targets()
+SUMMARY_TARGETS = summary_targets()
+# The evaluation plots are in the default target unless `evaluation: false`.
+EVALUATION_TARGETS = EVALUATION_PLOTS if config["evaluation"] else []

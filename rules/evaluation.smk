@@ -113,7 +113,7 @@ rule generator:
         extra=[
             f
             for val in VAL_ALL
-            for stem, (caption, plot, variable) in generator_extra_views().items()
+            for stem, (caption, plot, variable) in GENERATOR_EXTRA_VIEWS.items()
             for f in report_plots(
                 plot_files(fill(PATHS.generator_extra_plot(stem), val=val)),
                 caption=caption,

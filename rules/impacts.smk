@@ -20,7 +20,7 @@ rule impact_fit:
     conda:
         "../envs/fit.yaml"
     resources:
-        **resources(mem_mb=4000),
+        **FIT_RESOURCES,
     params:
         **FIT_JOB_PARAMS,
         seed=config["seed"],

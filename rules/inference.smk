@@ -18,7 +18,7 @@ rule initial_fit:
         "../envs/fit.yaml"
     threads: 1
     resources:
-        **resources(mem_mb=4000),
+        **FIT_RESOURCES,
     params:
         **FIT_JOB_PARAMS,
         seed=config["seed"],
@@ -37,7 +37,7 @@ rule approximate_uncertainty:
     conda:
         "../envs/fit.yaml"
     resources:
-        **resources(mem_mb=4000),
+        **FIT_RESOURCES,
     params:
         **FIT_JOB_PARAMS,
     script:
@@ -56,7 +56,7 @@ rule hessian:
         "../envs/fit.yaml"
     threads: 1
     resources:
-        **resources(mem_mb=4000),
+        **FIT_RESOURCES,
     params:
         **FIT_JOB_PARAMS,
         method=fit_option("hessian"),
@@ -85,7 +85,7 @@ rule hessian_parallel:
     conda:
         "../envs/fit.yaml"
     resources:
-        **resources(mem_mb=4000),
+        **FIT_RESOURCES,
     params:
         **FIT_JOB_PARAMS,
     script:
@@ -136,7 +136,7 @@ rule dmatrix:
     conda:
         "../envs/fit.yaml"
     resources:
-        **resources(mem_mb=4000),
+        **FIT_RESOURCES,
     params:
         **FIT_JOB_PARAMS,
     script:
@@ -203,7 +203,7 @@ rule scan:
     conda:
         "../envs/fit.yaml"
     resources:
-        **resources(mem_mb=4000),
+        **FIT_RESOURCES,
     params:
         **FIT_JOB_PARAMS,
         seed=config["seed"],
@@ -325,7 +325,7 @@ rule likelihood_debug:
     conda:
         "../envs/fit.yaml"
     resources:
-        **resources(mem_mb=4000),
+        **FIT_RESOURCES,
     params:
         **FIT_JOB_PARAMS,
     script:

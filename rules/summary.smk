@@ -60,6 +60,8 @@ rule summary:
         analysis=ANALYSIS_FRAME,
         options=summary_options,
         vals=summary_points,
+        # What the one script writes from the collected results: summary, chi_squared, per_val.
+        product="summary",
     script:
         "../scripts/summary.py"
 
@@ -72,6 +74,8 @@ use rule summary as summary_chi_squared with:
         log_path("summary_chi_squared", "summary"),
     resources:
         **resources(mem_mb=1000, runtime=5),
+    params:
+        product="chi_squared",
 
 
 # Every floating parameter at one validation point, every series overlaid.
@@ -90,6 +94,7 @@ use rule summary as summary_per_val with:
         log_path("summary_per_val", "summary", "val"),
     params:
         vals=summary_point,
+        product="per_val",
 
 
 rule results_table:

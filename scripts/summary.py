@@ -8,7 +8,12 @@ from innfer_lib.results.summary import collect
 
 
 def main(smk):
-    """Serves summary, summary_chi_squared and summary_per_val: one collection, three views."""
+    """Serves summary, summary_chi_squared and summary_per_val: one collection, three views.
+
+    `smk.params.product` says which view the job writes ("summary", "chi_squared" or
+    "per_val"), so the rules choose it, not the rule's name.
+    """
+    product = smk.params.product
     analysis = load_analysis(smk.params.analysis)
     options = smk.params.options
     results = {}
@@ -18,7 +23,7 @@ def main(smk):
     series = [(e, d) for e in options["fits"] for d in options["densities"]]
     name = smk.wildcards.summary
 
-    if smk.rule == "summary_per_val":
+    if product == "per_val":
         # Every floating parameter, not only the summary's pads: nuisances share one pad.
         parameters = [
             p
@@ -39,9 +44,9 @@ def main(smk):
         parameters=parameters,
     )
     title = f"{analysis.name}: {name}"
-    if smk.rule == "summary_chi_squared":
+    if product == "chi_squared":
         write_yaml(smk.output[0], {"summary": name, "chi2": summary["chi2"]})
-    elif smk.rule == "summary_per_val":
+    elif product == "per_val":
         summary_per_val_plot(
             summary,
             int(smk.wildcards.val),

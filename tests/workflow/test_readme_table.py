@@ -2,8 +2,8 @@
 
 A newcomer goes INNFER step -> rule -> script -> library function through that table, so a
 rename anywhere must show up here: each rule must be defined in the named `.smk` file and run
-the named script, the script must exist, every library function must import, and every rule
-of rules/*.smk must have its row.
+the named script, the script must exist, every library function must import and be named by
+the module and class that define it, and every rule of rules/*.smk must have its row.
 """
 
 import importlib
@@ -55,18 +55,25 @@ def rule_scripts(path: Path) -> dict[str, str]:
     return scripts
 
 
-def resolve(dotted: str):
-    """The object a dotted path names: the longest importable module, then attributes."""
+def split_dotted(dotted: str) -> tuple[str, list[str]]:
+    """(module, attribute names) of a dotted path: the longest importable module, then the rest."""
     parts = dotted.replace(":", ".").split(".")
     for cut in range(len(parts), 0, -1):
         try:
-            obj = importlib.import_module(".".join(parts[:cut]))
+            importlib.import_module(".".join(parts[:cut]))
         except ModuleNotFoundError:
             continue
-        for name in parts[cut:]:
-            obj = getattr(obj, name)
-        return obj
+        return ".".join(parts[:cut]), parts[cut:]
     raise ModuleNotFoundError(dotted)
+
+
+def resolve(dotted: str):
+    """The object a dotted path names: the longest importable module, then attributes."""
+    module, names = split_dotted(dotted)
+    obj = importlib.import_module(module)
+    for name in names:
+        obj = getattr(obj, name)
+    return obj
 
 
 ROWS = table_rows()
@@ -98,6 +105,17 @@ def test_library_functions_import(row):
     for name in row["functions"]:
         assert name.startswith("innfer_lib."), name
         assert callable(resolve(name)), name
+
+
+@pytest.mark.parametrize("row", ROWS, ids=[row["rule"] for row in ROWS])
+def test_library_functions_are_named_where_they_are_defined(row):
+    """A row names the module and class that define the function, not one that inherits or
+    re-exports it, so the reader lands on its code (a method named on a subclass that only
+    inherits it, e.g. Likelihood.dmatrix for TermSum.dmatrix, sends them to the wrong class)."""
+    for name in row["functions"]:
+        module, names = split_dotted(name)
+        obj = resolve(name)
+        assert (obj.__module__, obj.__qualname__) == (module, ".".join(names)), name
 
 
 @pytest.mark.parametrize("row", ROWS, ids=[row["rule"] for row in ROWS])

@@ -24,6 +24,13 @@ def fit_set_options(options: Mapping[str, Any] | None) -> dict[str, Any]:
     return fill_defaults(workflow_entry_properties("fits"), dict(options or {}))
 
 
+def _check_parameters(key: str, parameters: Sequence[str] | None, analysis: Analysis) -> None:
+    """Fail at parse time, naming the key, when an option lists a parameter the fit lacks."""
+    for p in parameters or []:
+        if p not in analysis.fit_parameters:
+            raise ConfigError(f"{key}: '{p}' is not a parameter (known: {analysis.fit_parameters})")
+
+
 def expand_fit_sets(
     fits: Mapping[str, Mapping[str, Any] | None], analysis: Analysis
 ) -> dict[str, dict[str, Any]]:
@@ -38,17 +45,10 @@ def expand_fit_sets(
         scan = filled.get("scan")
         if scan == "pois":
             filled["scan"] = list(analysis.pois)
-        for p in filled.get("scan") or []:
-            if p not in analysis.fit_parameters:
-                raise ConfigError(
-                    f"fits.{name}.scan: '{p}' is not a parameter (known: {analysis.fit_parameters})"
-                )
-        for p in filled["scan_2d"]["parameters"] or []:
-            if p not in analysis.fit_parameters:
-                raise ConfigError(
-                    f"fits.{name}.scan_2d.parameters: '{p}' is not a parameter "
-                    f"(known: {analysis.fit_parameters})"
-                )
+        _check_parameters(f"fits.{name}.scan", filled.get("scan"), analysis)
+        _check_parameters(
+            f"fits.{name}.scan_2d.parameters", filled["scan_2d"]["parameters"], analysis
+        )
         if filled.get("freeze") == ALL_BUT_ONE:
             for p in analysis.fit_parameters:
                 out[f"{name}_floating_only_{p}"] = {
@@ -60,10 +60,6 @@ def expand_fit_sets(
         else:
             out[name] = filled
     return out
-
-
-#: Key marking the fit sets `freeze: all-but-one` expanded into, with the name they came from.
-ALL_BUT_ONE_OF = "all_but_one_of"
 
 
 def all_but_one_families(fits: Mapping[str, Mapping[str, Any]]) -> dict[str, dict[str, str]]:

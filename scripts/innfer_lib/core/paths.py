@@ -34,18 +34,10 @@ class Paths:
     def benchmark_dir(self) -> str:
         return self._p("benchmark", "inputs")
 
-    @property
-    def benchmark_input(self) -> str:
-        return self._p("benchmark", "inputs", "{stem}.parquet")
-
     # data
     @property
     def loaded(self) -> str:
         return self._p("load_data", "{file}.parquet")
-
-    @property
-    def preprocess_dir(self) -> str:
-        return self._p("preprocess", "{model}", "{category}")
 
     @property
     def train(self) -> str:
@@ -63,11 +55,7 @@ class Paths:
     def validation(self) -> str:
         return self._p("preprocess", "{model}", "{category}", "val", "val_{val}.parquet")
 
-    @property
-    def aux_dir(self) -> str:
-        """Regression/classifier training sets: {kind} is `regression` or `classifier`."""
-        return self._p("preprocess", "{model}", "{category}", "{kind}", "{parameter}")
-
+    # auxiliary training sets of one parameter: {kind} is `regression` or `classifier`
     @property
     def aux_train(self) -> str:
         return self._p(
@@ -97,10 +85,6 @@ class Paths:
 
     # density models: {density} is `learned` (a trained flow) or `truth` (the benchmark's pdf)
     @property
-    def density_dir(self) -> str:
-        return self._p("models", "{model}", "{category}", "{density}")
-
-    @property
     def density_architecture(self) -> str:
         return self._p("models", "{model}", "{category}", "{density}", "architecture.yaml")
 
@@ -128,26 +112,22 @@ class Paths:
         """Events sampled from the learned density at one validation point."""
         return self._p("asimov", "{model}", "{category}", "val_{val}.parquet")
 
-    # fits
-    @property
-    def fit_dir(self) -> str:
-        return self._p("fits", "{fit}", "{density}", "val_{val}")
+    # fits: every file of one fit lives in its directory `fits/{fit}/{density}/val_{val}/`
+    def fit_file(self, name: str) -> str:
+        """A file in one fit's directory (`name` relative to it); every per-fit path uses it."""
+        return self._p("fits", "{fit}", "{density}", "val_{val}", name)
 
     @property
     def best_fit(self) -> str:
-        return self._p("fits", "{fit}", "{density}", "val_{val}", "best_fit.yaml")
+        return self.fit_file("best_fit.yaml")
 
     @property
     def hessian(self) -> str:
-        return self._p("fits", "{fit}", "{density}", "val_{val}", "hessian.yaml")
+        return self.fit_file("hessian.yaml")
 
     @property
     def covariance(self) -> str:
-        return self._p("fits", "{fit}", "{density}", "val_{val}", "covariance.yaml")
-
-    def fit_file(self, name: str) -> str:
-        """A file in one fit's directory (`name` relative to it); the properties below use it."""
-        return self._p("fits", "{fit}", "{density}", "val_{val}", name)
+        return self.fit_file("covariance.yaml")
 
     @property
     def hessian_numerical(self) -> str:
