@@ -15,6 +15,7 @@ from innfer_lib.inference.hessian import (
     hessian_collect,
     hessian_column,
     hessian_column_record,
+    parallel_hessian_column,
 )
 from innfer_lib.inference.minimiser import minimise
 
@@ -319,6 +320,24 @@ def test_hessian_columns_collect_to_the_autodiff_hessian(toy_likelihood, tmp_pat
         hessian_collect(files[:2])
     with pytest.raises(DataError, match=r"duplicated \['tau'\]"):
         hessian_collect([*files, files[0]])
+
+
+def test_parallel_hessian_with_a_frozen_first_parameter(toy_likelihood):
+    """`hessian: parallel` with `freeze`: a frozen parameter before the floating ones."""
+    like, theta = toy_likelihood
+    best = {"columns": like.columns, "best_fit": theta.tolist(), "row": [1, 1, 0, 2], "valid": True}
+    matrix_columns = ["mu", "nu", "tau"]  # "m" frozen, and it is the first column
+    records = [
+        parallel_hessian_column(like, theta, best, matrix_columns, c) for c in matrix_columns
+    ]
+    idx = [like.columns.index(c) for c in matrix_columns]
+    exact = like.hessian(theta)[np.ix_(idx, idx)]
+    np.testing.assert_allclose(hessian_collect(records)["hessian"], exact, rtol=1e-4)
+    # A column already cut down to the matrix columns is refused, not indexed by position
+    # among all columns (an IndexError here before; wrong entries with other layouts).
+    cut = hessian_column(like, theta, "tau")[idx]
+    with pytest.raises(ValueError, match="full-length"):
+        hessian_column_record(best, matrix_columns, "tau", cut)
 
 
 def test_sandwich_result_reduces_to_inverse_hessian():

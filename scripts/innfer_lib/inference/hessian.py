@@ -255,6 +255,13 @@ def hessian_column_record(
     """
     columns = list(best_fit["columns"])
     full = np.asarray(values, np.float64)
+    if full.shape != (len(columns),):
+        # A column cut down to the matrix columns would be indexed by position in `columns`:
+        # wrong entries, or an IndexError once a frozen parameter precedes a free one.
+        raise ValueError(
+            f"hessian column '{column}': {full.shape} values for the {len(columns)} columns "
+            f"{columns}; give hessian_column's full-length output"
+        )
     return {
         "columns": columns,
         "matrix_columns": list(matrix_columns),
@@ -264,6 +271,33 @@ def hessian_column_record(
         "row": list(best_fit.get("row", [])),
         "fit_valid": bool(best_fit.get("valid", True)),
     }
+
+
+def parallel_hessian_column(
+    likelihood: NegativeLogLikelihood,
+    theta: ArrayLike,
+    best_fit: Mapping[str, Any],
+    matrix_columns: Sequence[str],
+    column: str,
+) -> dict[str, Any]:
+    """One job of a parallel Hessian: the column by `column` at θ, as its record.
+
+    `hessian_column` gives the column in `likelihood.columns` order and the record keeps the
+    `matrix_columns` (the floating ones) of it, looked up by name in `best_fit["columns"]`.
+    The full column is passed on: selecting the matrix columns first and then looking them up
+    by their position among all columns read the wrong entries, or failed once a frozen
+    parameter came before a floating one.
+
+    Args:
+        likelihood: the fit's likelihood.
+        theta: the best fit in `likelihood.columns` order.
+        best_fit: the best-fit record (`columns`, `best_fit`, `row`, `valid`).
+        matrix_columns: the Hessian's columns (the floating parameters).
+        column: the column this job differentiates by.
+    """
+    values = dict(zip(likelihood.columns, hessian_column(likelihood, theta, column), strict=True))
+    full = [values[c] for c in best_fit["columns"]]
+    return hessian_column_record(best_fit, matrix_columns, column, full)
 
 
 def hessian_collect(columns_files: Sequence[str | Path | Mapping[str, Any]]) -> dict[str, Any]:
