@@ -362,3 +362,36 @@ def test_sandwich_result_reduces_to_inverse_hessian():
     assert double["crossings"]["a"][1] == pytest.approx(1.0 + double["uncertainty"]["a"])
     with pytest.raises(DataError, match="lacks"):
         sandwich_result(record, {"matrix_columns": ["a"], "D_matrix": [[1.0]]})
+
+
+@pytest.mark.parametrize(
+    ("hessian", "positive_definite"),
+    [
+        ([[4.0, 1.0], [1.0, 3.0]], True),
+        ([[1.0, 1.0], [1.0, 1.0]], False),  # singular
+        ([[1.0, 2.0], [2.0, 1.0]], False),  # indefinite
+        ([[math.nan, 0.0], [0.0, 1.0]], False),  # numpy's Cholesky "factorises" these
+        ([[math.inf, 0.0], [0.0, 1.0]], False),
+    ],
+)
+def test_covariance_and_sandwich_agree_whether_the_hessian_is_positive_definite(
+    hessian, positive_definite
+):
+    """H is factorised once, in covariance_from_hessian; its flag serves both files.
+
+    The covariance file said positive_definite: true for a Hessian with NaN or infinite
+    entries (only the sandwich checked finiteness); now both say false.
+    """
+    record = {
+        "columns": ["a", "b"],
+        "matrix_columns": ["a", "b"],
+        "hessian": hessian,
+        "best_fit": [1.0, 2.0],
+        "row": [1.0, 2.0],
+    }
+    assert covariance_result(record)["positive_definite"] is positive_definite
+    unit_d = np.eye(2)
+    assert sandwich_result(record, unit_d)["positive_definite"] is positive_definite
+    # The sandwich C is checked as well: a D with NaN entries makes it invalid.
+    nan_d = np.full((2, 2), math.nan)
+    assert not sandwich_result(record, nan_d)["positive_definite"]
