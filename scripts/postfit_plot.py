@@ -10,7 +10,7 @@ from innfer_lib.plots.postfit import postfit_plot
 def main(smk):
     job = fit_job(smk)
     likelihood = job.problem.likelihood
-    if not all(isinstance(c, Category) for c in likelihood.categories):
+    if not all(isinstance(c, Category) for c in likelihood.event_categories):
         raise ConfigError("postfit plots need an unbinned likelihood (events to draw)")
     likelihood = job.problem.likelihood
     import tensorflow as tf
@@ -20,7 +20,7 @@ def main(smk):
     best = dict(zip(job.problem.columns, job.theta, strict=True))
     text = "best fit: " + ", ".join(f"{c}={best[c]:.4g}" for c in job.free)
     outputs = iter(smk.output)
-    for category in likelihood.categories:
+    for category in likelihood.event_categories:
         predicted = {}
         for proc in category.processes:
             events = read_parquet(smk.input[input_key("postfit", proc.name, category.name)])

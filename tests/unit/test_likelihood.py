@@ -94,7 +94,7 @@ def test_batching_does_not_change_the_result():
     v1, g1 = like.value_and_gradient(theta)
     like2 = Likelihood(
         like.columns,
-        like.categories,
+        like.event_categories,
         constrained=["nu"],
         constraint_centres={"nu": 0.1},
         batch_size=10_000,

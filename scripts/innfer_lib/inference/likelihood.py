@@ -122,6 +122,15 @@ class TermSum:
                 found.setdefault(term.events.name, term.events)
         return found
 
+    @property
+    def event_categories(self) -> list[Category]:
+        """The categories whose events the terms read, in term order, as they now read them.
+
+        Derived from the terms, so it follows `set_events`; binned categories hold counts,
+        not events, and are not among them.
+        """
+        return list(self._event_categories().values())
+
     def _batch_events(self) -> None:
         import tensorflow as tf
 
@@ -438,19 +447,11 @@ class Likelihood(TermSum):
         batch_size: int = 20_000,
     ):
         self.kind = kind
-        self.categories = list(categories)
         self.constrained = list(constrained)
         unknown = [c for c in self.constrained if c not in columns]
         if unknown:
             raise ValueError(f"constrained nuisances {unknown} are not among the columns")
-        terms = kind_terms(columns, self.categories, kind)
+        terms = kind_terms(columns, categories, kind)
         centres = constraint_centres or {}
         terms += [GaussianConstraint(columns, c, centres.get(c, 0.0)) for c in self.constrained]
         super().__init__(columns, terms, batch_size)
-
-    def set_events(self, category: str, x: np.ndarray, weights: np.ndarray) -> Category:
-        """`TermSum.set_events`, with `categories` following."""
-        new = super().set_events(category, x, weights)
-        names = [c.name for c in self.categories]
-        self.categories[names.index(category)] = new
-        return new
