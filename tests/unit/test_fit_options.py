@@ -5,7 +5,10 @@ import math
 import numpy as np
 import pytest
 
+from innfer_lib.core.analysis import load_analysis
 from innfer_lib.core.errors import ConfigError, DataError
+from innfer_lib.core.fit_sets import expand_fit_sets
+from innfer_lib.data.benchmarks import get_benchmark
 from innfer_lib.inference import minimiser
 from innfer_lib.inference.approximate import approximate_uncertainty
 from innfer_lib.inference.covariance import covariance_result, sandwich_result
@@ -25,6 +28,16 @@ NUISANCES = ["nu", "nu_two"]
 
 
 # --- freeze specs ------------------------------------------------------------------------------
+@pytest.mark.parametrize("kind", ["binned", "binned_extended"])
+def test_postfit_plots_of_a_binned_fit_set_are_refused_at_parse_time(kind):
+    """A post-fit plot draws the fitted events; a binned likelihood has only bin counts."""
+    analysis = load_analysis(get_benchmark("Dim1Gaussian").analysis_config("inputs"))
+    with pytest.raises(ConfigError, match=rf"fits\.closure: postfit: true .*likelihood: {kind}"):
+        expand_fit_sets({"closure": {"postfit": True, "likelihood": kind}}, analysis)
+    fits = {"plain": {"likelihood": kind}, "drawn": {"postfit": True, "likelihood": "poisson"}}
+    assert list(expand_fit_sets(fits, analysis)) == ["plain", "drawn"]
+
+
 def test_freeze_explicit_values_and_bare_names():
     assert parse_freeze("mu_sig=2, nu=-1.5", COLUMNS, TRUTH) == {"mu_sig": 2.0, "nu": -1.5}
     assert parse_freeze("nu", COLUMNS, TRUTH) == {"nu": 0.3}

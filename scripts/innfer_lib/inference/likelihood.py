@@ -31,6 +31,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike
 
+from innfer_lib.core.fit_sets import BINNED_LIKELIHOODS
 from innfer_lib.inference.model import BinnedCategory, Category, check_events
 from innfer_lib.inference.terms import (
     BinnedTerm,
@@ -48,12 +49,12 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 EXTENDED = "unbinned_extended"
 UNBINNED = "unbinned"
 POISSON = "poisson"
-BINNED_EXTENDED = "binned_extended"
-BINNED = "binned"
+#: Kinds whose categories are `BinnedCategory` (counts per bin); the others read events.
+#: Named with the fit sets, which refuse a post-fit plot of a binned fit at parse time.
+BINNED_KINDS = BINNED_LIKELIHOODS
+BINNED_EXTENDED, BINNED = BINNED_KINDS
 #: Every kind, in the order of the workflow schema's `likelihood` enum.
 KINDS = (EXTENDED, UNBINNED, POISSON, BINNED_EXTENDED, BINNED)
-#: Kinds whose categories are `BinnedCategory` (counts per bin); the others read events.
-BINNED_KINDS = (BINNED_EXTENDED, BINNED)
 
 
 class TermSum:
@@ -389,6 +390,25 @@ class TermSum:
     def n_events(self) -> int:
         """Events summed per pass (binned categories have none)."""
         return int(sum(len(c.weights) for c in self._event_categories().values()))
+
+
+def fitted_yields(likelihood: TermSum, theta: ArrayLike) -> dict[str, dict[str, float]]:
+    """λ_p(θ) per event category and process, as the likelihood computes them.
+
+    A post-fit plot draws each process at the yield the fit predicts, which need not be the
+    nominal one: a fit may rescale yields (`scale_to_eff_events`), and rates and lnN
+    nuisances move with θ.
+
+    Returns:
+        {category: {process: yield}} over `likelihood.event_categories`.
+    """
+    import tensorflow as tf
+
+    params = named_parameters(likelihood.columns, tf.constant(np.asarray(theta, np.float64)))
+    return {
+        category.name: {p.name: float(p.yield_tf(params).numpy()) for p in category.processes}
+        for category in likelihood.event_categories
+    }
 
 
 def kind_terms(
