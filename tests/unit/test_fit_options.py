@@ -353,6 +353,34 @@ def test_parallel_hessian_with_a_frozen_first_parameter(toy_likelihood):
         hessian_column_record(best, matrix_columns, "tau", cut)
 
 
+def test_hessian_column_and_dmatrix_files_share_one_header():
+    """FitJob.matrix_record, hessian_column_record and hessian_collect: the same bookkeeping."""
+    from types import SimpleNamespace
+
+    from innfer_lib.inference.fit_job import FitJob
+
+    best = {"columns": ["m", "mu", "nu"], "best_fit": [0.5, 1.0, 2.0], "row": [1, 1, 0]}
+    best |= {"valid": False, "nll": 3.0}
+    problem = SimpleNamespace(columns=best["columns"], fixed={"m": 0.5})
+    job = FitJob(None, problem, {}, 0, best)  # only best_fit and problem.columns/fixed are read
+    h = np.array([[2.0, 0.5], [0.5, 1.0]])
+    columns = [
+        hessian_column_record(best, job.free, c, [0.0, *h[:, i]]) for i, c in enumerate(job.free)
+    ]
+    head = ["columns", "matrix_columns"]
+    tail = ["best_fit", "row", "fit_valid"]
+    expected_keys = [
+        (job.matrix_record("D_matrix", h), [*head, "D_matrix", *tail]),
+        (columns[0], [*head, "column", "hessian_column", *tail]),
+        (hessian_collect(columns), [*head, "hessian", *tail, "asymmetry"]),
+    ]
+    for record, keys in expected_keys:
+        assert list(record) == keys
+        assert record["columns"] == ["m", "mu", "nu"] and record["matrix_columns"] == ["mu", "nu"]
+        assert record["best_fit"] == [0.5, 1.0, 2.0] and record["row"] == [1, 1, 0]
+        assert record["fit_valid"] is False
+
+
 def test_sandwich_result_reduces_to_inverse_hessian():
     h = np.array([[4.0, 1.0], [1.0, 3.0]])
     record = {

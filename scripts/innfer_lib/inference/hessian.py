@@ -239,6 +239,35 @@ def hessian_column(
     return _gradient_slope(vg, point, int(index), h)
 
 
+def matrix_record(
+    best_fit: Mapping[str, Any],
+    matrix_columns: Sequence[str],
+    entries: Mapping[str, Any],
+    fit_valid: bool | None = None,
+) -> dict[str, Any]:
+    """A Hessian, Hessian-column or D-matrix file: `entries` with the fit's bookkeeping.
+
+    Every such file says which fit it belongs to in the same keys, so the collect and
+    covariance steps can check and read any of them alike.
+
+    Args:
+        best_fit: the best-fit record (`columns`, `best_fit`, `row`, `valid`), or a record of
+            this form (then `fit_valid` must be given: it has no `valid`).
+        matrix_columns: the columns the matrix spans (the floating ones).
+        entries: the file's own keys (the matrix, the column, ...), written after
+            `matrix_columns`.
+        fit_valid: whether the fit converged; default `best_fit["valid"]` (true if absent).
+    """
+    return {
+        "columns": list(best_fit["columns"]),
+        "matrix_columns": list(matrix_columns),
+        **entries,
+        "best_fit": list(best_fit["best_fit"]),
+        "row": list(best_fit.get("row", [])),
+        "fit_valid": bool(best_fit.get("valid", True)) if fit_valid is None else fit_valid,
+    }
+
+
 def hessian_column_record(
     best_fit: Mapping[str, Any],
     matrix_columns: Sequence[str],
@@ -262,15 +291,11 @@ def hessian_column_record(
             f"hessian column '{column}': {full.shape} values for the {len(columns)} columns "
             f"{columns}; give hessian_column's full-length output"
         )
-    return {
-        "columns": columns,
-        "matrix_columns": list(matrix_columns),
+    entries = {
         "column": column,
         "hessian_column": [float(full[columns.index(c)]) for c in matrix_columns],
-        "best_fit": list(best_fit["best_fit"]),
-        "row": list(best_fit.get("row", [])),
-        "fit_valid": bool(best_fit.get("valid", True)),
     }
+    return matrix_record(best_fit, matrix_columns, entries)
 
 
 def parallel_hessian_column(
@@ -348,12 +373,6 @@ def hessian_collect(columns_files: Sequence[str | Path | Mapping[str, Any]]) -> 
         h[:, matrix_columns.index(rec["column"])] = np.asarray(rec["hessian_column"], np.float64)
     scale = float(np.max(np.abs(h))) if h.size else 0.0
     asymmetry = float(np.max(np.abs(h - h.T)) / scale) if scale > 0 else 0.0
-    return {
-        "columns": list(ref["columns"]),
-        "matrix_columns": matrix_columns,
-        "hessian": 0.5 * (h + h.T),
-        "best_fit": list(ref["best_fit"]),
-        "row": list(ref.get("row", [])),
-        "fit_valid": all(bool(r.get("fit_valid", True)) for r in records),
-        "asymmetry": asymmetry,
-    }
+    fit_valid = all(bool(r.get("fit_valid", True)) for r in records)
+    record = matrix_record(ref, matrix_columns, {"hessian": 0.5 * (h + h.T)}, fit_valid)
+    return {**record, "asymmetry": asymmetry}
