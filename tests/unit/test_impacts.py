@@ -398,11 +398,7 @@ def test_refit_through_fit_job_on_a_toy_likelihood():
         like.value_and_gradient, columns, {"m": 0.0, "nu": 0.0}, like.hessian
     )
     job.best_fit = best
-
-    def minimise_fn(start, fixed):
-        return job.minimise(start, fixed=fixed)
-
-    rho, sigma_poi = _check_refits_match(minimise_fn, best, covariance, "m", "nu")
+    rho, sigma_poi = _check_refits_match(job.minimise_fn(seed=0), best, covariance, "m", "nu")
     # H = [[W, W s], [W s, W s² + 1]] with W = Σw = 100, s = 0.05.
     s, big_w = _Shifted.slope, float(w.sum())
     expected = np.linalg.inv([[big_w, big_w * s], [big_w * s, big_w * s * s + 1.0]])

@@ -18,6 +18,7 @@ from innfer_lib.inference.fit_inputs import inputs_from_snakemake
 from innfer_lib.inference.hessian import matrix_record
 from innfer_lib.inference.minimiser import minimise
 from innfer_lib.inference.problem import FitProblem, build_problem, parameter_limits
+from innfer_lib.inference.scan_point import MinimiseFn
 
 
 @dataclass
@@ -67,6 +68,17 @@ class FitJob:
             method=m["method"],
             fallback=bool(m["fallback"]),
         )
+
+    def minimise_fn(self, seed: int) -> MinimiseFn:
+        """`minimise` as a scan point or an impact refit calls it: (start, fixed) -> result.
+
+        The fit set's frozen parameters stay frozen; `fixed` adds the held ones.
+        """
+
+        def fn(start: Mapping[str, float], fixed: Mapping[str, float]) -> dict[str, Any]:
+            return self.minimise(start, fixed=fixed, seed=seed)
+
+        return fn
 
     def matrix_record(self, key: str, matrix: np.ndarray) -> dict[str, Any]:
         """A Hessian/D-matrix file over the floating parameters, with the fit's bookkeeping."""
