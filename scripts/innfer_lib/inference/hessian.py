@@ -20,6 +20,7 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from innfer_lib.core.errors import ConfigError, DataError
+from innfer_lib.core.io import read_yaml
 from innfer_lib.inference.contract import NegativeLogLikelihood, ValueAndGradient
 
 RELATIVE_STEP = 1e-4
@@ -342,8 +343,6 @@ def hessian_collect(columns_files: Sequence[str | Path | Mapping[str, Any]]) -> 
     Raises:
         DataError: no files, a column missing or given twice, or files of different fits.
     """
-    from innfer_lib.core.io import read_yaml
-
     if not columns_files:
         raise DataError("hessian collect: no column files")
     records = [dict(f) if isinstance(f, Mapping) else read_yaml(f) for f in columns_files]
