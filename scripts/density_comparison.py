@@ -5,7 +5,7 @@ from innfer_lib.core.io import read_parquet, read_yaml
 from innfer_lib.core.paths import PLOT_EXTENSIONS, input_key
 from innfer_lib.core.runner import run
 from innfer_lib.data.validation_sets import validation_sample
-from innfer_lib.data.yields import process_yield
+from innfer_lib.data.yields import expected_yield
 from innfer_lib.density.models import LEARNED, load_density
 from innfer_lib.plots.comparison import Source, density_plot, panels
 
@@ -34,7 +34,7 @@ def main(smk):
                 x, w = validation_sample(frame, params[key], point, "val")
                 xs.append(x)
                 ws.append(w)
-                lam = process_yield(params[key]["yields"], point, params[key].get("rate_parameter"))
+                lam = expected_yield(params[key], point)
                 for density in smk.params.densities:
                     models[density].append((densities[(key, density)], lam))
             # Only a learned flow is drawn by sampling beyond one dimension; the truth is what

@@ -7,13 +7,8 @@ from innfer_lib.inference.impacts import refit_impact
 def main(smk):
     job = fit_job(smk)
     w = smk.wildcards
-    seed = int(smk.params.seed) + job.val
-
-    def minimise_fn(start, fixed):
-        return job.minimise(start, fixed=fixed, seed=seed)
-
     record = refit_impact(
-        minimise_fn,
+        job.minimise_fn(int(smk.params.seed) + job.val),
         w.parameter,
         w.shift,
         job.best_fit,

@@ -2,8 +2,9 @@ from innfer_lib.core.analysis import load_analysis
 from innfer_lib.core.io import read_yaml, write_parquet
 from innfer_lib.core.runner import LOG, run
 from innfer_lib.core.seeds import stable_seed
+from innfer_lib.data.schema import WEIGHT
 from innfer_lib.density.models import load_density
-from innfer_lib.density.sampling import asimov_event_count, batch_seed, expected_yield, make_asimov
+from innfer_lib.density.sampling import asimov_event_count_from_options, batch_seed, make_asimov
 
 
 def main(smk):
@@ -14,11 +15,7 @@ def main(smk):
     density = load_density(smk.input.architecture, parameters)
     for val, path in zip(smk.params.vals, smk.output, strict=True):
         point = analysis.validation_points[val]
-        # A fixed event count, when given, replaces the scaling by the expected yield.
-        scale = None if options["n_events"] else options["scale"]
-        n = asimov_event_count(
-            expected_yield(parameters, point), n_events=options["n_events"], scale=scale
-        )
+        n = asimov_event_count_from_options(parameters, point, options)
         seed = batch_seed(smk.params.seed, *stable_seed(w.model, w.category), val)
         events = make_asimov(density, parameters, point, n, seed, options["batch_size"])
         LOG.info(
@@ -26,7 +23,7 @@ def main(smk):
             val,
             len(events),
             n,
-            events["wt"].sum(),
+            events[WEIGHT].sum(),
         )
         write_parquet(path, events)
 

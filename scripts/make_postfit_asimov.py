@@ -2,7 +2,7 @@ from innfer_lib.core.io import read_yaml, write_parquet
 from innfer_lib.core.runner import LOG, run
 from innfer_lib.core.seeds import stable_seed
 from innfer_lib.density.models import load_density
-from innfer_lib.density.sampling import asimov_event_count, batch_seed, expected_yield, make_asimov
+from innfer_lib.density.sampling import asimov_event_count_from_options, batch_seed, make_asimov
 
 
 def main(smk):
@@ -12,10 +12,7 @@ def main(smk):
     point = dict(zip(best["columns"], best["best_fit"], strict=True))
     density = load_density(smk.input.architecture, parameters)
     options = smk.params.asimov
-    scale = None if options["n_events"] else options["scale"]
-    n = asimov_event_count(
-        expected_yield(parameters, point), n_events=options["n_events"], scale=scale
-    )
+    n = asimov_event_count_from_options(parameters, point, options)
     seed = batch_seed(
         smk.params.seed, *stable_seed(w.fit, w.density, w.model, w.category), int(w.val)
     )

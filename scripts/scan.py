@@ -19,10 +19,7 @@ def main(smk):
         # The grid was clipped at a physical limit: keep the declared output, mark it skipped.
         record = skipped_scan_point(job.best_fit, columns[0])
     else:
-        seed = int(smk.params.seed) + index
-
-        def minimise_fn(start, fixed):
-            return job.minimise(start, fixed=fixed, seed=seed)
+        minimise_fn = job.minimise_fn(int(smk.params.seed) + index)
 
         def evaluate_fn(point):
             theta = [point[c] for c in job.problem.columns]

@@ -9,12 +9,12 @@ import pandas as pd
 import pytest
 
 from innfer_lib.core.errors import DataError
-from innfer_lib.data.yields import process_yield
+from innfer_lib.data.yields import expected_yield, process_yield
 from innfer_lib.density.sampling import (
     asimov_event_count,
+    asimov_event_count_from_options,
     batch_seed,
     evaluate_density,
-    expected_yield,
     make_asimov,
 )
 
@@ -108,6 +108,15 @@ def test_event_count_rules():
             asimov_event_count(10.0, scale=bad)
     with pytest.raises(ValueError):
         asimov_event_count(-1.0, scale=10)
+
+
+def test_event_count_from_the_workflow_asimov_options():
+    """A fixed n_events replaces the scaling by the yield (250 × 1.3 × 1.1 = 357.5 here)."""
+    parameters = _parameters()
+    fixed = {"n_events": 1000, "scale": 10, "batch_size": 100}
+    assert asimov_event_count_from_options(parameters, POINT, fixed) == 1000
+    scaled = {"n_events": None, "scale": 10, "batch_size": 100}
+    assert asimov_event_count_from_options(parameters, POINT, scaled) == 3575
 
 
 def test_weights_sum_to_yield_with_rate_and_lnn():

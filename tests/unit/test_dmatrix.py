@@ -102,7 +102,7 @@ def _numpy_log_rho(theta: np.ndarray, cat: Category, kind: str) -> np.ndarray:
 
 def _finite_difference_dmatrix(like: Likelihood, theta: np.ndarray, h: float = 1e-6):
     d = np.zeros((len(theta), len(theta)))
-    for cat in like.categories:
+    for cat in like.event_categories:
         scores = []
         for i in range(len(theta)):
             e = np.zeros_like(theta)
@@ -217,9 +217,10 @@ def test_set_events_matches_a_fresh_likelihood():
     like = _toy_likelihood(rng, kappas=(0.9, 1.2))
     x, w = _toy_events(rng, weights="gamma")
     like.set_events("c", x, w)
+    np.testing.assert_array_equal(like.event_categories[0].weights, w)  # derived from the terms
     fresh = Likelihood(
         TOY_COLUMNS,
-        [Category("c", x, w, like.categories[0].processes)],
+        [Category("c", x, w, like.event_categories[0].processes)],
         constrained=["nu"],
     )
     theta = np.array([0.1, 1.2, 0.3])

@@ -5,7 +5,10 @@ import math
 import numpy as np
 import pytest
 
+from innfer_lib.core.analysis import load_analysis
 from innfer_lib.core.errors import ConfigError, DataError
+from innfer_lib.core.fit_sets import expand_fit_sets
+from innfer_lib.data.benchmarks import get_benchmark
 from innfer_lib.inference import minimiser
 from innfer_lib.inference.approximate import approximate_uncertainty
 from innfer_lib.inference.covariance import covariance_result, sandwich_result
@@ -15,6 +18,7 @@ from innfer_lib.inference.hessian import (
     hessian_collect,
     hessian_column,
     hessian_column_record,
+    parallel_hessian_column,
 )
 from innfer_lib.inference.minimiser import minimise
 
@@ -24,6 +28,16 @@ NUISANCES = ["nu", "nu_two"]
 
 
 # --- freeze specs ------------------------------------------------------------------------------
+@pytest.mark.parametrize("kind", ["binned", "binned_extended"])
+def test_postfit_plots_of_a_binned_fit_set_are_refused_at_parse_time(kind):
+    """A post-fit plot draws the fitted events; a binned likelihood has only bin counts."""
+    analysis = load_analysis(get_benchmark("Dim1Gaussian").analysis_config("inputs"))
+    with pytest.raises(ConfigError, match=rf"fits\.closure: postfit: true .*likelihood: {kind}"):
+        expand_fit_sets({"closure": {"postfit": True, "likelihood": kind}}, analysis)
+    fits = {"plain": {"likelihood": kind}, "drawn": {"postfit": True, "likelihood": "poisson"}}
+    assert list(expand_fit_sets(fits, analysis)) == ["plain", "drawn"]
+
+
 def test_freeze_explicit_values_and_bare_names():
     assert parse_freeze("mu_sig=2, nu=-1.5", COLUMNS, TRUTH) == {"mu_sig": 2.0, "nu": -1.5}
     assert parse_freeze("nu", COLUMNS, TRUTH) == {"nu": 0.3}
@@ -321,6 +335,52 @@ def test_hessian_columns_collect_to_the_autodiff_hessian(toy_likelihood, tmp_pat
         hessian_collect([*files, files[0]])
 
 
+def test_parallel_hessian_with_a_frozen_first_parameter(toy_likelihood):
+    """`hessian: parallel` with `freeze`: a frozen parameter before the floating ones."""
+    like, theta = toy_likelihood
+    best = {"columns": like.columns, "best_fit": theta.tolist(), "row": [1, 1, 0, 2], "valid": True}
+    matrix_columns = ["mu", "nu", "tau"]  # "m" frozen, and it is the first column
+    records = [
+        parallel_hessian_column(like, theta, best, matrix_columns, c) for c in matrix_columns
+    ]
+    idx = [like.columns.index(c) for c in matrix_columns]
+    exact = like.hessian(theta)[np.ix_(idx, idx)]
+    np.testing.assert_allclose(hessian_collect(records)["hessian"], exact, rtol=1e-4)
+    # A column already cut down to the matrix columns is refused, not indexed by position
+    # among all columns (an IndexError here before; wrong entries with other layouts).
+    cut = hessian_column(like, theta, "tau")[idx]
+    with pytest.raises(ValueError, match="full-length"):
+        hessian_column_record(best, matrix_columns, "tau", cut)
+
+
+def test_hessian_column_and_dmatrix_files_share_one_header():
+    """FitJob.matrix_record, hessian_column_record and hessian_collect: the same bookkeeping."""
+    from types import SimpleNamespace
+
+    from innfer_lib.inference.fit_job import FitJob
+
+    best = {"columns": ["m", "mu", "nu"], "best_fit": [0.5, 1.0, 2.0], "row": [1, 1, 0]}
+    best |= {"valid": False, "nll": 3.0}
+    problem = SimpleNamespace(columns=best["columns"], fixed={"m": 0.5})
+    job = FitJob(None, problem, {}, 0, best)  # only best_fit and problem.columns/fixed are read
+    h = np.array([[2.0, 0.5], [0.5, 1.0]])
+    columns = [
+        hessian_column_record(best, job.free, c, [0.0, *h[:, i]]) for i, c in enumerate(job.free)
+    ]
+    head = ["columns", "matrix_columns"]
+    tail = ["best_fit", "row", "fit_valid"]
+    expected_keys = [
+        (job.matrix_record("D_matrix", h), [*head, "D_matrix", *tail]),
+        (columns[0], [*head, "column", "hessian_column", *tail]),
+        (hessian_collect(columns), [*head, "hessian", *tail, "asymmetry"]),
+    ]
+    for record, keys in expected_keys:
+        assert list(record) == keys
+        assert record["columns"] == ["m", "mu", "nu"] and record["matrix_columns"] == ["mu", "nu"]
+        assert record["best_fit"] == [0.5, 1.0, 2.0] and record["row"] == [1, 1, 0]
+        assert record["fit_valid"] is False
+
+
 def test_sandwich_result_reduces_to_inverse_hessian():
     h = np.array([[4.0, 1.0], [1.0, 3.0]])
     record = {
@@ -343,3 +403,36 @@ def test_sandwich_result_reduces_to_inverse_hessian():
     assert double["crossings"]["a"][1] == pytest.approx(1.0 + double["uncertainty"]["a"])
     with pytest.raises(DataError, match="lacks"):
         sandwich_result(record, {"matrix_columns": ["a"], "D_matrix": [[1.0]]})
+
+
+@pytest.mark.parametrize(
+    ("hessian", "positive_definite"),
+    [
+        ([[4.0, 1.0], [1.0, 3.0]], True),
+        ([[1.0, 1.0], [1.0, 1.0]], False),  # singular
+        ([[1.0, 2.0], [2.0, 1.0]], False),  # indefinite
+        ([[math.nan, 0.0], [0.0, 1.0]], False),  # numpy's Cholesky "factorises" these
+        ([[math.inf, 0.0], [0.0, 1.0]], False),
+    ],
+)
+def test_covariance_and_sandwich_agree_whether_the_hessian_is_positive_definite(
+    hessian, positive_definite
+):
+    """H is factorised once, in covariance_from_hessian; its flag serves both files.
+
+    The covariance file said positive_definite: true for a Hessian with NaN or infinite
+    entries (only the sandwich checked finiteness); now both say false.
+    """
+    record = {
+        "columns": ["a", "b"],
+        "matrix_columns": ["a", "b"],
+        "hessian": hessian,
+        "best_fit": [1.0, 2.0],
+        "row": [1.0, 2.0],
+    }
+    assert covariance_result(record)["positive_definite"] is positive_definite
+    unit_d = np.eye(2)
+    assert sandwich_result(record, unit_d)["positive_definite"] is positive_definite
+    # The sandwich C is checked as well: a D with NaN entries makes it invalid.
+    nan_d = np.full((2, 2), math.nan)
+    assert not sandwich_result(record, nan_d)["positive_definite"]

@@ -83,6 +83,24 @@ def test_approximate_impacts_flag_a_negative_variance_and_name_the_file():
         approximate_impacts(_covariance_record(), ["frozen"], "cov.yaml")
 
 
+@pytest.mark.parametrize(
+    "hessian",
+    [
+        [[1.0, 1.0, 0.0], [1.0, 1.0, 0.0], [0.0, 0.0, 1.0]],  # singular: no inverse
+        [[1.0, 2.0, 0.0], [2.0, 1.0, 0.0], [0.0, 0.0, 1.0]],  # indefinite: not a minimum
+    ],
+    ids=["singular", "indefinite"],
+)
+def test_approximate_impacts_from_a_hessian_that_is_not_positive_definite_are_invalid(hessian):
+    """Its pseudo-inverse would give finite slopes that pass as valid impacts."""
+    record = {"matrix_columns": MATRIX_COLUMNS, "hessian": hessian}
+    entry = approximate_impacts(_covariance_record(), ["poi"], hessian_record=record)
+    impacts = entry["pois"]["poi"]["impacts"]
+    assert [e["parameter"] for e in impacts] == ["a", "b"]
+    assert not any(e["valid"] for e in impacts)
+    assert all(math.isnan(e["up"]) and math.isnan(e["down"]) for e in impacts)
+
+
 def test_ranking_by_the_larger_shift_is_stable_and_puts_nan_last():
     entries = [
         {"parameter": "p1", "up": 0.1, "down": -0.3},
@@ -380,11 +398,7 @@ def test_refit_through_fit_job_on_a_toy_likelihood():
         like.value_and_gradient, columns, {"m": 0.0, "nu": 0.0}, like.hessian
     )
     job.best_fit = best
-
-    def minimise_fn(start, fixed):
-        return job.minimise(start, fixed=fixed)
-
-    rho, sigma_poi = _check_refits_match(minimise_fn, best, covariance, "m", "nu")
+    rho, sigma_poi = _check_refits_match(job.minimise_fn(seed=0), best, covariance, "m", "nu")
     # H = [[W, W s], [W s, W s² + 1]] with W = Σw = 100, s = 0.05.
     s, big_w = _Shifted.slope, float(w.sum())
     expected = np.linalg.inv([[big_w, big_w * s], [big_w * s, big_w * s * s + 1.0]])

@@ -5,8 +5,9 @@ import pytest
 
 tf = pytest.importorskip("tensorflow")
 
+from innfer_lib.data.yields import lnn_factor  # noqa: E402
 from innfer_lib.inference.covariance import covariance_from_hessian  # noqa: E402
-from innfer_lib.inference.likelihood import Likelihood  # noqa: E402
+from innfer_lib.inference.likelihood import Likelihood, fitted_yields  # noqa: E402
 from innfer_lib.inference.minimiser import minimise  # noqa: E402
 from innfer_lib.inference.model import Category, Process  # noqa: E402
 
@@ -88,13 +89,21 @@ def test_gradient_and_hessian_match_finite_differences(kind, theta):
     assert np.all(np.abs(np.diag(hess)) > 1e-3)
 
 
+def test_fitted_yields_are_the_yields_at_theta():
+    like, _ = _problem()
+    yields = fitted_yields(like, np.array([0.2, 1.1, 0.3]))
+    assert list(yields) == ["c"] and list(yields["c"]) == ["sig", "bkg"]
+    assert yields["c"]["sig"] == pytest.approx(350.0 * 1.1, rel=1e-14)
+    assert yields["c"]["bkg"] == pytest.approx(650.0 * float(lnn_factor(0.3, 0.9, 1.2)))
+
+
 def test_batching_does_not_change_the_result():
     like, _ = _problem()
     theta = np.array([0.2, 1.1, 0.3])
     v1, g1 = like.value_and_gradient(theta)
     like2 = Likelihood(
         like.columns,
-        like.categories,
+        like.event_categories,
         constrained=["nu"],
         constraint_centres={"nu": 0.1},
         batch_size=10_000,

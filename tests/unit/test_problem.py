@@ -263,6 +263,18 @@ def test_limits_prefer_the_training_range():
     assert narrowed["Y1"] == (171.0, 174.0)
 
 
+def test_limits_from_named_inputs_read_the_parameters_files(files):
+    """A scan-points job's inputs: parameters files among other named inputs."""
+    from innfer_lib.inference.fit_job import limits_from_inputs
+
+    named = {
+        "covariance": "cov.yaml",
+        f"parameters__{PROCESS}__{CATEGORY}": files["inputs"][(PROCESS, CATEGORY)].parameters,
+    }
+    limits = limits_from_inputs(_analysis(), named)
+    assert limits == {"Y1": (166.0, 180.0), "mu_Gaussian": (0.0, None)}
+
+
 # --- binned --------------------------------------------------------------------------------------
 def test_binned_inputs_become_grid_arrays():
     table = binned_inputs(_parameters(), ["Y1"])

@@ -31,6 +31,20 @@ def _check_parameters(key: str, parameters: Sequence[str] | None, analysis: Anal
             raise ConfigError(f"{key}: '{p}' is not a parameter (known: {analysis.fit_parameters})")
 
 
+#: The `likelihood` kinds that fit bin counts (`inference.likelihood.BINNED_KINDS`): named
+#: here, since the fit sets are checked when the workflow is parsed, without TensorFlow.
+BINNED_LIKELIHOODS = ("binned_extended", "binned")
+
+
+def _check_postfit_likelihood(name: str, filled: Mapping[str, Any]) -> None:
+    """A post-fit plot draws the fitted events; a binned likelihood has counts, not events."""
+    if filled["postfit"] and filled["likelihood"] in BINNED_LIKELIHOODS:
+        raise ConfigError(
+            f"fits.{name}: postfit: true draws the fitted events, but likelihood: "
+            f"{filled['likelihood']} fits bin counts; use an unbinned likelihood or postfit: false"
+        )
+
+
 def expand_fit_sets(
     fits: Mapping[str, Mapping[str, Any] | None], analysis: Analysis
 ) -> dict[str, dict[str, Any]]:
@@ -42,6 +56,7 @@ def expand_fit_sets(
     out: dict[str, dict[str, Any]] = {}
     for name, options in fits.items():
         filled = fit_set_options(options)
+        _check_postfit_likelihood(name, filled)
         scan = filled.get("scan")
         if scan == "pois":
             filled["scan"] = list(analysis.pois)

@@ -8,6 +8,7 @@ curvature, which Minuit and the autodiff Hessian rely on.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import Any
 
 import numpy as np
 
@@ -64,3 +65,12 @@ def process_yield(
     if rate_name is not None:
         value *= float(point.get(rate_name, 1.0))
     return value
+
+
+def expected_yield(parameters: Mapping[str, Any], point: Mapping[str, float]) -> float:
+    """Yield of the process of a ``parameters.yaml`` at a point (rate parameter and lnN).
+
+    Absent nuisances count as 0 and an absent rate parameter as 1, which is INNFER's "start from
+    the defaults, set lnN parameters to 0, then apply the point".
+    """
+    return process_yield(parameters["yields"], point, parameters.get("rate_parameter"))

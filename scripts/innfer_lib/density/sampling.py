@@ -37,7 +37,7 @@ import pandas as pd
 
 from innfer_lib.core.errors import DataError
 from innfer_lib.data.schema import WEIGHT
-from innfer_lib.data.yields import process_yield
+from innfer_lib.data.yields import expected_yield
 
 DEFAULT_ASIMOV_SCALE = 100.0
 DEFAULT_BATCH_SIZE = 100_000
@@ -111,13 +111,23 @@ def asimov_event_count(
     return int(math.ceil(yield_value * scale_value * (1.0 - _CEIL_SLACK)))
 
 
-def expected_yield(parameters: Mapping[str, Any], point: Mapping[str, float]) -> float:
-    """Yield of the process of a ``parameters.yaml`` at a point (rate parameter and lnN).
+def asimov_event_count_from_options(
+    parameters: Mapping[str, Any], point: Mapping[str, float], options: Mapping[str, Any]
+) -> int:
+    """Events to draw for a process's Asimov dataset at a point, from the `asimov` options.
 
-    Absent nuisances count as 0 and an absent rate parameter as 1, which is INNFER's "start from
-    the defaults, set lnN parameters to 0, then apply the point".
+    A fixed ``n_events``, when given, replaces the scaling of the expected yield by ``scale``
+    (the workflow schema's `asimov` block; `asimov_event_count` does the counting).
+
+    Args:
+        parameters: The process's ``parameters.yaml`` (its yields).
+        point: The parameter values the yield is taken at.
+        options: ``n_events`` (or None) and ``scale``.
     """
-    return process_yield(parameters["yields"], point, parameters.get("rate_parameter"))
+    scale = None if options["n_events"] else options["scale"]
+    return asimov_event_count(
+        expected_yield(parameters, point), n_events=options["n_events"], scale=scale
+    )
 
 
 def batch_seed(seed: int, *indices: int) -> int:

@@ -26,15 +26,17 @@ def covariance_from_hessian(hessian: np.ndarray) -> tuple[np.ndarray, bool]:
     """C = H⁻¹ of the −ln L Hessian; also whether H was positive definite.
 
     A Hessian that is not positive definite means the point is not a minimum; the
-    covariance is still returned (from the pseudo-inverse) so the summary can flag it.
+    covariance is still returned (from the pseudo-inverse) so the summary can flag it. One
+    with NaN or infinite entries is not positive definite either, whatever the factorisation
+    gave (`_is_finite`).
     """
     h = np.asarray(hessian, np.float64)
     try:
         chol = np.linalg.cholesky(h)
         inv_chol = np.linalg.inv(chol)
-        return inv_chol.T @ inv_chol, True
     except np.linalg.LinAlgError:
         return np.linalg.pinv(h), False
+    return inv_chol.T @ inv_chol, _is_finite(h)
 
 
 def sandwich_covariance(hessian: np.ndarray, dmatrix: np.ndarray) -> tuple[np.ndarray, bool]:
@@ -62,12 +64,21 @@ def sandwich_covariance(hessian: np.ndarray, dmatrix: np.ndarray) -> tuple[np.nd
     return 0.5 * (cov + cov.T), positive_definite
 
 
+def _is_finite(matrix: np.ndarray) -> bool:
+    """Part of every positive-definiteness test here, for H and for the sandwich C alike.
+
+    numpy's Cholesky factorisation does not fail on NaN or infinite entries (it returns NaN
+    or infinite factors), so a factorisation that succeeded proves nothing about such a matrix.
+    """
+    return bool(np.all(np.isfinite(matrix)))
+
+
 def _is_positive_definite(matrix: np.ndarray) -> bool:
     try:
         np.linalg.cholesky(matrix)
-        return bool(np.all(np.isfinite(matrix)))
     except np.linalg.LinAlgError:
         return False
+    return _is_finite(matrix)
 
 
 def gaussian_crossings(best_fit: float, sigma: float) -> dict[int, float]:
@@ -145,8 +156,8 @@ def sandwich_result(hessian_record: Mapping[str, Any], dmatrix: Any) -> dict[str
     """
     h = np.asarray(hessian_record["hessian"], np.float64)
     d = _aligned_dmatrix(dmatrix, list(hessian_record["matrix_columns"]))
-    cov, _ = sandwich_covariance(h, d)
-    positive_definite = _is_positive_definite(h) and _is_positive_definite(cov)
+    cov, h_positive_definite = sandwich_covariance(h, d)
+    positive_definite = h_positive_definite and _is_positive_definite(cov)
     record = _covariance_record(hessian_record, cov, positive_definite)
     record["method"] = "sandwich"
     record["dmatrix"] = d

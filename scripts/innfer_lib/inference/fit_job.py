@@ -14,10 +14,11 @@ import numpy as np
 
 from innfer_lib.core.analysis import Analysis, load_analysis
 from innfer_lib.core.io import read_yaml
-from innfer_lib.core.paths import INPUT_KEY_SEPARATOR
 from innfer_lib.inference.fit_inputs import inputs_from_snakemake
+from innfer_lib.inference.hessian import matrix_record
 from innfer_lib.inference.minimiser import minimise
 from innfer_lib.inference.problem import FitProblem, build_problem, parameter_limits
+from innfer_lib.inference.scan_point import MinimiseFn
 
 
 @dataclass
@@ -68,17 +69,21 @@ class FitJob:
             fallback=bool(m["fallback"]),
         )
 
+    def minimise_fn(self, seed: int) -> MinimiseFn:
+        """`minimise` as a scan point or an impact refit calls it: (start, fixed) -> result.
+
+        The fit set's frozen parameters stay frozen; `fixed` adds the held ones.
+        """
+
+        def fn(start: Mapping[str, float], fixed: Mapping[str, float]) -> dict[str, Any]:
+            return self.minimise(start, fixed=fixed, seed=seed)
+
+        return fn
+
     def matrix_record(self, key: str, matrix: np.ndarray) -> dict[str, Any]:
         """A Hessian/D-matrix file over the floating parameters, with the fit's bookkeeping."""
         assert self.best_fit is not None
-        return {
-            "columns": self.best_fit["columns"],
-            "matrix_columns": self.free,
-            key: matrix,
-            "best_fit": self.best_fit["best_fit"],
-            "row": self.best_fit["row"],
-            "fit_valid": self.best_fit["valid"],
-        }
+        return matrix_record(self.best_fit, self.free, {key: matrix})
 
 
 def limits_from_inputs(analysis: Analysis, named_inputs: Mapping[str, Any]) -> dict[str, Any]:
@@ -86,12 +91,8 @@ def limits_from_inputs(analysis: Analysis, named_inputs: Mapping[str, Any]) -> d
 
     Scan grids are clipped to these, so a scan never asks the density to extrapolate.
     """
-    prefix = "parameters" + INPUT_KEY_SEPARATOR
-    parameters: dict[tuple[str, str], Any] = {}
-    for key, path in named_inputs.items():
-        if key.startswith(prefix):
-            parts = key.split(INPUT_KEY_SEPARATOR)
-            parameters[(parts[1], parts[2])] = read_yaml(path)
+    inputs = inputs_from_snakemake(named_inputs)
+    parameters = {key: read_yaml(files.parameters) for key, files in inputs.items()}
     return parameter_limits(analysis, parameters)
 
 

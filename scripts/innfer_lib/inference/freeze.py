@@ -263,7 +263,7 @@ def frozen_parameters(spec: str | Mapping[str, object] | None, analysis: Analysi
 
     Raises:
         ConfigError: as `parse_freeze` (`all-but-one` must be expanded into `all-but-<p>` sets
-            first, as `config.expand_fit_sets` does).
+            first, as `core.fit_sets.expand_fit_sets` does).
     """
     placeholder = {c: 0.0 for c in analysis.fit_parameters}
     fixed = resolve_freeze(spec, analysis, placeholder)

@@ -20,6 +20,7 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from innfer_lib.core.errors import ConfigError, DataError
+from innfer_lib.core.io import read_yaml
 from innfer_lib.inference.contract import NegativeLogLikelihood, ValueAndGradient
 
 RELATIVE_STEP = 1e-4
@@ -239,6 +240,35 @@ def hessian_column(
     return _gradient_slope(vg, point, int(index), h)
 
 
+def matrix_record(
+    best_fit: Mapping[str, Any],
+    matrix_columns: Sequence[str],
+    entries: Mapping[str, Any],
+    fit_valid: bool | None = None,
+) -> dict[str, Any]:
+    """A Hessian, Hessian-column or D-matrix file: `entries` with the fit's bookkeeping.
+
+    Every such file says which fit it belongs to in the same keys, so the collect and
+    covariance steps can check and read any of them alike.
+
+    Args:
+        best_fit: the best-fit record (`columns`, `best_fit`, `row`, `valid`), or a record of
+            this form (then `fit_valid` must be given: it has no `valid`).
+        matrix_columns: the columns the matrix spans (the floating ones).
+        entries: the file's own keys (the matrix, the column, ...), written after
+            `matrix_columns`.
+        fit_valid: whether the fit converged; default `best_fit["valid"]` (true if absent).
+    """
+    return {
+        "columns": list(best_fit["columns"]),
+        "matrix_columns": list(matrix_columns),
+        **entries,
+        "best_fit": list(best_fit["best_fit"]),
+        "row": list(best_fit.get("row", [])),
+        "fit_valid": bool(best_fit.get("valid", True)) if fit_valid is None else fit_valid,
+    }
+
+
 def hessian_column_record(
     best_fit: Mapping[str, Any],
     matrix_columns: Sequence[str],
@@ -255,15 +285,45 @@ def hessian_column_record(
     """
     columns = list(best_fit["columns"])
     full = np.asarray(values, np.float64)
-    return {
-        "columns": columns,
-        "matrix_columns": list(matrix_columns),
+    if full.shape != (len(columns),):
+        # A column cut down to the matrix columns would be indexed by position in `columns`:
+        # wrong entries, or an IndexError once a frozen parameter precedes a free one.
+        raise ValueError(
+            f"hessian column '{column}': {full.shape} values for the {len(columns)} columns "
+            f"{columns}; give hessian_column's full-length output"
+        )
+    entries = {
         "column": column,
         "hessian_column": [float(full[columns.index(c)]) for c in matrix_columns],
-        "best_fit": list(best_fit["best_fit"]),
-        "row": list(best_fit.get("row", [])),
-        "fit_valid": bool(best_fit.get("valid", True)),
     }
+    return matrix_record(best_fit, matrix_columns, entries)
+
+
+def parallel_hessian_column(
+    likelihood: NegativeLogLikelihood,
+    theta: ArrayLike,
+    best_fit: Mapping[str, Any],
+    matrix_columns: Sequence[str],
+    column: str,
+) -> dict[str, Any]:
+    """One job of a parallel Hessian: the column by `column` at θ, as its record.
+
+    `hessian_column` gives the column in `likelihood.columns` order and the record keeps the
+    `matrix_columns` (the floating ones) of it, looked up by name in `best_fit["columns"]`.
+    The full column is passed on: selecting the matrix columns first and then looking them up
+    by their position among all columns read the wrong entries, or failed once a frozen
+    parameter came before a floating one.
+
+    Args:
+        likelihood: the fit's likelihood.
+        theta: the best fit in `likelihood.columns` order.
+        best_fit: the best-fit record (`columns`, `best_fit`, `row`, `valid`).
+        matrix_columns: the Hessian's columns (the floating parameters).
+        column: the column this job differentiates by.
+    """
+    values = dict(zip(likelihood.columns, hessian_column(likelihood, theta, column), strict=True))
+    full = [values[c] for c in best_fit["columns"]]
+    return hessian_column_record(best_fit, matrix_columns, column, full)
 
 
 def hessian_collect(columns_files: Sequence[str | Path | Mapping[str, Any]]) -> dict[str, Any]:
@@ -283,8 +343,6 @@ def hessian_collect(columns_files: Sequence[str | Path | Mapping[str, Any]]) -> 
     Raises:
         DataError: no files, a column missing or given twice, or files of different fits.
     """
-    from innfer_lib.core.io import read_yaml
-
     if not columns_files:
         raise DataError("hessian collect: no column files")
     records = [dict(f) if isinstance(f, Mapping) else read_yaml(f) for f in columns_files]
@@ -314,12 +372,6 @@ def hessian_collect(columns_files: Sequence[str | Path | Mapping[str, Any]]) -> 
         h[:, matrix_columns.index(rec["column"])] = np.asarray(rec["hessian_column"], np.float64)
     scale = float(np.max(np.abs(h))) if h.size else 0.0
     asymmetry = float(np.max(np.abs(h - h.T)) / scale) if scale > 0 else 0.0
-    return {
-        "columns": list(ref["columns"]),
-        "matrix_columns": matrix_columns,
-        "hessian": 0.5 * (h + h.T),
-        "best_fit": list(ref["best_fit"]),
-        "row": list(ref.get("row", [])),
-        "fit_valid": all(bool(r.get("fit_valid", True)) for r in records),
-        "asymmetry": asymmetry,
-    }
+    fit_valid = all(bool(r.get("fit_valid", True)) for r in records)
+    record = matrix_record(ref, matrix_columns, {"hessian": 0.5 * (h + h.T)}, fit_valid)
+    return {**record, "asymmetry": asymmetry}

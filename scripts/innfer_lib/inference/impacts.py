@@ -267,8 +267,11 @@ def _profiling_matrix(
 ) -> np.ndarray:
     """H⁻¹ over `columns`: its ratios say how the profiled parameters follow a held one.
 
-    Inverted where every covariance is (`covariance.covariance_from_hessian`); a Hessian that
-    is not positive definite is flagged by the covariance record the impacts also read.
+    Inverted where every covariance is (`covariance.covariance_from_hessian`). Where H is not
+    positive definite the result is NaN, so that every impact taken from it is invalid: a
+    singular H has no inverse (its pseudo-inverse would pass for finite slopes), and at a
+    point where H is indefinite the best fit is not a minimum, so the refits these slopes
+    linearise do not start from one.
     """
     try:
         h_columns = [str(c) for c in hessian_record["matrix_columns"]]
@@ -281,7 +284,8 @@ def _profiling_matrix(
         )
     if hessian.shape != (len(columns), len(columns)):
         raise DataError(f"{source}: hessian has shape {hessian.shape}, not {len(columns)}²")
-    return covariance_from_hessian(hessian)[0]
+    h_inv, positive_definite = covariance_from_hessian(hessian)
+    return h_inv if positive_definite else np.full_like(hessian, math.nan)
 
 
 def approximate_impacts(
@@ -303,7 +307,8 @@ def approximate_impacts(
 
     Rows and columns are indexed by `matrix_columns`, the floating parameters the matrices
     span. A non-positive C_kk or P_kk (a matrix that is not positive definite) gives NaN and
-    ``valid: false`` rather than an error, so the plot still shows the other parameters.
+    ``valid: false`` rather than an error, so the plot still shows the other parameters; a
+    Hessian that is not positive definite makes every entry so (`_profiling_matrix`).
 
     Raises:
         DataError: a record lacks its matrix, a shape or the columns do not match, or a POI

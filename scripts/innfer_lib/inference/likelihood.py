@@ -31,6 +31,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike
 
+from innfer_lib.core.fit_sets import BINNED_LIKELIHOODS
 from innfer_lib.inference.model import BinnedCategory, Category, check_events
 from innfer_lib.inference.terms import (
     BinnedTerm,
@@ -48,12 +49,12 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 EXTENDED = "unbinned_extended"
 UNBINNED = "unbinned"
 POISSON = "poisson"
-BINNED_EXTENDED = "binned_extended"
-BINNED = "binned"
+#: Kinds whose categories are `BinnedCategory` (counts per bin); the others read events.
+#: Named with the fit sets, which refuse a post-fit plot of a binned fit at parse time.
+BINNED_KINDS = BINNED_LIKELIHOODS
+BINNED_EXTENDED, BINNED = BINNED_KINDS
 #: Every kind, in the order of the workflow schema's `likelihood` enum.
 KINDS = (EXTENDED, UNBINNED, POISSON, BINNED_EXTENDED, BINNED)
-#: Kinds whose categories are `BinnedCategory` (counts per bin); the others read events.
-BINNED_KINDS = (BINNED_EXTENDED, BINNED)
 
 
 class TermSum:
@@ -121,6 +122,15 @@ class TermSum:
             if term.events is not None:
                 found.setdefault(term.events.name, term.events)
         return found
+
+    @property
+    def event_categories(self) -> list[Category]:
+        """The categories whose events the terms read, in term order, as they now read them.
+
+        Derived from the terms, so it follows `set_events`; binned categories hold counts,
+        not events, and are not among them.
+        """
+        return list(self._event_categories().values())
 
     def _batch_events(self) -> None:
         import tensorflow as tf
@@ -382,6 +392,25 @@ class TermSum:
         return int(sum(len(c.weights) for c in self._event_categories().values()))
 
 
+def fitted_yields(likelihood: TermSum, theta: ArrayLike) -> dict[str, dict[str, float]]:
+    """λ_p(θ) per event category and process, as the likelihood computes them.
+
+    A post-fit plot draws each process at the yield the fit predicts, which need not be the
+    nominal one: a fit may rescale yields (`scale_to_eff_events`), and rates and lnN
+    nuisances move with θ.
+
+    Returns:
+        {category: {process: yield}} over `likelihood.event_categories`.
+    """
+    import tensorflow as tf
+
+    params = named_parameters(likelihood.columns, tf.constant(np.asarray(theta, np.float64)))
+    return {
+        category.name: {p.name: float(p.yield_tf(params).numpy()) for p in category.processes}
+        for category in likelihood.event_categories
+    }
+
+
 def kind_terms(
     columns: Sequence[str], categories: Sequence[Category | BinnedCategory], kind: str
 ) -> list[Term]:
@@ -438,19 +467,11 @@ class Likelihood(TermSum):
         batch_size: int = 20_000,
     ):
         self.kind = kind
-        self.categories = list(categories)
         self.constrained = list(constrained)
         unknown = [c for c in self.constrained if c not in columns]
         if unknown:
             raise ValueError(f"constrained nuisances {unknown} are not among the columns")
-        terms = kind_terms(columns, self.categories, kind)
+        terms = kind_terms(columns, categories, kind)
         centres = constraint_centres or {}
         terms += [GaussianConstraint(columns, c, centres.get(c, 0.0)) for c in self.constrained]
         super().__init__(columns, terms, batch_size)
-
-    def set_events(self, category: str, x: np.ndarray, weights: np.ndarray) -> Category:
-        """`TermSum.set_events`, with `categories` following."""
-        new = super().set_events(category, x, weights)
-        names = [c.name for c in self.categories]
-        self.categories[names.index(category)] = new
-        return new

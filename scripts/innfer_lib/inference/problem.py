@@ -30,7 +30,7 @@ from innfer_lib.core.paths import INPUT_KEY_SEPARATOR
 from innfer_lib.data.schema import WEIGHT
 from innfer_lib.data.validation_sets import validation_sample
 from innfer_lib.data.weighted_stats import effective_events
-from innfer_lib.data.yields import process_yield
+from innfer_lib.data.yields import expected_yield
 from innfer_lib.density.models import load_density
 from innfer_lib.inference.binned_inputs import binned_inputs
 from innfer_lib.inference.fit_inputs import DATA_INPUT, FitInputs, ProcessInputs
@@ -359,7 +359,7 @@ def _binned_categories(b: _Build, grids: dict[str, list[float]]) -> list[BinnedC
             yields, squares = 0.0, 0.0
             for p in analysis.processes:
                 params = parameters[(p, category)]
-                n_p = process_yield(params["yields"], b.truth, params.get("rate_parameter"))
+                n_p = expected_yield(params, b.truth)
                 yields += n_p
                 squares += n_p**2 / _eff_events(
                     params, b.split, b.val_index, f"'{p}', '{category}'"
