@@ -17,6 +17,9 @@ from innfer_lib.core.errors import ConfigError
 ALL_BUT_ONE = "all-but-one"
 #: Key marking the fit sets `freeze: all-but-one` expanded into, with the name they came from.
 ALL_BUT_ONE_OF = "all_but_one_of"
+#: The `likelihood` kinds that fit bin counts (`inference.likelihood.BINNED_KINDS`): named
+#: here, since the fit sets are checked when the workflow is parsed, without TensorFlow.
+BINNED_LIKELIHOODS = ("binned_extended", "binned")
 
 
 def fit_set_options(options: Mapping[str, Any] | None) -> dict[str, Any]:
@@ -29,11 +32,6 @@ def _check_parameters(key: str, parameters: Sequence[str] | None, analysis: Anal
     for p in parameters or []:
         if p not in analysis.fit_parameters:
             raise ConfigError(f"{key}: '{p}' is not a parameter (known: {analysis.fit_parameters})")
-
-
-#: The `likelihood` kinds that fit bin counts (`inference.likelihood.BINNED_KINDS`): named
-#: here, since the fit sets are checked when the workflow is parsed, without TensorFlow.
-BINNED_LIKELIHOODS = ("binned_extended", "binned")
 
 
 def _check_postfit_likelihood(name: str, filled: Mapping[str, Any]) -> None:
