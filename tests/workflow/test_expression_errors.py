@@ -93,39 +93,40 @@ def events(n=2000):
     return pd.DataFrame({"Y1": y, "X1": rng.normal(y, 1.7), "wt": np.ones(n), "run": 3.0})
 
 
-def assert_rejected_when_read(case, failure, key, *names):
-    assert_names(failure, str(case.analysis), key, *names)
+READ_TIME_CASES = {
+    "escape in selection": (
+        "selection",
+        "X1.__class__.__init__.__globals__['sys'].modules['os'].system('touch {M}')",
+        "X1 > 160",
+        ["files.base.selection", "X1.__class__"],
+    ),
+    "escape in weight": (
+        "weight",
+        "wt * (lambda: wt.to_csv('{M}'))()",
+        "wt * 1.0",
+        ["files.base.weight", "lambda"],
+    ),
+    "unknown function": (
+        "calculate",
+        {"X1": "sqr(X1 ** 2)"},
+        {"X1": "sqrt(X1 ** 2)"},
+        ["files.base.calculate.X1", "sqr", "did you mean sqrt"],
+    ),
+}
+
+
+@pytest.mark.parametrize("name", READ_TIME_CASES)
+def test_rejected_when_the_config_is_read(name, tmp_path):
+    key, bad, good, names = READ_TIME_CASES[name]
+    case = Case(tmp_path)
+    case.set(key, bad.format(M=case.marker) if isinstance(bad, str) else bad)
+    failure = case.dry_run_fails()
+    assert_names(failure, str(case.analysis), *names)
     assert_no_traceback(failure)
     assert_short(failure)
     assert not case.marker.exists(), "the expression ran"
     assert not case.results.exists(), "a job ran before the config was rejected"
-
-
-def test_escape_in_selection(tmp_path):
-    case = Case(tmp_path)
-    case.set("selection", f"X1.__class__.__init__.__globals__['sys'].modules['os'].system("
-             f"'touch {case.marker}')")  # fmt: skip
-    failure = case.dry_run_fails()
-    assert_rejected_when_read(case, failure, "files.base.selection", "X1.__class__")
-    case.set("selection", "X1 > 160")
-    case.assert_dry_run_passes()
-
-
-def test_escape_in_weight(tmp_path):
-    case = Case(tmp_path)
-    case.set("weight", f"wt * (lambda: wt.to_csv('{case.marker}'))()")
-    failure = case.dry_run_fails()
-    assert_rejected_when_read(case, failure, "files.base.weight", "lambda")
-    case.set("weight", "wt * 1.0")
-    case.assert_dry_run_passes()
-
-
-def test_unknown_function(tmp_path):
-    case = Case(tmp_path)
-    case.set("calculate", {"X1": "sqr(X1 ** 2)"})
-    failure = case.dry_run_fails()
-    assert_rejected_when_read(case, failure, "files.base.calculate.X1", "sqr", "did you mean sqrt")
-    case.set("calculate", {"X1": "sqrt(X1 ** 2)"})
+    case.set(key, good)
     case.assert_dry_run_passes()
 
 

@@ -297,24 +297,25 @@ def _compare(node: ast.Compare) -> _Run:
     return run
 
 
+#: The node types of the grammar, each with the function that checks and compiles it.
+_COMPILERS: dict[type[ast.AST], Callable[[Any], _Run]] = {
+    ast.Constant: _constant,
+    ast.Name: _name,
+    ast.Call: _call,
+    ast.BinOp: _binary,
+    ast.UnaryOp: _unary,
+    ast.BoolOp: _boolean_op,
+    ast.Compare: _compare,
+}
+
+
 def _compile(node: ast.AST) -> _Run:
     """Check one node of the tree and return the function that evaluates it."""
-    if isinstance(node, ast.Constant):
-        return _constant(node)
-    if isinstance(node, ast.Name):
-        return _name(node)
-    if isinstance(node, ast.Call):
-        return _call(node)
-    if isinstance(node, ast.BinOp):
-        return _binary(node)
-    if isinstance(node, ast.UnaryOp):
-        return _unary(node)
-    if isinstance(node, ast.BoolOp):
-        return _boolean_op(node)
-    if isinstance(node, ast.Compare):
-        return _compare(node)
-    what = _CONSTRUCTS.get(type(node), type(node).__name__)
-    raise _Rejected(f"{what} `{_snippet(node)}` is not allowed")
+    compiler = _COMPILERS.get(type(node))
+    if compiler is None:
+        what = _CONSTRUCTS.get(type(node), type(node).__name__)
+        raise _Rejected(f"{what} `{_snippet(node)}` is not allowed")
+    return compiler(node)
 
 
 def _columns(tree: ast.AST) -> Iterator[str]:
