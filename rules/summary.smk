@@ -1,35 +1,10 @@
 """Summary stage: fit results as intervals, closure summaries, χ², tables, density comparison.
 
-Also the run's closing line on invalid fits (`close_run`, the `onsuccess` hook's work).
+Also the run's closing line on invalid fits (`fit_report.close_run`, the `onsuccess` hook).
 """
 
-from innfer_lib.results.fit_report import report_fits
-
-
-def fit_results_of_run():
-    """(fit, density, val, result file) of every fit_result job in this run's DAG.
-
-    The DAG holds what this invocation asked for (its targets and everything they need,
-    run now or earlier), so `snakemake train` reports no fits and a run of one summary
-    reports that summary's fits. Snakemake has no public list of a run's jobs; `dag.jobs`
-    is the list its own dry-run statistics count.
-    """
-    return [
-        (job.wildcards.fit, job.wildcards.density, job.wildcards.val, job.output[0])
-        for job in workflow.dag.jobs
-        if job.rule.name == "fit_result"
-    ]
-
-
-def close_run():
-    """The closing line on the run's invalid fits, and its exit status (`fit_report`).
-
-    Exits (with `fit_report.INVALID_FITS_EXIT`) when a fit is invalid, so it must be the
-    last statement of the `onsuccess` hook.
-    """
-    status = report_fits(fit_results_of_run())
-    if status:
-        sys.exit(status)
+# The `onsuccess` hook's closing line on invalid fits (workflow/Snakefile).
+from innfer_lib.results.fit_report import close_run
 
 
 rule fit_result:

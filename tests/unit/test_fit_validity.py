@@ -11,6 +11,7 @@ column, the category and the fractions.
 import math
 import subprocess
 import sys
+from types import SimpleNamespace
 
 import numpy as np
 import pandas as pd
@@ -37,6 +38,7 @@ from innfer_lib.inference.validity import (
 )
 from innfer_lib.results.fit_report import (
     INVALID_FITS_EXIT,
+    close_run,
     closing_line,
     invalid_fit_warning,
     report_fits,
@@ -237,6 +239,32 @@ def test_the_closing_line_names_the_invalid_fits_and_sets_the_exit_status(tmp_pa
     assert closing_line(many).endswith("and 3 more")
 
 
+def _job(rule, output, **wildcards):
+    return SimpleNamespace(
+        rule=SimpleNamespace(name=rule), wildcards=SimpleNamespace(**wildcards), output=[output]
+    )
+
+
+def test_the_onsuccess_hook_reads_the_fit_results_of_the_run_s_jobs(tmp_path, capsys):
+    invalid, valid = tmp_path / "invalid.yaml", tmp_path / "valid.yaml"
+    write_yaml(invalid, _result(False))
+    write_yaml(valid, _result(True))
+    jobs = [
+        _job("fit_result", str(valid), fit="closure", density="truth", val="4"),
+        _job("covariance", str(invalid), fit="closure", density="truth", val="4"),
+        _job("results_table", str(tmp_path / "t.csv"), fit="closure"),
+    ]
+    close_run(jobs)  # only fit_result jobs count, and this one is valid: no exit
+    assert capsys.readouterr().err == "innfer: all 1 fits valid\n"
+    jobs.append(_job("fit_result", str(invalid), fit="data", density="learned", val="3"))
+    with pytest.raises(SystemExit) as exit_info:
+        close_run(jobs)
+    assert exit_info.value.code == INVALID_FITS_EXIT
+    assert capsys.readouterr().err.startswith("innfer: 1 of 2 fits invalid: data/learned/val_3 (")
+    close_run(jobs[1:2])  # a run without fit results (e.g. `snakemake train`) says nothing
+    assert capsys.readouterr().err == ""
+
+
 def test_a_job_warning_is_one_line_on_the_real_stderr_and_in_the_log(tmp_path):
     """As a rule script runs: fd 1 and 2 go to the job log, the warning also to the terminal."""
     log = tmp_path / "job.log"
@@ -291,3 +319,25 @@ def test_data_outside_the_trained_range_names_column_category_and_fractions():
     assert 1 / 1000 < WARN_FRACTION
     assert not outside_training(tail, "inclusive", ["X2"], {"X1": (160.0, 185.0)})
     assert math.isclose(found.low, 160.0)
+
+
+def test_the_per_point_summary_crosses_an_invalid_fit(tmp_path):
+    from innfer_lib.plots.summary_per_val import summary_per_val_plot
+
+    truths = [{"mtop": 172.5}]
+    results = {("closure", d, 0): _result(d == "truth") for d in ("learned", "truth")}
+    series = [("closure", "learned"), ("closure", "truth")]
+    s = collect("closure", "Toy", series, [0], results, ["mtop"], truths)
+    ax = summary_per_val_plot(s, 0, [str(tmp_path / "p.png")], ["mtop"])["unconstrained"][0]
+    crosses = [c for c in ax.collections if c.get_label() == "invalid fit"]
+    assert len(crosses) == 1
+    assert "invalid fit" in [t.get_text() for t in ax.get_legend().get_texts()]
+
+
+def test_reporting_modules_do_not_import_tensorflow():
+    code = (
+        "import sys, innfer_lib.inference.validity, innfer_lib.inference.data_range, "
+        "innfer_lib.results.fit_report, innfer_lib.results.tables, innfer_lib.results.summary; "
+        "assert 'tensorflow' not in sys.modules"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True, timeout=60)

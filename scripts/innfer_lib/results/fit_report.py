@@ -18,8 +18,8 @@ and exits 0; the tables and summaries keep saying which fits are invalid.
 from __future__ import annotations
 
 import sys
-from collections.abc import Mapping, Sequence
-from typing import Any, TextIO
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any, Protocol, TextIO
 
 from innfer_lib.core.io import read_yaml
 from innfer_lib.inference.validity import describe
@@ -28,6 +28,28 @@ from innfer_lib.inference.validity import describe
 INVALID_FITS_EXIT = 3
 #: Invalid fits named in the closing line; the rest are counted (the tables list them all).
 MAX_NAMED = 5
+#: The rule whose jobs write a fit's result file (rules/summary.smk), one per fit.
+FIT_RESULT_RULE = "fit_result"
+
+
+class JobRule(Protocol):
+    """What `close_run` reads of a Snakemake job's rule."""
+
+    @property
+    def name(self) -> str: ...
+
+
+class RunJob(Protocol):
+    """What `close_run` reads of a Snakemake job: its rule, wildcards and output files."""
+
+    @property
+    def rule(self) -> JobRule: ...
+
+    @property
+    def wildcards(self) -> Any: ...
+
+    @property
+    def output(self) -> Sequence[str]: ...
 
 
 def fit_label(fit: str, density: str, val: int | str) -> str:
@@ -78,3 +100,31 @@ def report_fits(
     results = {fit_label(fit, d, val): read_yaml(path) for fit, d, val, path in ordered}
     print(closing_line(results), file=stream or sys.stderr, flush=True)
     return 0 if all(r["fit_valid"] for r in results.values()) else INVALID_FITS_EXIT
+
+
+def fit_results_of(jobs: Iterable[RunJob]) -> list[tuple[str, str, int, str]]:
+    """(fit, density, val, result file) of every fit-result job among `jobs`."""
+    return [
+        (job.wildcards.fit, job.wildcards.density, int(job.wildcards.val), str(job.output[0]))
+        for job in jobs
+        if job.rule.name == FIT_RESULT_RULE
+    ]
+
+
+def close_run(jobs: Iterable[RunJob]) -> None:
+    """The `onsuccess` hook: the closing line for the run's fits; exit 3 if any is invalid.
+
+    Args:
+        jobs: the jobs of the run's DAG (`workflow.dag.jobs`): what this invocation asked
+            for, its targets and everything they need, run now or earlier. So `snakemake
+            train` reports no fits, and a run of one summary reports that summary's fits.
+            Snakemake has no public list of a run's jobs; this is the one its own dry-run
+            statistics count.
+
+    Raises:
+        SystemExit: with `INVALID_FITS_EXIT` when a fit is invalid; the hook's statements
+            after this call would not run, so it must be the hook's last one.
+    """
+    status = report_fits(fit_results_of(jobs))
+    if status:
+        sys.exit(status)
