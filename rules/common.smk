@@ -72,6 +72,11 @@ PROCESSES = ANALYSIS.processes
 FILES = list(ANALYSIS.raw["files"])
 VARIABLES = ANALYSIS.variables
 DATA_FILES = ANALYSIS.data_files
+if not (BENCHMARK or EXAMPLE):
+    # No rule makes these files, so a missing one is a config error, named by its key.
+    for _key, _path in ANALYSIS.input_files().items():
+        if not Path(_path).is_file():
+            raise WorkflowError(f"{ANALYSIS.source}: {_key}: no such file: {_path}")
 VAL_ALL = list(range(len(ANALYSIS.validation_points)))
 VAL_FIT = config.get("validation_indices", VAL_ALL)
 for _v in VAL_FIT:

@@ -15,11 +15,23 @@ from __future__ import annotations
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
+import numpy as np
+import pandas as pd
+import yaml
+
+from innfer_lib.core.paths import Paths
+from innfer_lib.data.benchmarks import get_benchmark
 from tests.conftest import REPO, snakemake_command
 
 #: Lines a config error may print at most (the whole failure, Snakemake's own lines included).
 MAX_CONFIG_ERROR_LINES = 12
+#: A failed job prints Snakemake's banner and job block (~60 lines) around the message; a
+#: library traceback printed in the terminal and again from the log took 200 more.
+MAX_JOB_ERROR_LINES = 70
+#: What each job that ran fine before the failing one adds (its block and progress lines).
+LINES_PER_UPSTREAM_JOB = 15
 
 
 @dataclass
@@ -81,6 +93,14 @@ def assert_short(failure: Failure, max_lines: int = MAX_CONFIG_ERROR_LINES) -> N
     assert len(lines) <= max_lines, f"{len(lines)} lines:\n{failure.terminal}"
 
 
+def assert_job_message(failure: Failure, text: str, upstream_jobs: int = 0) -> None:
+    """The job's message reaches the terminal once, and once more from the job log."""
+    lines = [line for line in failure.terminal.splitlines() if text in line]
+    assert 1 <= len(lines) <= 2, failure.terminal
+    assert_no_traceback(failure)
+    assert_short(failure, MAX_JOB_ERROR_LINES + LINES_PER_UPSTREAM_JOB * upstream_jobs)
+
+
 def assert_no_leftovers(results_dir: Path, *outputs: Path) -> None:
     """The failing job's outputs and any atomic-write temporaries (`.<name>.*`) are gone."""
     left = [p for p in outputs if p.exists()]
@@ -88,3 +108,78 @@ def assert_no_leftovers(results_dir: Path, *outputs: Path) -> None:
     if results_dir.exists():
         hidden = [p for p in results_dir.rglob(".*") if p.is_file() and ".snakemake" not in p.parts]
         assert not hidden, f"temporary files left behind: {hidden}"
+
+
+def events(n: int = 2000) -> pd.DataFrame:
+    """Dim1Gaussian-like simulation over the benchmark's Y1 range, plus a spare column `run`."""
+    rng = np.random.default_rng(0)
+    y = rng.choice(np.linspace(171.0, 175.0, 9), n)
+    return pd.DataFrame({"Y1": y, "X1": rng.normal(y, 1.7), "wt": np.ones(n), "run": 3.0})
+
+
+class Case:
+    """A user's analysis (the Dim1Gaussian benchmark's config) reading files in `tmp_path`.
+
+    A case breaks one thing (a key of the analysis config, the input file, the data file), runs
+    the workflow as a user would, and then puts it right to show the rerun recovers.
+    """
+
+    def __init__(self, tmp_path: Path, frame: pd.DataFrame | None = None) -> None:
+        self.tmp = tmp_path
+        self.inputs = tmp_path / "inputs"
+        self.inputs.mkdir()
+        self.results = tmp_path / "results"
+        self.marker = tmp_path / "marker"
+        self.analysis = tmp_path / "analysis.yaml"
+        self.config = tmp_path / "config.yaml"
+        self.raw = get_benchmark("Dim1Gaussian").analysis_config(str(self.inputs))
+        self.input_file = self.inputs / "Gaussian.parquet"
+        self.data_file = Path(self.raw["data_file"])
+        self.write_frame(frame if frame is not None else events())
+        self.write_frame(events(300)[["X1"]], self.data_file)
+        self.write_analysis()
+        self.workflow_config: dict[str, Any] = {
+            "analysis": str(self.analysis),
+            "densities": ["learned"],
+            "results_dir": str(self.results),
+        }
+        self.write_config()
+        self.paths = Paths.for_analysis(self.results, self.raw["name"])
+        self.loaded = Path(self.paths.format(self.paths.loaded, file="base"))
+
+    def write_frame(self, frame: pd.DataFrame, path: Path | None = None) -> None:
+        frame.to_parquet(path or self.input_file)
+
+    def write_analysis(self) -> None:
+        self.analysis.write_text(yaml.safe_dump(self.raw))
+
+    def write_config(self) -> None:
+        self.config.write_text(yaml.safe_dump(self.workflow_config))
+
+    def set(self, key: str, value: Any) -> None:
+        """Set `files.base.<key>` and write the analysis config."""
+        self.raw["files"]["base"][key] = value
+        self.write_analysis()
+
+    def fails(self, target: Path | str, *args: str) -> Failure:
+        return run_failing(
+            str(target), *args, "--configfile", str(self.config), results_dir=self.results
+        )
+
+    def passes(self, target: Path | str, *args: str) -> None:
+        proc = run_workflow(str(target), *args, "--configfile", str(self.config))
+        assert proc.returncode == 0, proc.stdout + proc.stderr
+        if "-n" not in args:
+            assert Path(target).exists(), f"{target} was not made"
+
+    def dry_run_fails(self) -> Failure:
+        return self.fails(self.loaded, "-n")
+
+    def load_data_fails(self) -> Failure:
+        return self.fails(self.loaded)
+
+    def assert_dry_run_passes(self) -> None:
+        self.passes(self.loaded, "-n")
+
+    def assert_load_data_passes(self) -> None:
+        self.passes(self.loaded)

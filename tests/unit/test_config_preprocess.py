@@ -81,7 +81,8 @@ def test_load_data_missing_column(dim1, tmp_path):
     frame.to_parquet(bad)
     raw = dict(dim1.raw)
     raw["files"] = {"base": {**raw["files"]["base"], "inputs": [str(bad)]}}
-    with pytest.raises(DataError, match=r"bad.parquet.*missing column\(s\) \['X1'\]"):
+    missing = r"bad.parquet.*missing column\(s\) 'X1' \(read by variables\)"
+    with pytest.raises(DataError, match=missing):
         load_file(load_analysis(raw), "base")
 
 

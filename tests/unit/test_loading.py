@@ -147,7 +147,7 @@ def test_root_missing_tree_and_branch(tmp_path):
     b = write_root(tmp_path / "b.root", events(10, 2).drop(columns=["X1"]))
     with pytest.raises(DataError, match=r"b\.root.*no tree 'events'"):
         load_file(analysis(tmp_path, [b], tree_name="events"), "base")
-    with pytest.raises(DataError, match=r"b\.root.*missing column\(s\) \['X1'\]"):
+    with pytest.raises(DataError, match=r"b\.root.*missing column\(s\) 'X1' \(read by variables\)"):
         load_file(analysis(tmp_path, [b], tree_name="tree"), "base")
 
 
@@ -171,7 +171,7 @@ def test_missing_column_names_file_and_columns(tmp_path):
     with pytest.raises(DataError) as err:
         load_file(analysis(tmp_path, [path]), "base")
     msg = str(err.value)
-    assert "a.parquet" in msg and "files.base" in msg and "['wt']" in msg and "junk" in msg
+    assert "a.parquet" in msg and "'wt' (read by files.base.weight)" in msg and "junk" in msg
 
 
 # ---------------------------------------------------------------------------------------------
@@ -228,7 +228,8 @@ def test_unknown_column_in_selection(tmp_path, two_inputs):
 def test_empty_input_is_fine_but_empty_file_is_not(tmp_path, two_inputs):
     out = load_file(analysis(tmp_path, two_inputs, selection="Y1 > 173"), "base")
     assert len(out) == 300
-    with pytest.raises(DataError, match=r"files\.base: no events.*Y1 > 200"):
+    empty = r"files\.base\.inputs.*no event passes.*files\.base\.selection: 'Y1 > 200'"
+    with pytest.raises(DataError, match=empty):
         load_file(analysis(tmp_path, two_inputs, selection="Y1 > 200"), "base")
 
 

@@ -6,92 +6,17 @@ stored as text, a selection that is not true/false) fail in the job that reads t
 input file. Each case then runs through with the corrected input.
 """
 
-from pathlib import Path
-
-import numpy as np
-import pandas as pd
 import pytest
-import yaml
 
-from innfer_lib.core.paths import Paths
-from innfer_lib.data.benchmarks import get_benchmark
 from tests.bad_inputs import (
+    Case,
+    assert_job_message,
     assert_names,
     assert_no_leftovers,
     assert_no_traceback,
     assert_short,
-    run_failing,
-    run_workflow,
+    events,
 )
-
-#: A failed job prints Snakemake's banner and job block (~60 lines) around the message; a
-#: library traceback printed in the terminal and again from the log took 200 more.
-MAX_JOB_ERROR_LINES = 70
-
-
-def assert_job_message(failure, text):
-    """The job's message reaches the terminal once, and once more from the job log."""
-    lines = [line for line in failure.terminal.splitlines() if text in line]
-    assert 1 <= len(lines) <= 2, failure.terminal
-    assert_no_traceback(failure)
-    assert_short(failure, MAX_JOB_ERROR_LINES)
-
-
-class Case:
-    """An analysis config (the Dim1Gaussian benchmark) reading one parquet file in `tmp_path`."""
-
-    def __init__(self, tmp_path, frame=None):
-        self.inputs = tmp_path / "inputs"
-        self.inputs.mkdir()
-        self.results = tmp_path / "results"
-        self.marker = tmp_path / "marker"
-        self.analysis = tmp_path / "analysis.yaml"
-        self.config = tmp_path / "config.yaml"
-        self.raw = get_benchmark("Dim1Gaussian").analysis_config(str(self.inputs))
-        self.write_frame(frame if frame is not None else events())
-        self.config.write_text(
-            yaml.safe_dump(
-                {
-                    "analysis": str(self.analysis),
-                    "densities": ["learned"],
-                    "results_dir": str(self.results),
-                }
-            )
-        )
-        self.paths = Paths.for_analysis(self.results, self.raw["name"])
-        self.loaded = Path(self.paths.format(self.paths.loaded, file="base"))
-
-    def write_frame(self, frame):
-        frame.to_parquet(self.inputs / "Gaussian.parquet")
-
-    def set(self, key, value):
-        """Set `files.base.<key>` and write the analysis config."""
-        self.raw["files"]["base"][key] = value
-        self.analysis.write_text(yaml.safe_dump(self.raw))
-
-    def dry_run_fails(self):
-        return run_failing(str(self.loaded), "-n", "--configfile", str(self.config))
-
-    def load_data_fails(self):
-        return run_failing(
-            str(self.loaded), "--configfile", str(self.config), results_dir=self.results
-        )
-
-    def assert_dry_run_passes(self):
-        proc = run_workflow(str(self.loaded), "-n", "--configfile", str(self.config))
-        assert proc.returncode == 0, proc.stdout + proc.stderr
-
-    def assert_load_data_passes(self):
-        proc = run_workflow(str(self.loaded), "--configfile", str(self.config))
-        assert proc.returncode == 0, proc.stdout + proc.stderr
-        assert self.loaded.exists()
-
-
-def events(n=2000):
-    rng = np.random.default_rng(0)
-    y = rng.choice([171.0, 172.5, 174.0], n)
-    return pd.DataFrame({"Y1": y, "X1": rng.normal(y, 1.7), "wt": np.ones(n), "run": 3.0})
-
 
 READ_TIME_CASES = {
     "escape in selection": (

@@ -175,6 +175,21 @@ class Analysis:
             return []
         return [value] if isinstance(value, str) else list(value)
 
+    def input_files(self) -> dict[str, str]:
+        """Every event file the config names, keyed by where it is named (for messages)."""
+        files = {
+            f"files.{base}.inputs[{i}]": path
+            for base, spec in self.raw["files"].items()
+            for i, path in enumerate(spec.get("inputs") or [])
+        }
+        return {**files, **self.data_file_keys()}
+
+    def data_file_keys(self) -> dict[str, str]:
+        """The observed data file(s) keyed as the config names them (`data_file[i]` for a list)."""
+        if isinstance(self.raw.get("data_file"), str):
+            return {"data_file": self.data_files[0]}
+        return {f"data_file[{i}]": path for i, path in enumerate(self.data_files)}
+
     def varied_alone(self, process: str) -> list[str]:
         """Parameters of a process that some validation point varies with all others at default.
 

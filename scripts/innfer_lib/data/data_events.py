@@ -46,10 +46,9 @@ def load_data_events(
         category holds no data, which is a legitimate outcome of a tight selection.
     """
     raw = analysis.raw
-    data_files = raw.get("data_file")
-    if data_files is None:
+    if raw.get("data_file") is None:
         raise ConfigError(f"{analysis.source}: data_file is not set; no observed data to load")
-    data_files = [data_files] if isinstance(data_files, str) else list(data_files)
+    data_files = analysis.data_file_keys()
     if not data_files:
         raise ConfigError(f"{analysis.source}: data_file is not set (empty list)")
     categories = analysis.categories
@@ -61,18 +60,16 @@ def load_data_events(
     variables = analysis.variables
 
     frames: list[pd.DataFrame] = []
-    for i, path in enumerate(data_files):
-        frame, _ = read_table(
-            path, None, raw.get("data_tree_name"), "data_tree_name", f"data_file[{i}]"
-        )
-        where = f"data_file[{i}] {path}"
+    for i, (key, path) in enumerate(data_files.items()):
+        frame, _ = read_table(path, None, raw.get("data_tree_name"), "data_tree_name", key)
+        where = f"{key} {path}"
         for column, value in add_values[i].items():
             frame[column] = value
         frame, _ = calculate(frame, raw.get("data_calculate"), f"{where}: data_calculate", base_dir)
         missing = [v for v in variables if v not in frame.columns]
         if missing:
             raise DataError(
-                f"data_file[{i}] {path}: missing variable(s) {missing}; present: "
+                f"{where}: missing variable(s) {missing}; present: "
                 f"{describe_columns(frame.columns)}"
             )
         frame = select(frame, raw.get("data_selection"), f"data_selection ({path})")

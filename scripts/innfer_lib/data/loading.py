@@ -148,10 +148,19 @@ def _summed_entries(spec: Mapping[str, Any], source: str) -> list[Mapping[str, A
 def required_columns(analysis: Analysis, base: str) -> list[str]:
     """Columns of a `files` entry that LoadData keeps: everything a later stage reads.
 
+    See `required_column_sources`, which also says which key asks for each column.
+    """
+    return list(required_column_sources(analysis, base))
+
+
+def required_column_sources(analysis: Analysis, base: str) -> dict[str, str]:
+    """Columns of a `files` entry that LoadData keeps, each with the first key that reads it.
+
     Union, in first-seen order, of the file's `parameters`, the `add_columns` keys, the
     `save_extra_columns` of the models trained on it, the variables, and the columns read by
     `weight`, `pre_calculate`, `calculate`, `weight_shifts`, `post_calculate_selection`, the
-    category selections and `add_summed_columns`.
+    category selections and `add_summed_columns`. The key is what a message about a column the
+    file lacks names: the user either fixes the file or that key.
 
     Names that are produced rather than stored are left out, each relative to when it exists:
     what `pre_calculate` and `add_summed_columns` define (at load time), what `calculate`
@@ -183,26 +192,40 @@ def required_columns(analysis: Analysis, base: str) -> list[str]:
     set_later = load_defined | set(calc_defined) | parameters
     calculated = set_later | {WEIGHT}
 
-    shift_inputs: list[str] = []
     weight_shifts = spec.get("weight_shifts") or {}
     if not isinstance(weight_shifts, Mapping):
         raise ConfigError(f"{src}.weight_shifts: expected a mapping {{name: expr or function}}")
-    for name, entry in weight_shifts.items():
-        shift_inputs += _entry_io(name, entry, f"{src}.weight_shifts")[0]
-
-    late = _ids(spec.get("post_calculate_selection"), f"{src}.post_calculate_selection")
+    shift_inputs = [
+        (c, f"{src}.weight_shifts.{name}")
+        for name, entry in weight_shifts.items()
+        for c in _entry_io(name, entry, f"{src}.weight_shifts")[0]
+    ]
+    late = [
+        (c, f"{src}.post_calculate_selection")
+        for c in _ids(spec.get("post_calculate_selection"), f"{src}.post_calculate_selection")
+    ]
     for name, selection in analysis.categories.items():
-        late += _ids(selection, f"categories.{name}")
+        late += [(c, f"categories.{name}") for c in _ids(selection, f"categories.{name}")]
 
-    columns = file_params + add_keys
-    columns += [c for c in _extra_columns(analysis, base) if c not in calculated]
-    columns += [c for c in analysis.variables if c not in calculated]
-    columns += [c for c in _ids(spec.get("weight", WEIGHT), f"{src}.weight") if c not in set_later]
-    columns += pre_inputs
-    columns += [c for c in calc_inputs if c not in load_defined | parameters | {WEIGHT}]
-    columns += [c for c in shift_inputs + late if c not in calculated]
-    columns += summed_inputs
-    return _unique(columns)
+    sources: dict[str, str] = {}
+
+    def add(columns: Iterable[str], key: str, skip: Iterable[str] = ()) -> None:
+        skipped = set(skip)
+        for c in columns:
+            if c not in skipped:
+                sources.setdefault(c, key)
+
+    add(file_params, f"{src}.parameters")
+    add(add_keys, f"{src}.add_columns")
+    add(_extra_columns(analysis, base), "preprocess.save_extra_columns", calculated)
+    add(analysis.variables, "variables", calculated)
+    add(_ids(spec.get("weight", WEIGHT), f"{src}.weight"), f"{src}.weight", set_later)
+    add(pre_inputs, f"{src}.pre_calculate")
+    add(calc_inputs, f"{src}.calculate", load_defined | parameters | {WEIGHT})
+    for column, key in shift_inputs + late:
+        add([column], key, calculated)
+    add(summed_inputs, f"{src}.add_summed_columns")
+    return sources
 
 
 # --------------------------------------------------------------------------------------------
@@ -231,7 +254,7 @@ def _load_input(
     base: str,
     index: int,
     path: str,
-    required: list[str],
+    required: Mapping[str, str],
     add_values: dict[str, Any],
     per_file: str | None,
     base_dir: str | Path | None,
@@ -255,8 +278,10 @@ def _load_input(
     present = set(available) | set(add_values)
     missing = [c for c in required if c not in present]
     if missing:
+        asked = "; ".join(f"'{c}' (read by {required[c]})" for c in missing)
         raise DataError(
-            f"{path} ({src}): missing column(s) {missing}; present: {describe_columns(available)}"
+            f"{path} ({src}.inputs[{index}]): missing column(s) {asked}; the file has "
+            f"{describe_columns(available)}"
         )
     _check_names(selection, available, f"{src}.selection", path)
     _check_names(post, present, f"{src}.post_add_column_selection", path)
@@ -271,9 +296,9 @@ def _load_input(
     if frame.empty:
         LOG.info("%s (%s): no events pass the selections", path, src)
         return None
-    where = f"{path} ({src})"
-    frame = as_float(frame, required, where)
-    check_finite(frame, required, where)
+    where = f"{path} ({src}.inputs[{index}])"
+    frame = as_float(frame, list(required), where)
+    check_finite(frame, list(required), where)
 
     frame, outputs = calculate(frame, spec.get("pre_calculate"), f"{src}.pre_calculate", base_dir)
     absent = [c for c in required if c not in frame.columns]
@@ -281,7 +306,7 @@ def _load_input(
         raise DataError(f"{where}: pre_calculate removed required column(s) {absent}")
     if not outputs:
         return frame
-    columns = required + [c for c in outputs if c not in required]
+    columns = list(required) + [c for c in outputs if c not in required]
     frame = as_float(frame, columns, f"{where} pre_calculate")
     check_finite(frame, outputs, f"{where} pre_calculate")
     return frame
@@ -333,7 +358,7 @@ def load_file(analysis: Analysis, base: str, base_dir: str | Path | None = None)
     inputs = list(spec.get("inputs") or [])
     if not inputs:
         raise ConfigError(f"{src}.inputs: at least one input file is required")
-    required = required_columns(analysis, base)
+    required = required_column_sources(analysis, base)
     add_values = per_input_values(spec.get("add_columns"), len(inputs), f"{src}.add_columns")
     per_file = _per_file_selection(spec, len(inputs), src)
     summed = _summed_entries(spec, f"{src}.add_summed_columns")
@@ -350,12 +375,10 @@ def load_file(analysis: Analysis, base: str, base_dir: str | Path | None = None)
             )
         frames.append(frame)
     if not frames:
-        cuts = {
-            "selection": spec.get("selection"),
-            "post_add_column_selection": spec.get("post_add_column_selection"),
-            "per_file_selection": spec.get("per_file_selection"),
-        }
-        cuts = {k: v for k, v in cuts.items() if v}
-        raise DataError(f"{src}: no events left in any of the {len(inputs)} input(s) after {cuts}")
+        keys = ("selection", "post_add_column_selection", "per_file_selection")
+        cuts = "; ".join(f"{src}.{k}: {spec[k]!r}" for k in keys if spec.get(k))
+        raise DataError(
+            f"{src}.inputs {inputs}: no event passes the selections ({cuts or 'none set'})"
+        )
     out = pd.concat(frames, ignore_index=True)
     return _add_summed_columns(out, summed, f"{src}.add_summed_columns")

@@ -28,7 +28,9 @@ def describe_columns(columns: Iterable[str]) -> str:
     return f"{names[:MAX_NAMES]} ... ({len(names) - MAX_NAMES} more)"
 
 
-def _read_parquet(path: Path, columns: Sequence[str] | None) -> tuple[pd.DataFrame, list[str]]:
+def _read_parquet(
+    path: Path, columns: Sequence[str] | None, source: str
+) -> tuple[pd.DataFrame, list[str]]:
     import pyarrow.parquet as pq
 
     try:
@@ -40,12 +42,12 @@ def _read_parquet(path: Path, columns: Sequence[str] | None) -> tuple[pd.DataFra
         else:
             frame = pd.DataFrame(index=pd.RangeIndex(parquet.metadata.num_rows))
     except (OSError, ValueError) as err:  # pyarrow's ArrowInvalid is a ValueError
-        raise DataError(f"{path}: cannot read as parquet: {err}") from err
+        raise DataError(f"{source}: {path}: cannot read as parquet: {err}") from err
     return frame.reset_index(drop=True), available
 
 
 def _read_root(
-    path: Path, columns: Sequence[str] | None, tree_name: str
+    path: Path, columns: Sequence[str] | None, tree_name: str, tree_key: str, source: str
 ) -> tuple[pd.DataFrame, list[str]]:
     import uproot
     from uproot.behaviors.RNTuple import RNTuple
@@ -59,11 +61,13 @@ def _read_root(
                 tree = handle[tree_name]
             except KeyError as err:
                 raise DataError(
-                    f"{path}: no tree '{tree_name}'; the file holds "
+                    f"{path} ({source}): {tree_key}: no tree '{tree_name}'; the file holds "
                     f"{describe_columns(handle.keys())}"
                 ) from err
             if not isinstance(tree, tables):
-                raise DataError(f"{path}: '{tree_name}' is a {type(tree).__name__}, not a TTree")
+                raise DataError(
+                    f"{tree_key}: '{tree_name}' in {path} is a {type(tree).__name__}, not a TTree"
+                )
             available = list(tree.keys())
             wanted = available if columns is None else [c for c in columns if c in available]
             if not wanted:
@@ -72,11 +76,14 @@ def _read_root(
     except DataError:
         raise
     except Exception as err:  # uproot raises many types for corrupt or non-ROOT files
-        raise DataError(f"{path}: cannot read as ROOT: {type(err).__name__}: {err}") from err
+        raise DataError(
+            f"{source}: {path}: cannot read as ROOT: {type(err).__name__}: {err}"
+        ) from err
     jagged = [name for name, values in arrays.items() if values.dtype == object]
     if jagged:
         raise DataError(
-            f"{path}: branch(es) {jagged} of tree '{tree_name}' do not hold one number per event"
+            f"{source}: {path}: branch(es) {jagged} of tree '{tree_name}' do not hold one "
+            "number per event"
         )
     return pd.DataFrame({name: arrays[name] for name in wanted}), available
 
@@ -113,5 +120,5 @@ def read_table(
     if not path.is_file():
         raise DataError(f"{source}: missing file: {path}")
     if suffix == ".parquet":
-        return _read_parquet(path, columns)
-    return _read_root(path, columns, str(tree_name))
+        return _read_parquet(path, columns, source)
+    return _read_root(path, columns, str(tree_name), tree_key, source)
