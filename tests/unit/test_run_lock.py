@@ -99,19 +99,51 @@ def test_a_stale_lock_is_taken_over_with_a_warning(tmp_path: Path, caplog) -> No
     lock.release()
 
 
-@pytest.mark.parametrize("where", ["another host", "a live process"])
-def test_a_lock_that_may_be_live_is_not_taken_over(tmp_path: Path, where: str) -> None:
-    # Another host's run cannot be checked from here; a live pid with a free flock means a
-    # reused pid or a filesystem without flock. Both stop the run, naming the holder.
+@pytest.mark.parametrize(
+    ("host", "verb"), [("elsewhere.example.org", "may be in use by"), ("here", "is in use by")]
+)
+def test_a_lock_that_may_be_live_is_not_taken_over(tmp_path: Path, host: str, verb: str) -> None:
+    # Another host's run cannot be checked from here; a live pid of this host holds it.
     directory = tmp_path / "results"
     directory.mkdir()
-    host = "elsewhere.example.org" if where == "another host" else socket.gethostname()
+    host = socket.gethostname() if host == "here" else host
     with subprocess.Popen(["sleep", "60"]) as live:
         record = {"host": host, "pid": live.pid, "working_directory": "/x", "since": "then"}
         (directory / LOCK_FILE).write_text(yaml.safe_dump(record))
-        with pytest.raises(ResultsLockError, match="may be in use by another run") as err:
+        with pytest.raises(ResultsLockError, match=f"{verb} another run") as err:
             ResultsLock(directory).acquire()
         live.kill()
     assert f"pid {live.pid} on host {host}" in str(err.value)
     assert f"remove {directory / LOCK_FILE}" in str(err.value)
     assert yaml.safe_load((directory / LOCK_FILE).read_text()) == record
+
+
+def test_an_empty_lock_file_is_not_taken_over(tmp_path: Path) -> None:
+    # Empty: a run between creating the file and writing it, or one that died right there.
+    (tmp_path / LOCK_FILE).write_text("")
+    with pytest.raises(ResultsLockError, match="may be in use by another run") as err:
+        ResultsLock(tmp_path).acquire()
+    assert "empty or unreadable lock file" in str(err.value)
+    assert f"remove {tmp_path / LOCK_FILE}" in str(err.value)
+
+
+def test_release_leaves_a_lock_that_is_no_longer_ours(tmp_path: Path) -> None:
+    lock = ResultsLock(tmp_path)
+    lock.acquire()
+    other = {"host": "elsewhere.example.org", "pid": 7, "working_directory": "/x"}
+    (tmp_path / LOCK_FILE).write_text(yaml.safe_dump(other))
+    lock.release()
+    assert yaml.safe_load((tmp_path / LOCK_FILE).read_text()) == other
+
+
+def test_a_results_dir_that_cannot_be_locked_says_so(tmp_path: Path) -> None:
+    if os.geteuid() == 0:
+        pytest.skip("root writes into read-only directories")
+    tmp_path.chmod(0o500)
+    try:
+        with pytest.raises(ResultsLockError) as err:
+            ResultsLock(tmp_path).acquire()
+    finally:
+        tmp_path.chmod(0o700)
+    assert f"cannot create the lock file {tmp_path / LOCK_FILE}" in str(err.value)
+    assert "--nolock" in str(err.value)

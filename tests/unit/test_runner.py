@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import subprocess
 import sys
 import textwrap
@@ -16,7 +17,12 @@ from pathlib import Path
 
 import pytest
 
-from innfer_lib.core.controller import CONTROLLER_PID_ENV, ORPHAN_EXIT_STATUS
+from innfer_lib.core.controller import (
+    CONTROLLER_ENV,
+    ORPHAN_EXIT_STATUS,
+    ancestors,
+    watched_process,
+)
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -53,11 +59,13 @@ SCRIPT = textwrap.dedent(
 # (as Snakemake's shell does) and records the job's exit status, then waits.
 CONTROLLER = textwrap.dedent(
     """
-    import subprocess, sys
-    from innfer_lib.core.controller import mark_controller
+    import os, subprocess, sys
+    from innfer_lib.core.controller import CONTROLLER_ENV, mark_controller
 
     if sys.argv[1] == "mark":
         mark_controller()
+    elif sys.argv[1] == "other-host":
+        os.environ[CONTROLLER_ENV] = f"node7.example.org {os.getpid()}"
     script, log, seconds, status = sys.argv[2:]
     job = f"{sys.executable} {script} {log} sleep {seconds}; echo $? > {status}"
     subprocess.run(["bash", "-c", job])
@@ -66,7 +74,7 @@ CONTROLLER = textwrap.dedent(
 
 
 def env(**extra: str) -> dict[str, str]:
-    clean = {k: v for k, v in os.environ.items() if k != CONTROLLER_PID_ENV}
+    clean = {k: v for k, v in os.environ.items() if k != CONTROLLER_ENV}
     return {**clean, "PYTHONPATH": str(REPO / "scripts"), **extra}
 
 
@@ -166,15 +174,16 @@ def test_a_job_whose_controller_is_killed_exits_though_its_shell_lives(
     print(f"job exited {seconds:.2f} s after its controller was killed")
 
 
-@pytest.mark.parametrize("marked", ["mark", "no-mark"])
+@pytest.mark.parametrize("marked", ["mark", "not-an-ancestor"])
 def test_a_job_of_a_live_controller_runs_to_the_end(
     script: Path, tmp_path: Path, marked: str
 ) -> None:
-    # "no-mark": the job inherits a controller pid that is no ancestor of it (a cluster job,
-    # whose controller is on another host): it watches its parent and finishes normally.
+    # "not-an-ancestor": the job inherits a controller that is no ancestor of it (a script
+    # started by other means): it watches its parent and finishes normally.
     log, status = tmp_path / "tiny.log", tmp_path / "status"
     with subprocess.Popen(["sleep", "60"]) as elsewhere:
-        extra = {} if marked == "mark" else {CONTROLLER_PID_ENV: str(elsewhere.pid)}
+        host = socket.gethostname()
+        extra = {} if marked == "mark" else {CONTROLLER_ENV: f"{host} {elsewhere.pid}"}
         proc = subprocess.run(
             [sys.executable, "-c", CONTROLLER, marked, str(script), str(log), "2", str(status)],
             env=env(**extra),
@@ -184,3 +193,33 @@ def test_a_job_of_a_live_controller_runs_to_the_end(
     assert proc.returncode == 0
     assert int(status.read_text()) == 0
     assert "done in" in log.read_text() and "is gone" not in log.read_text()
+
+
+def test_a_controller_on_another_host_is_not_watched(script: Path, tmp_path: Path) -> None:
+    # A cluster job's controller is on the submit host: the same pid here is another process,
+    # even when it is an ancestor. Killing it must not stop the job while its shell lives.
+    log, status = tmp_path / "tiny.log", tmp_path / "status"
+    controller = subprocess.Popen(
+        [sys.executable, "-c", CONTROLLER, "other-host", str(script), str(log), "3", str(status)],
+        env=env(),
+    )
+    job_pid(log)
+    controller.send_signal(signal.SIGKILL)
+    controller.wait()
+    wait_for(lambda: status.exists() and status.read_text().strip() != "", 30, "the job ends")
+    assert int(status.read_text()) == 0
+    assert "done in" in log.read_text() and "is gone" not in log.read_text()
+
+
+@pytest.mark.parametrize(
+    ("host", "watched"), [("this", "controller"), ("node7.example.org", "parent")]
+)
+def test_the_watched_process(monkeypatch, host: str, watched: str) -> None:
+    chain = ancestors()
+    if len(chain) < 2:
+        pytest.skip("needs a grandparent process")
+    host = socket.gethostname() if host == "this" else host
+    monkeypatch.setenv(CONTROLLER_ENV, f"{host} {chain[1]}")
+    assert watched_process() == (chain[1] if watched == "controller" else chain[0])
+    monkeypatch.delenv(CONTROLLER_ENV)
+    assert watched_process() == chain[0]

@@ -14,6 +14,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
+from innfer_lib.core.analysis_expressions import check_analysis_expressions
 from innfer_lib.core.config_files import ANALYSIS_SCHEMA, read_config_file, validate_schema
 from innfer_lib.core.errors import ConfigError
 
@@ -382,6 +383,7 @@ class Analysis:
                     f"{src}: validation.loop[{i}]: unknown parameter(s) {sorted(unknown)}; "
                     f"known: {sorted(params)}"
                 )
+        check_analysis_expressions(self.raw, src)
         _ = self.default_index
 
 

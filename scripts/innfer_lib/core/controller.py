@@ -4,14 +4,16 @@ Killing only `snakemake` (SIGKILL, a lost ssh session, the OOM killer) does not 
 jobs: Snakemake starts each through a shell, the shell keeps waiting on the job, and nothing
 tells the job. A later run then starts the same job again and both write the same outputs.
 
-So the controller writes its pid into the environment its jobs inherit (`mark_controller`,
-called by the Snakefile's `onstart`), and every job watches its chain of parent processes
-(`watch_controller`, started by the runner before the script's imports): when that chain no
-longer reaches the controller, the job logs why and exits at once. A job that cannot see the
-controller among its ancestors (a cluster job: the per-job `snakemake` on the execute node is
-its parent, the controller is on the submit host; or a script run by hand) watches its direct
-parent instead, which only fires if that parent dies. The chain is read from /proc (Linux);
-elsewhere only the direct parent is watched.
+So the controller writes its host and pid into the environment its jobs inherit
+(`mark_controller`, called by the Snakefile's `onstart`), and every job watches its chain of
+parent processes (`watch_controller`, started by the runner before the script's imports): when
+that chain no longer reaches the controller, the job logs why and exits at once. The controller
+is watched only when it is knowably this job's: on this host and among its ancestors. A job on
+another host (a cluster job: the per-job `snakemake` on the execute node is its parent, the
+controller is on the submit host) or one that cannot see the controller among its ancestors (a
+script run by hand) watches its direct parent instead, which only fires if that parent dies,
+i.e. if the job is an orphan on its own host. The chain is read from /proc (Linux); elsewhere
+only the direct parent is watched.
 
 The watch runs in a daemon thread that ends the process with `os._exit`: the main thread may be
 inside a TensorFlow op or a Minuit fit for minutes, where neither a signal handler nor an
@@ -24,6 +26,7 @@ from __future__ import annotations
 
 import logging
 import os
+import socket
 import sys
 import threading
 import time
@@ -31,8 +34,8 @@ from pathlib import Path
 
 LOG = logging.getLogger("innfer")
 
-#: The environment variable through which the controller's jobs learn its pid.
-CONTROLLER_PID_ENV = "INNFER_CONTROLLER_PID"
+#: The environment variable through which the controller's jobs learn it: "<host> <pid>".
+CONTROLLER_ENV = "INNFER_CONTROLLER"
 #: How often a job checks its ancestors (seconds): a few /proc reads each time.
 POLL_SECONDS = 1.0
 #: The exit status of a job that stopped because its controller is gone.
@@ -41,7 +44,7 @@ ORPHAN_EXIT_STATUS = 3
 
 def mark_controller() -> None:
     """Make this process the controller that every job started from now on watches."""
-    os.environ[CONTROLLER_PID_ENV] = str(os.getpid())
+    os.environ[CONTROLLER_ENV] = f"{socket.gethostname()} {os.getpid()}"
 
 
 def _parent(pid: int) -> int | None:
@@ -67,9 +70,9 @@ def ancestors() -> list[int]:
 def watched_process() -> int | None:
     """The pid this job must outlive: the controller if it is an ancestor, else the parent."""
     chain = ancestors()
-    controller = os.environ.get(CONTROLLER_PID_ENV, "")
-    if controller.isdigit() and int(controller) in chain:
-        return int(controller)
+    host, _, pid = os.environ.get(CONTROLLER_ENV, "").partition(" ")
+    if host == socket.gethostname() and pid.isdigit() and int(pid) in chain:
+        return int(pid)
     return chain[0] if chain else None
 
 

@@ -4,29 +4,31 @@ Snakemake's own lock lives in the working directory's `.snakemake/`, so two chec
 working directories) whose configs name the same absolute `results_dir` would run side by side
 and overwrite each other's outputs. The Snakefile's `onstart` hook takes this lock on the
 analysis's results directory (`<results_dir>/<analysis>`: two analyses sharing a `results_dir`
-write disjoint trees, as Snakemake's own per-file lock allows) and `onsuccess`/`onerror`
-release it; Ctrl-C reaches `onerror`, and an exit that skips the hooks releases it at exit.
+write disjoint trees) and `onsuccess`/`onerror` release it; an exit that skips those hooks
+(an exception in the scheduler) releases it at interpreter exit.
 
 Which runs take it follows from when Snakemake calls the hooks: only a real run of the main
-process. Dry runs (`-n`), `--report`, `--lint`, `--dag`/`--rulegraph`, `--list-*` and a run with
-nothing to do never call `onstart`; the per-job `snakemake` that a cluster executor (HTCondor)
-or the local executor spawns is started with `--no-hooks` (snakemake/spawn_jobs.py), so only
-the controller ever holds the lock. `--nolock` skips it, as it skips Snakemake's own lock.
+process. Dry runs (`-n`), `--unlock`, `--report`, `--lint`, `--dag`/`--rulegraph`, `--list-*`
+and a run with nothing to do never call `onstart`; the per-job `snakemake` that a cluster
+executor (HTCondor) spawns is started with `--no-hooks`, so only the controller ever holds the
+lock. `--nolock` skips it, as it skips Snakemake's own lock.
 
-The mechanism is `fcntl.flock` on `innfer.lock`, which the kernel releases when the holder dies
-however it dies, plus the holder's host, pid, working directory and start time in the file:
+The lock is the file `innfer.lock`, created with O_CREAT|O_EXCL (atomic on local filesystems
+and on NFSv3 and later, unlike `flock`, which NFS may not share between hosts) and holding the
+holder's host, pid, working directory and start time. When the file exists:
 
-- held (flock refused): the run stops before any job with a message naming the directory, the
-  holder and the lock file;
-- free, last written by a process of this host that no longer exists (a SIGKILLed controller):
-  stale, taken over with a warning;
-- free, written by another host: that run may still be going on a shared filesystem whose
-  flock is not shared between hosts (NFS without lock support, some FUSE mounts), and its pid
-  cannot be checked from here, so the run stops and says to remove the file if that run is over.
+- written by a live process of this host: the run stops before any job, naming the holder and
+  the lock file;
+- written by a process of this host that no longer exists (a SIGKILLed controller): stale,
+  taken over with a warning;
+- written by another host: that run may still be going, and its pid cannot be checked from
+  here, so the run stops and says to remove the file if that run is over.
 
-Limits: across hosts the guard relies on the filesystem sharing flock; where it does not, two
-runs that start on different hosts at the same moment may both proceed. The lock covers what a
-run writes; `--delete-all-output` and hand edits are not guarded.
+Limits: two runs that find the same stale lock at the same instant could both take it over
+(each checks that the file is still the stale one just before removing it, which leaves a
+window of microseconds). A process of this host that reuses the dead holder's pid makes the
+lock look held; the message then says how to remove it. The lock covers what a run writes;
+`--delete-all-output` and hand edits are not guarded.
 """
 
 from __future__ import annotations
@@ -34,14 +36,12 @@ from __future__ import annotations
 import atexit
 import contextlib
 import datetime
-import errno
-import fcntl
 import logging
 import os
 import socket
 import sys
+import time
 from pathlib import Path
-from typing import IO
 
 import yaml
 
@@ -51,7 +51,9 @@ LOG = logging.getLogger("innfer")
 
 #: The lock file's name inside the analysis's results directory.
 LOCK_FILE = "innfer.lock"
-# Attempts to lock a file that another run removes at the same moment (see `_lock_file`).
+#: How long a lock file may stay empty: the moment between its creation and its content.
+_EMPTY_GRACE_SECONDS = 2.0
+# Attempts to create the lock file when stale ones keep being replaced (see `acquire`).
 _ATTEMPTS = 5
 
 
@@ -62,7 +64,7 @@ class ResultsLockError(InnferError):
 def _holder_text(holder: dict) -> str:
     """The holder as a user reads it: pid, host, working directory and start time."""
     if not holder:
-        return "a run whose details are not written yet"
+        return "a run that has not written its details (an empty or unreadable lock file)"
     return (
         f"snakemake pid {holder.get('pid', '?')} on host {holder.get('host', '?')} "
         f"(working directory {holder.get('working_directory', '?')}, "
@@ -70,11 +72,16 @@ def _holder_text(holder: dict) -> str:
     )
 
 
-def _read_holder(stream: IO[str]) -> dict:
-    """The holder the lock file records, or {} if it is empty or not readable."""
-    stream.seek(0)
+def _read_holder(path: Path) -> dict | None:
+    """The holder a lock file records: {} if empty or unreadable, None if it does not exist."""
     try:
-        holder = yaml.safe_load(stream.read())
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return None
+    except OSError:
+        return {}
+    try:
+        holder = yaml.safe_load(text)
     except yaml.YAMLError:
         return {}
     return holder if isinstance(holder, dict) else {}
@@ -82,7 +89,7 @@ def _read_holder(stream: IO[str]) -> dict:
 
 def _pid_alive(pid: object) -> bool:
     """Whether a process of this host has that pid (also one of another user)."""
-    if not isinstance(pid, int) or pid <= 0:
+    if not isinstance(pid, int) or isinstance(pid, bool) or pid <= 0:
         return False
     try:
         os.kill(pid, 0)
@@ -99,7 +106,7 @@ class ResultsLock:
     def __init__(self, directory: str | Path) -> None:
         self.directory = Path(directory).resolve()
         self.path = self.directory / LOCK_FILE
-        self._stream: IO[str] | None = None
+        self._mine: dict | None = None
 
     def acquire(self, enabled: bool = True) -> None:
         """Take the lock for this process, or raise ResultsLockError naming the holder.
@@ -107,68 +114,69 @@ class ResultsLock:
         Args:
             enabled: False (Snakemake's `--nolock`) skips the lock altogether.
         """
-        if not enabled or self._stream is not None:
+        if not enabled or self._mine is not None:
             return
-        self.directory.mkdir(parents=True, exist_ok=True)
-        stream = self._lock_file()
         try:
-            self._check_previous(_read_holder(stream))
-            stream.seek(0)
-            stream.truncate()
-            stream.write(yaml.safe_dump(self._me(), sort_keys=False))
-            stream.flush()
-            os.fsync(stream.fileno())
-        except BaseException:
-            stream.close()
-            raise
-        self._stream = stream
-        atexit.register(self.release)
-
-    def release(self) -> None:
-        """Remove the lock file and let go; a no-op when this process does not hold it."""
-        stream, self._stream = self._stream, None
-        if stream is None:
-            return
-        atexit.unregister(self.release)
-        # Unlink while still holding the flock: a run that opened the old file meanwhile
-        # sees that its inode is gone and starts over on a fresh file (`_lock_file`).
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(self.path)
-        stream.close()
-
-    def _lock_file(self) -> IO[str]:
-        """Open the lock file and flock it; raise ResultsLockError if another process holds it."""
+            self.directory.mkdir(parents=True, exist_ok=True)
+        except OSError as err:
+            raise self._cannot(err) from None
         for _ in range(_ATTEMPTS):
-            stream = open(self.path, "a+", encoding="utf-8")  # stays open while held
-            try:
-                fcntl.flock(stream.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except OSError as err:
-                holder = _read_holder(stream)
-                stream.close()
-                if err.errno != errno.EWOULDBLOCK:
-                    raise ResultsLockError(
-                        f"results directory {self.directory}: cannot lock {self.path} ({err}); "
-                        "`--nolock` runs without the lock (and without Snakemake's own)"
-                    ) from None
-                raise self._in_use(holder, "is in use by") from None
-            # The holder before us may have removed the file between our open and our flock:
-            # then we hold a lock on a file nobody else sees, and must try the new one.
-            with contextlib.suppress(FileNotFoundError):
-                if os.stat(self.path).st_ino == os.fstat(stream.fileno()).st_ino:
-                    return stream
-            stream.close()
+            if self._create():
+                atexit.register(self.release)
+                return
+            holder = self._settled_holder()
+            if holder is None:
+                continue  # released meanwhile: try again
+            self._take_over_if_stale(holder)
         raise ResultsLockError(f"results directory {self.directory}: {self.path} keeps changing")
 
-    def _check_previous(self, holder: dict) -> None:
-        """Accept a lock file left by a dead run of this host; refuse one from another host."""
-        if not holder:
+    def release(self) -> None:
+        """Remove the lock file if it is still this run's; a no-op when this run holds none."""
+        mine, self._mine = self._mine, None
+        if mine is None:
             return
-        if holder.get("host") != socket.gethostname():
+        atexit.unregister(self.release)
+        # Someone may have removed a lock they took for stale, and another run taken it.
+        if _read_holder(self.path) == mine:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(self.path)
+
+    def _create(self) -> bool:
+        """Create the lock file with this run's details; False if it exists already."""
+        try:
+            fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+        except FileExistsError:
+            return False
+        except OSError as err:
+            raise self._cannot(err) from None
+        mine = self._me()
+        with os.fdopen(fd, "w", encoding="utf-8") as stream:
+            stream.write(yaml.safe_dump(mine, sort_keys=False))
+            stream.flush()
+            os.fsync(stream.fileno())
+        self._mine = mine
+        return True
+
+    def _settled_holder(self) -> dict | None:
+        """The existing lock file's holder, waiting out the instant between create and write."""
+        deadline = time.monotonic() + _EMPTY_GRACE_SECONDS
+        while True:
+            holder = _read_holder(self.path)
+            if holder or holder is None or time.monotonic() > deadline:
+                return holder
+            time.sleep(0.1)
+
+    def _take_over_if_stale(self, holder: dict) -> None:
+        """Remove a lock file left by a dead run of this host; raise for any other."""
+        if not holder or holder.get("host") != socket.gethostname():
             raise self._in_use(holder, "may be in use by")
         if _pid_alive(holder.get("pid")):
-            # flock was free, yet the recorded process lives: its pid was reused, or the
-            # filesystem does not honour flock. Refusing is the safe side of both.
-            raise self._in_use(holder, "may be in use by")
+            raise self._in_use(holder, "is in use by")
+        # Remove it only if it is still the stale one: another run may have taken it over.
+        if _read_holder(self.path) != holder:
+            return
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(self.path)
         LOG.warning(
             "innfer: taking over the stale lock of results directory %s: %s is gone",
             self.directory,
@@ -180,6 +188,12 @@ class ResultsLock:
             f"results directory {self.directory} {verb} another run: {_holder_text(holder)}.\n"
             f"Wait for that run to finish; if that process is gone, remove {self.path} "
             "and start again."
+        )
+
+    def _cannot(self, err: OSError) -> ResultsLockError:
+        return ResultsLockError(
+            f"results directory {self.directory}: cannot create the lock file {self.path} "
+            f"({err.strerror}); `--nolock` runs without it (and without Snakemake's own lock)"
         )
 
     @staticmethod
