@@ -42,12 +42,18 @@ SCRIPT = textwrap.dedent(
     os.write(2, b"I0000 cudart_stub.cc:31] Could not find cuda drivers\\n")
 
     from innfer_lib.core.errors import DataError
+    from innfer_lib.core.io import atomic_path
 
 
     def main(smk):
-        LOG.info("main started in pid %d", os.getpid())
         if sys.argv[2] == "error":
             raise DataError("data.parquet: column 'X1' is missing")
+        if sys.argv[2] == "write":  # killed half-way through writing an output
+            with atomic_path(sys.argv[1] + ".out") as tmp:
+                tmp.write_text("half")
+                LOG.info("main started in pid %d", os.getpid())
+                time.sleep(float(sys.argv[3]))
+        LOG.info("main started in pid %d", os.getpid())
         time.sleep(float(sys.argv[3]))
 
 
@@ -66,8 +72,8 @@ CONTROLLER = textwrap.dedent(
         mark_controller()
     elif sys.argv[1] == "other-host":
         os.environ[CONTROLLER_ENV] = f"node7.example.org {os.getpid()}"
-    script, log, seconds, status = sys.argv[2:]
-    job = f"{sys.executable} {script} {log} sleep {seconds}; echo $? > {status}"
+    script, log, mode, seconds, status = sys.argv[2:]
+    job = f"{sys.executable} {script} {log} {mode} {seconds}; echo $? > {status}"
     subprocess.run(["bash", "-c", job])
     """
 )
@@ -155,12 +161,14 @@ def test_a_job_whose_parent_is_killed_exits(script: Path, tmp_path: Path) -> Non
     print(f"orphan exited {seconds:.2f} s after its parent was killed")
 
 
+@pytest.mark.parametrize("mode", ["sleep", "write"])
 def test_a_job_whose_controller_is_killed_exits_though_its_shell_lives(
-    script: Path, tmp_path: Path
+    script: Path, tmp_path: Path, mode: str
 ) -> None:
+    # "write": killed inside an atomic write, the job removes its temporary before it ends.
     log, status = tmp_path / "tiny.log", tmp_path / "status"
     controller = subprocess.Popen(
-        [sys.executable, "-c", CONTROLLER, "mark", str(script), str(log), "60", str(status)],
+        [sys.executable, "-c", CONTROLLER, "mark", str(script), str(log), mode, "60", str(status)],
         env=env(),
     )
     pid = job_pid(log)
@@ -171,6 +179,7 @@ def test_a_job_whose_controller_is_killed_exits_though_its_shell_lives(
     assert int(status.read_text()) == ORPHAN_EXIT_STATUS
     assert not alive(pid)
     assert f"(pid {controller.pid}) is gone" in log.read_text()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["status", "tiny.log", "tiny.py"]
     print(f"job exited {seconds:.2f} s after its controller was killed")
 
 
@@ -185,7 +194,8 @@ def test_a_job_of_a_live_controller_runs_to_the_end(
         host = socket.gethostname()
         extra = {} if marked == "mark" else {CONTROLLER_ENV: f"{host} {elsewhere.pid}"}
         proc = subprocess.run(
-            [sys.executable, "-c", CONTROLLER, marked, str(script), str(log), "2", str(status)],
+            [sys.executable, "-c", CONTROLLER, marked, str(script), str(log), "sleep", "2"]
+            + [str(status)],
             env=env(**extra),
             timeout=60,
         )
@@ -200,7 +210,8 @@ def test_a_controller_on_another_host_is_not_watched(script: Path, tmp_path: Pat
     # even when it is an ancestor. Killing it must not stop the job while its shell lives.
     log, status = tmp_path / "tiny.log", tmp_path / "status"
     controller = subprocess.Popen(
-        [sys.executable, "-c", CONTROLLER, "other-host", str(script), str(log), "3", str(status)],
+        [sys.executable, "-c", CONTROLLER, "other-host", str(script), str(log), "sleep", "3"]
+        + [str(status)],
         env=env(),
     )
     job_pid(log)

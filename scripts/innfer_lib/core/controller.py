@@ -19,17 +19,21 @@ The watch runs in a daemon thread that ends the process with `os._exit`: the mai
 inside a TensorFlow op or a Minuit fit for minutes, where neither a signal handler nor an
 exception raised from another thread runs, and a job must not need to cooperate. Ending this
 way is no harsher than the SIGKILL a job must survive anyway: every output is written to a
-temporary and renamed into place, and training resumes from its per-epoch checkpoint.
+temporary and renamed into place, and training resumes from its per-epoch checkpoint. Before
+it ends, it calls the `on_orphan_exit` callbacks, which remove the temporaries being written
+(innfer_lib.core.io), so not even those are left behind.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import socket
 import sys
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 LOG = logging.getLogger("innfer")
@@ -76,6 +80,14 @@ def watched_process() -> int | None:
     return chain[0] if chain else None
 
 
+_ON_ORPHAN_EXIT: list[Callable[[], None]] = []
+
+
+def on_orphan_exit(callback: Callable[[], None]) -> None:
+    """Call `callback` (quick, no output) just before a job ends because its controller died."""
+    _ON_ORPHAN_EXIT.append(callback)
+
+
 def _watch(pid: int) -> None:
     while pid in ancestors():
         time.sleep(POLL_SECONDS)
@@ -84,6 +96,9 @@ def _watch(pid: int) -> None:
         "no orphaned job writes into the results directory",
         pid,
     )
+    for callback in _ON_ORPHAN_EXIT:
+        with contextlib.suppress(Exception):
+            callback()
     for handler in logging.getLogger().handlers:
         handler.flush()
     sys.stdout.flush()
