@@ -16,6 +16,7 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
+from innfer_lib.core.run_lock import LOCK_FILE
 from tests.conftest import REPO, snakemake_command
 
 #: Lines a config error may print at most (the whole failure, Snakemake's own lines included).
@@ -82,8 +83,9 @@ def assert_short(failure: Failure, max_lines: int = MAX_CONFIG_ERROR_LINES) -> N
 
 
 def assert_no_leftovers(results_dir: Path, *outputs: Path) -> None:
-    """The failing job's outputs and any atomic-write temporaries (`.<name>.*`) are gone."""
+    """The failing job's outputs, atomic-write temporaries (`.<name>.*`), the run's lock: gone."""
     left = [p for p in outputs if p.exists()]
+    left += list(results_dir.rglob(LOCK_FILE)) if results_dir.exists() else []
     assert not left, f"left behind: {left}"
     if results_dir.exists():
         hidden = [p for p in results_dir.rglob(".*") if p.is_file() and ".snakemake" not in p.parts]
