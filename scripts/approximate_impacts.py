@@ -1,5 +1,8 @@
+from innfer_lib.core.runner import LOG, run, start_job
+
+start_job(snakemake)  # noqa: F821  first: what the imports below print goes to the job log
+
 from innfer_lib.core.io import read_yaml, write_yaml
-from innfer_lib.core.runner import LOG, run
 from innfer_lib.inference.impacts import approximate_impacts
 
 

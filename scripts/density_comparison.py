@@ -1,9 +1,12 @@
+from innfer_lib.core.runner import run, start_job
+
+start_job(snakemake)  # noqa: F821  first: what the imports below print goes to the job log
+
 import numpy as np
 
 from innfer_lib.core.analysis import load_analysis
 from innfer_lib.core.io import read_parquet, read_yaml
 from innfer_lib.core.paths import PLOT_EXTENSIONS, input_key
-from innfer_lib.core.runner import run
 from innfer_lib.data.validation_sets import validation_sample
 from innfer_lib.data.yields import expected_yield
 from innfer_lib.density.models import LEARNED, load_density

@@ -1,6 +1,9 @@
+from innfer_lib.core.runner import LOG, run, start_job, warn_terminal
+
+start_job(snakemake)  # noqa: F821  first: what the imports below print goes to the job log
+
 from innfer_lib.core.analysis import load_analysis
 from innfer_lib.core.io import read_yaml, write_yaml
-from innfer_lib.core.runner import LOG, run, warn_terminal
 from innfer_lib.results.fit_report import fit_label, invalid_fit_warning
 from innfer_lib.results.intervals import fit_result, intervals_from_records
 

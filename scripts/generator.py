@@ -1,10 +1,13 @@
+from innfer_lib.core.runner import LOG, run, start_job
+
+start_job(snakemake)  # noqa: F821  first: what the imports below print goes to the job log
+
 from itertools import combinations
 
 import numpy as np
 
 from innfer_lib.core.analysis import load_analysis
 from innfer_lib.core.io import read_parquet, read_yaml
-from innfer_lib.core.runner import LOG, run
 from innfer_lib.data.validation_sets import validation_sample
 from innfer_lib.plots.generator import generator_plot
 from innfer_lib.plots.generator_2d import unrolled_2d_plot

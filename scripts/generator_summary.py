@@ -1,6 +1,9 @@
+from innfer_lib.core.runner import run, start_job
+
+start_job(snakemake)  # noqa: F821  first: what the imports below print goes to the job log
+
 from innfer_lib.core.analysis import load_analysis
 from innfer_lib.core.io import read_parquet, read_yaml
-from innfer_lib.core.runner import run
 from innfer_lib.data.validation_sets import validation_sample
 from innfer_lib.plots.generator_summary import generator_summary_plot
 

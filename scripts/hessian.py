@@ -1,5 +1,8 @@
+from innfer_lib.core.runner import LOG, run, start_job
+
+start_job(snakemake)  # noqa: F821  first: what the imports below print goes to the job log
+
 from innfer_lib.core.io import write_yaml
-from innfer_lib.core.runner import LOG, run
 from innfer_lib.inference.fit_job import fit_job
 from innfer_lib.inference.hessian import hessian_at
 

@@ -1,6 +1,9 @@
+from innfer_lib.core.runner import run, start_job
+
+start_job(snakemake)  # noqa: F821  first: what the imports below print goes to the job log
+
 from innfer_lib.core.errors import DataError
 from innfer_lib.core.io import read_yaml
-from innfer_lib.core.runner import run
 from innfer_lib.inference.impacts import poi_result, pulls
 from innfer_lib.plots.impacts import impacts_plot, poi_header
 

@@ -1,5 +1,8 @@
+from innfer_lib.core.runner import LOG, run, start_job, warn_terminal
+
+start_job(snakemake)  # noqa: F821  first: what the imports below print goes to the job log
+
 from innfer_lib.core.io import write_yaml
-from innfer_lib.core.runner import LOG, run, warn_terminal
 from innfer_lib.inference.data_range import fit_data_warnings
 from innfer_lib.inference.fit_inputs import inputs_from_snakemake
 from innfer_lib.inference.fit_job import fit_job

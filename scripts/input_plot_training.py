@@ -1,6 +1,9 @@
+from innfer_lib.core.runner import LOG, run, start_job
+
+start_job(snakemake)  # noqa: F821  first: what the imports below print goes to the job log
+
 from innfer_lib.core.io import read_parquet, read_yaml
 from innfer_lib.core.paths import DENSITY_DATASET
-from innfer_lib.core.runner import LOG, run
 from innfer_lib.plots.inputs import training_distribution_plot
 
 

@@ -1,7 +1,10 @@
+from innfer_lib.core.runner import LOG, run, start_job
+
+start_job(snakemake)  # noqa: F821  first: what the imports below print goes to the job log
+
 from innfer_lib.core.analysis import load_analysis, same_point
 from innfer_lib.core.io import read_parquet, read_yaml
 from innfer_lib.core.paths import ALL_POINTS
-from innfer_lib.core.runner import LOG, run
 from innfer_lib.data.validation_sets import validation_sample
 from innfer_lib.plots.inputs import validation_distribution_plot
 

@@ -1,6 +1,9 @@
+from innfer_lib.core.runner import LOG, run, start_job
+
+start_job(snakemake)  # noqa: F821  first: what the imports below print goes to the job log
+
 from innfer_lib.core.analysis import load_analysis
 from innfer_lib.core.io import write_parquet
-from innfer_lib.core.runner import LOG, run
 from innfer_lib.data.loading import load_file
 
 

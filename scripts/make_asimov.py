@@ -1,6 +1,9 @@
+from innfer_lib.core.runner import LOG, run, start_job
+
+start_job(snakemake)  # noqa: F821  first: what the imports below print goes to the job log
+
 from innfer_lib.core.analysis import load_analysis
 from innfer_lib.core.io import read_yaml, write_parquet
-from innfer_lib.core.runner import LOG, run
 from innfer_lib.core.seeds import stable_seed
 from innfer_lib.data.schema import WEIGHT
 from innfer_lib.density.models import load_density

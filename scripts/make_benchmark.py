@@ -1,7 +1,10 @@
+from innfer_lib.core.runner import LOG, run, start_job
+
+start_job(snakemake)  # noqa: F821  first: what the imports below print goes to the job log
+
 from pathlib import Path
 
 from innfer_lib.core.io import write_parquet, write_yaml
-from innfer_lib.core.runner import LOG, run
 from innfer_lib.data.benchmarks import get_benchmark
 
 

@@ -1,6 +1,9 @@
+from innfer_lib.core.runner import LOG, run, start_job
+
+start_job(snakemake)  # noqa: F821  first: what the imports below print goes to the job log
+
 from pathlib import Path
 
-from innfer_lib.core.runner import LOG, run
 from innfer_lib.data.examples import example_outputs, simulate_example
 
 

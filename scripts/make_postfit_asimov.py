@@ -1,5 +1,8 @@
+from innfer_lib.core.runner import LOG, run, start_job
+
+start_job(snakemake)  # noqa: F821  first: what the imports below print goes to the job log
+
 from innfer_lib.core.io import read_yaml, write_parquet
-from innfer_lib.core.runner import LOG, run
 from innfer_lib.core.seeds import stable_seed
 from innfer_lib.density.models import load_density
 from innfer_lib.density.sampling import asimov_event_count_from_options, batch_seed, make_asimov

@@ -1,6 +1,9 @@
+from innfer_lib.core.runner import run, start_job
+
+start_job(snakemake)  # noqa: F821  first: what the imports below print goes to the job log
+
 from innfer_lib.core.io import read_parquet
 from innfer_lib.core.paths import input_key
-from innfer_lib.core.runner import run
 from innfer_lib.data.schema import WEIGHT
 from innfer_lib.inference.fit_job import fit_job
 from innfer_lib.inference.likelihood import fitted_yields

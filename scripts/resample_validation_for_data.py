@@ -1,9 +1,12 @@
+from innfer_lib.core.runner import LOG, run, start_job, warn_terminal
+
+start_job(snakemake)  # noqa: F821  first: what the imports below print goes to the job log
+
 import numpy as np
 
 from innfer_lib.core.analysis import load_analysis
 from innfer_lib.core.io import read_parquet, read_yaml, write_parquet
 from innfer_lib.core.paths import input_key
-from innfer_lib.core.runner import LOG, run, warn_terminal
 from innfer_lib.core.seeds import stable_seed
 from innfer_lib.data.data_events import resample_for_data
 from innfer_lib.data.validation_sets import validation_sample

@@ -1,8 +1,11 @@
+from innfer_lib.core.runner import LOG, run, start_job
+
+start_job(snakemake)  # noqa: F821  first: what the imports below print goes to the job log
+
 from pathlib import Path
 
 from innfer_lib.core.io import atomic_path, read_yaml
 from innfer_lib.core.paths import INPUT_KEY_SEPARATOR
-from innfer_lib.core.runner import LOG, run
 from innfer_lib.results.tables import table_csv, table_markdown, table_rows
 
 

@@ -1,6 +1,9 @@
+from innfer_lib.core.runner import LOG, run, start_job
+
+start_job(snakemake)  # noqa: F821  first: what the imports below print goes to the job log
+
 from innfer_lib.core.analysis import load_analysis
 from innfer_lib.core.io import read_yaml, write_yaml
-from innfer_lib.core.runner import LOG, run
 from innfer_lib.inference.fit_job import limits_from_inputs
 from innfer_lib.inference.scan_grid import scan_points_from_sigma
 

@@ -1,7 +1,10 @@
+from innfer_lib.core.runner import LOG, run, start_job
+
+start_job(snakemake)  # noqa: F821  first: what the imports below print goes to the job log
+
 from innfer_lib.core.analysis import load_analysis
 from innfer_lib.core.io import read_yaml, write_yaml
 from innfer_lib.core.paths import INPUT_KEY_SEPARATOR
-from innfer_lib.core.runner import LOG, run
 from innfer_lib.plots.summary import summary_plot
 from innfer_lib.plots.summary_per_val import summary_per_val_plot
 from innfer_lib.results.summary import collect

@@ -1,10 +1,13 @@
 """Rule train_density: train one density flow, resuming a killed run from its checkpoint."""
 
+from innfer_lib.core.runner import LOG, run, start_job
+
+start_job(snakemake)  # noqa: F821  first: what the imports below print goes to the job log
+
 import contextlib
 import os
 
 from innfer_lib.core.io import atomic_path, read_parquet, read_yaml, write_yaml
-from innfer_lib.core.runner import LOG, run
 from innfer_lib.density.checkpoint import remove_checkpoint
 from innfer_lib.density.models import learned_architecture
 from innfer_lib.density.train_job import load_architecture, train_density

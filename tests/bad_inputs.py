@@ -22,6 +22,7 @@ import pandas as pd
 import yaml
 
 from innfer_lib.core.paths import Paths
+from innfer_lib.core.run_lock import LOCK_FILE
 from innfer_lib.data.benchmarks import get_benchmark
 from tests.conftest import REPO, snakemake_command
 
@@ -102,8 +103,9 @@ def assert_job_message(failure: Failure, text: str, upstream_jobs: int = 0) -> N
 
 
 def assert_no_leftovers(results_dir: Path, *outputs: Path) -> None:
-    """The failing job's outputs and any atomic-write temporaries (`.<name>.*`) are gone."""
+    """The failing job's outputs, atomic-write temporaries (`.<name>.*`), the run's lock: gone."""
     left = [p for p in outputs if p.exists()]
+    left += list(results_dir.rglob(LOCK_FILE)) if results_dir.exists() else []
     assert not left, f"left behind: {left}"
     if results_dir.exists():
         hidden = [p for p in results_dir.rglob(".*") if p.is_file() and ".snakemake" not in p.parts]

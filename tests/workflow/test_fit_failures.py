@@ -6,12 +6,15 @@ X1: the data fit is pushed against Y1's upper limit. A closure fit at the defaul
 valid, so the closing line must count one invalid fit of two.
 """
 
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import pytest
 import yaml
 
 from innfer_lib.core.paths import Paths
+from innfer_lib.core.run_lock import LOCK_FILE
 from innfer_lib.results.fit_report import INVALID_FITS_EXIT
 from tests.conftest import run_snakemake
 
@@ -55,12 +58,14 @@ def run(tmp_path_factory):
 
 
 def test_the_run_ends_with_one_line_on_the_invalid_fit_and_exits_non_zero(run):
-    _, _, proc = run
+    paths, _, proc = run
     terminal = proc.stdout + proc.stderr
     assert proc.returncode == INVALID_FITS_EXIT, terminal[-3000:]
     closing = [line for line in terminal.splitlines() if line.startswith("innfer: ")]
     assert closing == [f"innfer: 1 of 2 fits invalid: data/truth/val_{DEFAULT_VAL} (at limit: Y1)"]
     assert "Traceback" not in terminal
+    # The results lock is released before the exit with status 3.
+    assert not (Path(paths.root) / LOCK_FILE).exists()
 
 
 def test_each_invalid_fit_warns_once_on_the_terminal(run):

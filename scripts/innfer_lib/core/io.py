@@ -2,7 +2,8 @@
 
 A job killed half-way (wall-time limits, pre-emption) must never leave a file that looks
 complete: every writer goes through a temporary file in the same directory and an atomic
-rename, so Snakemake sees either the whole output or nothing.
+rename, so Snakemake sees either the whole output or nothing. A job that stops because its
+controller died (innfer_lib.core.controller) removes the temporaries it is writing first.
 """
 
 from __future__ import annotations
@@ -18,7 +19,20 @@ import numpy as np
 import pandas as pd
 import yaml
 
+from innfer_lib.core.controller import on_orphan_exit
 from innfer_lib.core.errors import DataError
+
+#: The temporaries being written now: removed if the job stops because its controller died.
+_IN_FLIGHT: set[str] = set()
+
+
+def _remove_in_flight() -> None:
+    for tmp in list(_IN_FLIGHT):
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+
+
+on_orphan_exit(_remove_in_flight)
 
 
 @contextlib.contextmanager
@@ -28,6 +42,7 @@ def atomic_path(path: str | Path) -> Iterator[Path]:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=path.suffix, dir=path.parent)
     os.close(fd)
+    _IN_FLIGHT.add(tmp)
     try:
         yield Path(tmp)
         # mkstemp makes the file private (0600); outputs in shared areas must get the
@@ -40,6 +55,8 @@ def atomic_path(path: str | Path) -> Iterator[Path]:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
         raise
+    finally:
+        _IN_FLIGHT.discard(tmp)
 
 
 def _plain(value: Any) -> Any:

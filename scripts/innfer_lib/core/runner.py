@@ -1,9 +1,15 @@
 """What every rule script does around its work: logging to the rule's log, clean errors.
 
-Scripts are glue; this keeps the glue identical. A failing job writes the message that names
-the file, key or column (or the traceback of an unexpected error) into its log and exits
-non-zero; Snakemake then deletes the partial outputs, and every writer is atomic, so nothing
-half-written survives.
+Scripts are glue; this keeps the glue identical. A script starts with `start_job(snakemake)`,
+before its other imports, and ends with `run(snakemake, main)`:
+
+- from `start_job` on, file descriptors 1 and 2 go to the rule's `log:`, so whatever the
+  imports print (TensorFlow's C++ start-up lines: CUDA drivers, oneDNN, absl) lands in the job
+  log and not in the terminal, where Snakemake shows its progress; and the job starts watching
+  the snakemake process that runs it (innfer_lib.core.controller), so it never outlives it;
+- `run` calls `main`. A failing job writes the message that names the file, key or column (or
+  the traceback of an unexpected error) into its log and exits non-zero; Snakemake then deletes
+  the partial outputs, and every writer is atomic, so nothing half-written survives.
 """
 
 from __future__ import annotations
@@ -16,6 +22,7 @@ import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
+from innfer_lib.core.controller import watch_controller
 from innfer_lib.core.errors import InnferError
 
 LOG = logging.getLogger("innfer")
@@ -64,28 +71,63 @@ def _output_to(path: str | None) -> Iterator[int]:
         os.close(saved[1])
 
 
-def run(snakemake: Any, main: Callable[[Any], None]) -> None:
-    """Run a rule's main function with all its output sent to the rule's `log:`."""
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    os.environ.setdefault("MPLBACKEND", "Agg")
-    log_file = snakemake.log[0] if len(snakemake.log) else None
-    with _output_to(log_file) as real_stderr:
+class _Job:
+    """This process's job: its output redirection, held open until `run` ends."""
+
+    def __init__(self, snakemake: Any) -> None:
+        self._output = contextlib.ExitStack()
+        log_file = snakemake.log[0] if len(snakemake.log) else None
+        self.real_stderr = self._output.enter_context(_output_to(log_file))
+
+    def close(self) -> None:
+        self._output.close()
+
+
+_JOB: _Job | None = None
+
+
+def _job(snakemake: Any) -> _Job:
+    """The job of this process, started on first use."""
+    global _JOB
+    if _JOB is None:
+        os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+        os.environ.setdefault("MPLBACKEND", "Agg")
+        _JOB = _Job(snakemake)
         handler = logging.StreamHandler(sys.stderr)
         handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
         root = logging.getLogger()
         root.handlers[:] = [handler]
         root.setLevel(logging.INFO)
-        start = time.perf_counter()
-        _terminal.append((real_stderr, str(snakemake.rule)))
-        try:
-            main(snakemake)
-        except InnferError as err:
-            LOG.error("%s", err)
-            os.write(real_stderr, f"innfer error in rule {snakemake.rule}: {err}\n".encode())
-            sys.exit(1)
-        except Exception:
-            LOG.exception("rule %s failed", snakemake.rule)
-            raise
-        finally:
-            _terminal.pop()
+        watch_controller()
+    return _JOB
+
+
+def start_job(snakemake: Any) -> None:
+    """Send this job's output to its log and watch its controller; first thing in a script.
+
+    Called before the script's other imports, so that what they print at import time goes to
+    the log too. `run` starts the job itself if the script did not.
+    """
+    _job(snakemake)
+
+
+def run(snakemake: Any, main: Callable[[Any], None]) -> None:
+    """Run a rule's main function with all its output sent to the rule's `log:`."""
+    global _JOB
+    job = _job(snakemake)
+    start = time.perf_counter()
+    _terminal.append((job.real_stderr, str(snakemake.rule)))
+    try:
+        main(snakemake)
         LOG.info("done in %.1f s", time.perf_counter() - start)
+    except InnferError as err:
+        LOG.error("%s", err)
+        os.write(job.real_stderr, f"innfer error in rule {snakemake.rule}: {err}\n".encode())
+        sys.exit(1)
+    except Exception:
+        LOG.exception("rule %s failed", snakemake.rule)
+        raise
+    finally:
+        _terminal.pop()
+        job.close()
+        _JOB = None
