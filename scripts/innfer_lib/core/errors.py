@@ -11,3 +11,11 @@ class ConfigError(InnferError):
 
 class DataError(InnferError):
     """An input dataset lacks a column, is empty, or holds values that cannot be used."""
+
+
+class ModelFileError(InnferError, ValueError):
+    """A trained model's file cannot be read, or was written for another architecture.
+
+    A ValueError too, because that is what loading a mismatched file has always raised; as an
+    InnferError it reaches the user as one line naming the file instead of a traceback.
+    """

@@ -82,12 +82,20 @@ def write_yaml(path: str | Path, data: Mapping[str, Any]) -> None:
         tmp.write_text(yaml.safe_dump(_plain(data), sort_keys=False))
 
 
+#: What to do about an unreadable file the workflow wrote (a disk filled up, a copy cut short).
+REWRITE = "if the workflow wrote it, remove it and the next run writes it again"
+
+
 def read_yaml(path: str | Path) -> Any:
-    """Read a YAML file, naming the file when it is missing (not a bare FileNotFoundError)."""
+    """Read a YAML file, naming the file when it is missing or unreadable (not a traceback)."""
     path = Path(path)
     if not path.is_file():
         raise DataError(f"missing file: {path}")
-    return yaml.safe_load(path.read_text())
+    try:
+        return yaml.safe_load(path.read_text())
+    except (yaml.YAMLError, UnicodeDecodeError) as err:
+        problem = " ".join(str(err).split())
+        raise DataError(f"{path}: cannot read as YAML ({problem}); {REWRITE}") from err
 
 
 def write_parquet(path: str | Path, frame: pd.DataFrame) -> None:
@@ -101,11 +109,13 @@ def read_parquet(path: str | Path, columns: list[str] | None = None) -> pd.DataF
     path = Path(path)
     if not path.is_file():
         raise DataError(f"missing file: {path}")
-    if columns is not None:
-        import pyarrow.parquet as pq
+    import pyarrow.parquet as pq
 
+    try:
         present = set(pq.read_schema(path).names)
-        missing = [c for c in columns if c not in present]
+        missing = [c for c in columns or [] if c not in present]
         if missing:
             raise DataError(f"{path}: missing column(s) {missing}; present: {sorted(present)}")
-    return pd.read_parquet(path, columns=columns)
+        return pd.read_parquet(path, columns=columns)
+    except (OSError, ValueError) as err:  # pyarrow's ArrowInvalid is a ValueError
+        raise DataError(f"{path}: cannot read as parquet ({err}); {REWRITE}") from err

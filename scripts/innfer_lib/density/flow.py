@@ -36,6 +36,7 @@ from __future__ import annotations
 import copy
 import math
 import os
+import zipfile
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -45,6 +46,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import tensorflow as tf  # noqa: E402
 
+from innfer_lib.core.errors import ModelFileError  # noqa: E402
 from innfer_lib.density.architecture import (  # noqa: E402
     dropout_rate,
     layer_kinds,
@@ -417,18 +419,29 @@ class ConditionalFlow(tf.Module):
         """Rebuild a flow from its architecture and load weights written by save.
 
         Raises:
-            ValueError: If the file was written for other dimensions or another architecture.
+            ModelFileError: (a ValueError) If the file cannot be read, or was written for other
+                dimensions or another architecture; the message names the file.
         """
         flow = cls(n_x, n_cond, architecture, dtype=dtype)
-        with np.load(path) as data:
-            stored = str(data["meta_signature"])
-            if stored != flow.signature():
-                raise ValueError(
-                    f"{path} was saved for {stored}, which does not match the requested "
-                    f"{flow.signature()}"
-                )
-            keys = sorted(k for k in data.files if k.startswith("w"))
-            flow.set_weights([data[k] for k in keys])
+        retrain = "remove it (or run with --forcerun train_density) to train again"
+        try:
+            with np.load(path) as data:
+                stored = str(data["meta_signature"])
+                keys = sorted(k for k in data.files if k.startswith("w"))
+                weights = [data[k] for k in keys]
+        except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as err:
+            raise ModelFileError(
+                f"{path}: cannot read the flow's weights ({type(err).__name__}: {err}); {retrain}"
+            ) from err
+        if stored != flow.signature():
+            raise ModelFileError(
+                f"{path} was saved for {stored}, which does not match the requested "
+                f"{flow.signature()}; {retrain}"
+            )
+        try:
+            flow.set_weights(weights)
+        except ValueError as err:
+            raise ModelFileError(f"{path}: weights of the wrong shape ({err}); {retrain}") from err
         return flow
 
     def count_flops_per_event(self) -> int:
