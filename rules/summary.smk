@@ -1,4 +1,10 @@
-"""Summary stage: fit results as intervals, closure summaries, χ², tables, density comparison."""
+"""Summary stage: fit results as intervals, closure summaries, χ², tables, density comparison.
+
+Also the run's closing line on invalid fits (`fit_report.close_run`, the `onsuccess` hook).
+"""
+
+# The `onsuccess` hook's closing line on invalid fits (workflow/Snakefile).
+from innfer_lib.results.fit_report import close_run
 
 
 rule fit_result:

@@ -1,6 +1,7 @@
 from innfer_lib.core.analysis import load_analysis
 from innfer_lib.core.io import read_yaml, write_yaml
-from innfer_lib.core.runner import LOG, run
+from innfer_lib.core.runner import LOG, run, warn_terminal
+from innfer_lib.results.fit_report import fit_label, invalid_fit_warning
 from innfer_lib.results.intervals import fit_result, intervals_from_records
 
 
@@ -20,6 +21,9 @@ def main(smk):
     )
     LOG.info("%s result: %s", smk.params.source, result)
     write_yaml(smk.output[0], result)
+    if not result["fit_valid"]:
+        label = fit_label(smk.wildcards.fit, smk.wildcards.density, val)
+        warn_terminal(invalid_fit_warning(label, result["invalid_reasons"]))
 
 
 run(snakemake, main)  # noqa: F821

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from innfer_lib.core.analysis_checks import check_analysis
+from innfer_lib.core.analysis_expressions import check_analysis_expressions
 from innfer_lib.core.config_files import ANALYSIS_SCHEMA, read_config_file, validate_schema
 from innfer_lib.core.errors import ConfigError
 
@@ -298,6 +299,7 @@ class Analysis:
     def check(self) -> None:
         """Cross-key checks a JSON schema cannot express (`core.analysis_checks`)."""
         check_analysis(self)
+        check_analysis_expressions(self.raw, self.source)
 
 
 def load_analysis(source: str | Path | Mapping[str, Any]) -> Analysis:

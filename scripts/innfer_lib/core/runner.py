@@ -19,6 +19,20 @@ from typing import Any
 from innfer_lib.core.errors import InnferError
 
 LOG = logging.getLogger("innfer")
+#: Where `warn_terminal` writes while a rule's main runs: (descriptor of the real stderr, rule).
+_terminal: list[tuple[int, str]] = []
+
+
+def warn_terminal(message: str) -> None:
+    """A warning the user must see: one line on the terminal and the same line in the job log.
+
+    Outside a rule (`run`), e.g. in tests, it is only logged. One line per call: the
+    terminal shows Snakemake's progress, so the message must name what it is about.
+    """
+    line = " ".join(message.split())
+    LOG.warning("%s", line)
+    for fd, rule in _terminal[-1:]:
+        os.write(fd, f"innfer warning in rule {rule}: {line}\n".encode())
 
 
 @contextlib.contextmanager
@@ -62,6 +76,7 @@ def run(snakemake: Any, main: Callable[[Any], None]) -> None:
         root.handlers[:] = [handler]
         root.setLevel(logging.INFO)
         start = time.perf_counter()
+        _terminal.append((real_stderr, str(snakemake.rule)))
         try:
             main(snakemake)
         except InnferError as err:
@@ -71,4 +86,6 @@ def run(snakemake: Any, main: Callable[[Any], None]) -> None:
         except Exception:
             LOG.exception("rule %s failed", snakemake.rule)
             raise
+        finally:
+            _terminal.pop()
         LOG.info("done in %.1f s", time.perf_counter() - start)

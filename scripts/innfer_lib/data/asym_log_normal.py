@@ -11,8 +11,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from innfer_lib.core.errors import ConfigError, DataError
-from innfer_lib.core.expressions import evaluate
+from innfer_lib.core import expressions
+from innfer_lib.core.errors import DataError
 from innfer_lib.data.schema import WEIGHT
 from innfer_lib.data.yields import lnn_factor
 
@@ -57,9 +57,7 @@ def _apply_factor(
     weights = _column(df, WEIGHT, "weight")
     factor = np.clip(lnn_factor(nu, kappa_down, kappa_up), *FACTOR_RANGE)
     if mask:
-        inside = evaluate(df, mask, "asym_log_normal mask").to_numpy()
-        if inside.dtype != bool:
-            raise ConfigError(f"asym_log_normal mask: {mask!r} is not a boolean selection")
+        inside = expressions.mask(df, mask, "asym_log_normal mask")
         factor = np.where(inside, factor, 1.0)
     out = df.copy(deep=False)
     out[WEIGHT] = weights * factor

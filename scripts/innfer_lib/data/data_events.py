@@ -65,9 +65,10 @@ def load_data_events(
         frame, _ = read_table(
             path, None, raw.get("data_tree_name"), "data_tree_name", f"data_file[{i}]"
         )
+        where = f"data_file[{i}] {path}"
         for column, value in add_values[i].items():
             frame[column] = value
-        frame, _ = calculate(frame, raw.get("data_calculate"), "data_calculate", base_dir)
+        frame, _ = calculate(frame, raw.get("data_calculate"), f"{where}: data_calculate", base_dir)
         missing = [v for v in variables if v not in frame.columns]
         if missing:
             raise DataError(
@@ -76,7 +77,6 @@ def load_data_events(
             )
         frame = select(frame, raw.get("data_selection"), f"data_selection ({path})")
         frame = select(frame, categories[category], f"categories.{category} ({path})")
-        where = f"data_file[{i}] {path}"
         values = as_float(frame, variables, where)
         check_finite(values, variables, where)
         others = frame.drop(columns=variables).reset_index(drop=True)

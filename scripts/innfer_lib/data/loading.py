@@ -23,7 +23,7 @@ import pandas as pd
 
 from innfer_lib.core.analysis import Analysis, rate_parameter
 from innfer_lib.core.errors import ConfigError, DataError
-from innfer_lib.core.expressions import evaluate, identifiers, select
+from innfer_lib.core.expressions import evaluate, identifiers, mask, select
 from innfer_lib.data.columns import as_float, calculate, check_finite, per_input_values
 from innfer_lib.data.functions import function_columns
 from innfer_lib.data.schema import WEIGHT
@@ -298,17 +298,15 @@ def _add_summed_columns(
     for k, entry in enumerate(entries):
         key = f"{source}[{k}]"
         if entry.get("selection"):
-            mask = evaluate(frame, entry["selection"], f"{key}.selection").to_numpy()
-            if mask.dtype != bool:
-                raise ConfigError(f"{key}.selection: {entry['selection']!r} is not boolean")
+            inside = mask(frame, entry["selection"], f"{key}.selection")
         else:
-            mask = np.ones(len(frame), dtype=bool)
+            inside = np.ones(len(frame), dtype=bool)
         if entry.get("column"):
             values = evaluate(frame, entry["column"], f"{key}.column").to_numpy(dtype=np.float64)
-            total = float(values[mask].sum())
+            total = float(values[inside].sum())
         else:
-            total = float(mask.sum())
-        frame[entry["name"]] = np.where(mask, total, 0.0)
+            total = float(inside.sum())
+        frame[entry["name"]] = np.where(inside, total, 0.0)
     return frame
 
 

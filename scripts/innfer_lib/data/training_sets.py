@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 
 from innfer_lib.core.errors import ConfigError, DataError
-from innfer_lib.core.expressions import evaluate
+from innfer_lib.core.expressions import mask
 from innfer_lib.data import shifts as shift_specs
 from innfer_lib.data.preprocessor import Preprocessor
 from innfer_lib.data.schema import CLASSIFIER_TRUTH, NOMINAL_WEIGHT, WEIGHT, WEIGHT_SHIFT
@@ -61,8 +61,8 @@ def _normalise_in(pre: Preprocessor, train: pd.DataFrame, test: pd.DataFrame, wh
     )
     for i, sel in enumerate(selections):
         source = f"preprocess.normalise_training_in.{pre.process}[{i}]"
-        mask_train = evaluate(train, sel, source).to_numpy(bool)
-        mask_test = evaluate(test, sel, source).to_numpy(bool)
+        mask_train = mask(train, sel, source)
+        mask_test = mask(test, sel, source)
         total = float(train.loc[mask_train, WEIGHT].sum())
         if not total > 0:
             raise DataError(f"{where}: {source} selects training weight {total}")

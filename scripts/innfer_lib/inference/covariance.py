@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 
 from innfer_lib.core.errors import DataError
+from innfer_lib.inference.validity import covariance_reasons
 
 SIGMAS = (-2, -1, 0, 1, 2)
 #: The key of the D matrix in the D-matrix file (`fit_job.FitJob.matrix_record`).
@@ -97,6 +98,9 @@ def _covariance_record(
         "matrix_columns": columns,
         "covariance": cov,
         "positive_definite": positive_definite,
+        # The covariance's own verdict (`validity`); `fit_valid` is the minimiser's, carried
+        # over from the Hessian file.
+        "invalid_reasons": covariance_reasons(positive_definite),
         "fit_valid": bool(hessian_record.get("fit_valid", True)),
         "best_fit": list(hessian_record["best_fit"]),
         "row": list(hessian_record["row"]),

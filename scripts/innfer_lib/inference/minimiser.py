@@ -19,6 +19,7 @@ import numpy as np
 
 from innfer_lib.core.errors import ConfigError
 from innfer_lib.inference.contract import ValueAndGradient
+from innfer_lib.inference.validity import parameters_at_limit
 
 METHODS = ("minuit", "scipy")
 # What a minimiser sees instead of NaN/inf: large enough to lose against any real value, small
@@ -318,7 +319,8 @@ def minimise(
     Returns:
         The best-fit record: `best_fit` (fixed values included), `best_fit_nll` (−2 ln L, the
         INNFER convention), `valid`, `status` (`converged` or `failed`), `minimiser` (which
-        one produced the result), EDM, call counts, `nonfinite_evaluations` and every attempt.
+        one produced the result), `parameters_at_limit` (`validity.parameters_at_limit`),
+        EDM, call counts, `nonfinite_evaluations` and every attempt.
         A failed fit reports the lowest −ln L point evaluated.
 
     Raises:
@@ -371,6 +373,9 @@ def minimise(
         "has_reached_call_limit": best.call_limit,
         "is_above_max_edm": best.above_max_edm,
         "at_limit": best.at_limit,
+        "parameters_at_limit": parameters_at_limit(
+            columns, [float(v) for v in values], limits, fixed_values
+        ),
         "nfcn": best.nfcn,
         "ngrad": best.ngrad,
         "likelihood_evaluations": objective.calls,

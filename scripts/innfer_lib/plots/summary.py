@@ -29,7 +29,8 @@ def summary_plot(
     Each series (fit set × density) is offset horizontally; thick bars are the ±1σ
     crossings and thin ones ±2σ, both possibly asymmetric (scans). The view per parameter
     is θ̂/θ_true (line at 1) or θ̂ − θ_true (line at 0, where a truth is 0). The legend
-    carries χ²/ndf against the truth.
+    carries χ²/ndf against the truth. Invalid fits (`inference.validity`) are drawn with a
+    red cross over their point and left out of the χ², whose label says how many were.
 
     Returns:
         The axes, one per parameter (for tests).
@@ -48,6 +49,7 @@ def summary_plot(
     offsets = np.linspace(-width / 2, width / 2, len(series)) if len(series) > 1 else [0.0]
     for ax, param in zip(axes[:, 0], params, strict=True):
         view = summary["views"][param]
+        crosses: list[list[float]] = [[], []]
         for i, ((fit, density), offset) in enumerate(zip(series, offsets, strict=True)):
             xs: list[float] = []
             ys: list[float] = []
@@ -60,11 +62,15 @@ def summary_plot(
                 y, c = view_values(entry, point["truth"][param], view)
                 xs.append(x[j] + offset)
                 ys.append(y)
+                if not entry["fit_valid"]:
+                    crosses[0].append(x[j] + offset)
+                    crosses[1].append(y)
                 for bars, k in ((one, 1), (two, 2)):
                     bars[0].append(y - c.get(-k, np.nan))
                     bars[1].append(c.get(k, np.nan) - y)
             style = series_style(i, density, n_fits)
             chi2 = summary["chi2"][fit][density][param]
+            excluded = f", {chi2['invalid']} invalid fit(s) left out" if chi2["invalid"] else ""
             interval_bars(
                 ax,
                 np.asarray(xs, float),
@@ -73,8 +79,10 @@ def summary_plot(
                 two if show_2sigma else None,
                 style,
                 f"{series_label(fit, density, n_fits, labels)} "
-                f"(χ²/ndf = {chi2['chi2']:.1f}/{chi2['ndf']})",
+                f"(χ²/ndf = {chi2['chi2']:.1f}/{chi2['ndf']}{excluded})",
             )
+        if crosses[0]:
+            ax.scatter(*crosses, marker="x", s=120, color="red", zorder=5, label="invalid fit")
         ax.axhline(1.0 if view == RATIO else 0.0, color="grey", ls="--")
         # Ratios of a 172 GeV mass sit within 1e-3 of 1: print them, not an offset of "+1".
         ax.ticklabel_format(axis="y", useOffset=False)

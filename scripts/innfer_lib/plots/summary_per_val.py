@@ -29,7 +29,7 @@ def summary_per_val_plot(
 
     Unconstrained parameters (POIs, rates) get one row each on their own scale with the
     truth marked; constrained nuisances share one pad, drawn as θ̂ − θ_true in units of their
-    unit prior width.
+    unit prior width. An invalid fit (`inference.validity`) gets a red cross on its point.
 
     Returns:
         {"unconstrained": [axes], "constrained": axes or None} (for tests).
@@ -57,6 +57,7 @@ def summary_per_val_plot(
         gridspec_kw={"height_ratios": heights},
     )
     offsets = np.linspace(-0.25, 0.25, len(series)) if len(series) > 1 else np.zeros(1)
+    invalid_labelled: list[bool] = []
 
     def draw(ax, y, fit, density, i, param, centre_of, label):
         e = entry(fit, density, param)
@@ -68,6 +69,20 @@ def summary_per_val_plot(
         best = e["best_fit"]
         one, two = ([[best - c.get(-k, np.nan)], [c.get(k, np.nan) - best]] for k in (1, 2))
         interval_bars(ax, [centre], [y], one, two, style, label, horizontal=True)
+        if not e["fit_valid"]:
+            # Labelled in the first pad only, where the legend is drawn.
+            first = ax is axes[0, 0] and not invalid_labelled
+            ax.scatter(
+                [centre],
+                [y],
+                marker="x",
+                s=120,
+                color="red",
+                zorder=5,
+                label="invalid fit" if first else None,
+            )
+            if first:
+                invalid_labelled.append(True)
 
     for row, param in enumerate(free):
         ax = axes[row, 0]

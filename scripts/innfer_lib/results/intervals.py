@@ -14,6 +14,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from innfer_lib.core.errors import DataError
+from innfer_lib.inference.validity import best_fit_reasons, interval_reasons, verdict
 
 COVARIANCE, SCAN, APPROXIMATE = "covariance", "scan", "approximate"
 SOURCES = (COVARIANCE, SCAN, APPROXIMATE)
@@ -89,6 +90,11 @@ def fit_result(
         source: which source the intervals came from (recorded).
         constrained: nuisances with a unit-Gaussian constraint (their pulls are drawn apart).
         valid_from: the interval files, whose own validity flags are folded in.
+
+    Returns:
+        The record: `fit_valid` and `invalid_reasons` are the fit's whole verdict
+        (`inference.validity`: the minimiser, parameters at a limit, the Hessian, the
+        intervals); `intervals_valid` is the interval files' part of it.
     """
     columns = [str(c) for c in best_fit["columns"]]
     values = dict(zip(columns, (float(v) for v in best_fit["best_fit"]), strict=True))
@@ -96,6 +102,7 @@ def fit_result(
     interval_valid = all(
         bool(r.get("positive_definite", True)) and bool(r.get("valid", True)) for r in valid_from
     )
+    reasons = best_fit_reasons(best_fit) + interval_reasons(valid_from)
     params: dict[str, Any] = {}
     for name in columns:
         if name in fixed:
@@ -117,7 +124,7 @@ def fit_result(
         }
     return {
         "source": source,
-        "fit_valid": bool(best_fit.get("valid", True)),
+        **verdict(reasons),
         "intervals_valid": interval_valid,
         "truth": {k: float(v) for k, v in truth.items()},
         "reference": reference_of(best_fit),
@@ -145,6 +152,8 @@ def reference_of(best_fit: Mapping[str, Any]) -> str:
 def merge_all_but_one(results: Mapping[str, Mapping[str, Any]]) -> dict[str, Any]:
     """One record from the fits that each float a single parameter (INNFER's all-but-one).
 
+    The merged record is invalid when any of the fits is, with every reason of every fit.
+
     Args:
         results: {parameter: the fit_result of the fit set floating only that parameter}.
 
@@ -154,7 +163,8 @@ def merge_all_but_one(results: Mapping[str, Mapping[str, Any]]) -> dict[str, Any
     if not results:
         raise DataError("all-but-one collect: no fit results")
     params: dict[str, Any] = {}
-    fit_valid, intervals_valid = True, True
+    reasons: list[str] = []
+    intervals_valid = True
     truth: dict[str, float] = {}
     for name, record in results.items():
         if name not in record["parameters"]:
@@ -163,13 +173,13 @@ def merge_all_but_one(results: Mapping[str, Mapping[str, Any]]) -> dict[str, Any
                 f"{sorted(record['parameters'])}"
             )
         params[name] = dict(record["parameters"][name])
-        fit_valid = fit_valid and bool(record["fit_valid"])
+        reasons += [r for r in record["invalid_reasons"] if r not in reasons]
         intervals_valid = intervals_valid and bool(record["intervals_valid"])
         truth = dict(record["truth"])
     first = next(iter(results.values()))
     return {
         "source": first["source"],
-        "fit_valid": fit_valid,
+        **verdict(reasons),
         "intervals_valid": intervals_valid,
         "truth": truth,
         "reference": first.get("reference", TRUTH),

@@ -6,6 +6,10 @@ interval source (covariance, sandwich, scan, approximate) is the fit set's choic
 plot's.
 Truth-relative views (ratio, or difference where a truth is 0) and χ² against the truth come
 from the same numbers the plots draw; `results.tables` writes them as tables.
+A fit that is not valid (`inference.validity`) stays in the points, marked with its reasons,
+and is listed under `invalid_fits`; its pull is left out of the χ², which counts it instead
+(`invalid`), because its σ (zero at a limit, a pseudo-inverse's without a minimum) would make
+the pull meaningless.
 """
 
 from __future__ import annotations
@@ -117,6 +121,7 @@ def collect(
                 p: {
                     **record["parameters"][p],
                     "fit_valid": bool(record["fit_valid"]),
+                    "invalid_reasons": list(record["invalid_reasons"]),
                     "intervals_valid": bool(record["intervals_valid"]),
                 }
                 for p in parameters
@@ -152,8 +157,23 @@ def collect(
         "series": [{"fit": f, "density": d} for f, d in series],
         "source": first["source"],
         "points": points,
+        "invalid_fits": invalid_fits(series, vals, results),
         "chi2": chi_squared(series, vals, results, parameters),
     }
+
+
+def invalid_fits(
+    series: Sequence[tuple[str, str]],
+    vals: Sequence[int],
+    results: Mapping[Key, Mapping[str, Any]],
+) -> list[dict[str, Any]]:
+    """The summary's fits that are not valid, with their reasons, in series and point order."""
+    return [
+        {"fit": fit, "density": density, "val": int(v), "reasons": list(record["invalid_reasons"])}
+        for fit, density in series
+        for v in vals
+        if not (record := results[(fit, density, v)])["fit_valid"]
+    ]
 
 
 def chi_squared(
@@ -165,18 +185,22 @@ def chi_squared(
     """χ² = Σ_val pull² per series and parameter, pulls taken against each point's truth.
 
     Also the per-point terms and the mean (INNFER's `all`), and the p-value of the total for
-    the number of points; points without a finite pull are counted in `missing`.
+    the number of points; points without a finite pull are counted in `missing`, invalid
+    fits (`inference.validity`) are left out and counted in `invalid`.
     """
     out: dict[str, Any] = {}
     for fit, density in series:
         per_param = {}
         for p in parameters:
             terms = {}
-            missing = 0
+            missing = invalid = 0
             for v in vals:
-                record = results[(fit, density, v)]["parameters"].get(p)
+                result = results[(fit, density, v)]
+                record = result["parameters"].get(p)
                 value = record["pull"] if record is not None else math.nan
-                if math.isfinite(value):
+                if record is not None and not result["fit_valid"]:
+                    invalid += 1
+                elif math.isfinite(value):
                     terms[int(v)] = float(value**2)
                 else:
                     missing += 1
@@ -189,6 +213,7 @@ def chi_squared(
                 "mean": total / ndf if ndf else math.nan,
                 "p_value": float(chi2_dist.sf(total, ndf)) if ndf else math.nan,
                 "missing": missing,
+                "invalid": invalid,
             }
         out.setdefault(fit, {})[density] = per_param
     return out

@@ -2,7 +2,9 @@
 
 The rows come from the `intervals.fit_result` records the summaries read, so a table and a
 summary plot show the same numbers; CSV keeps full precision for further use, markdown rounds
-each value to its uncertainty (`rounding.decimals`, as the plots do) for reading.
+each value to its uncertainty (`rounding.decimals`, as the plots do) for reading. A fit that
+is not valid (`inference.validity`: failed, at a limit, Hessian not positive definite) keeps
+its numbers but says so, with the reasons, in its rows: its ±σ are not intervals to quote.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from typing import Any
 
 import numpy as np
 
+from innfer_lib.inference.validity import describe
 from innfer_lib.results.intervals import NOMINAL, TRUTH
 from innfer_lib.results.rounding import decimals
 
@@ -30,7 +33,10 @@ TABLE_COLUMNS = (
     "sigma_up",
     "pull",
     "fit_valid",
+    "invalid_reasons",
 )
+#: How the reasons of one fit are joined in a table cell.
+REASON_SEPARATOR = "; "
 
 
 def table_rows(
@@ -53,6 +59,7 @@ def table_rows(
                     "sigma_up": r["sigma_up"],
                     "pull": r["pull"],
                     "fit_valid": bool(record["fit_valid"]),
+                    "invalid_reasons": list(record["invalid_reasons"]),
                 }
             )
     return rows
@@ -64,7 +71,9 @@ def table_csv(rows: Sequence[Mapping[str, Any]]) -> str:
     writer = csv.DictWriter(buffer, fieldnames=TABLE_COLUMNS, lineterminator="\n")
     writer.writeheader()
     for row in rows:
-        writer.writerow({k: row[k] for k in TABLE_COLUMNS})
+        cells = {k: row[k] for k in TABLE_COLUMNS}
+        cells["invalid_reasons"] = REASON_SEPARATOR.join(row["invalid_reasons"])
+        writer.writerow(cells)
     return buffer.getvalue()
 
 
@@ -79,7 +88,8 @@ def table_markdown(rows: Sequence[Mapping[str, Any]]) -> str:
     """The rows as a markdown table: value +σ_up −σ_down, rounded to σ's precision.
 
     A data fit's reference value is marked "(nominal)": it is the default point, not a truth,
-    and its pull is the distance from the nominal in units of σ.
+    and its pull is the distance from the nominal in units of σ. An invalid fit's row says
+    "NO" and why (`validity.describe`) in the last column.
     """
     lines = [
         "| density | val | parameter | truth | best fit | pull | fit valid |",
@@ -91,8 +101,9 @@ def table_markdown(rows: Sequence[Mapping[str, Any]]) -> str:
         up = _significant(r["sigma_up"], sigma)
         down = _significant(r["sigma_down"], sigma)
         mark = " (nominal)" if r["reference"] == NOMINAL else ""
+        valid = "yes" if r["fit_valid"] else f"NO: {describe(r['invalid_reasons'])}"
         lines.append(
             f"| {r['density']} | {r['val']} | {r['parameter']} | {r['truth']:g}{mark} | "
-            f"{best} +{up} −{down} | {r['pull']:+.2f} | {'yes' if r['fit_valid'] else 'NO'} |"
+            f"{best} +{up} −{down} | {r['pull']:+.2f} | {valid} |"
         )
     return "\n".join(lines) + "\n"
