@@ -126,7 +126,8 @@ VAL_FIT = config.get("validation_indices", VAL_ALL)
 DENSITIES = config.get("densities") or ([LEARNED, TRUE] if BENCHMARK else [LEARNED])
 if TRUE in DENSITIES and not BENCHMARK:
     raise config_error(
-        ("densities",), "'truth' needs a benchmark (an analysis has no analytic density)"
+        ("densities",),
+        "'truth' needs a benchmark (an analysis has no analytic density)",
     )
 if LEARNED in DENSITIES:
     _check_architecture()

@@ -1,6 +1,7 @@
 """Bad-input catalogue, configs: typos and bad values in the workflow config, the analysis
 config and the architecture file fail at parse time (`snakemake -n`), in a few lines naming the
-file and the key path the user wrote, and the corrected config then dry-runs.
+file and the key path the user wrote, and the corrected config then dry-runs (a few cases run a
+cheap target for real instead).
 
 Also the config merge: a user's `fits:` replaces the default fit sets instead of joining them.
 """
@@ -69,8 +70,12 @@ class Case:
     analysis: Edit | None = None
     #: Keys added to the architecture file (the corrected run uses the default file).
     architecture: dict[str, Any] | None = None
-    #: Which file the message must name: "workflow", "analysis" or "architecture".
+    #: Which file the message must name: "workflow", "analysis", "architecture" or "--config".
     blamed: str = "workflow"
+    #: `--config` arguments of the bad run (the corrected run leaves them out).
+    cli: tuple[str, ...] = ()
+    #: Recover with a real run of a cheap target (loading the benchmark's events), not `-n`.
+    real_run: bool = False
 
 
 CASES = [
@@ -198,7 +203,7 @@ CASES = [
     ),
     Case(
         "model-entry-typo",
-        ("models.ttbar.density_models.0.paramters", "did you mean 'parameters'"),
+        ("models.ttbar.density_models[0].paramters", "did you mean 'parameters'"),
         analysis=_rename("models", "ttbar", "density_models", 0, "parameters", to="paramters"),
         blamed="analysis",
     ),
@@ -224,7 +229,7 @@ CASES = [
     ),
     Case(
         "lnn-typo",
-        ("inference.lnN.ttbar.0.rat", "did you mean 'rate'"),
+        ("inference.lnN.ttbar[0].rat", "did you mean 'rate'"),
         analysis=_set("inference", "lnN", "ttbar", 0, "rat", value=1.1),
         blamed="analysis",
     ),
@@ -254,11 +259,140 @@ CASES = [
     ),
     Case(
         "analysis-value-type",
-        ("models.ttbar.density_models.0.n_copies", "expected integer", "'two'"),
+        ("models.ttbar.density_models[0].n_copies", "expected integer", "'two'"),
         analysis=_set("models", "ttbar", "density_models", 0, "n_copies", value="two"),
         blamed="analysis",
     ),
+    Case(
+        "analysis-top-level-typo",
+        ("nuisance", "did you mean 'nuisances'"),
+        analysis=_rename("nuisances", to="nuisance"),
+        blamed="analysis",
+    ),
+    Case(
+        "validation-typo",
+        ("validation.lop", "did you mean 'loop'"),
+        analysis=_rename("validation", "loop", to="lop"),
+        blamed="analysis",
+    ),
+    Case(
+        "validation-file-typo",
+        ("validation.files.ttbar[0].fle", "did you mean 'file'"),
+        analysis=_rename("validation", "files", "ttbar", 0, "file", to="fle"),
+        blamed="analysis",
+    ),
+    Case(
+        "inference-typo",
+        ("inference.rate_parameter", "did you mean 'rate_parameters'"),
+        analysis=_rename("inference", "rate_parameters", to="rate_parameter"),
+        blamed="analysis",
+    ),
+    Case(
+        "validation-point-unknown-parameter",
+        ("validation.loop[1]", "'mtopp'", "did you mean 'mtop'"),
+        analysis=_set("validation", "loop", 1, value={"mtopp": 171.5}),
+        blamed="analysis",
+    ),
+    Case(
+        "model-file-not-in-files",
+        ("models.ttbar.density_models[0]", "'ttbr'", "did you mean 'ttbar'"),
+        analysis=_set("models", "ttbar", "density_models", 0, "file", value="ttbr"),
+        blamed="analysis",
+    ),
+    Case(
+        "innfer-unsupported-model-key",
+        ("models.ttbar.density_models[0].split", "INNFER", "not supported"),
+        analysis=_set("models", "ttbar", "density_models", 0, "split", value=2),
+        blamed="analysis",
+    ),
+    Case(
+        "innfer-unsupported-top-level",
+        ("export_string", "INNFER", "not supported"),
+        analysis=_set("export_string", value="X=1"),
+        blamed="analysis",
+    ),
+    Case(
+        "analysis-required-key",
+        ("<top level>", "missing the required key 'preprocess'"),
+        analysis=lambda raw: raw.pop("preprocess"),
+        blamed="analysis",
+    ),
+    Case(
+        "truth-without-benchmark",
+        ("densities", "'truth' needs a benchmark"),
+        {"densities": ["learned", "truth"]},
+        analysis=lambda raw: None,
+    ),
+    # --- bad fit sets and summaries
+    Case(
+        "fit-set-not-a-mapping",
+        ("fits.mine", "expected a mapping", "'poisson'"),
+        {"fits": {"mine": "poisson"}},
+    ),
+    Case(
+        "no-fit-sets",
+        ("fits", "at least an entry", "{}"),
+        {"fits": {}},
+    ),
+    Case(
+        "postfit-with-binned-likelihood",
+        ("fits.mine", "postfit: true", "binned"),
+        {"fits": {"mine": {"postfit": True, "likelihood": "binned_extended"}}},
+    ),
+    Case(
+        "summary-unknown-density",
+        ("summaries.both.densities", "['truth']"),
+        {
+            "densities": ["learned"],
+            "summaries": {"both": {"fits": ["closure"], "densities": ["truth"]}},
+        },
+    ),
+    # --- the architecture file's values
+    Case(
+        "architecture-file-value",
+        ("spline_bins", "integer >= 2", "1"),
+        architecture={"spline_bins": 1},
+        blamed="architecture",
+    ),
+    Case(
+        "architecture-file-type",
+        ("type", "'BayesFlw'"),
+        architecture={"type": "BayesFlw"},
+        blamed="architecture",
+    ),
+    # --- the command line is a layer of its own, named as such
+    Case("command-line-typo", ("fitz", "did you mean 'fits'"), cli=("fitz=1",), blamed="--config"),
+    Case(
+        "command-line-nested-typo",
+        ("asimov.n_event", "did you mean 'n_events'"),
+        cli=("asimov={n_event: 5}",),
+        blamed="--config",
+    ),
+    # --- recovered by a real run of a cheap target, not only a dry run
+    Case(
+        "override-typo-real-run",
+        ("density_architecture_overrides.epoch", "did you mean 'epochs'"),
+        {"density_architecture_overrides": {"epoch": 1}},
+        real_run=True,
+    ),
+    Case(
+        "benchmark-value-real-run",
+        ("benchmark.events", "expected integer", "'many'"),
+        {"benchmark": {"name": "Dim1Gaussian", "events": "many"}},
+        real_run=True,
+    ),
+    Case(
+        "validation-indices-empty-real-run",
+        ("validation_indices", "at least 1"),
+        {"validation_indices": []},
+        real_run=True,
+    ),
 ]
+
+#: A cheap real target: the benchmark's simulated events, loaded (no training, no TensorFlow).
+REAL_TARGET = "Benchmark_Dim1Gaussian/load_data/base.parquet"
+#: Benchmark size of the real runs, so they take seconds.
+REAL_BENCHMARK = {"name": "Dim1Gaussian", "events": 2000, "data_events": 200}
 
 
 def _write(path: Path, data: dict[str, Any]) -> Path:
@@ -269,6 +403,8 @@ def _write(path: Path, data: dict[str, Any]) -> Path:
 def _setup(case: Case, tmp_path: Path, bad: bool) -> tuple[Path, Path | None, Path | None]:
     """Write the workflow config (and the analysis and architecture files) of a case."""
     workflow: dict[str, Any] = {"results_dir": str(tmp_path / "results")}
+    if case.real_run:
+        workflow["benchmark"] = dict(REAL_BENCHMARK)
     analysis = architecture = None
     if case.analysis is not None:
         raw = yaml.safe_load(TOP_MASS.read_text())
@@ -290,9 +426,18 @@ def _setup(case: Case, tmp_path: Path, bad: bool) -> tuple[Path, Path | None, Pa
 _RECOVERED: set[tuple[str, ...]] = set()
 
 
-def _assert_recovers(tmp_path: Path, config: Path) -> None:
-    """The corrected config dry-runs. Corrected configs that differ from one already run only
-    in their temporary directory are the same run, so each is run once per session."""
+def _assert_recovers(case: Case, tmp_path: Path, config: Path) -> None:
+    """The corrected config dry-runs (or, for a real-run case, builds a cheap target).
+
+    Corrected dry-run configs that differ from one already run only in their temporary
+    directory are the same run, so each is run once per session.
+    """
+    if case.real_run:
+        target = tmp_path / "results" / REAL_TARGET
+        proc = run_workflow("--cores", "1", str(target), "--configfile", str(config))
+        assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+        assert target.is_file()
+        return
     key = tuple(
         f"{p.name}:{p.read_text().replace(str(tmp_path), '<tmp>')}"
         for p in sorted(tmp_path.glob("*.yaml"))
@@ -307,19 +452,31 @@ def _assert_recovers(tmp_path: Path, config: Path) -> None:
 @pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
 def test_bad_config_fails_at_parse_time_naming_file_and_key(case: Case, tmp_path: Path) -> None:
     config, analysis, architecture = _setup(case, tmp_path, bad=True)
-    blamed = {"workflow": config, "analysis": analysis, "architecture": architecture}[case.blamed]
-    failure = run_failing("-n", "--configfile", str(config), results_dir=tmp_path / "results")
+    blamed = {
+        "workflow": config,
+        "analysis": analysis,
+        "architecture": architecture,
+        "--config": "--config",
+    }[case.blamed]
+    args = ["--config", *case.cli] if case.cli else []
+    if case.real_run:
+        target = tmp_path / "results" / REAL_TARGET
+        args = ["--cores", "1", str(target), *args]
+    else:
+        args = ["-n", *args]
+    failure = run_failing(*args, "--configfile", str(config), results_dir=tmp_path / "results")
     assert_names(failure, str(blamed), *case.names)
     assert_no_traceback(failure)
     assert_short(failure)
     assert_no_leftovers(tmp_path / "results")
     assert not (tmp_path / "results").exists()
     _setup(case, tmp_path, bad=False)
-    _assert_recovers(tmp_path, config)
+    _assert_recovers(case, tmp_path, config)
 
 
 def test_catalogue_size() -> None:
-    assert len(CASES) >= 20
+    assert len(CASES) >= 25
+    assert sum(c.real_run for c in CASES) >= 3
 
 
 # ------------------------------------------------------------------------------ config merging

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, NoReturn
 
-from innfer_lib.core.config_files import unknown_name_message
+from innfer_lib.core.config_files import format_path, unknown_name_message
 from innfer_lib.core.errors import ConfigError
 
 if TYPE_CHECKING:
@@ -43,8 +43,7 @@ class _Checker:
         self.raw = analysis.raw
 
     def fail(self, path: Sequence[str | int], message: str) -> NoReturn:
-        where = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in path)[1:]
-        raise ConfigError(f"{self.analysis.source}: {where}: {message}")
+        raise ConfigError(f"{self.analysis.source}: {format_path(path)}: {message}")
 
     def names(
         self, path: Sequence[str | int], given: Iterable[str], kind: str, known: Sequence[str]
@@ -192,4 +191,3 @@ def _check_inference(check: _Checker) -> None:
     check.names(("inference", "binned_fit", "files"), files, "model", a.processes)
     for process, entries in files.items():
         check.categories_of(("inference", "binned_fit", "files", process), entries)
-

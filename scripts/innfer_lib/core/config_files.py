@@ -36,24 +36,31 @@ MAX_PROBLEMS = 3
 
 
 def format_path(path: Sequence[Any]) -> str:
-    """A key path as the user writes it in YAML: `files.base.selection`, `loop.0.Y1`."""
-    return ".".join(str(p) for p in path) or "<top level>"
+    """A key path as the user reads it in YAML: `files.base.selection`, `loop[0].Y1`."""
+    text = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in path)
+    return text.removeprefix(".") or "<top level>"
+
+
+def _closest(name: Any, known: Iterable[Any]) -> str | None:
+    """The known name a typo most likely meant, if any is close enough."""
+    close = difflib.get_close_matches(str(name), [str(k) for k in known], n=1, cutoff=0.6)
+    return close[0] if close else None
 
 
 def unknown_key_message(key: str, known: Iterable[str]) -> str:
     """What to say about a key that is not one of `known`: the closest known key, or all."""
     names = sorted(str(k) for k in known)
-    close = difflib.get_close_matches(str(key), names, n=1, cutoff=0.6)
+    close = _closest(key, names)
     if close:
-        return f"unknown key; did you mean '{close[0]}'?"
+        return f"unknown key; did you mean '{close}'?"
     return f"unknown key (known: {', '.join(names)})" if names else "unknown key"
 
 
 def unknown_name_message(name: str, kind: str, known: Iterable[str]) -> str:
     """What to say about a name (a process, a category, a parameter) that is not defined."""
     names = [str(k) for k in known]
-    close = difflib.get_close_matches(str(name), names, n=1, cutoff=0.6)
-    hint = f"; did you mean '{close[0]}'?" if close else f" (known: {', '.join(names)})"
+    close = _closest(name, names)
+    hint = f"; did you mean '{close}'?" if close else f" (known: {', '.join(names)})"
     return f"'{name}' is not a {kind}{hint}"
 
 
@@ -85,9 +92,13 @@ def _short(value: Any, width: int = 60) -> str:
     return text if len(text) <= width else text[: width - 3] + "..."
 
 
+#: JSON-schema type names as a YAML user knows them.
+YAML_TYPES = {"object": "a mapping", "array": "a list", "string": "a string"}
+
+
 def _type_names(types: Any) -> str:
     names = [types] if isinstance(types, str) else list(types)
-    return " or ".join("null" if t == "null" else t for t in names)
+    return " or ".join(YAML_TYPES.get(t, t) for t in names)
 
 
 def _problems(error: Any) -> list[Problem]:
@@ -109,8 +120,11 @@ def _problems(error: Any) -> list[Problem]:
             out.append(Problem((*path, key), message))
         return out
     if kind == "required":
-        missing = [k for k in error.validator_value if k not in instance]
-        return [Problem((*path, k), "required key missing") for k in missing]
+        # A required key the user misspelt is reported once, as the unknown key it became.
+        known = list(schema.get("properties", {}))
+        misspelt = {_closest(k, known) for k in instance if k not in known}
+        missing = [k for k in error.validator_value if k not in instance and k not in misspelt]
+        return [Problem(path, f"missing the required key '{k}'") for k in missing]
     if kind == "dependentRequired":
         return [
             Problem((*path, key), f"needs the key '{need}' too")
@@ -120,13 +134,13 @@ def _problems(error: Any) -> list[Problem]:
             if need not in instance
         ]
     if kind == "const" and UNSUPPORTED not in schema:
-        return [Problem(path, f"expected {json.dumps(error.validator_value)}, got {_short(instance)}")]
+        return [
+            Problem(path, f"expected {json.dumps(error.validator_value)}, got {_short(instance)}")
+        ]
     if kind == "enum":
         choices = [str(c) for c in error.validator_value]
-        hint = ""
-        if isinstance(instance, str):
-            close = difflib.get_close_matches(instance, choices, n=1, cutoff=0.6)
-            hint = f"; did you mean '{close[0]}'?" if close else ""
+        close = _closest(instance, choices) if isinstance(instance, str) else None
+        hint = f"; did you mean '{close}'?" if close else ""
         return [Problem(path, f"{_short(instance)} is not one of {choices}{hint}")]
     if kind == "const" and UNSUPPORTED in schema:
         return [
@@ -142,6 +156,10 @@ def _problems(error: Any) -> list[Problem]:
     if kind == "minItems":
         n = error.validator_value
         return [Problem(path, f"expected at least {n} item(s), got {_short(instance)}")]
+    if kind == "minProperties":
+        n = error.validator_value
+        entries = "an entry" if n == 1 else f"{n} entries"
+        return [Problem(path, f"expected at least {entries}, got {_short(instance)}")]
     if kind in ("oneOf", "anyOf") and error.context:
         # The alternatives whose type does not fit say nothing useful; report the others.
         branches: dict[Any, list[Any]] = {}

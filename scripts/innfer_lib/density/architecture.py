@@ -159,9 +159,7 @@ def resolve_architecture(architecture: Mapping[str, Any] | None) -> dict[str, An
             )
         # Zero hidden layers is allowed: the conditioner is then a single linear layer.
         check_int(arch[f"{prefix}_num_dense_layers"], f"{prefix}_num_dense_layers", 0)
-        check_int(
-            arch[f"{prefix}_units_per_dense_layer"], f"{prefix}_units_per_dense_layer", 1
-        )
+        check_int(arch[f"{prefix}_units_per_dense_layer"], f"{prefix}_units_per_dense_layer", 1)
         check_bool(arch[f"{prefix}_dropout"], f"{prefix}_dropout")
         check_float(arch[f"{prefix}_dropout_prob"], f"{prefix}_dropout_prob", 0.0, 1.0)
     # INNFER's MC dropout keeps dropout on at inference, which makes log q(x | θ) random; the

@@ -271,9 +271,7 @@ def frozen_parameters(spec: str | Mapping[str, object] | None, analysis: Analysi
     return [c for c in analysis.fit_parameters if c in fixed]
 
 
-def check_fit_set_freezes(
-    fits: Mapping[str, Mapping[str, Any] | None], analysis: Analysis
-) -> None:
+def check_fit_set_freezes(fits: Mapping[str, Mapping[str, Any] | None], analysis: Analysis) -> None:
     """Parse the `freeze` of every fit set as the user wrote it, while the DAG is built.
 
     Without this an unknown parameter in a spec surfaced only when the fit job read it, after
