@@ -48,11 +48,17 @@ from innfer_lib.inference.impacts import REFIT, SHIFTS, impacted_pois, refit_par
 
 # The layers Snakemake merged (config/config.yaml, --configfile files, --config values), kept
 # apart so a user's `fits:`/`summaries:` replace the default blocks and errors name the file.
-LAYERS = config_layers(
-    [] if workflow.config_settings.replace_workflow_config else workflow.configfiles,
-    workflow.overwrite_configfiles,
-    workflow.config_settings.config,
+_WORKFLOW_FILES = (
+    [] if workflow.config_settings.replace_workflow_config else workflow.configfiles
 )
+try:
+    LAYERS = config_layers(
+        _WORKFLOW_FILES,
+        workflow.overwrite_configfiles,
+        workflow.config_settings.config,
+    )
+except InnferError as err:
+    raise WorkflowError(str(err)) from None
 replace_user_blocks(config, LAYERS.user_config())
 
 
