@@ -20,7 +20,7 @@ from innfer_lib.core.analysis_slices import (
     PLOT_LABELS,
     analysis_slice,
 )
-from innfer_lib.core.config_files import workflow_defaults
+from innfer_lib.core.config_files import ConfigKeyError, Problem, read_config_file
 from innfer_lib.core.constraints import constrained_parameters
 from innfer_lib.core.errors import InnferError
 from innfer_lib.core.fit_sets import all_but_one_families, expand_fit_sets, summary_sets
@@ -33,21 +33,52 @@ from innfer_lib.core.paths import (
     plot_files,
 )
 from innfer_lib.density.models import LEARNED, TRUE
-from innfer_lib.inference.freeze import frozen_parameters
+from innfer_lib.core.workflow_config import (
+    check_validation_indices,
+    check_workflow_config,
+    config_layers,
+    fill_workflow_defaults,
+    replace_user_blocks,
+)
+from innfer_lib.density.training_options import check_density_options
+from innfer_lib.inference.freeze import check_fit_set_freezes, frozen_parameters
 from innfer_lib.inference.impacts import REFIT, SHIFTS, impacted_pois, refit_parameters
 
 # ------------------------------------------------------------------------------------ config
 
-for _key, _value in workflow_defaults().items():
-    config.setdefault(_key, _value)
-    if isinstance(_value, dict) and _key != "fits":
-        # Nested option blocks: a partial block keeps the defaults of the keys it omits.
-        config[_key] = {**_value, **config[_key]}
+# The layers Snakemake merged (config/config.yaml, --configfile files, --config values), kept
+# apart so a user's `fits:`/`summaries:` replace the default blocks and errors name the file.
+_WORKFLOW_FILES = (
+    [] if workflow.config_settings.replace_workflow_config else workflow.configfiles
+)
+try:
+    LAYERS = config_layers(
+        _WORKFLOW_FILES,
+        workflow.overwrite_configfiles,
+        workflow.config_settings.config,
+    )
+except InnferError as err:
+    raise WorkflowError(str(err)) from None
+replace_user_blocks(config, LAYERS.user_config())
+
+
+def config_error(path, message):
+    """A workflow-config error at a key path, naming the file that set the key."""
+    return WorkflowError(LAYERS.problem(Problem(tuple(path), message)))
+
+
+try:
+    check_workflow_config(config, LAYERS)
+except InnferError as err:
+    raise WorkflowError(str(err)) from None
+fill_workflow_defaults(config)
 
 # An analysis config given on the command line overrides the embedded benchmark.
 BENCHMARK = None if config.get("analysis") else config.get("benchmark")
 # An example analysis whose inputs a rule generates (config/examples/*/workflow.yaml).
 EXAMPLE = config.get("example") if config.get("analysis") else None
+if config.get("analysis") and not Path(config["analysis"]).is_file():
+    raise config_error(("analysis",), f"no such file: {config['analysis']}")
 
 
 def _load_analysis():
@@ -59,6 +90,30 @@ def _load_analysis():
         raw = get_benchmark(BENCHMARK["name"]).analysis_config(paths.benchmark_dir)
         return load_analysis(raw)
     return load_analysis(config["analysis"])
+
+
+def _check_architecture():
+    """The architecture file and the overrides, each checked on its own, then merged."""
+    where = LAYERS.source_of(("density_architecture_overrides",))
+    overrides = config["density_architecture_overrides"]
+    try:
+        check_density_options(overrides)
+    except ValueError as err:
+        raise WorkflowError(f"{where}: density_architecture_overrides.{err}") from None
+    path = config["density_architecture"]
+    if not Path(path).is_file():
+        raise config_error(("density_architecture",), f"no such file: {path}")
+    try:
+        architecture = read_config_file(path)
+        check_density_options(architecture)
+    except (ValueError, InnferError) as err:
+        raise WorkflowError(f"{path}: {err}") from None
+    try:
+        check_density_options({**architecture, **overrides})
+    except ValueError as err:
+        raise WorkflowError(
+            f"{path} with density_architecture_overrides from {where}: {err}"
+        ) from None
 
 
 try:
@@ -79,20 +134,22 @@ if not (BENCHMARK or EXAMPLE):
             raise WorkflowError(f"{ANALYSIS.source}: {_key}: no such file: {_path}")
 VAL_ALL = list(range(len(ANALYSIS.validation_points)))
 VAL_FIT = config.get("validation_indices", VAL_ALL)
-for _v in VAL_FIT:
-    if _v not in VAL_ALL:
-        raise WorkflowError(
-            f"config validation_indices: {_v} is not a validation index (0..{len(VAL_ALL) - 1})"
-        )
 DENSITIES = config.get("densities") or ([LEARNED, TRUE] if BENCHMARK else [LEARNED])
 if TRUE in DENSITIES and not BENCHMARK:
-    raise WorkflowError(
-        "config densities: 'truth' needs a benchmark (an analysis has no analytic density)"
+    raise config_error(
+        ("densities",),
+        "'truth' needs a benchmark (an analysis has no analytic density)",
     )
+if LEARNED in DENSITIES:
+    _check_architecture()
 try:
+    check_validation_indices(VAL_FIT, len(VAL_ALL))
+    check_fit_set_freezes(config["fits"], ANALYSIS)
     FITS = expand_fit_sets(config["fits"], ANALYSIS)
     ALL_BUT_ONE_FAMILIES = all_but_one_families(FITS)
     SUMMARIES = summary_sets(config.get("summaries"), FITS, DENSITIES)
+except ConfigKeyError as err:
+    raise WorkflowError(LAYERS.problem(err.problem)) from None
 except InnferError as err:
     raise WorkflowError(str(err)) from None
 
@@ -621,7 +678,10 @@ def summary_vals(name):
         v for v in entry_vals(entries[0]) if all(v in entry_vals(e) for e in entries)
     ]
     if not common:
-        raise WorkflowError(f"summaries.{name}: its fit sets share no validation point")
+        raise config_error(
+            ("summaries", name, "fits"),
+            f"its fit sets {entries} share no validation point (validation_indices: {VAL_FIT})",
+        )
     return common
 
 

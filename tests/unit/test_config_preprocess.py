@@ -39,7 +39,7 @@ def test_schema_error_names_key(tmp_path):
     path.write_text(yaml.safe_dump(raw))
     with pytest.raises(ConfigError) as err:
         load_analysis(path)
-    assert str(path) in str(err.value) and "validation.loop.0.Y1" in str(err.value)
+    assert str(path) in str(err.value) and "validation.loop[0].Y1" in str(err.value)
 
 
 def test_default_must_be_validated(tmp_path):

@@ -106,6 +106,10 @@ def test_required_columns_exclude_calculated(tmp_path):
     raw["variables"] = ["X1", "X2", "X3"]
     raw["nuisances"] = ["nu"]
     raw["categories"] = {"hi": "(X1 > 170) & (c > 0) & (S > 0) & (wt > 0)"}
+    # A second process on another file: its extra columns are not read from `base`.
+    raw["models"]["Other"] = {"density_models": [{"file": "other"}], "yields": [{"file": "other"}]}
+    raw["validation"]["files"]["Other"] = [{"file": "other"}]
+    raw["files"]["other"] = {"inputs": ["y.parquet"]}
     raw["preprocess"]["save_extra_columns"] = {"Gaussian": ["extra"], "Other": ["nope"]}
     cols = required_columns(load_analysis(raw), "base")
     # X1 is read by its own pre_calculate entry; X2, X3, S, T, nu and the calculated wt are not

@@ -138,7 +138,7 @@ def test_bad_analysis_config_names_file_and_key(snakemake, tmp_path):
     proc = snakemake("-n", "--configfile", str(cfg), check=False)
     out = proc.stdout + proc.stderr
     assert proc.returncode != 0
-    assert str(analysis) in out and "models.Gaussian.density_models.0" in out and "'file'" in out
+    assert str(analysis) in out and "models.Gaussian.density_models[0]" in out and "'file'" in out
 
 
 def test_lint_is_clean(snakemake):

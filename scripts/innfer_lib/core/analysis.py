@@ -14,6 +14,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
+from innfer_lib.core.analysis_checks import check_analysis
 from innfer_lib.core.analysis_expressions import check_analysis_expressions
 from innfer_lib.core.config_files import ANALYSIS_SCHEMA, read_config_file, validate_schema
 from innfer_lib.core.errors import ConfigError
@@ -311,95 +312,9 @@ class Analysis:
         return dict(self.raw["preprocess"].get("drop_from_training", {}).get(process, {}))
 
     def check(self) -> None:
-        """Cross-key checks a JSON schema cannot express."""
-        src = self.source
-        params = set(self.fit_parameters)
-        for poi in self.pois:
-            if poi not in self.raw["default_values"]:
-                raise ConfigError(f"{src}: default_values: missing the POI '{poi}'")
-        for process in self.processes:
-            if process not in self.raw["validation"]["files"]:
-                raise ConfigError(f"{src}: validation.files: no entry for model '{process}'")
-            for cat in self.categories:
-                for base in (
-                    self.model_file(process, cat),
-                    self.yields_file(process, cat),
-                    self.validation_file(process, cat),
-                ):
-                    if base not in self.raw["files"]:
-                        raise ConfigError(
-                            f"{src}: models.{process}: file '{base}' is not a key of `files`"
-                        )
-            for kind in ("density", *AUX_KINDS):
-                for i, entry in enumerate(self.raw["models"][process].get(f"{kind}_models", [])):
-                    where = f"{src}: models.{process}.{kind}_models[{i}]"
-                    named = list(entry.get("parameters", [])) + (
-                        [entry["parameter"]] if "parameter" in entry else []
-                    )
-                    for p in named + list(entry.get("shifts", {})):
-                        if p not in params:
-                            raise ConfigError(
-                                f"{where}: parameter '{p}' is neither a POI nor a nuisance "
-                                f"(known: {sorted(params)})"
-                            )
-                    for cat in entry.get("categories", []):
-                        if cat not in self.categories:
-                            raise ConfigError(
-                                f"{where}: unknown category '{cat}' "
-                                f"(known: {list(self.categories)})"
-                            )
-                    if entry["file"] not in self.raw["files"]:
-                        raise ConfigError(
-                            f"{where}: file '{entry['file']}' is not a key of `files`"
-                        )
-            for i, entry in enumerate(
-                self.raw.get("inference", {}).get("lnN", {}).get(process, [])
-            ):
-                if entry["parameter"] not in self.nuisances:
-                    raise ConfigError(
-                        f"{src}: inference.lnN.{process}[{i}]: parameter '{entry['parameter']}' "
-                        f"must be listed in `nuisances` (it is constrained like one)"
-                    )
-        for p in self.nuisance_constraints:
-            if p not in self.nuisances:
-                raise ConfigError(
-                    f"{src}: inference.nuisance_constraints: '{p}' is not a nuisance "
-                    f"(known: {self.nuisances})"
-                )
-        for process in self.raw.get("inference", {}).get("lnN", {}):
-            if process not in self.processes:
-                raise ConfigError(f"{src}: inference.lnN: '{process}' is not a model")
-        if self.binned_fit:
-            inputs = self.binned_fit.get("input", {})
-            for cat in self.categories:
-                if cat not in inputs:
-                    raise ConfigError(f"{src}: inference.binned_fit.input: no entry for '{cat}'")
-                if inputs[cat].get("variable") not in self.variables:
-                    raise ConfigError(
-                        f"{src}: inference.binned_fit.input.{cat}.variable must be one of "
-                        f"{self.variables}"
-                    )
-                edges = inputs[cat].get("binning", [])
-                if len(edges) < 2 or any(b <= a for a, b in zip(edges, edges[1:], strict=False)):
-                    raise ConfigError(
-                        f"{src}: inference.binned_fit.input.{cat}.binning must be increasing "
-                        "bin edges"
-                    )
-        for p in self.rate_processes:
-            if p not in self.processes:
-                raise ConfigError(
-                    f"{src}: inference.rate_parameters: '{p}' is not a model (known: "
-                    f"{self.processes})"
-                )
-        for i, entry in enumerate(self.raw["validation"]["loop"]):
-            unknown = set(entry) - params
-            if unknown:
-                raise ConfigError(
-                    f"{src}: validation.loop[{i}]: unknown parameter(s) {sorted(unknown)}; "
-                    f"known: {sorted(params)}"
-                )
-        check_analysis_expressions(self.raw, src)
-        _ = self.default_index
+        """Cross-key checks a JSON schema cannot express (`core.analysis_checks`)."""
+        check_analysis(self)
+        check_analysis_expressions(self.raw, self.source)
 
 
 def load_analysis(source: str | Path | Mapping[str, Any]) -> Analysis:

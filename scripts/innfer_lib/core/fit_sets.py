@@ -11,8 +11,12 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from innfer_lib.core.analysis import Analysis
-from innfer_lib.core.config_files import fill_defaults, workflow_entry_properties
-from innfer_lib.core.errors import ConfigError
+from innfer_lib.core.config_files import (
+    ConfigKeyError,
+    fill_defaults,
+    unknown_name_message,
+    workflow_entry_properties,
+)
 
 ALL_BUT_ONE = "all-but-one"
 #: Key marking the fit sets `freeze: all-but-one` expanded into, with the name they came from.
@@ -27,19 +31,24 @@ def fit_set_options(options: Mapping[str, Any] | None) -> dict[str, Any]:
     return fill_defaults(workflow_entry_properties("fits"), dict(options or {}))
 
 
-def _check_parameters(key: str, parameters: Sequence[str] | None, analysis: Analysis) -> None:
+def _check_parameters(
+    path: Sequence[str], parameters: Sequence[str] | None, analysis: Analysis
+) -> None:
     """Fail at parse time, naming the key, when an option lists a parameter the fit lacks."""
     for p in parameters or []:
         if p not in analysis.fit_parameters:
-            raise ConfigError(f"{key}: '{p}' is not a parameter (known: {analysis.fit_parameters})")
+            raise ConfigKeyError(
+                path, unknown_name_message(p, "parameter", analysis.fit_parameters)
+            )
 
 
 def _check_postfit_likelihood(name: str, filled: Mapping[str, Any]) -> None:
     """A post-fit plot draws the fitted events; a binned likelihood has counts, not events."""
     if filled["postfit"] and filled["likelihood"] in BINNED_LIKELIHOODS:
-        raise ConfigError(
-            f"fits.{name}: postfit: true draws the fitted events, but likelihood: "
-            f"{filled['likelihood']} fits bin counts; use an unbinned likelihood or postfit: false"
+        raise ConfigKeyError(
+            ("fits", name),
+            f"postfit: true draws the fitted events, but likelihood: {filled['likelihood']} "
+            "fits bin counts; use an unbinned likelihood or postfit: false",
         )
 
 
@@ -58,9 +67,9 @@ def expand_fit_sets(
         scan = filled.get("scan")
         if scan == "pois":
             filled["scan"] = list(analysis.pois)
-        _check_parameters(f"fits.{name}.scan", filled.get("scan"), analysis)
+        _check_parameters(("fits", name, "scan"), filled.get("scan"), analysis)
         _check_parameters(
-            f"fits.{name}.scan_2d.parameters", filled["scan_2d"]["parameters"], analysis
+            ("fits", name, "scan_2d", "parameters"), filled["scan_2d"]["parameters"], analysis
         )
         if filled.get("freeze") == ALL_BUT_ONE:
             for p in analysis.fit_parameters:
@@ -96,7 +105,7 @@ def summary_sets(
     family one summary of its single-parameter fits (INNFER's SummaryAllButOneCollect).
 
     Raises:
-        ConfigError: a summary names an unknown fit set or density, or a name is taken twice.
+        ConfigKeyError: a summary names an unknown fit set or density.
     """
     families = all_but_one_families(fits)
     entries = [f for f in fits if not fits[f].get(ALL_BUT_ONE_OF)] + list(families)
@@ -107,19 +116,19 @@ def summary_sets(
     for name, options in summaries.items():
         filled = fill_defaults(props, dict(options or {}))
         if not filled.get("fits"):
-            raise ConfigError(f"summaries.{name}.fits: list at least one fit set")
+            raise ConfigKeyError(("summaries", name, "fits"), "list at least one fit set")
         for entry in filled["fits"]:
             if entry not in entries:
-                raise ConfigError(
-                    f"summaries.{name}.fits: {entry!r} is not a fit set or all-but-one family "
-                    f"(known: {entries})"
+                raise ConfigKeyError(
+                    ("summaries", name, "fits"),
+                    unknown_name_message(entry, "fit set or all-but-one family", entries),
                 )
         filled["densities"] = list(filled.get("densities") or densities)
         unknown = [d for d in filled["densities"] if d not in densities]
         if unknown:
-            raise ConfigError(
-                f"summaries.{name}.densities: {unknown} are not among the densities "
-                f"{list(densities)}"
+            raise ConfigKeyError(
+                ("summaries", name, "densities"),
+                f"{unknown} are not among the densities {list(densities)} the workflow fits",
             )
         out[name] = filled
     return out

@@ -73,36 +73,40 @@ NOT_IN_SIGNATURE = frozenset(
 )
 
 
-def _check_int(arch: Mapping[str, Any], key: str, minimum: int) -> None:
+def check_int(value: Any, name: str, minimum: int) -> None:
     """Require an integral value >= minimum; int() alone would silently truncate 2.5 to 2."""
-    value = arch[key]
     try:
         number = float(value)
     except (TypeError, ValueError):
         number = math.nan
     if isinstance(value, bool) or not number.is_integer() or number < minimum:
-        raise ValueError(f"{key} must be an integer >= {minimum}, got {value!r}")
+        raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
 
 
-def _check_float(
-    arch: Mapping[str, Any], key: str, low: float, high: float, closed_low: bool
+def check_float(
+    value: Any,
+    name: str,
+    low: float,
+    high: float = math.inf,
+    closed_low: bool = True,
+    closed_high: bool = False,
 ) -> None:
-    """Require a finite number in [low, high) (closed_low) or (low, high)."""
-    value = arch[key]
+    """Require a finite number between low and high, each end closed or open as given."""
     try:
         number = float(value)
     except (TypeError, ValueError):
         number = math.nan
     above = number >= low if closed_low else number > low
-    if isinstance(value, bool) or not (above and number < high):
-        interval = f"{'[' if closed_low else '('}{low}, {high})"
-        raise ValueError(f"{key} must be a number in {interval}, got {value!r}")
+    below = number <= high if closed_high else number < high
+    if isinstance(value, bool) or not (above and below and math.isfinite(number)):
+        interval = f"{'[' if closed_low else '('}{low}, {high}{']' if closed_high else ')'}"
+        raise ValueError(f"{name} must be a number in {interval}, got {value!r}")
 
 
-def _check_bool(arch: Mapping[str, Any], key: str) -> None:
+def check_bool(value: Any, name: str) -> None:
     """Require a real boolean: bool("false") is True, so strings must not slip through."""
-    if not isinstance(arch[key], bool | np.bool_):
-        raise ValueError(f"{key} must be true or false, got {arch[key]!r}")
+    if not isinstance(value, bool | np.bool_):
+        raise ValueError(f"{name} must be true or false, got {value!r}")
 
 
 def resolve_architecture(architecture: Mapping[str, Any] | None) -> dict[str, Any]:
@@ -141,12 +145,12 @@ def resolve_architecture(architecture: Mapping[str, Any] | None) -> dict[str, An
             f"spline_implementation must be one of {SPLINE_IMPLEMENTATIONS}, "
             f"got {arch['spline_implementation']!r}"
         )
-    _check_int(arch, "num_coupling_layers", 1)
-    _check_int(arch, "spline_bins", 2)
-    _check_int(arch, "seed", 0)
-    _check_float(arch, "spline_bound", 0.0, math.inf, closed_low=False)
-    _check_float(arch, "soft_clamp", 0.0, math.inf, closed_low=False)
-    _check_bool(arch, "act_norm")
+    check_int(arch["num_coupling_layers"], "num_coupling_layers", 1)
+    check_int(arch["spline_bins"], "spline_bins", 2)
+    check_int(arch["seed"], "seed", 0)
+    check_float(arch["spline_bound"], "spline_bound", 0.0, closed_low=False)
+    check_float(arch["soft_clamp"], "soft_clamp", 0.0, closed_low=False)
+    check_bool(arch["act_norm"], "act_norm")
     for prefix in ("affine", "spline"):
         if arch[f"{prefix}_activation"] not in ACTIVATIONS:
             raise ValueError(
@@ -154,10 +158,10 @@ def resolve_architecture(architecture: Mapping[str, Any] | None) -> dict[str, An
                 f"got {arch[f'{prefix}_activation']!r}"
             )
         # Zero hidden layers is allowed: the conditioner is then a single linear layer.
-        _check_int(arch, f"{prefix}_num_dense_layers", 0)
-        _check_int(arch, f"{prefix}_units_per_dense_layer", 1)
-        _check_bool(arch, f"{prefix}_dropout")
-        _check_float(arch, f"{prefix}_dropout_prob", 0.0, 1.0, closed_low=True)
+        check_int(arch[f"{prefix}_num_dense_layers"], f"{prefix}_num_dense_layers", 0)
+        check_int(arch[f"{prefix}_units_per_dense_layer"], f"{prefix}_units_per_dense_layer", 1)
+        check_bool(arch[f"{prefix}_dropout"], f"{prefix}_dropout")
+        check_float(arch[f"{prefix}_dropout_prob"], f"{prefix}_dropout_prob", 0.0, 1.0)
     # INNFER's MC dropout keeps dropout on at inference, which makes log q(x | θ) random; the
     # fits here differentiate a deterministic likelihood, so refuse it rather than ignore it.
     for key in sorted(k for k in arch if str(k).endswith("mc_dropout")):

@@ -16,8 +16,7 @@ import pandas as pd
 
 from innfer_lib.core.config_files import read_config_file
 from innfer_lib.core.errors import ConfigError
-from innfer_lib.density.architecture import resolve_architecture
-from innfer_lib.density.training_options import resolve_training_options
+from innfer_lib.density.training_options import check_density_options
 
 if TYPE_CHECKING:
     from innfer_lib.density.flow import ConditionalFlow
@@ -33,14 +32,11 @@ def load_architecture(
     arch.update(overrides or {})
     if seed is not None:
         arch.setdefault("seed", int(seed))
-    kind = arch.pop("type", "flow")
-    if kind not in ("flow", "BayesFlow"):
-        raise ConfigError(f"{path}: type: {kind!r} is not a density model type (flow)")
     try:
-        resolve_architecture(arch)
-        resolve_training_options(arch)
+        check_density_options(arch)
     except ValueError as err:
         raise ConfigError(f"{path}: {err}") from err
+    arch.pop("type", None)
     return arch
 
 

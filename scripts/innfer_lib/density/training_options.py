@@ -1,14 +1,24 @@
 """Training options of a density flow: defaults, valid names and validation.
 
-Architecture YAMLs mix flow and training options; this module owns the training half. It does
-not import TensorFlow, so an architecture file can be checked without building anything: a
-bad value fails with a message naming the key before any training time is spent.
+Architecture YAMLs mix flow and training options; this module owns the training half and the
+check of a whole architecture mapping (`check_density_options`: unknown keys, then both halves'
+values). It does not import TensorFlow, so an architecture file is checked while the workflow
+builds its DAG: a bad key fails with a message naming it before any job runs.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from typing import Any
+
+from innfer_lib.core.config_files import unknown_key_message
+from innfer_lib.density.architecture import (
+    DEFAULT_ARCHITECTURE,
+    check_bool,
+    check_float,
+    check_int,
+    resolve_architecture,
+)
 
 DEFAULT_LR_SCHEDULER_OPTIONS: dict[str, Any] = {
     # CosineDecayWithWarmUp: final learning rate (absolute) and share of steps spent warming up.
@@ -53,11 +63,23 @@ LR_SCHEDULERS = ("CosineDecayWithWarmUp", "CosineDecay", "ExponentialDecay", "Co
 #: fingerprint leaves them out and they may change between a killed run and its resumption.
 OUTPUT_ONLY_OPTIONS = frozenset({"save_model_per_epoch", "epoch_model_dir", "tensorboard_dir"})
 
+#: `type` of an architecture file: INNFER's name for its flows and this workflow's.
+DENSITY_TYPES = ("flow", "BayesFlow")
+#: INNFER's MC dropout switches: accepted only when off (`resolve_architecture` says why).
+MC_DROPOUT_OPTIONS = ("affine_mc_dropout", "spline_mc_dropout")
+#: INNFER options this workflow does not implement, with what they did; accepted only when off,
+#: which is what training here does.
+UNSUPPORTED_OPTIONS = {
+    "active_learning": "`active_learning` (batches augmented with samples of the flow)",
+    "resample": "`resample` (each batch oversampled to unit weights)",
+}
+
 
 def resolve_training_options(options: Mapping[str, Any] | None) -> dict[str, Any]:
     """Merge training options onto the defaults and validate them.
 
-    Unknown keys are ignored because the architecture YAML mixes flow and training options.
+    Keys that are not training options are ignored here because the architecture YAML mixes
+    flow and training options; `check_density_options` rejects keys that are neither.
 
     Args:
         options: User options (may be None).
@@ -67,13 +89,17 @@ def resolve_training_options(options: Mapping[str, Any] | None) -> dict[str, Any
         partial override keeps the other scheduler defaults.
 
     Raises:
-        ValueError: If an option has an unsupported value; names list the valid choices.
+        ValueError: If an option has an unsupported value; the message starts with the key and
+            names the valid choices.
     """
     opts = dict(DEFAULT_TRAINING_OPTIONS)
     sched = dict(DEFAULT_LR_SCHEDULER_OPTIONS)
     if options:
         opts.update(dict(options))
-        sched.update(dict(options.get("lr_scheduler_options") or {}))
+        given = options.get("lr_scheduler_options")
+        if given is not None and not isinstance(given, Mapping):
+            raise ValueError(f"lr_scheduler_options must be a mapping, got {given!r}")
+        sched.update(dict(given or {}))
     opts["lr_scheduler_options"] = sched
     if opts["lr_scheduler_name"] in (None, "None", "none"):
         opts["lr_scheduler_name"] = "Constant"
@@ -86,21 +112,67 @@ def resolve_training_options(options: Mapping[str, Any] | None) -> dict[str, Any
             f"lr_scheduler_name must be one of {LR_SCHEDULERS} (or null), "
             f"got {opts['lr_scheduler_name']!r}"
         )
-    if int(opts["epochs"]) < 0 or int(opts["batch_size"]) < 1:
-        raise ValueError("epochs must be >= 0 and batch_size >= 1")
-    if float(opts["learning_rate"]) < 0 or float(opts["weight_decay"]) < 0:
-        raise ValueError("learning_rate and weight_decay must be >= 0")
-    if int(opts["patience"]) < 1 or int(opts["wait_till"]) < 0 or float(opts["tolerance"]) < 0:
-        raise ValueError("need patience >= 1, wait_till >= 0 and tolerance >= 0")
-    if int(opts["seed"]) < 0:
-        raise ValueError(f"seed must be >= 0, got {opts['seed']}")
+    check_int(opts["epochs"], "epochs", 0)
+    check_int(opts["batch_size"], "batch_size", 1)
+    check_float(opts["learning_rate"], "learning_rate", 0.0)
+    check_float(opts["weight_decay"], "weight_decay", 0.0)
+    check_int(opts["patience"], "patience", 1)
+    check_int(opts["wait_till"], "wait_till", 0)
+    check_float(opts["tolerance"], "tolerance", 0.0)
+    check_int(opts["seed"], "seed", 0)
+    for key in ("early_stopping", "save_model_per_epoch"):
+        check_bool(opts[key], key)
+    for key in ("epoch_model_dir", "tensorboard_dir"):
+        if opts[key] is not None and not isinstance(opts[key], str):
+            raise ValueError(f"{key} must be a directory or null, got {opts[key]!r}")
     clip = opts["gradient_clipping_norm"]
-    if clip is not None and float(clip) <= 0:
-        raise ValueError(f"gradient_clipping_norm must be null or > 0, got {clip}")
-    if not 0.0 <= float(sched["warmup_fraction"]) <= 1.0:
-        raise ValueError("lr_scheduler_options.warmup_fraction must lie in [0, 1]")
-    if float(sched["step_power"]) <= 0 or float(sched["decay_rate"]) <= 0:
-        raise ValueError("lr_scheduler_options.step_power and decay_rate must be > 0")
-    if sched["decay_steps"] is not None and int(sched["decay_steps"]) < 1:
-        raise ValueError("lr_scheduler_options.decay_steps must be null or >= 1")
+    if clip is not None:
+        check_float(clip, "gradient_clipping_norm", 0.0, closed_low=False)
+    where = "lr_scheduler_options."
+    check_float(sched["alpha"], f"{where}alpha", 0.0)
+    check_float(sched["warmup_fraction"], f"{where}warmup_fraction", 0.0, 1.0, closed_high=True)
+    check_float(sched["step_power"], f"{where}step_power", 0.0, closed_low=False)
+    check_float(sched["decay_rate"], f"{where}decay_rate", 0.0, closed_low=False)
+    if sched["decay_steps"] is not None:
+        check_int(sched["decay_steps"], f"{where}decay_steps", 1)
+    check_bool(sched["staircase"], f"{where}staircase")
     return opts
+
+
+def check_density_options(options: Mapping[str, Any]) -> None:
+    """Check an architecture mapping (flow and training options) without TensorFlow.
+
+    The workflow calls this while it builds the DAG, on the architecture file and on the
+    workflow config's `density_architecture_overrides`, so a misspelt or bad key fails before
+    any job runs, naming the key; the training job checks its merged mapping the same way.
+
+    Raises:
+        ValueError: an unknown key (with the closest known one), an INNFER option that is not
+            supported, or a bad value; the message starts with the key.
+    """
+    known = [
+        "type",
+        *DEFAULT_ARCHITECTURE,
+        *MC_DROPOUT_OPTIONS,
+        *DEFAULT_TRAINING_OPTIONS,
+        *UNSUPPORTED_OPTIONS,
+    ]
+    for key, value in options.items():
+        if key in UNSUPPORTED_OPTIONS and value is not False:
+            raise ValueError(
+                f"{key}: INNFER's {UNSUPPORTED_OPTIONS[key]} is not supported; remove the key "
+                "or set it to false"
+            )
+        if key not in known:
+            raise ValueError(f"{key}: {unknown_key_message(key, known)}")
+    schedule = options.get("lr_scheduler_options")
+    for key in schedule if isinstance(schedule, Mapping) else {}:
+        if key not in DEFAULT_LR_SCHEDULER_OPTIONS:
+            message = unknown_key_message(key, list(DEFAULT_LR_SCHEDULER_OPTIONS))
+            raise ValueError(f"lr_scheduler_options.{key}: {message}")
+    kind = options.get("type", DENSITY_TYPES[0])
+    if kind not in DENSITY_TYPES:
+        raise ValueError(f"type must be one of {DENSITY_TYPES}, got {kind!r}")
+    rest = {k: v for k, v in options.items() if k not in ("type", *UNSUPPORTED_OPTIONS)}
+    resolve_architecture(rest)
+    resolve_training_options(rest)

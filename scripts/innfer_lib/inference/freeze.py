@@ -21,8 +21,9 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
+from innfer_lib.core.config_files import ConfigKeyError
 from innfer_lib.core.errors import ConfigError
 
 if TYPE_CHECKING:
@@ -268,3 +269,26 @@ def frozen_parameters(spec: str | Mapping[str, object] | None, analysis: Analysi
     placeholder = {c: 0.0 for c in analysis.fit_parameters}
     fixed = resolve_freeze(spec, analysis, placeholder)
     return [c for c in analysis.fit_parameters if c in fixed]
+
+
+def check_fit_set_freezes(fits: Mapping[str, Mapping[str, Any] | None], analysis: Analysis) -> None:
+    """Parse the `freeze` of every fit set as the user wrote it, while the DAG is built.
+
+    Without this an unknown parameter in a spec surfaced only when the fit job read it, after
+    the training it waits for; here it fails before any job runs, naming `fits.<name>.freeze`.
+
+    Raises:
+        ConfigKeyError: at `fits.<name>.freeze`, with the reason `freeze_sets` gives.
+    """
+    placeholder = {c: 0.0 for c in analysis.fit_parameters}
+    for name, options in fits.items():
+        try:
+            freeze_sets(
+                (options or {}).get("freeze"),
+                analysis.fit_parameters,
+                placeholder,
+                nuisances=analysis.nuisances,
+                density_parameters=density_parameters(analysis),
+            )
+        except ConfigError as err:
+            raise ConfigKeyError(("fits", name, "freeze"), str(err)) from None
