@@ -185,3 +185,30 @@ class Case:
 
     def assert_load_data_passes(self) -> None:
         self.passes(self.loaded)
+
+
+#: A flow that trains in a second: the catalogue's faults need a trained model, not a good one.
+TINY_FLOW = {
+    "num_coupling_layers": 1,
+    "affine_units_per_dense_layer": 8,
+    "spline_units_per_dense_layer": 8,
+    "spline_bins": 4,
+    "batch_size": 512,
+}
+
+
+def tiny_flow_config(tmp_path: Path, epochs: int = 1) -> tuple[Path, Paths]:
+    """A workflow config of the Dim1Gaussian benchmark with a tiny learned flow, and its paths."""
+    results = tmp_path / "results"
+    cfg = tmp_path / "config.yaml"
+    cfg.write_text(
+        yaml.safe_dump(
+            {
+                "results_dir": str(results),
+                "benchmark": {"name": "Dim1Gaussian", "events": 2000},
+                "densities": ["learned"],
+                "density_architecture_overrides": {**TINY_FLOW, "epochs": epochs},
+            }
+        )
+    )
+    return cfg, Paths.for_analysis(results, "Benchmark_Dim1Gaussian")

@@ -6,52 +6,13 @@ import logging
 import os
 import socket
 import subprocess
-import sys
-import textwrap
 from pathlib import Path
 
 import pytest
 import yaml
 
 from innfer_lib.core.run_lock import LOCK_FILE, ResultsLock, ResultsLockError
-
-REPO = Path(__file__).resolve().parents[2]
-
-# Another run: takes the lock, says so, and on a line from stdin releases it ("release") or
-# dies without releasing, as a SIGKILLed controller does ("die").
-HOLDER = textwrap.dedent(
-    """
-    import os, sys
-    from innfer_lib.core.run_lock import ResultsLock
-
-    lock = ResultsLock(sys.argv[1])
-    lock.acquire()
-    print("held", flush=True)
-    if sys.stdin.readline().strip() == "release":
-        lock.release()
-    else:
-        os._exit(0)
-    """
-)
-
-
-class Holder:
-    """A process of this host that holds the lock of `directory` until told otherwise."""
-
-    def __init__(self, directory: Path, cwd: Path) -> None:
-        self.proc = subprocess.Popen(
-            [sys.executable, "-c", HOLDER, str(directory)],
-            cwd=cwd,
-            env={**os.environ, "PYTHONPATH": str(REPO / "scripts")},
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            text=True,
-        )
-        assert self.proc.stdout is not None and self.proc.stdout.readline() == "held\n"
-
-    def end(self, how: str) -> None:
-        self.proc.communicate(how + "\n", timeout=30)
-        assert self.proc.returncode == 0
+from tests.lock_holder import Holder
 
 
 def test_acquire_records_the_holder_and_release_removes_it(tmp_path: Path) -> None:

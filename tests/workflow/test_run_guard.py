@@ -10,14 +10,11 @@ checkout then takes the stale lock over and runs.
 
 from __future__ import annotations
 
-import os
 import re
 import shutil
 import signal
 import socket
 import subprocess
-import sys
-import textwrap
 import time
 from pathlib import Path
 
@@ -33,74 +30,17 @@ from tests.bad_inputs import (
     assert_short,
     run_failing,
     run_workflow,
+    tiny_flow_config,
 )
 from tests.conftest import REPO, snakemake_command
+from tests.lock_holder import Holder
 
 ANALYSIS = "Benchmark_Dim1Gaussian"
-TINY_FLOW = {
-    "num_coupling_layers": 1,
-    "affine_units_per_dense_layer": 8,
-    "spline_units_per_dense_layer": 8,
-    "spline_bins": 4,
-    "batch_size": 512,
-}
 #: A run refused before its first job prints Snakemake's banner and job table (~30 lines) and
 #: then the four-line message.
 MAX_REFUSAL_LINES = 45
 # What TensorFlow's C++ runtime prints at start-up (absl's pre-init note, glog-style lines).
 TF_LINE = re.compile(r"absl::InitializeLog|^[IWEF]\d{4} |oneDNN|cuda", re.M)
-
-# Another run's controller: holds the lock until a line on stdin says "release" (or dies
-# without releasing, as a SIGKILLed snakemake does, on "die").
-HOLDER = textwrap.dedent(
-    """
-    import os, sys
-    from innfer_lib.core.run_lock import ResultsLock
-
-    lock = ResultsLock(sys.argv[1])
-    lock.acquire()
-    print("held", flush=True)
-    if sys.stdin.readline().strip() == "release":
-        lock.release()
-    else:
-        os._exit(0)
-    """
-)
-
-
-class Holder:
-    """Another checkout's run (working directory `cwd`) holding the lock of `directory`."""
-
-    def __init__(self, directory: Path, cwd: Path) -> None:
-        cwd.mkdir(parents=True, exist_ok=True)
-        self.proc = subprocess.Popen(
-            [sys.executable, "-c", HOLDER, str(directory)],
-            cwd=cwd,
-            env={**os.environ, "PYTHONPATH": str(REPO / "scripts")},
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            text=True,
-        )
-        assert self.proc.stdout is not None and self.proc.stdout.readline() == "held\n"
-
-    def end(self, how: str) -> None:
-        self.proc.communicate(how + "\n", timeout=30)
-
-
-def write_config(tmp_path: Path, epochs: int = 1) -> tuple[Path, Paths]:
-    results = tmp_path / "results"
-    cfg = tmp_path / "config.yaml"
-    cfg.write_text(
-        yaml.safe_dump(
-            {
-                "results_dir": str(results),
-                "benchmark": {"name": "Dim1Gaussian", "events": 2000},
-                "densities": ["learned"],
-                "density_architecture_overrides": {**TINY_FLOW, "epochs": epochs},
-            }
-        )
-    )
-    return cfg, Paths.for_analysis(results, ANALYSIS)
 
 
 def loaded(paths: Paths) -> str:
@@ -110,7 +50,7 @@ def loaded(paths: Paths) -> str:
 
 @pytest.fixture
 def setup(tmp_path: Path):
-    cfg, paths = write_config(tmp_path)
+    cfg, paths = tiny_flow_config(tmp_path)
     return cfg, paths, Path(paths.root)
 
 
@@ -257,7 +197,7 @@ def test_two_checkouts_one_results_dir_and_a_killed_controller(tmp_path: Path) -
     # Checkout A trains "forever"; checkout B, on the same results directory, must be
     # refused while A runs. Then A's snakemake is SIGKILLed: its training job must stop
     # within seconds, and B takes the stale lock over and runs.
-    cfg, paths = write_config(tmp_path, epochs=100_000)
+    cfg, paths = tiny_flow_config(tmp_path, epochs=100_000)
     root = Path(paths.root)
     a, b = checkout(tmp_path, "checkout_a"), checkout(tmp_path, "checkout_b")
     weights = paths.format(paths.flow_weights, model="Gaussian", category="inclusive")

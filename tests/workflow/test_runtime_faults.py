@@ -9,42 +9,15 @@ and the suggested rerun must recover. Part of the bad-input catalogue (`tests/ba
 from pathlib import Path
 
 import pytest
-import yaml
 
-from innfer_lib.core.paths import Paths
 from tests.bad_inputs import (
     assert_job_message,
     assert_names,
     assert_no_leftovers,
     run_failing,
     run_workflow,
+    tiny_flow_config,
 )
-
-ANALYSIS = "Benchmark_Dim1Gaussian"
-TINY_FLOW = {
-    "num_coupling_layers": 1,
-    "affine_units_per_dense_layer": 8,
-    "spline_units_per_dense_layer": 8,
-    "spline_bins": 4,
-    "batch_size": 512,
-    "epochs": 1,
-}
-
-
-def write_config(tmp_path: Path) -> tuple[Path, Paths]:
-    results = tmp_path / "results"
-    cfg = tmp_path / "config.yaml"
-    cfg.write_text(
-        yaml.safe_dump(
-            {
-                "results_dir": str(results),
-                "benchmark": {"name": "Dim1Gaussian", "events": 2000},
-                "densities": ["learned"],
-                "density_architecture_overrides": TINY_FLOW,
-            }
-        )
-    )
-    return cfg, Paths.for_analysis(results, ANALYSIS)
 
 
 def run(cfg: Path, *args: str) -> None:
@@ -56,7 +29,7 @@ MODEL = {"model": "Gaussian", "category": "inclusive"}
 
 
 def test_an_unreadable_intermediate_parquet_file(tmp_path: Path) -> None:
-    cfg, paths = write_config(tmp_path)
+    cfg, paths = tiny_flow_config(tmp_path)
     loaded = Path(paths.format(paths.loaded, file="base"))
     run(cfg, str(loaded))
     loaded.write_bytes(loaded.read_bytes()[:100])  # a copy cut short
@@ -71,7 +44,7 @@ def test_an_unreadable_intermediate_parquet_file(tmp_path: Path) -> None:
 
 @pytest.mark.slow
 def test_unreadable_flow_weights(tmp_path: Path) -> None:
-    cfg, paths = write_config(tmp_path)
+    cfg, paths = tiny_flow_config(tmp_path)
     weights = Path(paths.format(paths.flow_weights, **MODEL))
     run(cfg, str(weights))
     weights.write_bytes(b"not a zip archive")
