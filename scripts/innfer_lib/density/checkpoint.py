@@ -19,14 +19,16 @@ import os
 import zipfile
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import tf_keras
 
 from innfer_lib.core.io import atomic_path
-from innfer_lib.density.flow import ConditionalFlow
 from innfer_lib.density.training_options import OUTPUT_ONLY_OPTIONS
+
+if TYPE_CHECKING:
+    from innfer_lib.density.training import TrainableModel
 
 CHECKPOINT_FILE = "training_state.npz"
 #: Bump when the meaning of the stored state changes, so old checkpoints are ignored, not misread.
@@ -34,24 +36,22 @@ CHECKPOINT_VERSION = 1
 
 
 def checkpoint_fingerprint(
-    flow: ConditionalFlow, opts: Mapping[str, Any], arrays: Sequence[np.ndarray]
+    setup: Mapping[str, Any], opts: Mapping[str, Any], arrays: Sequence[np.ndarray]
 ) -> str:
     """Hash of everything a checkpoint must agree with before it may be resumed.
 
     A checkpoint left by a run with other data, architecture, options or starting weights
     would silently give a model trained half one way and half another, so such a checkpoint
-    is ignored instead. `arrays` holds the data and the flow's weights on entry.
+    is ignored instead. `setup` is the model's `checkpoint_setup()` (dimensions, dtype,
+    architecture); `arrays` holds the data and the model's weights on entry.
     """
     digest = hashlib.blake2b(digest_size=16)
-    setup = {
+    record = {
         "version": CHECKPOINT_VERSION,
-        "n_x": flow.n_x,
-        "n_cond": flow.n_cond,
-        "dtype": flow.dtype.name,
-        "architecture": flow.architecture,
+        **setup,
         "options": {k: v for k, v in opts.items() if k not in OUTPUT_ONLY_OPTIONS},
     }
-    digest.update(json.dumps(setup, sort_keys=True, default=str).encode())
+    digest.update(json.dumps(record, sort_keys=True, default=str).encode())
     for a in arrays:
         digest.update(str(a.shape).encode())
         # The raw bytes in C order (a copy: NumPy's stubs do not declare arrays as buffers).
@@ -150,14 +150,14 @@ def remove_checkpoint(checkpoint_dir: str | os.PathLike[str]) -> None:
 def restore_checkpoint(
     checkpoint_dir: Path,
     fingerprint: str,
-    flow: ConditionalFlow,
+    model: TrainableModel,
     optimizer: tf_keras.optimizers.Optimizer,
     log: Callable[[str], None],
 ) -> tuple[dict[str, Any], list[np.ndarray]] | None:
-    """Load a matching checkpoint into the flow and optimiser; returns (meta, best weights).
+    """Load a matching checkpoint into the model and optimiser; returns (meta, best weights).
 
     Everything is read and checked before anything is assigned, so a rejected checkpoint
-    leaves the freshly initialised flow and optimiser untouched.
+    leaves the freshly initialised model and optimiser untouched.
     """
     path = checkpoint_dir / CHECKPOINT_FILE
     if not path.exists():
@@ -174,19 +174,22 @@ def restore_checkpoint(
         )
         return None
     opt_vars = list(optimizer.variables)
-    rng_vars = flow.random_state_variables
+    rng_vars = model.random_state_variables
+    trainable = list(model.trainable_variables)
     stored = [*weights, *best, *opt_state, *rng_state]
-    targets = [*flow.trainable_variables, *flow.trainable_variables, *opt_vars, *rng_vars]
+    targets = [*trainable, *trainable, *opt_vars, *rng_vars]
     shapes_ok = (
-        len(weights) == len(flow.trainable_variables)
+        len(weights) == len(trainable)
         and len(opt_state) == len(opt_vars)
         and len(rng_state) == len(rng_vars)
         and all(tuple(a.shape) == tuple(v.shape) for a, v in zip(stored, targets, strict=True))
     )
     if not shapes_ok:
-        log(f"checkpoint {path} does not match the flow or optimiser shapes; training from scratch")
+        log(
+            f"checkpoint {path} does not match the model or optimiser shapes; training from scratch"
+        )
         return None
-    flow.set_weights(weights)
+    model.set_weights(weights)
     for var, value in zip([*opt_vars, *rng_vars], [*opt_state, *rng_state], strict=True):
         var.assign(value)
     return meta, best

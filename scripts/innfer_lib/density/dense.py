@@ -44,6 +44,17 @@ ACTIVATION_FUNCTIONS: dict[str, Callable[[tf.Tensor], tf.Tensor] | None] = {
 }
 
 
+def dropout(h: tf.Tensor, rate: float, rng: tf.random.Generator) -> tf.Tensor:
+    """Dropout whose mask seed comes from `rng`, so training is reproducible and resumable.
+
+    Stateless ops with seeds from a shared generator: inside a ``tf.function`` each call draws
+    a fresh mask (the generator state is a variable that advances), and a checkpoint of that
+    state lets a resumed training draw exactly the masks an uninterrupted one would.
+    """
+    seed = rng.make_seeds(1)[:, 0]
+    return tf.nn.experimental.stateless_dropout(h, rate, seed=seed)
+
+
 class Dense:
     """Fully connected layer on raw variables, so ordering and dtype are fully under our control."""
 
@@ -148,8 +159,7 @@ class MLP:
         for layer in self.layers[:-1]:
             h = layer(h)
             if rng is not None:
-                seed = rng.make_seeds(1)[:, 0]
-                h = tf.nn.experimental.stateless_dropout(h, self.dropout_rate, seed=seed)
+                h = dropout(h, self.dropout_rate, rng)
         return self.layers[-1](h)
 
     @property

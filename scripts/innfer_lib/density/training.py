@@ -1,4 +1,8 @@
-"""Training loop for :class:`innfer_lib.density.flow.ConditionalFlow` on weighted simulation.
+"""Training loop of the workflow's networks (density flows, weight-ratio FCNNs) on weighted events.
+
+`train_model` trains anything that offers a per-event loss (`TrainableModel`); `train_flow`
+adapts the conditional flow to it, and the regression FCNN (innfer_lib.ratios.fcnn) implements
+it directly, so both share one loop, one checkpoint format and one resume logic.
 
 The loop is deliberately small and explicit rather than built on ``keras.Model.fit``: the flow
 is a plain ``tf.Module``, event weights enter the loss directly, and the bookkeeping the rest of
@@ -17,7 +21,7 @@ import os
 import time
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -128,6 +132,90 @@ def describe_placement(placement: Mapping[str, Any]) -> str:
     )
 
 
+class TrainableModel(Protocol):
+    """What `train_model` needs of a network: its variables, its loss and how to save it.
+
+    The loss of a batch is Σ w·loss_i / Σ w + penalty, with loss_i from `per_event_loss`
+    and the weights as the last input array; the recorded epoch losses use the same formula
+    (penalty included, as INNFER reports its L2 term), without dropout.
+    """
+
+    @property
+    def dtype(self) -> tf.DType:
+        """Dtype of the variables and of the inputs the loss takes."""
+
+    @property
+    def trainable_variables(self) -> Sequence[tf.Variable]:
+        """The variables the optimiser updates, in get_weights order."""
+
+    @property
+    def random_state_variables(self) -> list[tf.Variable]:
+        """Random-generator state advanced by training steps (dropout); checkpointed."""
+
+    def get_weights(self) -> list[np.ndarray]:
+        """Copies of the trainable variables."""
+
+    def set_weights(self, weights: Sequence[np.ndarray]) -> None:
+        """Assign weights from get_weights."""
+
+    def save(self, path: str) -> None:
+        """Write the weights to one file (per-epoch models)."""
+
+    def checkpoint_setup(self) -> dict[str, Any]:
+        """Everything besides data, options and weights a checkpoint must agree with."""
+
+    def per_event_loss(self, inputs: Sequence[tf.Tensor], training: bool) -> tf.Tensor:
+        """Loss of every event, shape (n,), from the input arrays without the weights."""
+
+    def penalty(self) -> tf.Tensor | None:
+        """A term added to every loss (a weight regulariser), or None."""
+
+
+class _FlowTraining:
+    """ConditionalFlow as a `TrainableModel`: the loss is −log q(x | θ)."""
+
+    def __init__(self, flow: ConditionalFlow) -> None:
+        self.flow = flow
+
+    @property
+    def dtype(self) -> tf.DType:
+        return self.flow.dtype
+
+    @property
+    def trainable_variables(self) -> Sequence[tf.Variable]:
+        return self.flow.trainable_variables
+
+    @property
+    def random_state_variables(self) -> list[tf.Variable]:
+        return self.flow.random_state_variables
+
+    def get_weights(self) -> list[np.ndarray]:
+        return self.flow.get_weights()
+
+    def set_weights(self, weights: Sequence[np.ndarray]) -> None:
+        self.flow.set_weights(weights)
+
+    def save(self, path: str) -> None:
+        self.flow.save(path)
+
+    def checkpoint_setup(self) -> dict[str, Any]:
+        flow = self.flow
+        return {
+            "n_x": flow.n_x,
+            "n_cond": flow.n_cond,
+            "dtype": flow.dtype.name,
+            "architecture": flow.architecture,
+        }
+
+    def per_event_loss(self, inputs: Sequence[tf.Tensor], training: bool) -> tf.Tensor:
+        x, c = inputs
+        # Training mode: the conditioners' dropout (if configured) acts in training steps only.
+        return -self.flow.log_prob(x, c, training=training)
+
+    def penalty(self) -> tf.Tensor | None:
+        return None
+
+
 def train_flow(
     flow: ConditionalFlow,
     train: tuple[np.ndarray, np.ndarray, np.ndarray],
@@ -176,21 +264,63 @@ def train_flow(
     Raises:
         ValueError: For invalid options or data, or save_model_per_epoch without a directory.
     """
+    return train_model(
+        _FlowTraining(flow),
+        _as_arrays(train, flow, "train"),
+        _as_arrays(test, flow, "test"),
+        options,
+        progress=progress,
+        log=log,
+        checkpoint_dir=checkpoint_dir,
+        on_epoch_end=on_epoch_end,
+    )
+
+
+def train_model(
+    model: TrainableModel,
+    train: Sequence[np.ndarray],
+    test: Sequence[np.ndarray],
+    options: Mapping[str, Any],
+    progress: bool = True,
+    log: Callable[[str], None] = print,
+    checkpoint_dir: str | os.PathLike[str] | None = None,
+    on_epoch_end: Callable[[int], None] | None = None,
+) -> dict[str, Any]:
+    """Minimise Σ w·loss_i / Σ w (+ the model's penalty) by minibatch descent.
+
+    Everything `train_flow` documents holds for any `TrainableModel`: best-test-loss weights
+    at the end, per-epoch checkpoints that a rerun resumes from bitwise, seeded batch order,
+    early stopping, per-epoch models and TensorBoard scalars.
+
+    Args:
+        model: The network to train in place.
+        train: The model's input arrays (first axis: events), already in its dtype, finite
+            and non-empty, followed by the event weights.
+        test: Same layout; used for model selection and early stopping.
+        options: As for `train_flow`.
+        progress: As for `train_flow`.
+        log: As for `train_flow`.
+        checkpoint_dir: As for `train_flow`.
+        on_epoch_end: As for `train_flow`.
+
+    Returns:
+        The history `train_flow` describes.
+    """
     t_start = time.perf_counter()
     opts = resolve_training_options(options)
     seed = int(opts["seed"])
     tf.random.set_seed(seed)
 
-    x_tr, c_tr, w_tr = _as_arrays(train, flow, "train")
-    x_te, c_te, w_te = _as_arrays(test, flow, "test")
-    n_train = len(x_tr)
+    tr = [np.ascontiguousarray(a) for a in train]
+    te = [np.ascontiguousarray(a) for a in test]
+    n_train = len(tr[0])
     batch_size = int(opts["batch_size"])
     epochs = int(opts["epochs"])
     steps_per_epoch = math.ceil(n_train / batch_size)
     schedule = make_lr_schedule(opts, steps_per_epoch)
-    optimizer = make_optimizer(opts, schedule, flow.trainable_variables)
-    variables = list(flow.trainable_variables)
-    random_states = flow.random_state_variables
+    optimizer = make_optimizer(opts, schedule, model.trainable_variables)
+    variables = list(model.trainable_variables)
+    random_states = model.random_state_variables
 
     ckpt_dir = Path(checkpoint_dir) if checkpoint_dir is not None else None
     fingerprint = ""
@@ -203,7 +333,7 @@ def train_flow(
     if ckpt_dir is not None:
         ckpt_dir.mkdir(parents=True, exist_ok=True)
         fingerprint = checkpoint_fingerprint(
-            flow, opts, [x_tr, c_tr, w_tr, x_te, c_te, w_te, *flow.get_weights()]
+            model.checkpoint_setup(), opts, [*tr, *te, *model.get_weights()]
         )
     writer = (
         tf.summary.create_file_writer(str(opts["tensorboard_dir"]))
@@ -213,38 +343,41 @@ def train_flow(
 
     with tf.device("/CPU:0"):
         # Host copies the input pipeline gathers from; steps copy one batch at a time.
-        train_tensors = [tf.constant(a) for a in (x_tr, c_tr, w_tr)]
+        train_tensors = [tf.constant(a) for a in tr]
 
-    spec = (
-        tf.TensorSpec([None, flow.n_x], flow.dtype),
-        tf.TensorSpec([None, flow.n_cond], flow.dtype),
-        tf.TensorSpec([None], flow.dtype),
-    )
+    spec = [tf.TensorSpec([None, *a.shape[1:]], model.dtype) for a in tr]
 
     @tf.function(input_signature=spec)
-    def train_step(x: tf.Tensor, c: tf.Tensor, w: tf.Tensor) -> tf.Tensor:
+    def train_step(*batch: tf.Tensor) -> tf.Tensor:
+        w = batch[-1]
         with tf.GradientTape() as tape:
-            # Training mode: the conditioners' dropout (if configured) acts in this step only.
-            nll = -flow.log_prob(x, c, training=True)
-            loss = tf.reduce_sum(w * nll) / tf.reduce_sum(w)
+            # Training mode: dropout (if configured) acts in this step only.
+            per_event = model.per_event_loss(batch[:-1], training=True)
+            loss = tf.reduce_sum(w * per_event) / tf.reduce_sum(w)
+            penalty = model.penalty()
+            if penalty is not None:
+                loss = loss + penalty
         grads = tape.gradient(loss, variables)
         optimizer.apply_gradients(zip(grads, variables, strict=True))
         return loss
 
     @tf.function(input_signature=spec)
-    def loss_sums(x: tf.Tensor, c: tf.Tensor, w: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
-        nll = -flow.log_prob(x, c)
-        return tf.reduce_sum(w * nll), tf.reduce_sum(w)
+    def loss_sums(*batch: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
+        w = batch[-1]
+        per_event = model.per_event_loss(batch[:-1], training=False)
+        return tf.reduce_sum(w * per_event), tf.reduce_sum(w)
 
     eval_batch = max(batch_size, _MIN_EVAL_BATCH)
 
-    def full_loss(x: np.ndarray, c: np.ndarray, w: np.ndarray) -> float:
+    def full_loss(arrays: Sequence[np.ndarray]) -> float:
         num, den = 0.0, 0.0
-        for i in range(0, len(x), eval_batch):
-            s, sw = loss_sums(x[i : i + eval_batch], c[i : i + eval_batch], w[i : i + eval_batch])
+        for i in range(0, len(arrays[0]), eval_batch):
+            s, sw = loss_sums(*(a[i : i + eval_batch] for a in arrays))
             num += float(s)
             den += float(sw)
-        return num / den if den != 0.0 else float("nan")
+        loss = num / den if den != 0.0 else float("nan")
+        penalty = model.penalty()
+        return loss if penalty is None else loss + float(penalty)
 
     def current_lr() -> float:
         if isinstance(schedule, float):
@@ -261,11 +394,11 @@ def train_flow(
             writer.flush()
         if epoch_model_dir is not None:
             with atomic_path(epoch_model_dir / f"epoch_{epoch}.npz") as tmp:
-                flow.save(str(tmp))
+                model.save(str(tmp))
 
     restored = None
     if ckpt_dir is not None:
-        restored = restore_checkpoint(ckpt_dir, fingerprint, flow, optimizer, log)
+        restored = restore_checkpoint(ckpt_dir, fingerprint, model, optimizer, log)
     if restored is not None:
         meta, best_weights = restored
         history: dict[str, Any] = {
@@ -287,8 +420,8 @@ def train_flow(
     else:
         history = {
             "epoch": [0],
-            "train_loss": [full_loss(x_tr, c_tr, w_tr)],
-            "test_loss": [full_loss(x_te, c_te, w_te)],
+            "train_loss": [full_loss(tr)],
+            "test_loss": [full_loss(te)],
             "learning_rate": [current_lr()],
         }
         log(
@@ -297,7 +430,7 @@ def train_flow(
         )
         best_loss = history["test_loss"][0]
         best_epoch = 0
-        best_weights = flow.get_weights()
+        best_weights = model.get_weights()
         bad_epochs = 0
         stopped_early = False
         finished = epochs == 0
@@ -325,7 +458,7 @@ def train_flow(
         }
         opt_state = [v.numpy() for v in optimizer.variables]
         rng_state = [v.numpy() for v in random_states]
-        write_checkpoint(ckpt_dir, meta, flow.get_weights(), best_weights, opt_state, rng_state)
+        write_checkpoint(ckpt_dir, meta, model.get_weights(), best_weights, opt_state, rng_state)
 
     if restored is None:
         checkpoint(0)
@@ -345,25 +478,25 @@ def train_flow(
         if first_in_call:
             # The first call pays one-off graph optimisation (seconds for a spline flow); keep
             # it out of the throughput so events/s reflects steady-state training.
-            x, c, w = next(batches)
-            first_loss = train_step(x, c, w)
+            batch = next(batches)
+            first_loss = train_step(*batch)
             int(optimizer.iterations)
-            skipped = int(x.shape[0])
+            skipped = int(batch[0].shape[0])
             first_in_call = False
             # Part of the history, so a checkpoint carries it to a call that only resumes.
             history["placement"] = training_placement(first_loss, variables)
             log(describe_placement(history["placement"]))
         t0 = time.perf_counter()
-        for x, c, w in batches:
-            train_step(x, c, w)
+        for batch in batches:
+            train_step(*batch)
         # Reading the optimiser step forces the last asynchronous update to finish.
         int(optimizer.iterations)
         dt = time.perf_counter() - t0
         train_seconds += dt
         train_events += n_train - skipped
 
-        train_loss = full_loss(x_tr, c_tr, w_tr)
-        test_loss = full_loss(x_te, c_te, w_te)
+        train_loss = full_loss(tr)
+        test_loss = full_loss(te)
         lr = current_lr()
         history["epoch"].append(epoch)
         history["train_loss"].append(train_loss)
@@ -384,7 +517,7 @@ def train_flow(
             if test_loss < best_loss - tolerance * abs(best_loss):
                 best_loss = test_loss
                 best_epoch = epoch
-                best_weights = flow.get_weights()
+                best_weights = model.get_weights()
                 bad_epochs = 0
             else:
                 bad_epochs += 1
@@ -404,7 +537,7 @@ def train_flow(
 
     if writer is not None:
         writer.close()
-    flow.set_weights(best_weights)
+    model.set_weights(best_weights)
     history["best_epoch"] = int(best_epoch)
     history["events_per_second"] = float(train_events / train_seconds) if train_seconds else 0.0
     history["seconds"] = float(earlier_seconds + time.perf_counter() - t_start)

@@ -1,0 +1,193 @@
+"""INNFER's fully connected network (FCNN) of weight-ratio regressions, as a trainable tf.Module.
+
+[Dense(width, activation, L2(l2_lambda)) → Dropout(dropout)] per entry of `dense_layers`,
+then a linear Dense(1). It trains in float32 through the density flow's loop
+(innfer_lib.density.training.train_model: best-test-loss weights, resumable checkpoints,
+seeded batches), with INNFER's loss: the weighted mean squared error Σw(y−ŷ)²/Σw in
+standardised target units plus the L2 penalty λ Σ‖W‖² of the hidden kernels, the penalty
+included in the reported losses as INNFER reports it. A float64 twin takes the trained
+weights for the likelihood's predictions.
+
+Layers are the flow's raw-variable `Dense` (innfer_lib.density.dense), so weights come from a
+NumPy generator seeded by the options, not from TensorFlow's global state.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import zipfile
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import tensorflow as tf  # noqa: E402
+
+from innfer_lib.core.errors import ModelFileError  # noqa: E402
+from innfer_lib.density.dense import Dense, dropout  # noqa: E402
+from innfer_lib.ratios.fcnn_options import resolve_fcnn_architecture  # noqa: E402
+
+
+class FCNN(tf.Module):
+    """ŷ(x) of a weight-ratio regression, in standardised input and target units."""
+
+    def __init__(
+        self,
+        n_in: int,
+        architecture: Mapping[str, Any] | None = None,
+        seed: int = 42,
+        dtype: str = "float32",
+    ) -> None:
+        """Build the layers; weights depend only on (architecture, seed).
+
+        Args:
+            n_in: Number of inputs (the observables and ν).
+            architecture: Network keys (innfer_lib.ratios.fcnn_options); others are ignored.
+            seed: Seed of the initial weights and of the dropout masks.
+            dtype: "float32" for training, "float64" for predictions in the likelihood.
+        """
+        super().__init__(name="fcnn")
+        if n_in < 1:
+            raise ValueError(f"need at least one input, got n_in={n_in}")
+        self.n_in = int(n_in)
+        self.seed = int(seed)
+        self._architecture = self._no_dependency(resolve_fcnn_architecture(architecture))
+        self._dtype = tf.as_dtype(dtype)
+        if self._dtype not in (tf.float32, tf.float64):
+            raise ValueError(f"dtype must be float32 or float64, got {dtype!r}")
+        arch = self._architecture
+        weight_seq, dropout_seq = np.random.SeedSequence(self.seed).spawn(2)
+        rng = np.random.default_rng(weight_seq)
+        hidden: list[Dense] = []
+        width = self.n_in
+        for i, units in enumerate(arch["dense_layers"]):
+            hidden.append(Dense(width, units, arch["activation"], rng, self._dtype, False, f"h{i}"))
+            width = units
+        self._hidden = self._no_dependency(hidden)
+        self._output = Dense(width, 1, "linear", rng, self._dtype, False, "out")
+        self._dropout_rng: tf.random.Generator | None = None
+        if arch["dropout"] > 0.0:
+            self._dropout_rng = tf.random.Generator.from_seed(int(dropout_seq.generate_state(1)[0]))
+        self._variables: list[tf.Variable] = self._no_dependency(
+            [v for layer in [*hidden, self._output] for v in layer.variables]
+        )
+
+    @property
+    def architecture(self) -> dict[str, Any]:
+        """The resolved network keys, a fresh plain dict."""
+        return json.loads(json.dumps(self._architecture))
+
+    @property
+    def dtype(self) -> tf.DType:
+        """Dtype of the variables and computations."""
+        return self._dtype
+
+    @property
+    def trainable_variables(self) -> tuple[tf.Variable, ...]:
+        """Variables in creation order, the order of get_weights."""
+        return tuple(self._variables)
+
+    @property
+    def random_state_variables(self) -> list[tf.Variable]:
+        """The dropout generator's state (empty without dropout); checkpointed by training."""
+        return [] if self._dropout_rng is None else [self._dropout_rng.state]
+
+    def __call__(self, x: Any, training: bool = False) -> tf.Tensor:
+        """ŷ per event, shape (n,), of standardised inputs x of shape (n, n_in)."""
+        h = tf.convert_to_tensor(x)
+        h = h if h.dtype == self._dtype else tf.cast(h, self._dtype)
+        rate = self._architecture["dropout"]
+        rng = self._dropout_rng if training and rate > 0.0 else None
+        for layer in self._hidden:
+            h = layer(h)
+            if rng is not None:
+                h = dropout(h, rate, rng)
+        return self._output(h)[:, 0]
+
+    def penalty(self) -> tf.Tensor | None:
+        """λ Σ‖W‖² over the hidden kernels (Keras' L2 regulariser), None when λ = 0."""
+        l2 = self._architecture["l2_lambda"]
+        if l2 == 0.0:
+            return None
+        total = tf.add_n([tf.reduce_sum(tf.square(layer.kernel)) for layer in self._hidden])
+        return tf.constant(l2, self._dtype) * total
+
+    def per_event_loss(self, inputs: Sequence[tf.Tensor], training: bool) -> tf.Tensor:
+        """(y − ŷ(x))² per event, from inputs (x, y) in standardised units."""
+        x, y = inputs
+        return tf.square(y - self(x, training=training))
+
+    def checkpoint_setup(self) -> dict[str, Any]:
+        """What a training checkpoint must agree with besides data, options and weights."""
+        return {
+            "model": "fcnn_regression",
+            "n_in": self.n_in,
+            "seed": self.seed,
+            "dtype": self._dtype.name,
+            "architecture": self._architecture,
+        }
+
+    def get_weights(self) -> list[np.ndarray]:
+        """Copies of all weights in creation order."""
+        return [v.numpy() for v in self._variables]
+
+    def set_weights(self, weights: Sequence[np.ndarray]) -> None:
+        """Assign weights of an FCNN with the same shapes, cast to this network's dtype.
+
+        Raises:
+            ValueError: If the number or shapes of the arrays do not match.
+        """
+        weights = list(weights)
+        if len(weights) != len(self._variables):
+            raise ValueError(f"expected {len(self._variables)} arrays, got {len(weights)}")
+        for i, (var, w) in enumerate(zip(self._variables, weights, strict=True)):
+            w = np.asarray(w)
+            if tuple(w.shape) != tuple(var.shape):
+                raise ValueError(f"weight {i}: shape {w.shape} != expected {tuple(var.shape)}")
+            var.assign(w.astype(self._dtype.as_numpy_dtype))
+
+    def signature(self) -> str:
+        """Canonical text of the inputs and network, stored with the weights by save."""
+        return json.dumps({"n_in": self.n_in, **self._architecture}, sort_keys=True)
+
+    def save(self, path: str) -> None:
+        """Write the weights and the signature to one .npz file (exactly at path)."""
+        arrays = {f"w{i:04d}": w for i, w in enumerate(self.get_weights())}
+        arrays["meta_signature"] = np.array(self.signature())
+        with open(path, "wb") as handle:
+            np.savez(handle, allow_pickle=False, **arrays)
+
+    @classmethod
+    def load(
+        cls, path: str, n_in: int, architecture: Mapping[str, Any], dtype: str = "float64"
+    ) -> FCNN:
+        """Rebuild a network from its architecture and load weights written by save.
+
+        Raises:
+            ModelFileError: (a ValueError) If the file cannot be read or was written for
+                another network; the message names the file.
+        """
+        net = cls(n_in, architecture, dtype=dtype)
+        retrain = "remove it (or run with --forcerun train_regression) to train again"
+        try:
+            with np.load(path) as data:
+                stored = str(data["meta_signature"])
+                weights = [data[k] for k in sorted(k for k in data.files if k.startswith("w"))]
+        except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as err:
+            raise ModelFileError(
+                f"{path}: cannot read the regression's weights ({type(err).__name__}: {err}); "
+                f"{retrain}"
+            ) from err
+        if stored != net.signature():
+            raise ModelFileError(
+                f"{path} was saved for {stored}, which does not match the requested "
+                f"{net.signature()}; {retrain}"
+            )
+        try:
+            net.set_weights(weights)
+        except ValueError as err:
+            raise ModelFileError(f"{path}: weights of the wrong shape ({err}); {retrain}") from err
+        return net

@@ -1,0 +1,135 @@
+"""Options of the regression FCNN: INNFER's `regression_default.yaml` keys, defaults and checks.
+
+An architecture file of a weight-ratio regression mixes network keys (`dense_layers`,
+`activation`, `dropout`, `l2_lambda`) and training keys, which are the density flow's
+(innfer_lib.density.training_options), so both networks train with one loop and one set of
+optimiser and schedule names. This module imports no TensorFlow: the workflow checks the file
+and the `regression_architecture_overrides` while it builds the DAG, naming a bad key before
+any job runs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from innfer_lib.core.config_files import unknown_key_message
+from innfer_lib.density.architecture import ACTIVATIONS, check_float, check_int
+from innfer_lib.density.training_options import (
+    DEFAULT_LR_SCHEDULER_OPTIONS,
+    DEFAULT_TRAINING_OPTIONS,
+    resolve_training_options,
+)
+
+#: `type` of a regression architecture file (INNFER's only FCNN type).
+FCNN_TYPES = ("FCNN",)
+
+#: The network: INNFER's regression defaults (models spec §2.2).
+DEFAULT_FCNN_ARCHITECTURE: dict[str, Any] = {
+    "dense_layers": [256, 256, 256],
+    "activation": "relu",
+    "dropout": 0.2,
+    "l2_lambda": 0.05,
+}
+
+#: Training defaults of a regression where they differ from the density flow's.
+REGRESSION_TRAINING_DEFAULTS: dict[str, Any] = {
+    "epochs": 20,
+    "batch_size": 4096,
+    "early_stopping": False,
+    "learning_rate": 1e-3,
+    "optimizer_name": "AdamW",
+    "lr_scheduler_name": "CosineDecay",
+}
+
+#: INNFER's classifier option that rescales each class's weights per batch. A regression has
+#: no classes, so the key is accepted (a classifier file may be reused) only when off.
+CLASSIFIER_ONLY_OPTIONS = ("normalise_batch_categories",)
+
+#: Activations whose network is C² in its inputs (so in ν): the likelihood's autodiff Hessian
+#: is then the curvature. relu, leaky_relu, elu and selu have kinks in a derivative.
+SMOOTH_ACTIVATIONS = frozenset({"gelu", "swish", "silu", "tanh", "sigmoid", "softplus", "linear"})
+
+
+def dense_layer_widths(value: Any) -> list[int]:
+    """Hidden-layer widths from INNFER's `dense_layers`: a list, or a mapping layer_i: width.
+
+    INNFER's regression file writes a list and its classifier file a mapping; both mean the
+    widths in order.
+
+    Raises:
+        ValueError: neither form, no layer, or a width that is not a positive integer.
+    """
+    widths = list(value.values()) if isinstance(value, Mapping) else value
+    if not isinstance(widths, list) or not widths:
+        raise ValueError(
+            f"dense_layers must be a non-empty list of layer widths (or a mapping of them), "
+            f"got {value!r}"
+        )
+    for i, width in enumerate(widths):
+        check_int(width, f"dense_layers[{i}]", 1)
+    return [int(w) for w in widths]
+
+
+def resolve_fcnn_architecture(options: Mapping[str, Any] | None) -> dict[str, Any]:
+    """The network keys of `options` merged onto the defaults and validated.
+
+    Returns:
+        {dense_layers (list of widths), activation, dropout, l2_lambda}; other keys ignored.
+
+    Raises:
+        ValueError: a bad value; the message starts with the key.
+    """
+    arch = dict(DEFAULT_FCNN_ARCHITECTURE)
+    arch.update({k: v for k, v in (options or {}).items() if k in DEFAULT_FCNN_ARCHITECTURE})
+    arch["dense_layers"] = dense_layer_widths(arch["dense_layers"])
+    if arch["activation"] not in ACTIVATIONS:
+        raise ValueError(
+            f"activation must be one of {sorted(ACTIVATIONS)}, got {arch['activation']!r}"
+        )
+    check_float(arch["dropout"], "dropout", 0.0, 1.0)
+    check_float(arch["l2_lambda"], "l2_lambda", 0.0)
+    arch["dropout"] = float(arch["dropout"])
+    arch["l2_lambda"] = float(arch["l2_lambda"])
+    return arch
+
+
+def resolve_regression_training(options: Mapping[str, Any] | None) -> dict[str, Any]:
+    """Training options of a regression: the file's over INNFER's regression defaults."""
+    merged = {**REGRESSION_TRAINING_DEFAULTS, **(options or {})}
+    return resolve_training_options(
+        {k: v for k, v in merged.items() if k in DEFAULT_TRAINING_OPTIONS}
+    )
+
+
+def check_regression_options(options: Mapping[str, Any]) -> None:
+    """Check a regression architecture mapping (network and training keys) without TensorFlow.
+
+    Raises:
+        ValueError: an unknown key (with the closest known one), `normalise_batch_categories`
+            switched on, a wrong `type` or a bad value; the message starts with the key.
+    """
+    known = [
+        "type",
+        *DEFAULT_FCNN_ARCHITECTURE,
+        *DEFAULT_TRAINING_OPTIONS,
+        *CLASSIFIER_ONLY_OPTIONS,
+    ]
+    for key, value in options.items():
+        if key not in known:
+            raise ValueError(f"{key}: {unknown_key_message(key, known)}")
+        if key in CLASSIFIER_ONLY_OPTIONS and value is not False:
+            raise ValueError(
+                f"{key}: balances the classes of a classifier's batches; a regression has no "
+                "classes, so remove the key or set it to false"
+            )
+    schedule = options.get("lr_scheduler_options")
+    for key in schedule if isinstance(schedule, Mapping) else {}:
+        if key not in DEFAULT_LR_SCHEDULER_OPTIONS:
+            message = unknown_key_message(key, list(DEFAULT_LR_SCHEDULER_OPTIONS))
+            raise ValueError(f"lr_scheduler_options.{key}: {message}")
+    kind = options.get("type", FCNN_TYPES[0])
+    if kind not in FCNN_TYPES:
+        raise ValueError(f"type must be one of {FCNN_TYPES}, got {kind!r}")
+    resolve_fcnn_architecture(options)
+    resolve_regression_training(options)
