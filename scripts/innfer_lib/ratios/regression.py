@@ -1,0 +1,170 @@
+"""A trained weight-ratio regression as the likelihood's `WeightRatio` (float64, physical units).
+
+`LearnedRegression` wraps the float64 twin of the trained FCNN, the regression's standardisation
+(parameters.yaml written by PreProcess) and its normalisation spline:
+
+    log_weight(x, ν) = ln max(r̂(x, ν), R_FLOOR) + ln S(ν),
+
+with r̂ the network's output unstandardised back to `wt_shift` = w(ν)/w(0).
+
+A regression is not constrained to positive outputs; where it predicts r̂ ≤ 0 (or tiny) the
+logarithm would be −∞ or NaN and the whole likelihood with it, as in INNFER. Such predictions
+are clipped at R_FLOOR = 1e-3: far below any physical weight ratio of a nuisance (the top-mass
+example's are clipped to [0.5, 2] by construction) yet bounded, so one extrapolating event costs
+at most ln 1e3 ≈ 6.9 in the log-likelihood. Every clipped event is counted and logged (a
+warning when eager, in the evaluation's record); at the floor the derivative in ν is zero.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from innfer_lib.core.errors import ModelFileError
+from innfer_lib.core.io import read_yaml
+from innfer_lib.data.schema import WEIGHT_SHIFT
+from innfer_lib.ratios.fcnn_options import SMOOTH_ACTIVATIONS, resolve_fcnn_architecture
+from innfer_lib.ratios.normalisation import NormalisationSpline
+
+LOG = logging.getLogger("innfer")
+
+#: Smallest regressed ratio the log-weight uses (see the module docstring).
+R_FLOOR = 1e-3
+
+
+def clip_ratio(ratio: np.ndarray, where: str) -> tuple[np.ndarray, int]:
+    """r̂ clipped at R_FLOOR and the number of events clipped (logged when > 0)."""
+    low = ~(ratio >= R_FLOOR)
+    n = int(np.count_nonzero(low))
+    if n:
+        LOG.warning(
+            "%s: %d of %d regressed weight ratios below %g (min %.3g) clipped to %g",
+            where,
+            n,
+            ratio.size,
+            R_FLOOR,
+            float(np.nanmin(ratio)),
+            R_FLOOR,
+        )
+    return np.where(low, R_FLOOR, ratio), n
+
+
+class RegressedRatio:
+    """r̂(x, ν) of a trained regression in physical units: the network and its standardisation."""
+
+    def __init__(self, network: Any, parameters: Mapping[str, Any]) -> None:
+        """Combine the float64 network and the data contract.
+
+        Args:
+            network: The trained FCNN, float64 (FCNN.load).
+            parameters: The regression's parameters.yaml: X_columns (variables + [ν]),
+                conditional_variable, y_columns ([wt_shift]) and standardisation.
+        """
+        self.parameter = str(parameters["conditional_variable"])
+        columns = list(parameters["X_columns"])
+        self.x_columns = [c for c in columns if c != self.parameter]
+        stand = parameters["standardisation"]
+        self._mean = np.array([stand[c]["mean"] for c in columns], dtype=np.float64)
+        self._std = np.array([stand[c]["std"] for c in columns], dtype=np.float64)
+        self._nu_index = columns.index(self.parameter)
+        self._x_index = [columns.index(c) for c in self.x_columns]
+        self._y_mean = float(stand[WEIGHT_SHIFT]["mean"])
+        self._y_std = float(stand[WEIGHT_SHIFT]["std"])
+        self.network = network
+        self.smooth_in_parameter = network.architecture["activation"] in SMOOTH_ACTIVATIONS
+
+    def _unstandardise(self, y: Any) -> Any:
+        return y * self._y_std + self._y_mean
+
+    def ratio_of_inputs(self, inputs: np.ndarray, where: str = "regression") -> np.ndarray:
+        """Clipped r̂ per event of physical model inputs (variables and ν per event)."""
+        inputs = np.asarray(inputs, dtype=np.float64)
+        scaled = (inputs - self._mean) / self._std
+        ratio = self._unstandardise(self.network(scaled).numpy())
+        return clip_ratio(ratio, where)[0]
+
+    def ratio(self, x: Any, nu: Any) -> Any:
+        """Unclipped r̂(x, ν) per event, a float64 tensor, of physical x (n, len(x_columns))."""
+        import tensorflow as tf
+
+        x = tf.convert_to_tensor(x, tf.float64)
+        nu = tf.convert_to_tensor(nu, tf.float64)
+        n = tf.shape(x)[0]
+        x_scaled = (x - self._mean[self._x_index]) / self._std[self._x_index]
+        nu_scaled = (nu - self._mean[self._nu_index]) / self._std[self._nu_index]
+        columns = [x_scaled[:, j] for j in range(len(self.x_columns))]
+        columns.insert(self._nu_index, tf.fill([n], nu_scaled))
+        return self._unstandardise(self.network(tf.stack(columns, axis=1)))
+
+
+class LearnedRegression(RegressedRatio):
+    """ln[r̂(x, ν) S(ν)] of one nuisance of one process in one category (a `WeightRatio`)."""
+
+    def __init__(
+        self, network: Any, parameters: Mapping[str, Any], spline: NormalisationSpline
+    ) -> None:
+        """The regressed ratio (see RegressedRatio) and its normalisation spline."""
+        super().__init__(network, parameters)
+        self.spline = spline
+        self.nu_range = spline.nu_range
+
+    def log_weight(self, x: Any, nu: Any) -> Any:
+        """ln max(r̂(x, ν), R_FLOOR) + ln S(ν) per event, float64, differentiable in ν."""
+        import tensorflow as tf
+
+        log_s = self.spline.log_value_tf(nu)
+        ratio = self.ratio(x, nu)
+        if tf.executing_eagerly():
+            clip_ratio(ratio.numpy(), f"regression of {self.parameter}")
+        return tf.math.log(tf.maximum(ratio, tf.constant(R_FLOOR, tf.float64))) + log_s
+
+
+def load_regressed_ratio(
+    weights_path: str | Path, architecture_path: str | Path, parameters_path: str | Path
+) -> RegressedRatio:
+    """r̂ of a trained regression from the files train_regression wrote (no spline yet).
+
+    Raises:
+        ModelFileError: (a ValueError) a file that cannot be read or does not fit the others;
+            the message names it.
+    """
+    from innfer_lib.ratios.fcnn import FCNN
+
+    parameters = read_yaml(parameters_path)
+    try:
+        network_options = resolve_fcnn_architecture(read_yaml(architecture_path))
+    except ValueError as err:
+        raise ModelFileError(f"{architecture_path}: {err}") from err
+    network = FCNN.load(
+        str(weights_path), len(parameters["X_columns"]), network_options, dtype="float64"
+    )
+    return RegressedRatio(network, parameters)
+
+
+def load_regression(
+    weights_path: str | Path,
+    architecture_path: str | Path,
+    parameters_path: str | Path,
+    spline_path: str | Path,
+) -> LearnedRegression:
+    """The trained regression of one nuisance from the files train/evaluate_regression wrote.
+
+    Raises:
+        ModelFileError: (a ValueError) a file that cannot be read or does not fit the others;
+            the message names it.
+    """
+    ratio = load_regressed_ratio(weights_path, architecture_path, parameters_path)
+    try:
+        spline = NormalisationSpline.from_dict(read_yaml(spline_path), str(spline_path))
+    except ValueError as err:
+        raise ModelFileError(str(err)) from err
+    if spline.parameter != ratio.parameter:
+        raise ModelFileError(
+            f"{spline_path}: spline of '{spline.parameter}', but {parameters_path} is the "
+            f"regression of '{ratio.parameter}'"
+        )
+    return LearnedRegression(ratio.network, read_yaml(parameters_path), spline)
