@@ -41,6 +41,7 @@ from innfer_lib.core.workflow_config import (
     replace_user_blocks,
 )
 from innfer_lib.density.training_options import check_density_options
+from innfer_lib.ratios.fcnn_options import check_regression_options
 from innfer_lib.inference.freeze import check_fit_set_freezes, frozen_parameters
 from innfer_lib.inference.impacts import REFIT, SHIFTS, impacted_pois, refit_parameters
 
@@ -116,6 +117,27 @@ def _check_architecture():
         ) from None
 
 
+def _check_regression_architecture():
+    """The regression architecture file and its overrides, like the density's (issue 15)."""
+    where = LAYERS.source_of(("regression_architecture_overrides",))
+    overrides = config["regression_architecture_overrides"]
+    try:
+        check_regression_options(overrides)
+    except ValueError as err:
+        raise WorkflowError(
+            f"{where}: regression_architecture_overrides.{err}"
+        ) from None
+    path = config["regression_architecture"]
+    if not Path(path).is_file():
+        raise config_error(("regression_architecture",), f"no such file: {path}")
+    try:
+        architecture = read_config_file(path)
+        check_regression_options(architecture)
+        check_regression_options({**architecture, **overrides})
+    except (ValueError, InnferError) as err:
+        raise WorkflowError(f"{path}: {err}") from None
+
+
 try:
     ANALYSIS = _load_analysis()
 except InnferError as err:
@@ -142,6 +164,7 @@ if TRUE in DENSITIES and not BENCHMARK:
     )
 if LEARNED in DENSITIES:
     _check_architecture()
+_check_regression_architecture()
 try:
     check_validation_indices(VAL_FIT, len(VAL_ALL))
     check_fit_set_freezes(config["fits"], ANALYSIS)
@@ -404,7 +427,67 @@ def training_targets():
         [PATHS.flow_weights, PATHS.training_history, *plot_files(PATHS.loss_plot)],
         **PER_MODEL,
     )
-    return targets + expand(PATHS.density_architecture, density=DENSITIES, **PER_MODEL)
+    targets += expand(PATHS.density_architecture, density=DENSITIES, **PER_MODEL)
+    # Regressions of weight-ratio nuisances: the model and its normalisation spline.
+    return targets + regression_targets(
+        [
+            PATHS.regression_model,
+            PATHS.regression_history,
+            PATHS.regression_spline,
+            *plot_files(PATHS.regression_loss_plot),
+        ]
+    )
+
+
+# ------------------------------------------------------------------ weight-ratio regressions
+
+# (process, category, nuisance) of every regression model: one train/evaluate/plot job each.
+REGRESSIONS = [
+    (process, category, parameter)
+    for process in PROCESSES
+    for category in CATEGORIES
+    for parameter in ANALYSIS.aux_entries(process, "regression", category)
+]
+
+
+def regression_set(name):
+    """The PreProcess output `name` (aux_train, aux_test, aux_parameters) of a regression."""
+    return fill(getattr(PATHS, name), kind="regression")
+
+
+def regression_targets(patterns, **wildcards):
+    """`patterns` filled for every regression model."""
+    return [
+        f
+        for process, category, parameter in REGRESSIONS
+        for f in expand(
+            patterns, model=process, category=category, parameter=parameter, **wildcards
+        )
+    ]
+
+
+def regression_average_plots(split="{split}"):
+    """Average-weight plot files of one regression (wildcards kept): per variable and ν.
+
+    Output patterns cannot depend on wildcards, so the ν column is the `{parameter}`
+    wildcard itself, repeated in the pattern.
+    """
+    return [
+        f
+        for column in VARIABLES + ["{parameter}"]
+        for f in plot_files(
+            fill(PATHS.regression_average_plot, column=column, split=split)
+        )
+    ]
+
+
+def regression_plots():
+    """plot_regression's files of every regression model."""
+    patterns = [
+        *(f for split in SPLITS for f in regression_average_plots(split)),
+        *plot_files(PATHS.regression_spline_plot),
+    ]
+    return regression_targets(patterns)
 
 
 # -------------------------------------------------------------------------------- evaluation
@@ -481,7 +564,7 @@ def evaluation_plots():
             val=VAL_ALL,
             column=VARIABLES,
         )
-    return targets
+    return targets + regression_plots()
 
 
 # --------------------------------------------------------------------------------- inference

@@ -293,3 +293,44 @@ def test_approximate_impacts_schedule_no_refits(snakemake, tmp_path):
     assert "impact_fit" not in counts and "impacts_collect" not in counts
     # Y1 is the POI and mu_Gaussian the other floating parameter: one plot per density.
     assert counts["approximate_impacts"] == 2 and counts["impacts_plot"] == 2
+
+
+def test_regression_models_add_their_jobs(snakemake, tmp_path):
+    """A regression model of one nuisance: train, evaluate and plot per category (issue 15)."""
+    raw = yaml.safe_load(open("config/examples/top_mass/analysis.yaml"))
+    raw["models"]["ttbar"]["regression_models"] = [
+        {
+            "parameter": "isr",
+            "file": "ttbar",
+            "shifts": {"isr": {"type": "continuous", "range": [-2.0, 2.0]}},
+        }
+    ]
+    analysis = tmp_path / "analysis.yaml"
+    analysis.write_text(yaml.safe_dump(raw))
+    counts = dry_run(snakemake, tmp_path, base_config=TOP_MASS_WORKFLOW, analysis=str(analysis))
+    for rule in ("preprocess_aux", "train_regression", "evaluate_regression", "plot_regression"):
+        assert counts[rule] == 2, rule  # one per category
+    # The stage targets: `train` trains and normalises, `evaluate` also plots.
+    train = dry_run(
+        snakemake, tmp_path, TOP_MASS_WORKFLOW, targets=["train"], analysis=str(analysis)
+    )
+    assert train["train_regression"] == train["evaluate_regression"] == 2
+    assert "plot_regression" not in train
+    evaluate = dry_run(
+        snakemake, tmp_path, TOP_MASS_WORKFLOW, targets=["evaluate"], analysis=str(analysis)
+    )
+    assert evaluate["plot_regression"] == 2
+
+
+def test_bad_regression_architecture_key_is_named(snakemake, tmp_path):
+    proc_config = tmp_path / "config.yaml"
+    base = yaml.safe_load(open("config/config.yaml"))
+    base["regression_architecture_overrides"] = {"dense_layer": [8]}
+    base["results_dir"] = str(tmp_path / "results")
+    proc_config.write_text(yaml.safe_dump(base))
+    proc = snakemake("-n", "--configfile", str(proc_config), check=False)
+    assert proc.returncode != 0
+    out = proc.stdout + proc.stderr
+    assert "regression_architecture_overrides.dense_layer" in out
+    assert "did you mean 'dense_layers'" in out
+    assert "Traceback" not in out

@@ -101,6 +101,64 @@ class Paths:
         """Training checkpoints: a side directory, not a rule output, so a killed job resumes."""
         return self._p("models", "{model}", "{category}", "learned", "checkpoint")
 
+    # weight-ratio regressions (issue 15): one per (process, category, nuisance {parameter})
+    def regression_file(self, name: str) -> str:
+        return self._p("models", "{model}", "{category}", "regression", "{parameter}", name)
+
+    @property
+    def regression_model(self) -> str:
+        """Weights of the trained FCNN (FCNN.save)."""
+        return self.regression_file("weights.npz")
+
+    @property
+    def regression_architecture(self) -> str:
+        return self.regression_file("architecture.yaml")
+
+    @property
+    def regression_history(self) -> str:
+        return self.regression_file("history.yaml")
+
+    @property
+    def regression_checkpoint_dir(self) -> str:
+        """Training state: a side directory, not a rule output, so a killed job resumes."""
+        return self.regression_file("checkpoint")
+
+    @property
+    def regression_spline(self) -> str:
+        """The normalisation spline S(ν) (ratios.normalisation), written by evaluate_regression."""
+        return self.regression_file("normalisation.yaml")
+
+    @property
+    def regression_predictions(self) -> str:
+        """Regressed and true wt_shift per train/test event ({split})."""
+        return self._p(
+            "evaluation",
+            "{model}",
+            "{category}",
+            "regression",
+            "{parameter}",
+            "pred_{split}.parquet",
+        )
+
+    @property
+    def regression_loss_plot(self) -> str:
+        return self.plot("train_regression", "{model}", "{category}", "{parameter}", "loss")
+
+    @property
+    def regression_average_plot(self) -> str:
+        """Average true and regressed weight against one input column ({column}, {split})."""
+        return self.plot(
+            "plot_regression",
+            "{model}",
+            "{category}",
+            "{parameter}",
+            "average_weight_{column}_{split}",
+        )
+
+    @property
+    def regression_spline_plot(self) -> str:
+        return self.plot("plot_regression", "{model}", "{category}", "{parameter}", "norm_spline")
+
     # density evaluation: synthetic events from the learned density
     @property
     def synthetic(self) -> str:

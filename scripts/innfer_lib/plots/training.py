@@ -20,7 +20,12 @@ from innfer_lib.plots.style import SYNTHETIC_COLOUR, apply_style, cycle_colours
 from innfer_lib.plots.text import no_events, plain, set_title
 
 
-def loss_plot(history: Mapping[str, Any], outputs: Sequence[str], title: str = "") -> None:
+def loss_plot(
+    history: Mapping[str, Any],
+    outputs: Sequence[str],
+    title: str = "",
+    ylabel: str = "weighted negative log-likelihood per event",
+) -> None:
     """Train and test loss per epoch, with the selected (best) epoch marked."""
     apply_style()
     fig, ax = plt.subplots(figsize=(8, 6))
@@ -28,7 +33,7 @@ def loss_plot(history: Mapping[str, Any], outputs: Sequence[str], title: str = "
     ax.plot(history["epoch"], history["test_loss"], "s-", label="test")
     ax.axvline(history["best_epoch"], color="grey", ls="--", label="best epoch")
     ax.set_xlabel("epoch")
-    ax.set_ylabel("weighted negative log-likelihood per event")
+    ax.set_ylabel(ylabel)
     ax.set_title(title, fontsize=14)
     ax.legend()
     save(fig, outputs)
