@@ -101,6 +101,20 @@ class Paths:
         """Training checkpoints: a side directory, not a rule output, so a killed job resumes."""
         return self._p("models", "{model}", "{category}", "learned", "checkpoint")
 
+    # regression models of weight-only nuisances (issue 15): one per parameter
+    @property
+    def regression_model(self) -> str:
+        return self._p(
+            "models", "{model}", "{category}", "regression", "{parameter}", "weights.npz"
+        )
+
+    @property
+    def regression_spline(self) -> str:
+        """Its normalisation spline S(ν)."""
+        return self._p(
+            "models", "{model}", "{category}", "regression", "{parameter}", "normalisation.yaml"
+        )
+
     # density evaluation: synthetic events from the learned density
     @property
     def synthetic(self) -> str:
