@@ -194,9 +194,9 @@ def test_example_top_mass_counts(snakemake, tmp_path):
 
 
 def test_auxiliary_models_add_their_jobs(snakemake, tmp_path):
-    """A classifier model of one nuisance adds its training sets and their input plots."""
+    """A regression model of one nuisance adds its training sets and their input plots."""
     raw = yaml.safe_load(open("config/examples/top_mass/analysis.yaml"))
-    raw["models"]["ttbar"]["classifier_models"] = [
+    raw["models"]["ttbar"]["regression_models"] = [
         {
             "parameter": "isr",
             "file": "ttbar",
@@ -207,7 +207,7 @@ def test_auxiliary_models_add_their_jobs(snakemake, tmp_path):
     analysis.write_text(yaml.safe_dump(raw))
     counts = dry_run(snakemake, tmp_path, base_config=TOP_MASS_WORKFLOW, analysis=str(analysis))
     assert counts["preprocess_aux"] == 2  # one per category
-    # 18 density columns plus m_jet, pt, isr and classifier_truth of each classifier set
+    # 18 density columns plus m_jet, pt, isr and wt_shift of each regression set
     assert counts["input_plot_training"] == 18 + 2 * 4
 
 
@@ -293,3 +293,15 @@ def test_approximate_impacts_schedule_no_refits(snakemake, tmp_path):
     assert "impact_fit" not in counts and "impacts_collect" not in counts
     # Y1 is the POI and mu_Gaussian the other floating parameter: one plot per density.
     assert counts["approximate_impacts"] == 2 and counts["impacts_plot"] == 2
+
+
+def test_shape_nuisance_benchmark_builds_the_regression_sets(snakemake, tmp_path):
+    """Dim2GaussianWithShapeNuisance: PreProcess builds the regression sets of ν."""
+    counts = dry_run(
+        snakemake,
+        tmp_path,
+        benchmark={"name": "Dim2GaussianWithShapeNuisance", "events": 1000},
+    )
+    assert counts["preprocess_aux"] == 1
+    # X1, X2 and Y1 of the density set; X1, X2, nu and wt_shift of the regression set.
+    assert counts["input_plot_training"] == 3 + 4
