@@ -225,3 +225,105 @@ def test_make_asimov_applies_the_ratio_weights_and_rescales_to_the_yield():
 def test_make_asimov_refuses_nu_outside_the_range():
     with pytest.raises(ConfigError, match="nu = 3.2"):
         make_asimov(_reweighted(), _asimov_parameters(), {"Y1": 172.5, NU: 3.2}, 100, seed=1)
+
+
+# --- wiring: build_problem loads each regression model and wraps the learned density --------
+def _fit_files(tmp_path, validation_nu: float = 0.0):
+    """parameters.yaml, validation events and the truth record of the benchmark's process."""
+    from innfer_lib.core.analysis import load_analysis
+    from innfer_lib.core.io import write_parquet, write_yaml
+    from innfer_lib.data.splits import SPLIT_CODE
+    from innfer_lib.density.models import true_architecture
+    from innfer_lib.inference.fit_inputs import ProcessInputs
+    from innfer_lib.ratios.loading import RatioFiles
+
+    raw = bm.get_benchmark(NAME).analysis_config("/nonexistent")
+    raw["validation"]["loop"][-1] = {"Y1": 172.5, NU: validation_nu}
+    analysis = load_analysis(raw)
+    val = len(analysis.validation_points) - 1
+    params = {
+        "yields": {"nominal": 1000.0, "lnN": {NU: [np.exp(-0.1), np.exp(0.1)]}},
+        "eff_events": {"val": {val: 300.0}},
+        "density": {
+            "X_columns": ["X1", "X2"],
+            "Y_columns": ["Y1"],
+            "training_range": {"Y1": [166.0, 180.0]},
+        },
+    }
+    write_yaml(tmp_path / "parameters.yaml", params)
+    write_yaml(tmp_path / "architecture.yaml", true_architecture(NAME, "Signal", params))
+    x = _events(300, y=172.5, nu=0.5, seed=7)
+    frame = pd.DataFrame({"X1": x[:, 0], "X2": x[:, 1], "wt": 1.0, "split": SPLIT_CODE["val"]})
+    write_parquet(tmp_path / "validation.parquet", frame)
+    files = ProcessInputs(
+        parameters=str(tmp_path / "parameters.yaml"),
+        validation=str(tmp_path / "validation.parquet"),
+        architecture=str(tmp_path / "architecture.yaml"),
+        regressions={NU: RatioFiles("weights.npz", "normalisation.yaml", "parameters.yaml")},
+    )
+    return analysis, val, files
+
+
+@pytest.fixture
+def learned_is_nominal_truth(monkeypatch):
+    """The learned density is the ν = 0 truth and every regression model is exact."""
+    from innfer_lib.inference import problem
+    from innfer_lib.ratios import loading
+
+    monkeypatch.setattr(problem, "load_density", lambda path, params: NominalTruth())
+    monkeypatch.setattr(loading, "load_ratio", lambda kind, f: ExactRatio(NAME, "Signal", NU))
+
+
+def test_fit_wraps_the_density_with_its_regression_models(
+    tmp_path, learned_is_nominal_truth, monkeypatch
+):
+    from innfer_lib.inference.fit_inputs import FitInputs
+    from innfer_lib.inference.problem import build_problem
+
+    analysis, val, files = _fit_files(tmp_path)
+    prob = build_problem(analysis, val, FitInputs({("Signal", "inclusive"): files}), {})
+    (cat,) = prob.likelihood.event_categories
+    assert isinstance(cat.processes[0].density, ReweightedDensity)
+    assert prob.limits[NU] == bm.SHAPE_NU_RANGE
+    # The same likelihood as the exact truth density's, which depends on ν itself.
+    from innfer_lib.inference import problem
+
+    monkeypatch.setattr(problem, "load_density", lambda path, params: TrueDensity(NAME, "Signal"))
+    truth = build_problem(analysis, val, FitInputs({("Signal", "inclusive"): files}), {})
+    assert type(truth.likelihood.event_categories[0].processes[0].density) is TrueDensity
+    theta = np.array([172.9, 0.4])
+    assert prob.columns == truth.columns == ["Y1", NU]
+    v_learned, g_learned = prob.likelihood.value_and_gradient(theta)
+    v_truth, g_truth = truth.likelihood.value_and_gradient(theta)
+    assert v_learned == pytest.approx(v_truth, rel=1e-12)
+    np.testing.assert_allclose(g_learned, g_truth, rtol=1e-9)
+
+
+@pytest.mark.parametrize("where", ["validation", "freeze"])
+def test_fit_refuses_a_fixed_nu_outside_the_ratio_range(tmp_path, learned_is_nominal_truth, where):
+    from innfer_lib.inference.fit_inputs import FitInputs
+    from innfer_lib.inference.problem import build_problem
+
+    analysis, val, files = _fit_files(tmp_path, 3.5 if where == "validation" else 0.0)
+    options = {"freeze": {NU: -3.2}} if where == "freeze" else {}
+    with pytest.raises(ConfigError) as err:
+        build_problem(analysis, val, FitInputs({("Signal", "inclusive"): files}), options)
+    assert "process 'Signal', category 'inclusive'" in str(err.value)
+    assert "[-3, 3]" in str(err.value) and ("3.5" in str(err.value) or "-3.2" in str(err.value))
+
+
+def test_regression_inputs_are_grouped_per_process_and_parameter():
+    from innfer_lib.inference.fit_inputs import inputs_from_snakemake, regression_inputs
+    from innfer_lib.ratios.loading import RatioFiles
+
+    named = {
+        "parameters__Signal__inclusive": "p.yaml",
+        "regression_model__Signal__inclusive__nu": "w.npz",
+        "regression_spline__Signal__inclusive__nu": "s.yaml",
+        "regression_parameters__Signal__inclusive__nu": "a.yaml",
+    }
+    expected = {NU: RatioFiles("w.npz", "s.yaml", "a.yaml")}
+    assert inputs_from_snakemake(named)[("Signal", "inclusive")].regressions == expected
+    del named["regression_spline__Signal__inclusive__nu"]
+    with pytest.raises(ConfigError, match="regression_spline"):
+        regression_inputs(named)

@@ -296,11 +296,18 @@ def test_approximate_impacts_schedule_no_refits(snakemake, tmp_path):
 
 
 def test_shape_nuisance_benchmark_builds_the_regression_sets(snakemake, tmp_path):
-    """Dim2GaussianWithShapeNuisance: PreProcess builds the regression sets of ν."""
+    """Dim2GaussianWithShapeNuisance: PreProcess builds the regression sets of ν.
+
+    Truth fits and no density evaluation: a learned fit, and the learned density's Asimovs,
+    also need the trained regression model of ν, whose rule (train_regression) comes with the
+    regression model itself.
+    """
     counts = dry_run(
         snakemake,
         tmp_path,
         benchmark={"name": "Dim2GaussianWithShapeNuisance", "events": 1000},
+        densities=["truth"],
+        evaluation=False,
     )
     assert counts["preprocess_aux"] == 1
     # X1, X2 and Y1 of the density set; X1, X2, nu and wt_shift of the regression set.
