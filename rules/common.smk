@@ -403,6 +403,37 @@ def learned_model_inputs():
     }
 
 
+# -- regression models of weight-only nuisances (issue 15) --
+def regression_inputs(process, category, density=LEARNED):
+    """Named inputs `regression_{model,architecture,spline,parameters}__<process>__<category>__<ν>`.
+
+    Every regression model of the process in the category, for a learned density only: the
+    benchmark's truth already depends on its weight-only nuisances. A parameter the flow is
+    conditioned on itself needs none (`ratios.loading.reweight` skips it too).
+    """
+    if density != LEARNED:
+        return {}
+    inputs = {}
+    flow_parameters = ANALYSIS.model_parameters(process, category)
+    for param in ANALYSIS.aux_entries(process, "regression", category):
+        if param in flow_parameters:
+            continue
+        where = dict(model=process, category=category, parameter=param)
+        for kind, pattern in (
+            ("regression_model", PATHS.regression_model),
+            ("regression_architecture", PATHS.regression_architecture),
+            ("regression_spline", PATHS.regression_spline),
+            ("regression_parameters", fill(PATHS.aux_parameters, kind="regression")),
+        ):
+            inputs[input_key(kind, process, category, param)] = fill(pattern, **where)
+    return inputs
+
+
+def job_regression_inputs(wildcards):
+    """The regression models of one (model, category) job of a learned density."""
+    return regression_inputs(wildcards.model, wildcards.category)
+
+
 def model_inputs(densities, vals):
     """Named inputs `<kind>__<process>__<category>[__<val|density>]` of fits and plots.
 
@@ -418,6 +449,9 @@ def model_inputs(densities, vals):
         )
     if LEARNED in densities:
         inputs |= per_model_inputs("weights", PATHS.flow_weights)
+        for process in PROCESSES:
+            for category in CATEGORIES:
+                inputs |= regression_inputs(process, category)
     return inputs
 
 
@@ -665,7 +699,9 @@ def postfit_model_inputs(wildcards):
     }
     if wildcards.density == LEARNED:
         inputs["weights"] = fill(PATHS.flow_weights, **where)
-    return inputs
+    return inputs | regression_inputs(
+        wildcards.model, wildcards.category, wildcards.density
+    )
 
 
 def postfit_inputs(wildcards):

@@ -3,7 +3,7 @@
 Each rule gets a slice of the analysis config as its param (so an edit reruns only the jobs
 that read it). A slice is only right if the stage's code does exactly the same with it as with
 the whole config: these tests load every slice, compare the derived values, and run LoadData,
-PreProcess (density and classifier sets) and DataCategories of the top-mass example on the
+PreProcess (density and regression sets) and DataCategories of the top-mass example on the
 slice and on the whole config, comparing the outputs exactly.
 """
 
@@ -42,12 +42,12 @@ BENCHMARKS = [
 
 
 def top_mass_raw(input_dir: Path) -> dict:
-    """The top-mass example reading its inputs from `input_dir`, with a classifier model too."""
+    """The top-mass example reading its inputs from `input_dir`, with a regression model too."""
     raw = yaml.safe_load(TOP_MASS.read_text())
     for spec in raw["files"].values():
         spec["inputs"] = [str(input_dir / Path(p).name) for p in spec["inputs"]]
     raw["data_file"] = str(input_dir / Path(raw["data_file"]).name)
-    raw["models"]["ttbar"]["classifier_models"] = [
+    raw["models"]["ttbar"]["regression_models"] = [
         {
             "parameter": "isr",
             "file": "ttbar",

@@ -41,7 +41,7 @@ def test_grid_constants():
 
 
 def test_get_benchmark():
-    assert len(bm.SCENARIOS) == 5
+    assert len(bm.SCENARIOS) == 6
     for name in bm.SCENARIOS:
         bench = bm.get_benchmark(name)
         assert isinstance(bench, bm.Benchmark) and bench.name == name
@@ -399,10 +399,12 @@ def test_tf_matches_numpy_and_gradients(tf, name, process):
     off[:, -1] = -1.0 if x.shape[1] > 1 else 150.0
     x_all = np.vstack([x, off])
     y0 = 172.5
-    expected = bench.log_prob(process, x_all, {"Y1": y0})
+    # Weight-only nuisances of the truth density, held at a non-trivial value.
+    other = {p: 0.3 for p in bench.density_parameters(process) if p != "Y1"}
+    expected = bench.log_prob(process, x_all, {"Y1": y0, **other})
     y_var = tf.Variable(y0, dtype=tf.float64)
     with tf.GradientTape() as tape:
-        lp = bench.log_prob_tf(process, tf.constant(x_all), {"Y1": y_var})
+        lp = bench.log_prob_tf(process, tf.constant(x_all), {"Y1": y_var, **other})
         finite = tf.math.is_finite(lp)
         total = tf.reduce_sum(tf.where(finite, lp, tf.zeros_like(lp)))
     assert lp.dtype == tf.float64
@@ -414,8 +416,8 @@ def test_tf_matches_numpy_and_gradients(tf, name, process):
     assert np.isfinite(grad.numpy())
     h = 1e-4
     mask = np.isfinite(expected)
-    plus = bench.log_prob(process, x_all, {"Y1": y0 + h})[mask].sum()
-    minus = bench.log_prob(process, x_all, {"Y1": y0 - h})[mask].sum()
+    plus = bench.log_prob(process, x_all, {"Y1": y0 + h, **other})[mask].sum()
+    minus = bench.log_prob(process, x_all, {"Y1": y0 - h, **other})[mask].sum()
     fd = (plus - minus) / (2 * h)
     assert float(grad) == pytest.approx(fd, rel=1e-5)
 
@@ -461,9 +463,19 @@ def test_analysis_config(name):
     cfg = bench.analysis_config("data/inputs")
     assert cfg["name"] == f"Benchmark_{name}"
     assert cfg["variables"] == bench.variables and cfg["pois"] == ["Y1"]
-    assert cfg["default_values"] == {"Y1": 172.5}
-    default = {"Y1": 172.5}
-    if name.endswith("VaryingYield"):
+    nuisances = {"Dim2GaussianWithShapeNuisance": {"nu": 0.0}}.get(name, {})
+    assert cfg["default_values"] == {"Y1": 172.5, **nuisances}
+    assert cfg["nuisances"] == list(nuisances)
+    default = {"Y1": 172.5, **nuisances}
+    if nuisances:
+        # Weight-only nuisances: varied at ±1 at the default Y1, modelled by regressions.
+        assert cfg["validation"]["loop"] == [
+            *({"Y1": v, **nuisances} for v in bm.VALIDATION_VALUES),
+            *({"Y1": 172.5, n: s} for n in nuisances for s in (-1.0, 1.0)),
+        ]
+        for model in cfg["models"].values():
+            assert [e["parameter"] for e in model["regression_models"]] == list(nuisances)
+    elif name.endswith("VaryingYield"):
         default["mu_Gaussian"] = 1.0
         assert cfg["inference"]["rate_parameters"] == ["Gaussian"]
         assert len(cfg["validation"]["loop"]) == 9 * 2 + 1

@@ -194,9 +194,9 @@ def test_example_top_mass_counts(snakemake, tmp_path):
 
 
 def test_auxiliary_models_add_their_jobs(snakemake, tmp_path):
-    """A classifier model of one nuisance adds its training sets and their input plots."""
+    """A regression model of one nuisance adds its training sets and their input plots."""
     raw = yaml.safe_load(open("config/examples/top_mass/analysis.yaml"))
-    raw["models"]["ttbar"]["classifier_models"] = [
+    raw["models"]["ttbar"]["regression_models"] = [
         {
             "parameter": "isr",
             "file": "ttbar",
@@ -207,7 +207,7 @@ def test_auxiliary_models_add_their_jobs(snakemake, tmp_path):
     analysis.write_text(yaml.safe_dump(raw))
     counts = dry_run(snakemake, tmp_path, base_config=TOP_MASS_WORKFLOW, analysis=str(analysis))
     assert counts["preprocess_aux"] == 2  # one per category
-    # 18 density columns plus m_jet, pt, isr and classifier_truth of each classifier set
+    # 18 density columns plus m_jet, pt, isr and wt_shift of each regression set
     assert counts["input_plot_training"] == 18 + 2 * 4
 
 
@@ -334,3 +334,22 @@ def test_bad_regression_architecture_key_is_named(snakemake, tmp_path):
     assert "regression_architecture_overrides.dense_layer" in out
     assert "did you mean 'dense_layers'" in out
     assert "Traceback" not in out
+
+
+def test_shape_nuisance_benchmark_builds_the_regression_sets(snakemake, tmp_path):
+    """Dim2GaussianWithShapeNuisance: PreProcess builds the regression sets of ν.
+
+    Truth fits and no density evaluation: a learned fit, and the learned density's Asimovs,
+    also need the trained regression model of ν, whose rule (train_regression) comes with the
+    regression model itself.
+    """
+    counts = dry_run(
+        snakemake,
+        tmp_path,
+        benchmark={"name": "Dim2GaussianWithShapeNuisance", "events": 1000},
+        densities=["truth"],
+        evaluation=False,
+    )
+    assert counts["preprocess_aux"] == 1
+    # X1, X2 and Y1 of the density set; X1, X2, nu and wt_shift of the regression set.
+    assert counts["input_plot_training"] == 3 + 4

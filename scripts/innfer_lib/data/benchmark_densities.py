@@ -232,5 +232,49 @@ def sample_signal(rng: np.random.Generator, y: np.ndarray, n_variables: int) -> 
     return np.column_stack([draw() for draw in samplers[:n_variables]])
 
 
+# --------------------------------------------------------------------------------------------
+# Shape nuisance carried by a per-event weight (Dim2GaussianWithShapeNuisance)
+# --------------------------------------------------------------------------------------------
+#: g(X1) = SHAPE_SLOPE + SHAPE_TILT (X1 − SHAPE_CENTRE)/SHAPE_SCALE: the X2 shift per unit ν.
+SHAPE_SLOPE: float = 0.5
+SHAPE_TILT: float = 0.25
+SHAPE_CENTRE: float = 172.5
+SHAPE_SCALE: float = 1.725
+#: ln of the yield factor per unit ν: Σw r(ν) = e^{SHAPE_YIELD_RATE ν} Σw exactly.
+SHAPE_YIELD_RATE: float = 0.1
+
+
+def shape_slope(x1: Any) -> Any:
+    """g(X1): how far one unit of ν moves X2, a little larger for heavier X1."""
+    return SHAPE_SLOPE + SHAPE_TILT * (x1 - SHAPE_CENTRE) / SHAPE_SCALE
+
+
+def log_shape_weight(x1: Any, x2: Any, nu: Any) -> Any:
+    """ln r(x, ν) − ν a: the normalised part of the weight variation, ν g X2 − ν² g²/2.
+
+    With X2 ~ N(0, 1) independent of X1, E[exp(ν g X2 − ν² g²/2) | X1] = 1 for every X1, so
+    the normalisation S(ν) = e^{−aν} is exact for every Y1 (and every mix of Y1 values): a
+    ratio model r·S can then reproduce p(x | Y1, ν) exactly. Plain arithmetic, any backend.
+    """
+    g = shape_slope(x1)
+    return nu * g * x2 - 0.5 * (nu * g) ** 2
+
+
+def log_shape_weight_expression(nu: str, x1: str, x2: str) -> str:
+    """ln r(x, ν) as an analysis-config expression (the `weight_shifts` entry takes exp of it)."""
+    g = f"({SHAPE_SLOPE} + {SHAPE_TILT} * ({x1} - {SHAPE_CENTRE}) / {SHAPE_SCALE})"
+    return f"{SHAPE_YIELD_RATE} * {nu} + {nu} * {g} * {x2} - 0.5 * ({nu} * {g}) ** 2"
+
+
+def log_unit_gaussian(x: Any, mean: Any) -> Any:
+    """Log of N(x; mean, 1)."""
+    return -0.5 * (x - mean) ** 2 - 0.5 * _LOG_2PI
+
+
+def sample_shape_x2(rng: np.random.Generator, x1: np.ndarray, nu: Any) -> np.ndarray:
+    """Draw X2 ~ N(ν g(X1), 1): the ν-reweighted X2 of Dim2GaussianWithShapeNuisance."""
+    return rng.normal(nu * shape_slope(x1), 1.0)
+
+
 #: Log-density factors of X1..X5 given Y1, in column order.
 SIGNAL_FACTORS = (log_gaussian, log_chi2, log_exponential, log_beta, log_weibull)

@@ -27,10 +27,15 @@ from innfer_lib.data.benchmark_densities import (
     log_background,
     log_gaussian,
     log_mixture,
+    log_shape_weight,
+    log_shape_weight_expression,
+    log_unit_gaussian,
     numpy_ops,
     sample_background,
     sample_gaussian,
+    sample_shape_x2,
     sample_signal,
+    shape_slope,
     tf_ops,
 )
 
@@ -83,6 +88,7 @@ SCENARIOS: tuple[str, ...] = (
     "Dim1GaussianWithExpBkgVaryingYield",
     "Dim2",
     "Dim5",
+    "Dim2GaussianWithShapeNuisance",
 )
 
 
@@ -140,6 +146,25 @@ class Benchmark:
         """Parameters the process shape depends on (the background has none)."""
         return list(self._process(process).parameters)
 
+    def density_parameters(self, process: str) -> list[str]:
+        """Parameters the exact density depends on: the shape ones plus weight-only nuisances.
+
+        A nuisance carried only by event weights is no parameter of the process's files or of
+        its learned density (a ratio model adds it), but the analytic truth depends on it.
+        """
+        return self.process_parameters(process)
+
+    def weight_ratio(self, process: str, parameter: str) -> tuple[list[str], Any]:
+        """The exact ln r(x, ν) + ln S(ν) of a weight-only nuisance (`ratios.exact`).
+
+        Returns the observables it reads and a function of (their columns, ν) written in
+        plain arithmetic, so numpy arrays and TensorFlow tensors both work.
+
+        Raises:
+            ValueError: the scenario has no such weight-only nuisance.
+        """
+        raise ValueError(f"{self.name}/{process}: no weight-only nuisance {parameter!r}")
+
     def true_parameters(self) -> dict[str, float]:
         """Parameter values the data were generated at, for closure checks of the fit."""
         return {POI: DATA_Y}
@@ -154,6 +179,12 @@ class Benchmark:
     def sample_x(self, rng: np.random.Generator, y: np.ndarray) -> np.ndarray:
         """Draw the (n, d) observables given per-event Y1 values."""
         return sample_signal(rng, y, len(self.variables))
+
+    def sample_point(
+        self, rng: np.random.Generator, n: int, params: Mapping[str, float]
+    ) -> np.ndarray:
+        """Draw n events at one point of `density_parameters` (for TrueDensity.sample)."""
+        return self.sample_x(rng, np.full(int(n), float(params[POI])))
 
     def _frame(self, columns: Mapping[str, np.ndarray]) -> pd.DataFrame:
         import pandas as pd
@@ -197,7 +228,7 @@ class Benchmark:
         return total
 
     def _check_inputs(self, process: str, params: Mapping[str, Any]) -> None:
-        missing = [p for p in self._process(process).parameters if p not in params]
+        missing = [p for p in self.density_parameters(process) if p not in params]
         if missing:
             raise ValueError(f"{self.name}/{process}: missing parameter(s) {missing}")
 
@@ -213,7 +244,7 @@ class Benchmark:
                 f"{self.name}: x must have shape (n, {len(self.variables)}), got {arr.shape}"
             )
         cols = [arr[:, i] for i in range(arr.shape[1])]
-        values = {k: float(params[k]) for k in self._process(process).parameters}
+        values = {k: float(params[k]) for k in self.density_parameters(process)}
         with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
             out = self._log_density(numpy_ops(), process, cols, values)
         return np.broadcast_to(np.asarray(out, dtype=np.float64), (arr.shape[0],)).copy()
@@ -233,7 +264,11 @@ class Benchmark:
                 f"{self.name}: x must have shape (n, {len(self.variables)}), got {xt.shape}"
             )
         cols = [xt[:, i] for i in range(len(self.variables))]
-        values = {k: tf.cast(params[k], tf.float64) for k in self._process(process).parameters}
+        # dtype_hint: a Python float would otherwise become float32 before the cast.
+        values = {
+            k: tf.cast(tf.convert_to_tensor(params[k], dtype_hint=tf.float64), tf.float64)
+            for k in self.density_parameters(process)
+        }
         out = self._log_density(tf_ops(), process, cols, values)
         return tf.broadcast_to(out, tf.shape(xt)[:1])
 
@@ -405,6 +440,99 @@ class Dim5(Benchmark):
     _split = "0.8:0.1:0.1"
 
 
+#: The weight-only nuisance of Dim2GaussianWithShapeNuisance and its value in the pseudo-data.
+SHAPE_NUISANCE = "nu"
+DATA_NU: float = 0.3
+#: Range of ν the regression model is trained on (a continuous shift, flat in ν).
+SHAPE_NU_RANGE: tuple[float, float] = (-3.0, 3.0)
+
+
+class Dim2GaussianWithShapeNuisance(Benchmark):
+    """Dim1Gaussian's X1 plus an X2 ~ N(0, 1) that a weight-only nuisance ν tilts.
+
+    The simulation carries no ν: INNFER users write it as a `weight_shifts` entry, w(ν) =
+    w r(x, ν) with ln r = aν + ν g(X1) X2 − ν² g(X1)²/2 (`benchmark_densities`), and model
+    it with a regression of r outside the flow (`regression_models`), the flow seeing Y1 only.
+    Weighting by r moves X2 to N(ν g(X1), 1) and scales the yield by e^{aν} exactly, for every
+    Y1, so p(x | Y1, ν) = N(X1; Y1, (0.01 Y1)²) N(X2; ν g(X1), 1) is exact and a ratio
+    model r·S(ν) with S = e^{−aν} reproduces it exactly: a closure test of the ratio chain.
+
+    A normalisation independent of Y1 has a price: the per-event ∂²ln p/∂Y1∂ν vanishes, so
+    ν and Y1 are uncorrelated in the shape. Any r with a Y1-dependent normalisation (e.g. a
+    tilt of X1) correlates them, but then no r(x, ν) S(ν) model is exact (S cannot depend on
+    Y1), and the benchmark could no longer tell a modelling error from a learning error.
+    """
+
+    name = "Dim2GaussianWithShapeNuisance"
+    variables = ["X1", "X2"]
+    _procs = (_Process("Signal", "base", "Signal", (POI,)),)
+
+    def density_parameters(self, process: str) -> list[str]:
+        return [*self.process_parameters(process), SHAPE_NUISANCE]
+
+    def weight_ratio(self, process: str, parameter: str) -> tuple[list[str], Any]:
+        """The exact ln r + ln S of ν: the columns it reads and f(cols, ν) (any backend)."""
+        self._process(process)
+        if parameter != SHAPE_NUISANCE:
+            raise ValueError(f"{self.name}/{process}: no weight-only nuisance {parameter!r}")
+        return list(self.variables), lambda cols, nu: log_shape_weight(cols[0], cols[1], nu)
+
+    def true_parameters(self) -> dict[str, float]:
+        return {POI: DATA_Y, SHAPE_NUISANCE: DATA_NU}
+
+    def sample_x(self, rng: np.random.Generator, y: np.ndarray, nu: float = 0.0) -> np.ndarray:
+        """Draw (X1, X2) given per-event Y1 at one ν (the nominal simulation has ν = 0)."""
+        x1 = sample_gaussian(rng, y)
+        return np.column_stack([x1, sample_shape_x2(rng, x1, nu)])
+
+    def sample_point(
+        self, rng: np.random.Generator, n: int, params: Mapping[str, float]
+    ) -> np.ndarray:
+        y = np.full(int(n), float(params[POI]))
+        return self.sample_x(rng, y, float(params[SHAPE_NUISANCE]))
+
+    def simulate_data(self, n_events: int, seed: int) -> pd.DataFrame:
+        """Pseudo-data at Y1 = DATA_Y and ν = DATA_NU (X columns only, exactly n_events)."""
+        n = _check_n(n_events)
+        rng = np.random.default_rng(seed)
+        x = self.sample_x(rng, np.full(n, DATA_Y), DATA_NU)
+        return self._frame({v: x[:, i] for i, v in enumerate(self.variables)})
+
+    def _log_density(self, ops: Ops, process: str, cols: Sequence[Any], params: Any) -> Any:
+        x1, x2 = cols
+        nu = params[SHAPE_NUISANCE]
+        return log_gaussian(ops, x1, params[POI]) + log_unit_gaussian(x2, nu * shape_slope(x1))
+
+    def _validation_loop(self) -> list[dict[str, float]]:
+        loop = [{POI: float(v), SHAPE_NUISANCE: 0.0} for v in VALIDATION_VALUES]
+        return loop + [{POI: DEFAULT_Y, SHAPE_NUISANCE: nu} for nu in (-1.0, 1.0)]
+
+    def _default_point(self) -> dict[str, float]:
+        return {POI: DEFAULT_Y, SHAPE_NUISANCE: 0.0}
+
+    def analysis_config(self, input_dir: str) -> dict[str, Any]:
+        """The base config plus ν: a weight shift of the file and a regression model of it."""
+        raw = super().analysis_config(input_dir)
+        nu = SHAPE_NUISANCE
+        (proc,) = self._procs
+        raw["nuisances"] = [nu]
+        raw["default_values"][nu] = 0.0
+        raw["inference"]["nuisance_constraints"] = [nu]
+        x1, x2 = self.variables
+        raw["files"][proc.file_base]["weight_shifts"] = {
+            nu: f"exp({log_shape_weight_expression(nu, x1, x2)})"
+        }
+        raw["models"][proc.name]["regression_models"] = [
+            {
+                "parameter": nu,
+                "file": proc.file_base,
+                "shifts": {nu: {"type": "continuous", "range": list(SHAPE_NU_RANGE)}},
+                "n_copies": 1,
+            }
+        ]
+        return raw
+
+
 _REGISTRY: dict[str, type[Benchmark]] = {
     cls.name: cls
     for cls in (
@@ -413,6 +541,7 @@ _REGISTRY: dict[str, type[Benchmark]] = {
         Dim1GaussianWithExpBkgVaryingYield,
         Dim2,
         Dim5,
+        Dim2GaussianWithShapeNuisance,
     )
 }
 

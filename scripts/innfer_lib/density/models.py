@@ -116,7 +116,7 @@ class TrueDensity:
         self.benchmark = get_benchmark(benchmark)
         self.process = process
         self.x_columns = list(self.benchmark.variables)
-        self.parameters = list(self.benchmark.process_parameters(process))
+        self.parameters = list(self.benchmark.density_parameters(process))
         self.smooth_in_parameters = True
         #: No flow: EvaluateDensity samples once per distinct parameter point.
         self.flow = None
@@ -128,22 +128,17 @@ class TrueDensity:
     def sample(self, n: int, params: Mapping[str, float], seed: int) -> np.ndarray:
         """Draw n events at params with the benchmark's own simulation, as an (n, n_x) array.
 
-        A parameter-dependent process is drawn with the benchmark's event sampler at a fixed
-        Y1, and the one parameter-free process (the background of the varying-yield scenario)
+        A parameter-dependent process is drawn with the benchmark's event sampler at the
+        point (Y1, and a weight-only nuisance where the benchmark has one), and the one
+        parameter-free process (the background of the varying-yield scenario)
         from its truncated exponential; one NumPy generator seeded with ``seed`` feeds it.
 
         Raises:
-            NotImplementedError: The process depends on more than Y1, or is parameter-free
-                in another scenario.
+            NotImplementedError: The process is parameter-free in another scenario.
         """
         from innfer_lib.data import benchmarks
         from innfer_lib.data.benchmark_densities import sample_background
 
-        if self.parameters and self.parameters != [benchmarks.POI]:
-            raise NotImplementedError(
-                f"{self.benchmark.name}/{self.process}: sampling is only implemented for "
-                f"processes that depend on {benchmarks.POI} alone, not {self.parameters}"
-            )
         if not self.parameters and not isinstance(
             self.benchmark, benchmarks.Dim1GaussianWithExpBkgVaryingYield
         ):
@@ -153,8 +148,7 @@ class TrueDensity:
         rng = np.random.default_rng(seed)
         if not self.parameters:
             return sample_background(rng, int(n))[:, None]
-        y = np.full(int(n), float(params[benchmarks.POI]))
-        return np.asarray(self.benchmark.sample_x(rng, y), dtype=np.float64)
+        return np.asarray(self.benchmark.sample_point(rng, int(n), params), dtype=np.float64)
 
 
 def learned_architecture(architecture: Mapping[str, Any], parameters: Mapping[str, Any]) -> dict:

@@ -23,7 +23,10 @@ Differences from INNFER, on purpose:
   transformed range first, which for a plain standardisation is the same box;
 * rows with NaN or infinite values are dropped, not redrawn once; the weights are then
   rescaled, so Σwt equals the yield whatever was dropped;
-* the nuisance reweighting (regression/classifier models) is not part of `make_asimov`.
+* a density with ratio models (`ratios.reweighted.ReweightedDensity`) is sampled at nominal
+  weights and each event's weight multiplied by its `event_weights` (r·S) before the common
+  rescaling to the yield, as INNFER's MakeAsimov did (`--no-spline` and the classifier options
+  do not exist: S cancels in the rescaling of a single-process Asimov anyway).
 """
 
 from __future__ import annotations
@@ -130,6 +133,13 @@ def asimov_event_count_from_options(
     )
 
 
+class WeightedSampler(Sampler, Protocol):
+    """A `Sampler` whose draws carry per-event weights (a density with ratio models)."""
+
+    def event_weights(self, x: np.ndarray, params: Mapping[str, float]) -> np.ndarray:
+        """Relative weight of each of the events x (shape (n, n_x)) at params."""
+
+
 def batch_seed(seed: int, *indices: int) -> int:
     """Seed of one sampling call, derived from the user's seed and the call's indices.
 
@@ -213,7 +223,9 @@ def make_asimov(
     events outside the raw training range of any X column are dropped: the flow was never
     trained there, and its tails can produce values the analysis could not contain. Rows with
     NaN or infinite values are always dropped. Every kept event gets the weight
-    yield / n_kept, so Σwt is the expected yield at the point however many were dropped.
+    yield / n_kept, so Σwt is the expected yield at the point however many were dropped. A
+    `WeightedSampler` (a density with ratio models) weights the kept events by its
+    ``event_weights`` first; Σwt is still the yield.
 
     Args:
         density: A `Sampler`, such as any `innfer_lib.density.models.Density`.
@@ -272,7 +284,16 @@ def make_asimov(
             "range (density.initial_minmax); the density model is not usable there"
         )
     frame = pd.DataFrame(x, columns=x_columns)
-    frame[WEIGHT] = total / len(x) if len(x) else 0.0
+    relative = np.ones(len(x))
+    event_weights = getattr(density, "event_weights", None)
+    if event_weights is not None and len(x):
+        relative = np.asarray(event_weights(x, params), np.float64)
+        if not np.all(np.isfinite(relative)) or relative.sum() <= 0:
+            raise DataError(
+                f"the ratio-model weights of the events sampled at {dict(point)} are not "
+                "finite and positive in sum; the ratio models are not usable there"
+            )
+    frame[WEIGHT] = total * relative / relative.sum() if len(x) else 0.0
     if add_truth:
         for name, value in point.items():
             frame[name] = float(value)

@@ -8,13 +8,22 @@ Snakemake hands a fit its inputs as named files (`<kind>__<process>__<category>[
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from innfer_lib.core.errors import ConfigError
 from innfer_lib.core.paths import INPUT_KEY_SEPARATOR
+from innfer_lib.ratios.loading import RatioFiles
 
 PROCESS_INPUT_KINDS = ("parameters", "validation", "architecture", "asimov")
+#: Named inputs of a regression model, `<kind>__<process>__<category>__<parameter>`, and the
+#: `RatioFiles` field each fills.
+REGRESSION_INPUT_KINDS = {
+    "regression_model": "model",
+    "regression_architecture": "architecture",
+    "regression_spline": "normalisation",
+    "regression_parameters": "parameters",
+}
 #: The named input kind of observed data, and the process name it may carry.
 DATA_INPUT = "data"
 ALL_PROCESSES = "all"
@@ -32,6 +41,8 @@ class ProcessInputs:
     validation: str | None = None
     architecture: str | None = None
     asimov: str | None = None
+    #: The regression models of the process's weight-only nuisances, by parameter.
+    regressions: dict[str, RatioFiles] = field(default_factory=dict)
 
 
 class FitInputs(dict):
@@ -50,16 +61,47 @@ class FitInputs(dict):
         self.data: dict[str, str] = dict(data or {})
 
 
+def regression_inputs(
+    named_inputs: Mapping[str, Any],
+) -> dict[tuple[str, str], dict[str, RatioFiles]]:
+    """The regression models among a job's named inputs, per (process, category) and ν.
+
+    Names are `regression_{model,architecture,spline,parameters}__<process>__<category>__<ν>`
+    (`input_key`).
+
+    Raises:
+        ConfigError: a model that lacks one of its files.
+    """
+    found: dict[tuple[str, str], dict[str, dict[str, str]]] = {}
+    for key, value in named_inputs.items():
+        parts = str(key).split(INPUT_KEY_SEPARATOR)
+        if len(parts) == 4 and parts[0] in REGRESSION_INPUT_KINDS:
+            files = found.setdefault((parts[1], parts[2]), {}).setdefault(parts[3], {})
+            files[REGRESSION_INPUT_KINDS[parts[0]]] = str(value)
+    out: dict[tuple[str, str], dict[str, RatioFiles]] = {}
+    for (process, category), per_parameter in found.items():
+        for parameter, named in per_parameter.items():
+            missing = [k for k, f in REGRESSION_INPUT_KINDS.items() if f not in named]
+            if missing:
+                raise ConfigError(
+                    f"inputs: the regression model of '{parameter}' (process '{process}', "
+                    f"category '{category}') lacks the named input(s) {missing}"
+                )
+        out[(process, category)] = {p: RatioFiles(**f) for p, f in per_parameter.items()}
+    return out
+
+
 def inputs_from_snakemake(named_inputs: Mapping[str, Any]) -> FitInputs:
     """Group a fit's named inputs into files per (process, category) and data per category.
 
     Names are `<kind>__<process>__<category>[__...]` for kind in parameters, validation,
-    architecture and asimov, and `data__<category>` (or `data__all__<category>`, the
-    `input_key` form with "all" as the process) for observed data. A fit has one
-    validation point and one density source, so the optional last part (the point or the
-    density) is not needed to tell files apart.
+    architecture and asimov, `regression_{model,spline,parameters}__<process>__<category>__<ν>`
+    for the regression models of weight-only nuisances, and `data__<category>` (or
+    `data__all__<category>`, the `input_key` form with "all" as the process) for observed
+    data. A fit has one validation point and one density source, so the optional last part
+    (the point or the density) is not needed to tell files apart.
     """
-    grouped: dict[tuple[str, str], dict[str, str]] = {}
+    grouped: dict[tuple[str, str], dict[str, Any]] = {}
     data: dict[str, str] = {}
     for key, value in named_inputs.items():
         parts = str(key).split(INPUT_KEY_SEPARATOR)
@@ -69,6 +111,8 @@ def inputs_from_snakemake(named_inputs: Mapping[str, Any]) -> FitInputs:
             data[category] = str(value)
         elif len(parts) >= 3 and parts[0] in PROCESS_INPUT_KINDS:
             grouped.setdefault((parts[1], parts[2]), {})[parts[0]] = str(value)
+    for where, regressions in regression_inputs(named_inputs).items():
+        grouped.setdefault(where, {})["regressions"] = regressions
     for (process, category), files in grouped.items():
         if "parameters" not in files:
             raise ConfigError(

@@ -37,6 +37,8 @@ from innfer_lib.inference.fit_inputs import DATA_INPUT, FitInputs, ProcessInputs
 from innfer_lib.inference.freeze import resolve_freeze
 from innfer_lib.inference.likelihood import BINNED_KINDS, EXTENDED, KINDS, Likelihood
 from innfer_lib.inference.model import BinnedCategory, BinnedProcess, Category, Process
+from innfer_lib.ratios.loading import reweight
+from innfer_lib.ratios.reweighted import ReweightedDensity
 from innfer_lib.results.intervals import TRUTH_FROM_DEFAULTS
 
 SIM, ASIMOV, DATA = "sim", "asimov", "data"
@@ -69,6 +71,8 @@ class _Build:
     truth: dict[str, float]
     scale: bool
     info: dict[str, Any]
+    #: Fit limits of weight-only nuisances: the ranges their ratio models were trained on.
+    ratio_ranges: dict[str, tuple[float, float]] = field(default_factory=dict)
 
 
 def truth_row(analysis: Analysis, val_index: int, data_type: str = SIM) -> dict[str, float]:
@@ -87,6 +91,7 @@ def parameter_limits(
     analysis: Analysis,
     parameters: Mapping[tuple[str, str], Mapping[str, Any]],
     grids: Mapping[str, Sequence[float]] | None = None,
+    ratio_ranges: Mapping[str, tuple[float, float]] | None = None,
 ) -> dict[str, tuple[float | None, float | None]]:
     """Physical ranges: shape parameters within the trained range, rates non-negative.
 
@@ -94,7 +99,9 @@ def parameter_limits(
     wants to leave it hits a limit instead of extrapolating (and is flagged at_limit). The
     training range (which for shifted nuisances is the shift's support) is preferred over
     the min/max of the training events. A binned fit interpolates its yields over a POI grid
-    and cannot leave it either, so `grids` narrows those ranges.
+    and cannot leave it either, so `grids` narrows those ranges. A weight-only nuisance is
+    bounded by the range its ratio models were trained on (`ratio_ranges`, the narrowest over
+    processes and categories), where their normalisation splines are defined.
     """
     bounded: dict[str, tuple[float, float]] = {}
     for params in parameters.values():
@@ -108,12 +115,10 @@ def parameter_limits(
                 low, high = float(mm["min"]), float(mm["max"])
             lo, hi = bounded.get(col, (low, high))
             bounded[col] = (min(lo, low), max(hi, high))
-    for col, grid in (grids or {}).items():
-        if len(grid) == 0:
-            continue
-        low, high = float(min(grid)), float(max(grid))
-        lo, hi = bounded.get(col, (low, high))
-        bounded[col] = (max(lo, low), min(hi, high))
+    narrowing = {col: (min(g), max(g)) for col, g in (grids or {}).items() if len(g)}
+    for col, (low, high) in [*narrowing.items(), *(ratio_ranges or {}).items()]:
+        lo, hi = bounded.get(col, (float(low), float(high)))
+        bounded[col] = (max(lo, float(low)), min(hi, float(high)))
     limits: dict[str, tuple[float | None, float | None]] = dict(bounded)
     for process in analysis.rate_processes:
         limits[rate_parameter(process)] = (0.0, None)
@@ -258,6 +263,8 @@ def build_problem(
         categories += _binned_categories(build, grids)
     else:
         categories += _unbinned_categories(build)
+    fixed = _resolve_fixed(fit_options.get("freeze"), analysis, truth)
+    _check_ratio_points(categories, truth, fixed)
     constrained = constrained_parameters(
         analysis.nuisance_constraints, columns, fit_options.get("constraints", True)
     )
@@ -268,10 +275,26 @@ def build_problem(
         likelihood=likelihood,
         columns=columns,
         truth={c: truth[c] for c in columns},
-        limits=parameter_limits(analysis, parameters, grids),
+        limits=parameter_limits(analysis, parameters, grids, build.ratio_ranges),
         info=info,
-        fixed=_resolve_fixed(fit_options.get("freeze"), analysis, truth),
+        fixed=fixed,
     )
+
+
+def _check_ratio_points(
+    categories: Sequence[Category | BinnedCategory],
+    truth: Mapping[str, float],
+    fixed: Mapping[str, float],
+) -> None:
+    """Refuse a validation point or a frozen value outside a ratio model's range.
+
+    The fitter itself is kept inside by the limits; these are the values it does not choose.
+    """
+    for cat in categories:
+        for proc in cat.processes:
+            density = getattr(proc, "density", None)
+            if isinstance(density, ReweightedDensity):
+                density.check_point({**truth, **fixed})
 
 
 def _unbinned_categories(b: _Build) -> list[Category]:
@@ -286,10 +309,16 @@ def _unbinned_categories(b: _Build) -> list[Category]:
                     f"unbinned fit: no density (architecture input) for process '{process}', "
                     f"category '{category}'"
                 )
+            where = f"process '{process}', category '{category}'"
+            density = reweight(load_density(files.architecture, params), files.regressions, where)
+            if isinstance(density, ReweightedDensity):
+                for nu, (low, high) in density.ratio_limits().items():
+                    lo, hi = b.ratio_ranges.get(nu, (low, high))
+                    b.ratio_ranges[nu] = (max(lo, low), min(hi, high))
             procs.append(
                 Process(
                     name=process,
-                    density=load_density(files.architecture, params),
+                    density=density,
                     nominal=float(params["yields"]["nominal"]),
                     rate_parameter=params.get("rate_parameter"),
                     lnN=params["yields"].get("lnN") or {},
