@@ -445,6 +445,9 @@ SHAPE_NUISANCE = "nu"
 DATA_NU: float = 0.3
 #: Range of ν the regression model is trained on (a continuous shift, flat in ν).
 SHAPE_NU_RANGE: tuple[float, float] = (-3.0, 3.0)
+#: Draws of ν per event in the regression's training set: the default point holds 1/20 of
+#: the simulation, so each event is reused at several ν.
+SHAPE_NU_COPIES = 5
 
 
 class Dim2GaussianWithShapeNuisance(Benchmark):
@@ -527,9 +530,14 @@ class Dim2GaussianWithShapeNuisance(Benchmark):
                 "parameter": nu,
                 "file": proc.file_base,
                 "shifts": {nu: {"type": "continuous", "range": list(SHAPE_NU_RANGE)}},
-                "n_copies": 1,
+                "n_copies": SHAPE_NU_COPIES,
             }
         ]
+        # The regression learns at the default point, whose events Dim1Gaussian keeps out of
+        # training (it is a validation value): here they are split like any other Y1, or the
+        # regression would have no events at all.
+        drop = [v for v in DROP_FROM_TRAINING if v != DEFAULT_Y]
+        raw["preprocess"]["drop_from_training"][proc.name] = {POI: drop}
         return raw
 
 
