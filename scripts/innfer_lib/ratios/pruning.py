@@ -12,6 +12,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+#: What evaluate_classifier writes to performance_metrics.yaml: the weighted ROC AUC per split.
+CLASSIFIER_METRICS = ("roc_auc_train", "roc_auc_test")
+
 
 def check_thresholds(thresholds: Any, where: str = "prune_classifier_models") -> dict[str, float]:
     """{metric: threshold} as floats.

@@ -1,0 +1,35 @@
+"""Rule normalisation_spline_classifier: S(ν) = Σw/Σw·r on the trained ν range, and its plot."""
+
+from innfer_lib.core.runner import LOG, run, start_job
+
+start_job(snakemake)  # noqa: F821  first: what the imports below print goes to the job log
+
+from innfer_lib.core.analysis import load_analysis
+from innfer_lib.core.errors import DataError
+from innfer_lib.core.io import read_parquet, read_yaml, write_yaml
+from innfer_lib.plots.regression import spline_plot
+from innfer_lib.ratios.classifier import classifier_spline, load_classified_ratio
+
+
+def main(smk):
+    analysis = load_analysis(smk.params.analysis)
+    parameters = read_yaml(smk.input.parameters)
+    model = load_classified_ratio(smk.input.weights, smk.input.architecture, smk.input.parameters)
+    nu_range = parameters.get("training_range", {}).get(model.parameter)
+    if nu_range is None:
+        raise DataError(f"{smk.input.parameters}: no training_range of '{model.parameter}'")
+    events = read_parquet(smk.input.events)
+    spline, errors = classifier_spline(model, events, nu_range, smk.input.events)
+    LOG.info("spline of %s: %d knots on %s", model.parameter, len(spline.knots), spline.nu_range)
+    write_yaml(smk.output.spline, {**spline.to_dict(), "errors": errors.tolist()})
+    w = smk.wildcards
+    spline_plot(
+        spline,
+        list(smk.output.plot),
+        analysis.label(w.parameter),
+        f"{w.model} ({w.category}): classifier of {w.parameter}",
+        errors=errors,
+    )
+
+
+run(snakemake, main)  # noqa: F821
