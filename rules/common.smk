@@ -41,7 +41,11 @@ from innfer_lib.core.workflow_config import (
     replace_user_blocks,
 )
 from innfer_lib.density.training_options import check_density_options
-from innfer_lib.ratios.fcnn_options import check_fcnn_options
+from innfer_lib.ratios.fcnn_options import (
+    PLAIN_CLASSIFIER,
+    check_classifier_type,
+    check_fcnn_options,
+)
 from innfer_lib.ratios.pruning import CLASSIFIER_METRICS, check_thresholds
 from innfer_lib.inference.freeze import check_fit_set_freezes, frozen_parameters
 from innfer_lib.inference.impacts import REFIT, SHIFTS, impacted_pois, refit_parameters
@@ -525,6 +529,37 @@ CLASSIFIERS = [
     for category in CATEGORIES
     for parameter in ANALYSIS.aux_entries(process, "classifier", category)
 ]
+
+
+def _check_classifier_types():
+    """`classifier_types` {nuisance: type}: the nuisances must have classifier models."""
+    parameters = {parameter for _, _, parameter in CLASSIFIERS}
+    for parameter, value in config["classifier_types"].items():
+        if parameter not in parameters:
+            raise config_error(
+                ("classifier_types", parameter),
+                f"no classifier model of '{parameter}' in the analysis; classifier models: "
+                f"{sorted(parameters)}",
+            )
+        try:
+            check_classifier_type(value, f"classifier_types.{parameter}")
+        except ValueError as err:
+            raise config_error(("classifier_types", parameter), str(err)) from None
+    architecture = {
+        **read_config_file(config["classifier_architecture"]),
+        **config["classifier_architecture_overrides"],
+    }
+    return architecture.get("type", PLAIN_CLASSIFIER)
+
+
+# The architecture file's `type` is every classifier's, unless `classifier_types` names another
+# for its nuisance (INNFER's --change-classifier-type-from-parameter).
+CLASSIFIER_DEFAULT_TYPE = _check_classifier_types()
+
+
+def classifier_type(parameter):
+    """How the classifier of `parameter` is used: plain or a two/three-point interpolation."""
+    return config["classifier_types"].get(parameter, CLASSIFIER_DEFAULT_TYPE)
 
 
 def classifier_set(name):

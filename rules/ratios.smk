@@ -168,6 +168,7 @@ rule normalisation_spline_classifier:
         **resources(mem_mb=4000, runtime=30),
     params:
         analysis=ANALYSIS_FOR_PLOTS,
+        classifier_type=lambda wildcards: classifier_type(wildcards.parameter),
     script:
         "../scripts/normalisation_spline_classifier.py"
 

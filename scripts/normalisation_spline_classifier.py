@@ -8,26 +8,43 @@ from innfer_lib.core.analysis import load_analysis
 from innfer_lib.core.errors import DataError
 from innfer_lib.core.io import read_parquet, read_yaml, write_yaml
 from innfer_lib.plots.regression import spline_plot
-from innfer_lib.ratios.classifier import classifier_spline, load_classified_ratio
+from innfer_lib.ratios.classifier import (
+    classifier_ratio,
+    classifier_spline,
+    load_classified_ratio,
+)
 
 
 def main(smk):
     analysis = load_analysis(smk.params.analysis)
     parameters = read_yaml(smk.input.parameters)
-    model = load_classified_ratio(smk.input.weights, smk.input.architecture, smk.input.parameters)
+    network = load_classified_ratio(
+        smk.input.weights, smk.input.architecture, smk.input.parameters
+    ).network
+    classifier_type = smk.params.classifier_type
+    model = classifier_ratio(network, parameters, classifier_type)
     nu_range = parameters.get("training_range", {}).get(model.parameter)
     if nu_range is None:
         raise DataError(f"{smk.input.parameters}: no training_range of '{model.parameter}'")
     events = read_parquet(smk.input.events)
     spline, errors = classifier_spline(model, events, nu_range, smk.input.events)
-    LOG.info("spline of %s: %d knots on %s", model.parameter, len(spline.knots), spline.nu_range)
-    write_yaml(smk.output.spline, {**spline.to_dict(), "errors": errors.tolist()})
+    LOG.info(
+        "spline of %s (%s): %d knots on %s",
+        model.parameter,
+        classifier_type,
+        len(spline.knots),
+        spline.nu_range,
+    )
+    write_yaml(
+        smk.output.spline,
+        {"type": classifier_type, **spline.to_dict(), "errors": errors.tolist()},
+    )
     w = smk.wildcards
     spline_plot(
         spline,
         list(smk.output.plot),
         analysis.label(w.parameter),
-        f"{w.model} ({w.category}): classifier of {w.parameter}",
+        f"{w.model} ({w.category}): classifier ({classifier_type}) of {w.parameter}",
         errors=errors,
     )
 

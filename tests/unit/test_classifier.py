@@ -16,7 +16,13 @@ from innfer_lib.core.io import write_yaml
 from innfer_lib.data.schema import CLASSIFIER_TRUTH, WEIGHT
 from innfer_lib.data.weighted_stats import standardisation_of, standardise
 from innfer_lib.density.checkpoint import CHECKPOINT_FILE
-from innfer_lib.ratios.classifier import ClassifiedRatio, LearnedClassifier, load_classifier
+from innfer_lib.ratios.classifier import (
+    ClassifiedRatio,
+    InterpolatedRatio,
+    LearnedClassifier,
+    classifier_ratio,
+    load_classifier,
+)
 from innfer_lib.ratios.contract import WeightRatio
 from innfer_lib.ratios.evaluation import weighted_roc_auc
 from innfer_lib.ratios.fcnn import FCNN, balance_batch_categories
@@ -180,7 +186,7 @@ def test_resume_after_a_kill_gives_the_uninterrupted_weights(tmp_path):
         ({"normalise_batch_category": True}, "did you mean 'normalise_batch_categories'?"),
         ({"lr_scheduler_options": {"alpah": 1.0}}, "lr_scheduler_options.alpah: unknown key"),
         ({"normalise_batch_categories": "yes"}, "normalise_batch_categories must be"),
-        ({"type": "BayesFlow"}, "type must be one of ('FCNN',)"),
+        ({"type": "BayesFlow"}, "type must be one of ('FCNN', 'FCNN_TwoPointInterpolator'"),
         ({"dense_layers": {"layer_1": 0}}, "dense_layers[0] must be an integer >= 1"),
     ],
 )
@@ -210,13 +216,16 @@ def test_classifier_default_file_holds_innfers_defaults(tmp_path):
     assert str(bad) in str(err.value) and "l2_lamda" in str(err.value)
 
 
-def small_classifier(activation: str = "tanh") -> LearnedClassifier:
-    parameters = {
-        "X_columns": ["x", "nu"],
-        "y_columns": [CLASSIFIER_TRUTH],
-        "conditional_variable": "nu",
-        "standardisation": {"x": {"mean": 0.5, "std": 2.0}, "nu": {"mean": 0.0, "std": 1.2}},
-    }
+SMALL_PARAMETERS = {
+    "X_columns": ["x", "nu"],
+    "y_columns": [CLASSIFIER_TRUTH],
+    "conditional_variable": "nu",
+    "standardisation": {"x": {"mean": 0.5, "std": 2.0}, "nu": {"mean": 0.0, "std": 1.2}},
+}
+
+
+def small_classifier(activation: str = "tanh", kind: str = "FCNN") -> LearnedClassifier:
+    parameters = SMALL_PARAMETERS
     net = FCNN(
         2,
         {"dense_layers": [16, 16], "activation": activation},
@@ -227,7 +236,7 @@ def small_classifier(activation: str = "tanh") -> LearnedClassifier:
     x = np.linspace(-3.0, 3.0, 2001)
     w = np.exp(-0.5 * x**2)
     spline, _ = fit_spline_on_grid("nu", (-2.0, 2.0), w, lambda nu: np.exp(0.2 * nu * x), 20)
-    return LearnedClassifier(net, parameters, spline)
+    return LearnedClassifier(classifier_ratio(net, parameters, kind), spline)
 
 
 def test_log_weight_is_the_logit_difference_plus_ln_s_and_differentiable():
@@ -238,7 +247,7 @@ def test_log_weight_is_the_logit_difference_plus_ln_s_and_differentiable():
     assert not small_classifier("relu").smooth_in_parameter
     x = np.linspace(-1.0, 2.0, 7).reshape(-1, 1)
     inputs = np.column_stack([x[:, 0], np.full(7, 0.5)])
-    expected = model.log_ratio_of_inputs(inputs) + np.log(model.spline.value(0.5))
+    expected = model.ratio.log_ratio_of_inputs(inputs) + np.log(model.spline.value(0.5))
     np.testing.assert_allclose(model.log_weight(x, 0.5).numpy(), expected, rtol=1e-12)
     for nu0 in (-1.3, 0.2, 1.7):
         nu = tf.Variable(nu0, dtype=tf.float64)
@@ -268,8 +277,8 @@ def test_spline_on_a_grid_is_the_closed_form():
 def test_load_classifier_round_trip_and_wrong_files(tmp_path):
     model = small_classifier()
     weights = tmp_path / "weights.npz"
-    model.network.save(str(weights))
-    write_yaml(tmp_path / "architecture.yaml", {"type": "FCNN", **model.network.architecture})
+    model.ratio.network.save(str(weights))
+    write_yaml(tmp_path / "architecture.yaml", {"type": "FCNN", **model.ratio.network.architecture})
     parameters = {
         "X_columns": ["x", "nu"],
         "y_columns": [CLASSIFIER_TRUTH],
@@ -314,3 +323,57 @@ def test_pruning():
         pruned(metrics, {"roc_auc_val": 0.5})
     with pytest.raises(ValueError, match="prune_classifier_models.roc_auc_test"):
         pruned(metrics, {"roc_auc_test": "high"})
+
+
+@pytest.mark.parametrize("kind", ["FCNN_TwoPointInterpolator", "FCNN_ThreePointInterpolator"])
+def test_interpolating_classifiers(kind, tmp_path):
+    """ln r = ν log κ(ν; k₋, k₊) from the classifier at ν = ±1: exact there, 0 at ν = 0,
+    C² in ν (autodiff against finite differences, across the |ν| = ½ joins) even with relu."""
+    model = small_classifier("relu", kind)
+    plain = model.ratio
+    assert isinstance(plain, InterpolatedRatio) and model.smooth_in_parameter
+    x = np.linspace(-1.0, 2.0, 7).reshape(-1, 1)
+    net_up = ClassifiedRatio.log_ratio_at(plain, x, 1.0)
+    net_down = ClassifiedRatio.log_ratio_at(plain, x, -1.0)
+    expected_down = -net_up if kind == "FCNN_TwoPointInterpolator" else net_down
+    np.testing.assert_allclose(plain.log_ratio_at(x, 1.0), net_up, rtol=1e-12)
+    np.testing.assert_allclose(plain.log_ratio_at(x, -1.0), expected_down, rtol=1e-12)
+    np.testing.assert_allclose(plain.log_ratio_at(x, 0.0), 0.0, atol=1e-15)
+    np.testing.assert_allclose(plain.log_ratio_at(x, 1.7), 1.7 * net_up, rtol=1e-12)
+    np.testing.assert_allclose(plain.log_ratio(x, 0.3).numpy(), plain.log_ratio_at(x, 0.3))
+    for nu0 in (-1.6, -0.5, -0.2, 0.4999, 0.5, 1.3):
+        for order in (1, 2):
+            nu = tf.Variable(nu0, dtype=tf.float64)
+            with tf.GradientTape() as outer:
+                with tf.GradientTape() as inner:
+                    value = model.log_weight(x, nu)
+                grad = inner.jacobian(value, nu)
+            if order == 1:
+                h = 1e-6
+                f = lambda v: model.log_weight(x, v).numpy()  # noqa: E731
+                fd = (f(nu0 + h) - f(nu0 - h)) / (2 * h)
+                np.testing.assert_allclose(grad.numpy(), fd, rtol=1e-5, atol=1e-8)
+            else:
+                second = outer.jacobian(grad, nu).numpy()
+                # C², not C³: a difference straddling |ν| = ½ is only first-order accurate.
+                h = 1e-6
+                g = lambda v: _gradient(model, x, v)  # noqa: E731
+                fd = (g(nu0 + h) - g(nu0 - h)) / (2 * h)
+                np.testing.assert_allclose(second, fd, rtol=1e-4, atol=1e-6)
+    # The spline file records the type, and load_classifier rebuilds the same use.
+    weights = tmp_path / "weights.npz"
+    plain.network.save(str(weights))
+    write_yaml(tmp_path / "architecture.yaml", {"type": "FCNN", **plain.network.architecture})
+    write_yaml(tmp_path / "parameters.yaml", SMALL_PARAMETERS)
+    write_yaml(tmp_path / "normalisation.yaml", {"type": kind, **model.spline.to_dict()})
+    paths = [tmp_path / f for f in ("architecture.yaml", "parameters.yaml", "normalisation.yaml")]
+    loaded = load_classifier(weights, *paths)
+    assert isinstance(loaded.ratio, InterpolatedRatio)
+    np.testing.assert_array_equal(loaded.log_weight(x, 0.7), model.log_weight(x, 0.7))
+
+
+def _gradient(model: LearnedClassifier, x: np.ndarray, nu0: float) -> np.ndarray:
+    nu = tf.Variable(nu0, dtype=tf.float64)
+    with tf.GradientTape() as tape:
+        value = model.log_weight(x, nu)
+    return tape.jacobian(value, nu).numpy()

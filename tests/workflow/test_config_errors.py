@@ -110,6 +110,11 @@ CASES = [
         {"classifier_architecture_overrides": {"normalise_batch_category": False}},
     ),
     Case(
+        "classifier-types-parameter",
+        ("classifier_types.isr", "no classifier model of 'isr'"),
+        {"classifier_types": {"isr": "FCNN_TwoPointInterpolator"}},
+    ),
+    Case(
         "prune-classifier-metric",
         ("prune_classifier_models.roc_auc_val", "roc_auc_test"),
         {"prune_classifier_models": {"roc_auc_val": 0.505}},

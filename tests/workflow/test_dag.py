@@ -370,6 +370,16 @@ def test_classifier_models_add_their_jobs(snakemake, tmp_path):
         snakemake, tmp_path, TOP_MASS_WORKFLOW, targets=["evaluate"], analysis=str(analysis)
     )
     assert evaluate["plot_classifier"] == 2
+    # Used as an interpolating classifier: the same jobs.
+    interpolating = dry_run(
+        snakemake,
+        tmp_path,
+        TOP_MASS_WORKFLOW,
+        targets=["train"],
+        analysis=str(analysis),
+        classifier_types={"isr": "FCNN_ThreePointInterpolator"},
+    )
+    assert interpolating == train
 
 
 @pytest.mark.parametrize(

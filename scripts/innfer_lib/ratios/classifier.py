@@ -13,6 +13,21 @@ ln r = −∞); the logit difference has no such saturation.
 `LearnedClassifier.log_weight` = ln r + ln S(ν), with S the normalisation spline of
 `fit_spline_on_grid` (a density-only Asimov at the defaults, INNFER's
 NormalisationSplineClassifier) on the ν range the classifier was trained on.
+
+Interpolating classifiers (INNFER's FCNN_TwoPointInterpolator / FCNN_ThreePointInterpolator,
+`InterpolatedRatio`) evaluate the network only at ν = +1 (k₊ = r(x, +1)) and, for three points,
+at ν = −1 (k₋ = r(x, −1); two points take k₋ = 1/k₊), and interpolate
+
+    ln r(x, ν) = ν · log κ(ν; k₋, k₊)
+
+with the asymmetric log-normal of the yields (data.yields.log_kappa: k₊^ν for ν ≥ ½, k₋^(−ν)
+for ν ≤ −½, a quintic in between), so ln r is C² in ν whatever the activation. Differences from
+INNFER, by decision: the interpolation is in ln(p₁/p₀) with k from the logits, so it cannot
+saturate (INNFER gave events with p ≈ 0 or 1 a weight 0, i.e. ln r = −∞); its result is not
+clipped to [0, 2] (a clip has no derivative at the bound and turns r = 0 into −∞); and it is
+differentiable in ν (INNFER's was order 0 only). INNFER's likelihood also used the complement
+probability here, adding −ln R (a suspected sign flip, inference spec §1.2); here the
+likelihood and MakeAsimov both get +ln r.
 """
 
 from __future__ import annotations
@@ -27,7 +42,15 @@ import pandas as pd
 from innfer_lib.core.errors import DataError, ModelFileError
 from innfer_lib.core.io import read_yaml
 from innfer_lib.data.schema import WEIGHT
-from innfer_lib.ratios.fcnn_options import CLASSIFIER, SMOOTH_ACTIVATIONS, resolve_fcnn_architecture
+from innfer_lib.data.yields import log_kappa
+from innfer_lib.ratios.fcnn_options import (
+    CLASSIFIER,
+    CLASSIFIER_TYPES,
+    PLAIN_CLASSIFIER,
+    SMOOTH_ACTIVATIONS,
+    check_classifier_type,
+    resolve_fcnn_architecture,
+)
 from innfer_lib.ratios.inputs import StandardisedInputs
 from innfer_lib.ratios.normalisation import NormalisationSpline, fit_spline_on_grid
 
@@ -64,20 +87,60 @@ class ClassifiedRatio(StandardisedInputs):
         return logits[:, 1] - logits[:, 0]
 
 
-class LearnedClassifier(ClassifiedRatio):
+class InterpolatedRatio(ClassifiedRatio):
+    """INNFER's two- or three-point interpolating classifier (see the module docstring)."""
+
+    def __init__(self, network: Any, parameters: Mapping[str, Any], points: int) -> None:
+        """The classifier at ν = ±1 and the number of points (2: k₋ = 1/k₊, 3: k₋ = r(−1))."""
+        super().__init__(network, parameters)
+        if points not in (2, 3):
+            raise ValueError(f"an interpolating classifier has 2 or 3 points, got {points}")
+        self.points = points
+        self.smooth_in_parameter = True
+
+    def _log_k(self, x: Any, at: Any) -> tuple[Any, Any]:
+        log_up = at(x, 1.0)
+        return (-log_up if self.points == 2 else at(x, -1.0)), log_up
+
+    def log_ratio_at(self, x: np.ndarray, nu: float) -> np.ndarray:
+        """Interpolated ln r per event of physical x at one ν, in NumPy."""
+        log_down, log_up = self._log_k(x, super().log_ratio_at)
+        return float(nu) * log_kappa(np.float64(nu), log_down, log_up)
+
+    def log_ratio(self, x: Any, nu: Any) -> Any:
+        """Interpolated ln r per event, float64, differentiable (C²) in the scalar ν."""
+        import tensorflow as tf
+
+        nu = tf.convert_to_tensor(nu, tf.float64)
+        log_down, log_up = self._log_k(x, super().log_ratio)
+        return nu * log_kappa(nu, log_down, log_up, clip=tf.clip_by_value, where=tf.where)
+
+
+def classifier_ratio(
+    network: Any, parameters: Mapping[str, Any], classifier_type: str = PLAIN_CLASSIFIER
+) -> ClassifiedRatio:
+    """The ratio of a classifier used as `classifier_type` (fcnn_options.CLASSIFIER_TYPES)."""
+    check_classifier_type(classifier_type, "classifier type")
+    if classifier_type == PLAIN_CLASSIFIER:
+        return ClassifiedRatio(network, parameters)
+    return InterpolatedRatio(network, parameters, 1 + CLASSIFIER_TYPES.index(classifier_type))
+
+
+class LearnedClassifier:
     """ln[r(x, ν) S(ν)] of one nuisance of one process in one category (a `WeightRatio`)."""
 
-    def __init__(
-        self, network: Any, parameters: Mapping[str, Any], spline: NormalisationSpline
-    ) -> None:
-        """The classifier's ratio (see ClassifiedRatio) and its normalisation spline."""
-        super().__init__(network, parameters)
+    def __init__(self, ratio: ClassifiedRatio, spline: NormalisationSpline) -> None:
+        """The classifier's ratio (plain or interpolating) and its normalisation spline."""
+        self.ratio = ratio
         self.spline = spline
+        self.parameter = ratio.parameter
+        self.x_columns = list(ratio.x_columns)
+        self.smooth_in_parameter = ratio.smooth_in_parameter
         self.nu_range = spline.nu_range
 
     def log_weight(self, x: Any, nu: Any) -> Any:
-        """(logit₁ − logit₀)(x, ν) + ln S(ν) per event, float64, differentiable in ν."""
-        return self.log_ratio(x, nu) + self.spline.log_value_tf(nu)
+        """ln r(x, ν) + ln S(ν) per event, float64, differentiable in ν."""
+        return self.ratio.log_ratio(x, nu) + self.spline.log_value_tf(nu)
 
 
 #: Events of the density-only Asimov the spline averages over (INNFER: 10⁶). 10⁵ keeps the
@@ -106,6 +169,11 @@ def classifier_spline(
         raise DataError(f"{where}: no column {missing} (the classifier reads {model.x_columns})")
     x = events[model.x_columns].to_numpy(np.float64)
     low, high = float(nu_range[0]), float(nu_range[1])
+    if isinstance(model, InterpolatedRatio) and not (low <= -1.0 and high >= 1.0):
+        raise DataError(
+            f"an interpolating classifier of {model.parameter} evaluates it at ±1, outside its "
+            f"trained range [{low}, {high}]"
+        )
     try:
         return fit_spline_on_grid(
             model.parameter,
@@ -150,15 +218,20 @@ def load_classifier(
     spline_path: str | Path,
 ) -> LearnedClassifier:
     """The trained classifier of one nuisance from the files train_classifier and
-    normalisation_spline_classifier wrote.
+    normalisation_spline_classifier wrote; the spline file records how the classifier is used
+    (its `type`: plain or interpolating), since S(ν) was computed for that use.
 
     Raises:
         ModelFileError: (a ValueError) a file that cannot be read or does not fit the others;
             the message names it.
     """
     ratio = load_classified_ratio(weights_path, architecture_path, parameters_path)
+    data = read_yaml(spline_path)
     try:
-        spline = NormalisationSpline.from_dict(read_yaml(spline_path), str(spline_path))
+        spline = NormalisationSpline.from_dict(data, str(spline_path))
+        classifier_type = check_classifier_type(
+            data.get("type", PLAIN_CLASSIFIER), f"{spline_path}: type"
+        )
     except ValueError as err:
         raise ModelFileError(str(err)) from err
     if spline.parameter != ratio.parameter:
@@ -166,4 +239,6 @@ def load_classifier(
             f"{spline_path}: spline of '{spline.parameter}', but {parameters_path} is the "
             f"classifier of '{ratio.parameter}'"
         )
-    return LearnedClassifier(ratio.network, read_yaml(parameters_path), spline)
+    return LearnedClassifier(
+        classifier_ratio(ratio.network, read_yaml(parameters_path), classifier_type), spline
+    )

@@ -26,6 +26,12 @@ from innfer_lib.density.training_options import (
 #: `type` of a regression or classifier architecture file (INNFER's only FCNN type).
 FCNN_TYPES = ("FCNN",)
 
+#: How a classifier's ratio is used (INNFER's classifier types, selectable per nuisance): the
+#: network at every ν, or INNFER's interpolating classifiers, which evaluate it at ν = +1 (and
+#: −1) only and interpolate ln r in ν with the asymmetric log-normal (ratios.classifier).
+PLAIN_CLASSIFIER = "FCNN"
+CLASSIFIER_TYPES = (PLAIN_CLASSIFIER, "FCNN_TwoPointInterpolator", "FCNN_ThreePointInterpolator")
+
 #: The two kinds of FCNN: a regression of w(ν)/w(0), a classifier of shifted against nominal.
 REGRESSION = "regression"
 CLASSIFIER = "classifier"
@@ -186,8 +192,9 @@ def check_fcnn_options(options: Mapping[str, Any], kind: str = REGRESSION) -> No
             message = unknown_key_message(key, list(DEFAULT_LR_SCHEDULER_OPTIONS))
             raise ValueError(f"lr_scheduler_options.{key}: {message}")
     fcnn_type = options.get("type", FCNN_TYPES[0])
-    if fcnn_type not in FCNN_TYPES:
-        raise ValueError(f"type must be one of {FCNN_TYPES}, got {fcnn_type!r}")
+    types = CLASSIFIER_TYPES if kind == CLASSIFIER else FCNN_TYPES
+    if fcnn_type not in types:
+        raise ValueError(f"type must be one of {types}, got {fcnn_type!r}")
     resolve_fcnn_architecture(options, kind)
     resolve_fcnn_training(options, kind)
 
@@ -200,3 +207,14 @@ def check_regression_options(options: Mapping[str, Any]) -> None:
 def check_classifier_options(options: Mapping[str, Any]) -> None:
     """check_fcnn_options of a classifier architecture."""
     check_fcnn_options(options, CLASSIFIER)
+
+
+def check_classifier_type(value: Any, where: str) -> str:
+    """One of CLASSIFIER_TYPES.
+
+    Raises:
+        ValueError: another value, naming `where` and the choices.
+    """
+    if value not in CLASSIFIER_TYPES:
+        raise ValueError(f"{where}: expected one of {list(CLASSIFIER_TYPES)}, got {value!r}")
+    return str(value)
