@@ -41,7 +41,12 @@ from innfer_lib.core.workflow_config import (
     replace_user_blocks,
 )
 from innfer_lib.density.training_options import check_density_options
-from innfer_lib.ratios.fcnn_options import check_regression_options
+from innfer_lib.ratios.fcnn_options import (
+    PLAIN_CLASSIFIER,
+    check_classifier_type,
+    check_fcnn_options,
+)
+from innfer_lib.ratios.pruning import CLASSIFIER_METRICS, check_thresholds
 from innfer_lib.inference.freeze import check_fit_set_freezes, frozen_parameters
 from innfer_lib.inference.impacts import REFIT, SHIFTS, impacted_pois, refit_parameters
 
@@ -117,25 +122,41 @@ def _check_architecture():
         ) from None
 
 
-def _check_regression_architecture():
-    """The regression architecture file and its overrides, like the density's (issue 15)."""
-    where = LAYERS.source_of(("regression_architecture_overrides",))
-    overrides = config["regression_architecture_overrides"]
+def _check_fcnn_architecture(kind):
+    """The regression or classifier architecture file and its overrides, like the density's
+    (issue 15)."""
+    key = f"{kind}_architecture"
+    where = LAYERS.source_of((f"{key}_overrides",))
+    overrides = config[f"{key}_overrides"]
     try:
-        check_regression_options(overrides)
+        check_fcnn_options(overrides, kind)
     except ValueError as err:
-        raise WorkflowError(
-            f"{where}: regression_architecture_overrides.{err}"
-        ) from None
-    path = config["regression_architecture"]
+        raise WorkflowError(f"{where}: {key}_overrides.{err}") from None
+    path = config[key]
     if not Path(path).is_file():
-        raise config_error(("regression_architecture",), f"no such file: {path}")
+        raise config_error((key,), f"no such file: {path}")
     try:
         architecture = read_config_file(path)
-        check_regression_options(architecture)
-        check_regression_options({**architecture, **overrides})
+        check_fcnn_options(architecture, kind)
+        check_fcnn_options({**architecture, **overrides}, kind)
     except (ValueError, InnferError) as err:
         raise WorkflowError(f"{path}: {err}") from None
+
+
+def _check_prune_classifier_models():
+    """`prune_classifier_models`: {metric: threshold} of evaluate_classifier's metrics."""
+    thresholds = config["prune_classifier_models"]
+    try:
+        limits = check_thresholds(thresholds)
+    except ValueError as err:
+        raise config_error(("prune_classifier_models",), str(err)) from None
+    for metric in limits:
+        if metric not in CLASSIFIER_METRICS:
+            raise config_error(
+                ("prune_classifier_models", metric),
+                f"not a classifier metric; expected one of {list(CLASSIFIER_METRICS)}",
+            )
+    return limits
 
 
 try:
@@ -164,7 +185,11 @@ if TRUE in DENSITIES and not BENCHMARK:
     )
 if LEARNED in DENSITIES:
     _check_architecture()
-_check_regression_architecture()
+_check_fcnn_architecture("regression")
+_check_fcnn_architecture("classifier")
+# Used by the fits and MakeAsimov (through innfer_lib.ratios.pruning.pruned) to drop a
+# classifier whose metrics are all at or below these thresholds.
+PRUNE_CLASSIFIER_MODELS = _check_prune_classifier_models()
 try:
     check_validation_indices(VAL_FIT, len(VAL_ALL))
     check_fit_set_freezes(config["fits"], ANALYSIS)
@@ -403,35 +428,48 @@ def learned_model_inputs():
     }
 
 
-# -- regression models of weight-only nuisances (issue 15) --
-def regression_inputs(process, category, density=LEARNED):
-    """Named inputs `regression_{model,architecture,spline,parameters}__<process>__<category>__<ν>`.
+# -- ratio models (regression, classifier) of weight-only nuisances (issue 15) --
+RATIO_FILES = {
+    "regression": {
+        "model": PATHS.regression_model,
+        "architecture": PATHS.regression_architecture,
+        "spline": PATHS.regression_spline,
+    },
+    "classifier": {
+        "model": PATHS.classifier_model,
+        "architecture": PATHS.classifier_architecture,
+        "spline": PATHS.classifier_spline,
+    },
+}
 
-    Every regression model of the process in the category, for a learned density only: the
-    benchmark's truth already depends on its weight-only nuisances. A parameter the flow is
-    conditioned on itself needs none (`ratios.loading.reweight` skips it too).
+
+def ratio_inputs(process, category, density=LEARNED):
+    """Named inputs `<kind>_{model,architecture,spline,parameters}__<process>__<category>__<ν>`.
+
+    Every regression and classifier model of the process in the category, for a learned
+    density only: the benchmark's truth already depends on its weight-only nuisances. A
+    parameter the flow is conditioned on itself needs none (`ratios.loading.reweight` skips it
+    too). A pruned classifier is still an input: its spline file says it is pruned.
     """
     if density != LEARNED:
         return {}
     inputs = {}
     flow_parameters = ANALYSIS.model_parameters(process, category)
-    for param in ANALYSIS.aux_entries(process, "regression", category):
-        if param in flow_parameters:
-            continue
-        where = dict(model=process, category=category, parameter=param)
-        for kind, pattern in (
-            ("regression_model", PATHS.regression_model),
-            ("regression_architecture", PATHS.regression_architecture),
-            ("regression_spline", PATHS.regression_spline),
-            ("regression_parameters", fill(PATHS.aux_parameters, kind="regression")),
-        ):
-            inputs[input_key(kind, process, category, param)] = fill(pattern, **where)
+    for kind, files in RATIO_FILES.items():
+        for param in ANALYSIS.aux_entries(process, kind, category):
+            if param in flow_parameters:
+                continue
+            where = dict(model=process, category=category, parameter=param)
+            patterns = {**files, "parameters": fill(PATHS.aux_parameters, kind=kind)}
+            for name, pattern in patterns.items():
+                key = input_key(f"{kind}_{name}", process, category, param)
+                inputs[key] = fill(pattern, **where)
     return inputs
 
 
-def job_regression_inputs(wildcards):
-    """The regression models of one (model, category) job of a learned density."""
-    return regression_inputs(wildcards.model, wildcards.category)
+def job_ratio_inputs(wildcards):
+    """The ratio models of one (model, category) job of a learned density."""
+    return ratio_inputs(wildcards.model, wildcards.category)
 
 
 def model_inputs(densities, vals):
@@ -451,7 +489,7 @@ def model_inputs(densities, vals):
         inputs |= per_model_inputs("weights", PATHS.flow_weights)
         for process in PROCESSES:
             for category in CATEGORIES:
-                inputs |= regression_inputs(process, category)
+                inputs |= ratio_inputs(process, category)
     return inputs
 
 
@@ -463,13 +501,17 @@ def training_targets():
     )
     targets += expand(PATHS.density_architecture, density=DENSITIES, **PER_MODEL)
     # Regressions of weight-ratio nuisances: the model and its normalisation spline.
-    return targets + regression_targets(
-        [
-            PATHS.regression_model,
-            PATHS.regression_history,
-            PATHS.regression_spline,
-            *plot_files(PATHS.regression_loss_plot),
-        ]
+    return (
+        targets
+        + regression_targets(
+            [
+                PATHS.regression_model,
+                PATHS.regression_history,
+                PATHS.regression_spline,
+                *plot_files(PATHS.regression_loss_plot),
+            ]
+        )
+        + classifier_training_targets()
     )
 
 
@@ -522,6 +564,98 @@ def regression_plots():
         *plot_files(PATHS.regression_spline_plot),
     ]
     return regression_targets(patterns)
+
+
+# ------------------------------------------------------------------ weight-ratio classifiers
+
+# (process, category, nuisance) of every classifier model: one job of each rule per entry,
+# and one normalisation Asimov per (process, category) that has any.
+CLASSIFIERS = [
+    (process, category, parameter)
+    for process in PROCESSES
+    for category in CATEGORIES
+    for parameter in ANALYSIS.aux_entries(process, "classifier", category)
+]
+
+
+def _check_classifier_types():
+    """`classifier_types` {nuisance: type}: the nuisances must have classifier models."""
+    parameters = {parameter for _, _, parameter in CLASSIFIERS}
+    for parameter, value in config["classifier_types"].items():
+        if parameter not in parameters:
+            raise config_error(
+                ("classifier_types", parameter),
+                f"no classifier model of '{parameter}' in the analysis; classifier models: "
+                f"{sorted(parameters)}",
+            )
+        try:
+            check_classifier_type(value, f"classifier_types.{parameter}")
+        except ValueError as err:
+            raise config_error(("classifier_types", parameter), str(err)) from None
+    architecture = {
+        **read_config_file(config["classifier_architecture"]),
+        **config["classifier_architecture_overrides"],
+    }
+    return architecture.get("type", PLAIN_CLASSIFIER)
+
+
+# The architecture file's `type` is every classifier's, unless `classifier_types` names another
+# for its nuisance (INNFER's --change-classifier-type-from-parameter).
+CLASSIFIER_DEFAULT_TYPE = _check_classifier_types()
+
+
+def classifier_type(parameter):
+    """How the classifier of `parameter` is used: plain or a two/three-point interpolation."""
+    return config["classifier_types"].get(parameter, CLASSIFIER_DEFAULT_TYPE)
+
+
+def classifier_set(name):
+    """The PreProcess output `name` (aux_train, aux_test, aux_parameters) of a classifier."""
+    return fill(getattr(PATHS, name), kind="classifier")
+
+
+def classifier_targets(patterns, **wildcards):
+    """`patterns` filled for every classifier model."""
+    return [
+        f
+        for process, category, parameter in CLASSIFIERS
+        for f in expand(
+            patterns, model=process, category=category, parameter=parameter, **wildcards
+        )
+    ]
+
+
+def classifier_training_targets():
+    """The train stage of classifiers: model, history, loss plot, metrics (which pruning
+    reads) and normalisation spline with its plot."""
+    return classifier_targets(
+        [
+            PATHS.classifier_model,
+            PATHS.classifier_history,
+            PATHS.classifier_metrics,
+            PATHS.classifier_spline,
+            *plot_files(PATHS.classifier_loss_plot),
+            *plot_files(PATHS.classifier_spline_plot),
+        ]
+    )
+
+
+def classifier_reweighting_plots(split="{split}"):
+    """plot_classifier's files of one classifier (wildcards kept): per variable and ν."""
+    return [
+        f
+        for column in VARIABLES + ["{parameter}"]
+        for f in plot_files(
+            fill(PATHS.classifier_reweighting_plot, column=column, split=split)
+        )
+    ]
+
+
+def classifier_plots():
+    """plot_classifier's files of every classifier model."""
+    return classifier_targets(
+        [f for split in SPLITS for f in classifier_reweighting_plots(split)]
+    )
 
 
 # -------------------------------------------------------------------------------- evaluation
@@ -598,7 +732,7 @@ def evaluation_plots():
             val=VAL_ALL,
             column=VARIABLES,
         )
-    return targets + regression_plots()
+    return targets + regression_plots() + classifier_plots()
 
 
 # --------------------------------------------------------------------------------- inference
@@ -699,9 +833,7 @@ def postfit_model_inputs(wildcards):
     }
     if wildcards.density == LEARNED:
         inputs["weights"] = fill(PATHS.flow_weights, **where)
-    return inputs | regression_inputs(
-        wildcards.model, wildcards.category, wildcards.density
-    )
+    return inputs | ratio_inputs(wildcards.model, wildcards.category, wildcards.density)
 
 
 def postfit_inputs(wildcards):

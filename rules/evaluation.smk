@@ -67,7 +67,7 @@ rule plot_density:
 rule make_asimov:
     """Events sampled from the learned density at every validation point."""
     input:
-        unpack(job_regression_inputs),
+        unpack(job_ratio_inputs),
         **learned_model_inputs(),
     output:
         expand(PATHS.asimov, val=VAL_ALL, allow_missing=True),

@@ -317,9 +317,7 @@ def test_empty_category_is_an_error(toy):
         preprocess(Preprocessor(load_analysis(raw), "bkg", "two", toy[1], seed=3))
 
 
-#: A classifier model of eff. The config parser refuses classifier models until they are
-#: implemented (issue 15); PreProcess's builder of their training sets is kept and tested by
-#: adding the entry after parsing.
+#: A classifier model of eff.
 CLASSIFIER_ENTRY = {
     "parameter": "eff",
     "file": "sig",
@@ -327,19 +325,10 @@ CLASSIFIER_ENTRY = {
 }
 
 
-def test_classifier_models_are_refused_by_name(toy):
-    raw = _raw(toy[0])
-    raw["models"]["sig"]["classifier_models"] = [CLASSIFIER_ENTRY]
-    with pytest.raises(
-        ConfigError, match=r"models\.sig\.classifier_models: classifier models are not implemented"
-    ):
-        load_analysis(raw)
-
-
 def test_classifier_sets_are_balanced(toy):
-    analysis = _analysis(toy)
-    analysis.raw["models"]["sig"]["classifier_models"] = [CLASSIFIER_ENTRY]
-    pre = Preprocessor(analysis, "sig", "one", toy[1], seed=4)
+    raw = copy.deepcopy(_analysis(toy).raw)
+    raw["models"]["sig"]["classifier_models"] = [CLASSIFIER_ENTRY]
+    pre = Preprocessor(load_analysis(raw), "sig", "one", toy[1], seed=4)
     sets = aux_sets(pre, "classifier", "eff")
     train = sets.train
     sums = train.groupby(CLASSIFIER_TRUTH).wt.sum()

@@ -259,9 +259,7 @@ def _fit_files(tmp_path, validation_nu: float = 0.0):
         parameters=str(tmp_path / "parameters.yaml"),
         validation=str(tmp_path / "validation.parquet"),
         architecture=str(tmp_path / "architecture.yaml"),
-        regressions={
-            NU: RatioFiles("weights.npz", "architecture.yaml", "normalisation.yaml", "params.yaml")
-        },
+        ratios={NU: RatioFiles("regression", "w.npz", "arch.yaml", "norm.yaml", "params.yaml")},
     )
     return analysis, val, files
 
@@ -273,7 +271,7 @@ def learned_is_nominal_truth(monkeypatch):
     from innfer_lib.ratios import loading
 
     monkeypatch.setattr(problem, "load_density", lambda path, params: NominalTruth())
-    monkeypatch.setattr(loading, "load_ratio", lambda kind, f: ExactRatio(NAME, "Signal", NU))
+    monkeypatch.setattr(loading, "load_ratio", lambda f: ExactRatio(NAME, "Signal", NU))
 
 
 def test_fit_wraps_the_density_with_its_regression_models(
@@ -314,8 +312,8 @@ def test_fit_refuses_a_fixed_nu_outside_the_ratio_range(tmp_path, learned_is_nom
     assert "[-3, 3]" in str(err.value) and ("3.5" in str(err.value) or "-3.2" in str(err.value))
 
 
-def test_regression_inputs_are_grouped_per_process_and_parameter():
-    from innfer_lib.inference.fit_inputs import inputs_from_snakemake, regression_inputs
+def test_ratio_inputs_are_grouped_per_process_and_parameter():
+    from innfer_lib.inference.fit_inputs import inputs_from_snakemake, ratio_inputs
     from innfer_lib.ratios.loading import RatioFiles
 
     named = {
@@ -325,8 +323,23 @@ def test_regression_inputs_are_grouped_per_process_and_parameter():
         "regression_spline__Signal__inclusive__nu": "s.yaml",
         "regression_parameters__Signal__inclusive__nu": "a.yaml",
     }
-    expected = {NU: RatioFiles("w.npz", "r.yaml", "s.yaml", "a.yaml")}
-    assert inputs_from_snakemake(named)[("Signal", "inclusive")].regressions == expected
+    expected = {NU: RatioFiles("regression", "w.npz", "r.yaml", "s.yaml", "a.yaml")}
+    assert inputs_from_snakemake(named)[("Signal", "inclusive")].ratios == expected
     del named["regression_spline__Signal__inclusive__nu"]
     with pytest.raises(ConfigError, match="regression_spline"):
-        regression_inputs(named)
+        ratio_inputs(named)
+
+
+def test_a_pruned_classifier_adds_nothing(tmp_path):
+    """The spline file of a pruned classifier says so; the density is then left unchanged."""
+    from innfer_lib.core.io import write_yaml
+    from innfer_lib.ratios.loading import PRUNED, RatioFiles, load_ratio, reweight
+
+    spline = tmp_path / "normalisation.yaml"
+    write_yaml(spline, {PRUNED: True})
+    files = RatioFiles("classifier", "w.npz", "a.yaml", str(spline), "p.yaml")
+    assert load_ratio(files) is None
+    density = NominalTruth()
+    assert reweight(density, {NU: files}, "process 'Signal'") is density
+    with pytest.raises(ConfigError, match="'ratio' is not one of"):
+        load_ratio(RatioFiles("ratio", "w.npz", "a.yaml", str(spline), "p.yaml"))

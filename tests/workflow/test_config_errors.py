@@ -102,6 +102,29 @@ CASES = [
         {"asimov": {"n_event": 100}},
     ),
     Case(
+        "classifier-architecture-typo",
+        (
+            "classifier_architecture_overrides.normalise_batch_category",
+            "did you mean 'normalise_batch_categories'",
+        ),
+        {"classifier_architecture_overrides": {"normalise_batch_category": False}},
+    ),
+    Case(
+        "classifier-types-parameter",
+        ("classifier_types.isr", "no classifier model of 'isr'"),
+        {"classifier_types": {"isr": "FCNN_TwoPointInterpolator"}},
+    ),
+    Case(
+        "prune-classifier-metric",
+        ("prune_classifier_models.roc_auc_val", "roc_auc_test"),
+        {"prune_classifier_models": {"roc_auc_val": 0.505}},
+    ),
+    Case(
+        "prune-classifier-threshold",
+        ("prune_classifier_models.roc_auc_test", "'high'"),
+        {"prune_classifier_models": {"roc_auc_test": "high"}},
+    ),
+    Case(
         "benchmark-typo",
         ("benchmark.event", "did you mean 'events'"),
         {"benchmark": {"name": "Dim1Gaussian", "event": 1000}},

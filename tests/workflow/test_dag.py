@@ -353,3 +353,73 @@ def test_shape_nuisance_benchmark_builds_the_regression_sets(snakemake, tmp_path
     assert counts["preprocess_aux"] == 1
     # X1, X2 and Y1 of the density set; X1, X2, nu and wt_shift of the regression set.
     assert counts["input_plot_training"] == 3 + 4
+
+
+def test_classifier_models_add_their_jobs(snakemake, tmp_path):
+    """A classifier model of one nuisance: train, metrics, normalisation spline (with its
+    Asimov) and plots per category (issue 15)."""
+    raw = yaml.safe_load(open("config/examples/top_mass/analysis.yaml"))
+    raw["models"]["ttbar"]["classifier_models"] = [
+        {
+            "parameter": "isr",
+            "file": "ttbar",
+            "shifts": {"isr": {"type": "continuous", "range": [-2.0, 2.0]}},
+        }
+    ]
+    analysis = tmp_path / "analysis.yaml"
+    analysis.write_text(yaml.safe_dump(raw))
+    counts = dry_run(snakemake, tmp_path, base_config=TOP_MASS_WORKFLOW, analysis=str(analysis))
+    for rule in (
+        "preprocess_aux",
+        "train_classifier",
+        "evaluate_classifier",
+        "make_asimov_for_normalisation_spline",
+        "normalisation_spline_classifier",
+        "plot_classifier",
+    ):
+        assert counts[rule] == 2, rule  # one per category
+    assert "train_regression" not in counts
+    # `train` trains, evaluates (the metrics pruning reads) and normalises; `evaluate` plots.
+    train = dry_run(
+        snakemake, tmp_path, TOP_MASS_WORKFLOW, targets=["train"], analysis=str(analysis)
+    )
+    assert train["train_classifier"] == train["normalisation_spline_classifier"] == 2
+    assert train["evaluate_classifier"] == 2 and "plot_classifier" not in train
+    evaluate = dry_run(
+        snakemake, tmp_path, TOP_MASS_WORKFLOW, targets=["evaluate"], analysis=str(analysis)
+    )
+    assert evaluate["plot_classifier"] == 2
+    # Used as an interpolating classifier: the same jobs.
+    interpolating = dry_run(
+        snakemake,
+        tmp_path,
+        TOP_MASS_WORKFLOW,
+        targets=["train"],
+        analysis=str(analysis),
+        classifier_types={"isr": "FCNN_ThreePointInterpolator"},
+    )
+    assert interpolating == train
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "expected"),
+    [
+        (
+            "classifier_architecture_overrides",
+            {"normalise_batch_category": True},
+            "classifier_architecture_overrides.normalise_batch_category",
+        ),
+        ("prune_classifier_models", {"roc_auc_val": 0.5}, "prune_classifier_models.roc_auc_val"),
+    ],
+)
+def test_bad_classifier_config_key_is_named(snakemake, tmp_path, key, value, expected):
+    proc_config = tmp_path / "config.yaml"
+    base = yaml.safe_load(open("config/config.yaml"))
+    base[key] = value
+    base["results_dir"] = str(tmp_path / "results")
+    proc_config.write_text(yaml.safe_dump(base))
+    proc = snakemake("-n", "--configfile", str(proc_config), check=False)
+    assert proc.returncode != 0
+    out = proc.stdout + proc.stderr
+    assert expected in out
+    assert "Traceback" not in out

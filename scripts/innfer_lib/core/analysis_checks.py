@@ -107,13 +107,6 @@ def _check_models(check: _Checker) -> None:
     params = a.fit_parameters
     for process in a.processes:
         model = raw["models"][process]
-        if model.get("classifier_models"):
-            # Accepted and ignored, the nuisance would silently have no shape effect.
-            check.fail(
-                ("models", process, "classifier_models"),
-                "classifier models are not implemented yet; model a weight-only nuisance "
-                "with a `regression_models` entry instead",
-            )
         for kind in MODEL_KINDS:
             for i, entry in enumerate(model.get(f"{kind}_models", [])):
                 path = ("models", process, f"{kind}_models", i)

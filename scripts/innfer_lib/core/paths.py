@@ -159,6 +159,68 @@ class Paths:
     def regression_spline_plot(self) -> str:
         return self.plot("plot_regression", "{model}", "{category}", "{parameter}", "norm_spline")
 
+    # weight-ratio classifiers (issue 15): one per (process, category, nuisance {parameter})
+    def classifier_file(self, name: str) -> str:
+        return self._p("models", "{model}", "{category}", "classifier", "{parameter}", name)
+
+    @property
+    def classifier_model(self) -> str:
+        """Weights of the trained classifier FCNN (FCNN.save)."""
+        return self.classifier_file("weights.npz")
+
+    @property
+    def classifier_architecture(self) -> str:
+        return self.classifier_file("architecture.yaml")
+
+    @property
+    def classifier_history(self) -> str:
+        return self.classifier_file("history.yaml")
+
+    @property
+    def classifier_checkpoint_dir(self) -> str:
+        """Training state: a side directory, not a rule output, so a killed job resumes."""
+        return self.classifier_file("checkpoint")
+
+    @property
+    def classifier_spline(self) -> str:
+        """The normalisation spline S(ν), written by normalisation_spline_classifier."""
+        return self.classifier_file("normalisation.yaml")
+
+    @property
+    def normalisation_asimov(self) -> str:
+        """Density-only events at the defaults that the classifiers' splines average over."""
+        return self._p("asimov", "{model}", "{category}", "normalisation_spline.parquet")
+
+    def classifier_evaluation(self, name: str) -> str:
+        return self._p("evaluation", "{model}", "{category}", "classifier", "{parameter}", name)
+
+    @property
+    def classifier_predictions(self) -> str:
+        """ln r, p₁, truth and weight per train/test event ({split})."""
+        return self.classifier_evaluation("pred_{split}.parquet")
+
+    @property
+    def classifier_metrics(self) -> str:
+        """roc_auc_train / roc_auc_test: what pruning reads."""
+        return self.classifier_evaluation("performance_metrics.yaml")
+
+    @property
+    def classifier_loss_plot(self) -> str:
+        return self.plot("train_classifier", "{model}", "{category}", "{parameter}", "loss")
+
+    @property
+    def classifier_reweighting_plot(self) -> str:
+        """Nominal reweighted by r against the shifted events, one column ({column}, {split})."""
+        return self.plot(
+            "plot_classifier", "{model}", "{category}", "{parameter}", "reweighted_{column}_{split}"
+        )
+
+    @property
+    def classifier_spline_plot(self) -> str:
+        return self.plot(
+            "normalisation_spline_classifier", "{model}", "{category}", "{parameter}", "norm_spline"
+        )
+
     # density evaluation: synthetic events from the learned density
     @property
     def synthetic(self) -> str:

@@ -170,6 +170,10 @@ class TrainableModel(Protocol):
     def penalty(self) -> tf.Tensor | None:
         """A term added to every loss (a weight regulariser), or None."""
 
+    def batch_weights(self, inputs: Sequence[tf.Tensor], w: tf.Tensor) -> tf.Tensor:
+        """The event weights a training step uses for one batch (the classifier's per-batch
+        class balancing); the recorded epoch losses use the stored weights."""
+
 
 class _FlowTraining:
     """ConditionalFlow as a `TrainableModel`: the loss is −log q(x | θ)."""
@@ -214,6 +218,9 @@ class _FlowTraining:
 
     def penalty(self) -> tf.Tensor | None:
         return None
+
+    def batch_weights(self, inputs: Sequence[tf.Tensor], w: tf.Tensor) -> tf.Tensor:
+        return w
 
 
 def train_flow(
@@ -349,7 +356,7 @@ def train_model(
 
     @tf.function(input_signature=spec)
     def train_step(*batch: tf.Tensor) -> tf.Tensor:
-        w = batch[-1]
+        w = model.batch_weights(batch[:-1], batch[-1])
         with tf.GradientTape() as tape:
             # Training mode: dropout (if configured) acts in this step only.
             per_event = model.per_event_loss(batch[:-1], training=True)

@@ -13,16 +13,16 @@ from typing import Any
 
 from innfer_lib.core.errors import ConfigError
 from innfer_lib.core.paths import INPUT_KEY_SEPARATOR
-from innfer_lib.ratios.loading import RatioFiles
+from innfer_lib.ratios.loading import RATIO_KINDS, RatioFiles
 
 PROCESS_INPUT_KINDS = ("parameters", "validation", "architecture", "asimov")
-#: Named inputs of a regression model, `<kind>__<process>__<category>__<parameter>`, and the
-#: `RatioFiles` field each fills.
-REGRESSION_INPUT_KINDS = {
-    "regression_model": "model",
-    "regression_architecture": "architecture",
-    "regression_spline": "normalisation",
-    "regression_parameters": "parameters",
+#: Named inputs of a ratio model, `<kind>_<field>__<process>__<category>__<parameter>` for
+#: kind in `ratios.loading.RATIO_KINDS`, and the `RatioFiles` field each fills.
+RATIO_INPUT_FIELDS = {
+    "model": "model",
+    "architecture": "architecture",
+    "spline": "normalisation",
+    "parameters": "parameters",
 }
 #: The named input kind of observed data, and the process name it may carry.
 DATA_INPUT = "data"
@@ -41,8 +41,8 @@ class ProcessInputs:
     validation: str | None = None
     architecture: str | None = None
     asimov: str | None = None
-    #: The regression models of the process's weight-only nuisances, by parameter.
-    regressions: dict[str, RatioFiles] = field(default_factory=dict)
+    #: The ratio models (regression or classifier) of its weight-only nuisances, by parameter.
+    ratios: dict[str, RatioFiles] = field(default_factory=dict)
 
 
 class FitInputs(dict):
@@ -61,30 +61,38 @@ class FitInputs(dict):
         self.data: dict[str, str] = dict(data or {})
 
 
-def regression_inputs(
+def ratio_inputs(
     named_inputs: Mapping[str, Any],
 ) -> dict[tuple[str, str], dict[str, RatioFiles]]:
-    """The regression models among a job's named inputs, per (process, category) and ν.
+    """The ratio models among a job's named inputs, per (process, category) and ν.
 
-    Names are `regression_{model,architecture,spline,parameters}__<process>__<category>__<ν>`
-    (`input_key`).
+    Names are `<kind>_{model,architecture,spline,parameters}__<process>__<category>__<ν>`
+    (`input_key`) for kind `regression` or `classifier`.
 
     Raises:
-        ConfigError: a model that lacks one of its files.
+        ConfigError: a model that lacks one of its files, or two kinds for one ν.
     """
     found: dict[tuple[str, str], dict[str, dict[str, str]]] = {}
     for key, value in named_inputs.items():
         parts = str(key).split(INPUT_KEY_SEPARATOR)
-        if len(parts) == 4 and parts[0] in REGRESSION_INPUT_KINDS:
+        kind, _, name = parts[0].partition("_")
+        if len(parts) == 4 and kind in RATIO_KINDS and name in RATIO_INPUT_FIELDS:
             files = found.setdefault((parts[1], parts[2]), {}).setdefault(parts[3], {})
-            files[REGRESSION_INPUT_KINDS[parts[0]]] = str(value)
+            if files.setdefault("kind", kind) != kind:
+                raise ConfigError(
+                    f"inputs: '{parts[3]}' of process '{parts[1]}', category '{parts[2]}' has "
+                    f"both a {files['kind']} and a {kind} model"
+                )
+            files[RATIO_INPUT_FIELDS[name]] = str(value)
     out: dict[tuple[str, str], dict[str, RatioFiles]] = {}
     for (process, category), per_parameter in found.items():
         for parameter, named in per_parameter.items():
-            missing = [k for k, f in REGRESSION_INPUT_KINDS.items() if f not in named]
+            missing = [
+                f"{named['kind']}_{k}" for k, f in RATIO_INPUT_FIELDS.items() if f not in named
+            ]
             if missing:
                 raise ConfigError(
-                    f"inputs: the regression model of '{parameter}' (process '{process}', "
+                    f"inputs: the {named['kind']} model of '{parameter}' (process '{process}', "
                     f"category '{category}') lacks the named input(s) {missing}"
                 )
         out[(process, category)] = {p: RatioFiles(**f) for p, f in per_parameter.items()}
@@ -95,8 +103,8 @@ def inputs_from_snakemake(named_inputs: Mapping[str, Any]) -> FitInputs:
     """Group a fit's named inputs into files per (process, category) and data per category.
 
     Names are `<kind>__<process>__<category>[__...]` for kind in parameters, validation,
-    architecture and asimov, `regression_{model,spline,parameters}__<process>__<category>__<ν>`
-    for the regression models of weight-only nuisances, and `data__<category>` (or
+    architecture and asimov, the names of `ratio_inputs` for the ratio models of weight-only
+    nuisances, and `data__<category>` (or
     `data__all__<category>`, the `input_key` form with "all" as the process) for observed
     data. A fit has one validation point and one density source, so the optional last part
     (the point or the density) is not needed to tell files apart.
@@ -111,8 +119,8 @@ def inputs_from_snakemake(named_inputs: Mapping[str, Any]) -> FitInputs:
             data[category] = str(value)
         elif len(parts) >= 3 and parts[0] in PROCESS_INPUT_KINDS:
             grouped.setdefault((parts[1], parts[2]), {})[parts[0]] = str(value)
-    for where, regressions in regression_inputs(named_inputs).items():
-        grouped.setdefault(where, {})["regressions"] = regressions
+    for where, ratios in ratio_inputs(named_inputs).items():
+        grouped.setdefault(where, {})["ratios"] = ratios
     for (process, category), files in grouped.items():
         if "parameters" not in files:
             raise ConfigError(

@@ -310,7 +310,7 @@ def _unbinned_categories(b: _Build) -> list[Category]:
                     f"category '{category}'"
                 )
             where = f"process '{process}', category '{category}'"
-            density = reweight(load_density(files.architecture, params), files.regressions, where)
+            density = reweight(load_density(files.architecture, params), files.ratios, where)
             if isinstance(density, ReweightedDensity):
                 for nu, (low, high) in density.ratio_limits().items():
                     lo, hi = b.ratio_ranges.get(nu, (low, high))

@@ -63,14 +63,26 @@ def average_weight_plot(
 
 
 def spline_plot(
-    spline: NormalisationSpline, outputs: Sequence[str], label: str, title: str = ""
+    spline: NormalisationSpline,
+    outputs: Sequence[str],
+    label: str,
+    title: str = "",
+    errors: np.ndarray | None = None,
 ) -> None:
-    """S(ν) between its knots, with the per-bin ratios it passes through."""
+    """S(ν) between its knots, with the per-bin ratios it passes through (and, for a
+    classifier, INNFER's spread √(Σw²(r − S)²)/Σw of each as error bars)."""
     apply_style()
     fig, ax = plt.subplots(figsize=(8, 6))
     nu = np.linspace(*spline.nu_range, 400)
     ax.plot(nu, spline.value(nu), color=SYNTHETIC_COLOUR, lw=2, label="spline")
-    ax.plot(spline.knots, spline.values, "o", color=SIMULATED_COLOUR, label="Σw / Σw·r̂")
+    ax.errorbar(
+        spline.knots,
+        spline.values,
+        yerr=errors,
+        fmt="o",
+        color=SIMULATED_COLOUR,
+        label="Σw / Σw·r̂",
+    )
     ax.set_xlabel(label)
     ax.set_ylabel("normalisation S")
     set_title(ax, title)

@@ -1,12 +1,22 @@
-"""INNFER's fully connected network (FCNN) of weight-ratio regressions, as a trainable tf.Module.
+"""INNFER's fully connected network (FCNN) of weight-ratio models, as a trainable tf.Module.
 
 [Dense(width, activation, L2(l2_lambda)) → Dropout(dropout)] per entry of `dense_layers`,
-then a linear Dense(1). It trains in float32 through the density flow's loop
-(innfer_lib.density.training.train_model: best-test-loss weights, resumable checkpoints,
-seeded batches), with INNFER's loss: the weighted mean squared error Σw(y−ŷ)²/Σw in
-standardised target units plus the L2 penalty λ Σ‖W‖² of the hidden kernels, the penalty
-included in the reported losses as INNFER reports it. A float64 twin takes the trained
-weights for the likelihood's predictions.
+then a linear Dense: one output for a regression, two logits for a classifier. It trains in
+float32 through the density flow's loop (innfer_lib.density.training.train_model:
+best-test-loss weights, resumable checkpoints, seeded batches), with INNFER's losses plus the
+L2 penalty λ Σ‖W‖² of the hidden kernels, the penalty included in the reported losses as
+INNFER reports it:
+
+* regression: the weighted mean squared error Σw(y−ŷ)²/Σw in standardised target units;
+* classifier: the weighted categorical cross-entropy −Σw ln p_y / Σw of the softmax of the
+  two logits. It is computed as a log-softmax of the logits, which is exact and finite for
+  any logits; INNFER takes the softmax and clips it to [1e-7, 1 − 1e-7] to avoid ln 0, which
+  caps the loss of a confidently wrong event at ln 1e7 ≈ 16 and zeroes its gradient there.
+  With `normalise_batch_categories` (INNFER's default) each training batch's class weights
+  are rescaled so both classes sum to the smaller class sum (`batch_weights`); the recorded
+  epoch losses use the stored weights, which PreProcess already balanced over the whole set.
+
+A float64 twin takes the trained weights for the likelihood's predictions.
 
 Layers are the flow's raw-variable `Dense` (innfer_lib.density.dense), so weights come from a
 NumPy generator seeded by the options, not from TensorFlow's global state.
@@ -28,11 +38,32 @@ import tensorflow as tf  # noqa: E402
 
 from innfer_lib.core.errors import ModelFileError  # noqa: E402
 from innfer_lib.density.dense import Dense, dropout  # noqa: E402
-from innfer_lib.ratios.fcnn_options import resolve_fcnn_architecture  # noqa: E402
+from innfer_lib.ratios.fcnn_options import (  # noqa: E402
+    CLASSIFIER,
+    REGRESSION,
+    resolve_fcnn_architecture,
+)
+
+
+def balance_batch_categories(truth: tf.Tensor, w: tf.Tensor) -> tf.Tensor:
+    """Weights rescaled per class so each class sums to the smaller class sum of the batch.
+
+    INNFER's `normalise_batch_categories`. A batch that holds one class only is left as it is
+    (the smaller sum would be zero and remove the whole batch).
+    """
+    one = tf.cast(truth > 0.5, w.dtype)
+    sum1 = tf.reduce_sum(w * one)
+    sum0 = tf.reduce_sum(w * (1.0 - one))
+    smallest = tf.minimum(sum0, sum1)
+    both = smallest > 0
+    scale1 = tf.where(both, smallest / tf.where(both, sum1, 1.0), 1.0)
+    scale0 = tf.where(both, smallest / tf.where(both, sum0, 1.0), 1.0)
+    return w * (one * scale1 + (1.0 - one) * scale0)
 
 
 class FCNN(tf.Module):
-    """ŷ(x) of a weight-ratio regression, in standardised input and target units."""
+    """ŷ(x) of a weight-ratio regression, or the two logits of a classifier, in standardised
+    input (and regression target) units."""
 
     def __init__(
         self,
@@ -40,21 +71,24 @@ class FCNN(tf.Module):
         architecture: Mapping[str, Any] | None = None,
         seed: int = 42,
         dtype: str = "float32",
+        kind: str = REGRESSION,
     ) -> None:
-        """Build the layers; weights depend only on (architecture, seed).
+        """Build the layers; weights depend only on (architecture, seed, kind).
 
         Args:
             n_in: Number of inputs (the observables and ν).
             architecture: Network keys (innfer_lib.ratios.fcnn_options); others are ignored.
             seed: Seed of the initial weights and of the dropout masks.
             dtype: "float32" for training, "float64" for predictions in the likelihood.
+            kind: "regression" (one output) or "classifier" (two logits).
         """
         super().__init__(name="fcnn")
         if n_in < 1:
             raise ValueError(f"need at least one input, got n_in={n_in}")
         self.n_in = int(n_in)
         self.seed = int(seed)
-        self._architecture = self._no_dependency(resolve_fcnn_architecture(architecture))
+        self.kind = kind
+        self._architecture = self._no_dependency(resolve_fcnn_architecture(architecture, kind))
         self._dtype = tf.as_dtype(dtype)
         if self._dtype not in (tf.float32, tf.float64):
             raise ValueError(f"dtype must be float32 or float64, got {dtype!r}")
@@ -67,7 +101,8 @@ class FCNN(tf.Module):
             hidden.append(Dense(width, units, arch["activation"], rng, self._dtype, False, f"h{i}"))
             width = units
         self._hidden = self._no_dependency(hidden)
-        self._output = Dense(width, 1, "linear", rng, self._dtype, False, "out")
+        n_out = 2 if kind == CLASSIFIER else 1
+        self._output = Dense(width, n_out, "linear", rng, self._dtype, False, "out")
         self._dropout_rng: tf.random.Generator | None = None
         if arch["dropout"] > 0.0:
             self._dropout_rng = tf.random.Generator.from_seed(int(dropout_seq.generate_state(1)[0]))
@@ -96,7 +131,8 @@ class FCNN(tf.Module):
         return [] if self._dropout_rng is None else [self._dropout_rng.state]
 
     def __call__(self, x: Any, training: bool = False) -> tf.Tensor:
-        """ŷ per event, shape (n,), of standardised inputs x of shape (n, n_in)."""
+        """ŷ per event, shape (n,), or the classifier's logits, shape (n, 2), of standardised
+        inputs x of shape (n, n_in)."""
         h = tf.convert_to_tensor(x)
         h = h if h.dtype == self._dtype else tf.cast(h, self._dtype)
         rate = self._architecture["dropout"]
@@ -105,7 +141,8 @@ class FCNN(tf.Module):
             h = layer(h)
             if rng is not None:
                 h = dropout(h, rate, rng)
-        return self._output(h)[:, 0]
+        out = self._output(h)
+        return out if self.kind == CLASSIFIER else out[:, 0]
 
     def penalty(self) -> tf.Tensor | None:
         """λ Σ‖W‖² over the hidden kernels (Keras' L2 regulariser), None when λ = 0."""
@@ -116,14 +153,24 @@ class FCNN(tf.Module):
         return tf.constant(l2, self._dtype) * total
 
     def per_event_loss(self, inputs: Sequence[tf.Tensor], training: bool) -> tf.Tensor:
-        """(y − ŷ(x))² per event, from inputs (x, y) in standardised units."""
+        """Per event, from inputs (x, y): (y − ŷ(x))² in standardised units (regression), or
+        −ln p_y(x) from the log-softmax of the logits (classifier, y = 1 shifted, 0 nominal)."""
         x, y = inputs
+        if self.kind == CLASSIFIER:
+            log_p = tf.nn.log_softmax(self(x, training=training), axis=-1)
+            return -(y * log_p[:, 1] + (1.0 - y) * log_p[:, 0])
         return tf.square(y - self(x, training=training))
+
+    def batch_weights(self, inputs: Sequence[tf.Tensor], w: tf.Tensor) -> tf.Tensor:
+        """Weights of one training batch: class-balanced with normalise_batch_categories."""
+        if self.kind == CLASSIFIER and self._architecture["normalise_batch_categories"]:
+            return balance_batch_categories(inputs[1], w)
+        return w
 
     def checkpoint_setup(self) -> dict[str, Any]:
         """What a training checkpoint must agree with besides data, options and weights."""
         return {
-            "model": "fcnn_regression",
+            "model": f"fcnn_{self.kind}",
             "n_in": self.n_in,
             "seed": self.seed,
             "dtype": self._dtype.name,
@@ -151,7 +198,8 @@ class FCNN(tf.Module):
 
     def signature(self) -> str:
         """Canonical text of the inputs and network, stored with the weights by save."""
-        return json.dumps({"n_in": self.n_in, **self._architecture}, sort_keys=True)
+        kind = {"kind": CLASSIFIER} if self.kind == CLASSIFIER else {}
+        return json.dumps({"n_in": self.n_in, **kind, **self._architecture}, sort_keys=True)
 
     def save(self, path: str) -> None:
         """Write the weights and the signature to one .npz file (exactly at path)."""
@@ -162,7 +210,12 @@ class FCNN(tf.Module):
 
     @classmethod
     def load(
-        cls, path: str, n_in: int, architecture: Mapping[str, Any], dtype: str = "float64"
+        cls,
+        path: str,
+        n_in: int,
+        architecture: Mapping[str, Any],
+        dtype: str = "float64",
+        kind: str = REGRESSION,
     ) -> FCNN:
         """Rebuild a network from its architecture and load weights written by save.
 
@@ -170,16 +223,15 @@ class FCNN(tf.Module):
             ModelFileError: (a ValueError) If the file cannot be read or was written for
                 another network; the message names the file.
         """
-        net = cls(n_in, architecture, dtype=dtype)
-        retrain = "remove it (or run with --forcerun train_regression) to train again"
+        net = cls(n_in, architecture, dtype=dtype, kind=kind)
+        retrain = f"remove it (or run with --forcerun train_{kind}) to train again"
         try:
             with np.load(path) as data:
                 stored = str(data["meta_signature"])
                 weights = [data[k] for k in sorted(k for k in data.files if k.startswith("w"))]
         except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as err:
             raise ModelFileError(
-                f"{path}: cannot read the regression's weights ({type(err).__name__}: {err}); "
-                f"{retrain}"
+                f"{path}: cannot read the {kind}'s weights ({type(err).__name__}: {err}); {retrain}"
             ) from err
         if stored != net.signature():
             raise ModelFileError(

@@ -1,10 +1,12 @@
-"""Options of the regression FCNN: INNFER's `regression_default.yaml` keys, defaults and checks.
+"""Options of the weight-ratio FCNNs: INNFER's `regression_default.yaml` and
+`classifier_default.yaml` keys, defaults and checks.
 
-An architecture file of a weight-ratio regression mixes network keys (`dense_layers`,
+An architecture file of a weight-ratio regression or classifier mixes network keys (`dense_layers`,
 `activation`, `dropout`, `l2_lambda`) and training keys, which are the density flow's
 (innfer_lib.density.training_options), so both networks train with one loop and one set of
 optimiser and schedule names. This module imports no TensorFlow: the workflow checks the file
-and the `regression_architecture_overrides` while it builds the DAG, naming a bad key before
+and the `regression_architecture_overrides` / `classifier_architecture_overrides` while it
+builds the DAG, naming a bad key before
 any job runs.
 """
 
@@ -14,15 +16,26 @@ from collections.abc import Mapping
 from typing import Any
 
 from innfer_lib.core.config_files import unknown_key_message
-from innfer_lib.density.architecture import ACTIVATIONS, check_float, check_int
+from innfer_lib.density.architecture import ACTIVATIONS, check_bool, check_float, check_int
 from innfer_lib.density.training_options import (
     DEFAULT_LR_SCHEDULER_OPTIONS,
     DEFAULT_TRAINING_OPTIONS,
     resolve_training_options,
 )
 
-#: `type` of a regression architecture file (INNFER's only FCNN type).
+#: `type` of a regression or classifier architecture file (INNFER's only FCNN type).
 FCNN_TYPES = ("FCNN",)
+
+#: How a classifier's ratio is used (INNFER's classifier types, selectable per nuisance): the
+#: network at every ν, or INNFER's interpolating classifiers, which evaluate it at ν = +1 (and
+#: −1) only and interpolate ln r in ν with the asymmetric log-normal (ratios.classifier).
+PLAIN_CLASSIFIER = "FCNN"
+CLASSIFIER_TYPES = (PLAIN_CLASSIFIER, "FCNN_TwoPointInterpolator", "FCNN_ThreePointInterpolator")
+
+#: The two kinds of FCNN: a regression of w(ν)/w(0), a classifier of shifted against nominal.
+REGRESSION = "regression"
+CLASSIFIER = "classifier"
+FCNN_KINDS = (REGRESSION, CLASSIFIER)
 
 #: The network: INNFER's regression defaults (models spec §2.2).
 DEFAULT_FCNN_ARCHITECTURE: dict[str, Any] = {
@@ -30,6 +43,16 @@ DEFAULT_FCNN_ARCHITECTURE: dict[str, Any] = {
     "activation": "relu",
     "dropout": 0.2,
     "l2_lambda": 0.05,
+}
+
+#: The network: INNFER's classifier defaults (models spec §2.2), with its per-batch class
+#: balancing, which changes the trained weights and so belongs with the network keys.
+DEFAULT_CLASSIFIER_ARCHITECTURE: dict[str, Any] = {
+    "dense_layers": [64, 64],
+    "activation": "relu",
+    "dropout": 0.02,
+    "l2_lambda": 1e-5,
+    "normalise_batch_categories": True,
 }
 
 #: Training defaults of a regression where they differ from the density flow's.
@@ -40,6 +63,17 @@ REGRESSION_TRAINING_DEFAULTS: dict[str, Any] = {
     "learning_rate": 1e-3,
     "optimizer_name": "AdamW",
     "lr_scheduler_name": "CosineDecay",
+}
+
+#: Training defaults of a classifier where they differ from the density flow's.
+CLASSIFIER_TRAINING_DEFAULTS: dict[str, Any] = {
+    "epochs": 20,
+    "batch_size": 2048,
+    "early_stopping": False,
+    "learning_rate": 1e-3,
+    "optimizer_name": "AdamW",
+    "lr_scheduler_name": "CosineDecayWithWarmUp",
+    "lr_scheduler_options": {"alpha": 5e-6, "warmup_fraction": 0.1, "step_power": 0.5},
 }
 
 #: INNFER's classifier option that rescales each class's weights per batch. A regression has
@@ -71,17 +105,27 @@ def dense_layer_widths(value: Any) -> list[int]:
     return [int(w) for w in widths]
 
 
-def resolve_fcnn_architecture(options: Mapping[str, Any] | None) -> dict[str, Any]:
-    """The network keys of `options` merged onto the defaults and validated.
+def _check_kind(kind: str) -> None:
+    if kind not in FCNN_KINDS:
+        raise ValueError(f"kind must be one of {FCNN_KINDS}, got {kind!r}")
+
+
+def resolve_fcnn_architecture(
+    options: Mapping[str, Any] | None, kind: str = REGRESSION
+) -> dict[str, Any]:
+    """The network keys of `options` merged onto the kind's defaults and validated.
 
     Returns:
-        {dense_layers (list of widths), activation, dropout, l2_lambda}; other keys ignored.
+        {dense_layers (list of widths), activation, dropout, l2_lambda}, and for a classifier
+        normalise_batch_categories; other keys ignored.
 
     Raises:
         ValueError: a bad value; the message starts with the key.
     """
-    arch = dict(DEFAULT_FCNN_ARCHITECTURE)
-    arch.update({k: v for k, v in (options or {}).items() if k in DEFAULT_FCNN_ARCHITECTURE})
+    _check_kind(kind)
+    defaults = DEFAULT_FCNN_ARCHITECTURE if kind == REGRESSION else DEFAULT_CLASSIFIER_ARCHITECTURE
+    arch = dict(defaults)
+    arch.update({k: v for k, v in (options or {}).items() if k in defaults})
     arch["dense_layers"] = dense_layer_widths(arch["dense_layers"])
     if arch["activation"] not in ACTIVATIONS:
         raise ValueError(
@@ -91,24 +135,43 @@ def resolve_fcnn_architecture(options: Mapping[str, Any] | None) -> dict[str, An
     check_float(arch["l2_lambda"], "l2_lambda", 0.0)
     arch["dropout"] = float(arch["dropout"])
     arch["l2_lambda"] = float(arch["l2_lambda"])
+    if kind == CLASSIFIER:
+        check_bool(arch["normalise_batch_categories"], "normalise_batch_categories")
     return arch
 
 
-def resolve_regression_training(options: Mapping[str, Any] | None) -> dict[str, Any]:
-    """Training options of a regression: the file's over INNFER's regression defaults."""
-    merged = {**REGRESSION_TRAINING_DEFAULTS, **(options or {})}
+def resolve_fcnn_training(
+    options: Mapping[str, Any] | None, kind: str = REGRESSION
+) -> dict[str, Any]:
+    """Training options of an FCNN: the file's over INNFER's defaults of its kind.
+
+    `lr_scheduler_options` merge key by key, so a file that sets one keeps the kind's others.
+    """
+    _check_kind(kind)
+    defaults = REGRESSION_TRAINING_DEFAULTS if kind == REGRESSION else CLASSIFIER_TRAINING_DEFAULTS
+    merged = {**defaults, **(options or {})}
+    schedule = (options or {}).get("lr_scheduler_options")
+    if isinstance(schedule, Mapping):
+        merged["lr_scheduler_options"] = {**defaults.get("lr_scheduler_options", {}), **schedule}
     return resolve_training_options(
         {k: v for k, v in merged.items() if k in DEFAULT_TRAINING_OPTIONS}
     )
 
 
-def check_regression_options(options: Mapping[str, Any]) -> None:
-    """Check a regression architecture mapping (network and training keys) without TensorFlow.
+def resolve_regression_training(options: Mapping[str, Any] | None) -> dict[str, Any]:
+    """Training options of a regression: the file's over INNFER's regression defaults."""
+    return resolve_fcnn_training(options, REGRESSION)
+
+
+def check_fcnn_options(options: Mapping[str, Any], kind: str = REGRESSION) -> None:
+    """Check a regression or classifier architecture mapping without TensorFlow.
 
     Raises:
         ValueError: an unknown key (with the closest known one), `normalise_batch_categories`
-            switched on, a wrong `type` or a bad value; the message starts with the key.
+            switched on for a regression, a wrong `type` or a bad value; the message starts
+            with the key.
     """
+    _check_kind(kind)
     known = [
         "type",
         *DEFAULT_FCNN_ARCHITECTURE,
@@ -118,7 +181,7 @@ def check_regression_options(options: Mapping[str, Any]) -> None:
     for key, value in options.items():
         if key not in known:
             raise ValueError(f"{key}: {unknown_key_message(key, known)}")
-        if key in CLASSIFIER_ONLY_OPTIONS and value is not False:
+        if kind == REGRESSION and key in CLASSIFIER_ONLY_OPTIONS and value is not False:
             raise ValueError(
                 f"{key}: balances the classes of a classifier's batches; a regression has no "
                 "classes, so remove the key or set it to false"
@@ -128,8 +191,30 @@ def check_regression_options(options: Mapping[str, Any]) -> None:
         if key not in DEFAULT_LR_SCHEDULER_OPTIONS:
             message = unknown_key_message(key, list(DEFAULT_LR_SCHEDULER_OPTIONS))
             raise ValueError(f"lr_scheduler_options.{key}: {message}")
-    kind = options.get("type", FCNN_TYPES[0])
-    if kind not in FCNN_TYPES:
-        raise ValueError(f"type must be one of {FCNN_TYPES}, got {kind!r}")
-    resolve_fcnn_architecture(options)
-    resolve_regression_training(options)
+    fcnn_type = options.get("type", FCNN_TYPES[0])
+    types = CLASSIFIER_TYPES if kind == CLASSIFIER else FCNN_TYPES
+    if fcnn_type not in types:
+        raise ValueError(f"type must be one of {types}, got {fcnn_type!r}")
+    resolve_fcnn_architecture(options, kind)
+    resolve_fcnn_training(options, kind)
+
+
+def check_regression_options(options: Mapping[str, Any]) -> None:
+    """check_fcnn_options of a regression architecture."""
+    check_fcnn_options(options, REGRESSION)
+
+
+def check_classifier_options(options: Mapping[str, Any]) -> None:
+    """check_fcnn_options of a classifier architecture."""
+    check_fcnn_options(options, CLASSIFIER)
+
+
+def check_classifier_type(value: Any, where: str) -> str:
+    """One of CLASSIFIER_TYPES.
+
+    Raises:
+        ValueError: another value, naming `where` and the choices.
+    """
+    if value not in CLASSIFIER_TYPES:
+        raise ValueError(f"{where}: expected one of {list(CLASSIFIER_TYPES)}, got {value!r}")
+    return str(value)

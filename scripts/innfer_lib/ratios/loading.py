@@ -1,13 +1,15 @@
 """Load a process's ratio models and put them on its density: one place for every caller.
 
 Fits, Hessians, the D-matrix, scans, post-fit Asimovs and MakeAsimov all load a process's
-density; when the process has regression models in the category, each of them wraps it with
-`reweight`, which loads every ratio through `load_ratio`. The learned implementation lives in
-`ratios.regression` (`load_regression`); it is imported only when a ratio is loaded.
+density; when the process has regression or classifier models in the category, each of them
+wraps it with `reweight`, which loads every ratio through `load_ratio`. The learned
+implementations live in `ratios.regression` and `ratios.classifier`; they are imported only
+when a ratio is loaded. A pruned classifier (its spline file says so) adds nothing.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -19,7 +21,13 @@ if TYPE_CHECKING:
     from innfer_lib.ratios.contract import WeightRatio
 
 REGRESSION = "regression"
-RATIO_KINDS = (REGRESSION,)
+CLASSIFIER = "classifier"
+RATIO_KINDS = (REGRESSION, CLASSIFIER)
+#: Key of a classifier's spline file saying that pruning dropped it (normalisation_spline_
+#: classifier decides it from its metrics and `prune_classifier_models`).
+PRUNED = "pruned"
+
+LOG = logging.getLogger("innfer")
 
 
 @dataclass(frozen=True)
@@ -27,6 +35,7 @@ class RatioFiles:
     """The files of one trained ratio model of one nuisance (`core.paths`).
 
     Attributes:
+        kind: `regression` or `classifier`.
         model: the network weights (`PATHS.regression_model`).
         architecture: the network's architecture record (`PATHS.regression_architecture`).
         normalisation: its normalisation spline S(ν) (`PATHS.regression_spline`).
@@ -34,31 +43,44 @@ class RatioFiles:
             columns and standardisation.
     """
 
+    kind: str
     model: str
     architecture: str
     normalisation: str
     parameters: str
 
 
-def load_ratio(kind: str, files: RatioFiles) -> WeightRatio:
-    """Load one trained ratio model (regression now; classifier models are not implemented).
+def load_ratio(files: RatioFiles) -> WeightRatio | None:
+    """Load one trained ratio model; None for a classifier that pruning dropped.
 
     Raises:
         ConfigError: an unknown kind.
     """
-    if kind == REGRESSION:
+    ratio: WeightRatio
+    if files.kind == REGRESSION:
         from innfer_lib.ratios.regression import load_regression
 
-        ratio: WeightRatio = load_regression(
+        ratio = load_regression(
             files.model, files.architecture, files.parameters, files.normalisation
         )
         return ratio
-    raise ConfigError(f"ratio model kind {kind!r} is not one of {RATIO_KINDS}")
+    if files.kind == CLASSIFIER:
+        from innfer_lib.core.io import read_yaml
+        from innfer_lib.ratios.classifier import load_classifier
+
+        if read_yaml(files.normalisation).get(PRUNED):
+            LOG.warning(
+                "%s: the classifier is pruned; its nuisance has no shape effect", files.model
+            )
+            return None
+        ratio = load_classifier(
+            files.model, files.architecture, files.parameters, files.normalisation
+        )
+        return ratio
+    raise ConfigError(f"ratio model kind {files.kind!r} is not one of {RATIO_KINDS}")
 
 
-def reweight(
-    density: Density, ratios: Mapping[str, RatioFiles], where: str, kind: str = REGRESSION
-) -> Density:
+def reweight(density: Density, ratios: Mapping[str, RatioFiles], where: str) -> Density:
     """The density times the ratio of each nuisance in `ratios` that it does not model itself.
 
     A benchmark's analytic density already depends on its weight-only nuisances (the truth
@@ -67,8 +89,8 @@ def reweight(
     from innfer_lib.ratios.reweighted import ReweightedDensity
 
     wanted = {nu: f for nu, f in ratios.items() if nu not in density.parameters}
-    if not wanted:
+    loaded = [load_ratio(f) for _, f in sorted(wanted.items())]
+    used = [r for r in loaded if r is not None]
+    if not used:
         return density
-    return ReweightedDensity(
-        density, [load_ratio(kind, f) for nu, f in sorted(wanted.items())], where
-    )
+    return ReweightedDensity(density, used, where)

@@ -27,7 +27,7 @@ evaluated as a piecewise cubic, in NumPy for plots and in TensorFlow float64 (di
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -163,6 +163,33 @@ def spline_bins(nu: np.ndarray, weights: np.ndarray) -> list[np.ndarray]:
     return [np.flatnonzero(index == b) for b in range(n_bins) if np.any(index == b)]
 
 
+def spline_through(
+    parameter: str, knots: Sequence[float], values: Sequence[float]
+) -> NormalisationSpline:
+    """The cubic spline S(ν) through (knots, values), scipy's, stored as its coefficients."""
+    from scipy.interpolate import CubicSpline
+
+    spline = CubicSpline(knots, values, bc_type=BOUNDARY_CONDITION, extrapolate=False)
+    # scipy stores c[k, i] for d^(3-k) on interval i.
+    coefficients = tuple(tuple(float(v) for v in spline.c[:, i]) for i in range(len(knots) - 1))
+    return NormalisationSpline(
+        parameter,
+        tuple(float(k) for k in knots),
+        coefficients,  # type: ignore[arg-type]
+        tuple(float(v) for v in values),
+    )
+
+
+def _ratio_of_sums(parameter: str, nu: float, w: np.ndarray, ratio: np.ndarray) -> float:
+    total, reweighted = float(w.sum()), float((w * ratio).sum())
+    if not (total > 0 and reweighted > 0):
+        raise ValueError(
+            f"the ν bin around {parameter} = {nu:.4g} has Σw = {total:.4g} and "
+            f"Σw·r = {reweighted:.4g}; both must be positive"
+        )
+    return total / reweighted
+
+
 def fit_normalisation_spline(
     parameter: str, nu: np.ndarray, weights: np.ndarray, ratio: np.ndarray
 ) -> NormalisationSpline:
@@ -172,28 +199,55 @@ def fit_normalisation_spline(
         ValueError: fewer than two distinct ν values, or a bin whose Σw or Σw·r̂ is not
             positive (S would be undefined or negative there).
     """
-    from scipy.interpolate import CubicSpline
-
     nu = np.asarray(nu, dtype=np.float64)
     weights = np.asarray(weights, dtype=np.float64)
     ratio = np.asarray(ratio, dtype=np.float64)
     knots, values = [], []
     for idx in spline_bins(nu, weights):
         w = weights[idx]
-        total, reweighted = float(w.sum()), float((w * ratio[idx]).sum())
-        if not (total > 0 and reweighted > 0):
-            raise ValueError(
-                f"the ν bin around {parameter} = {nu[idx].mean():.4g} has Σw = {total:.4g} and "
-                f"Σw·r = {reweighted:.4g}; both must be positive"
-            )
         knots.append(float(np.average(nu[idx], weights=w)))
-        values.append(total / reweighted)
-    spline = CubicSpline(knots, values, bc_type=BOUNDARY_CONDITION, extrapolate=False)
-    # scipy stores c[k, i] for d^(3-k) on interval i.
-    coefficients = tuple(tuple(float(v) for v in spline.c[:, i]) for i in range(len(knots) - 1))
-    return NormalisationSpline(
-        parameter,
-        tuple(knots),
-        coefficients,  # type: ignore[arg-type]
-        tuple(values),
-    )
+        values.append(_ratio_of_sums(parameter, float(nu[idx].mean()), w, ratio[idx]))
+    return spline_through(parameter, knots, values)
+
+
+#: ν values of a classifier's spline (INNFER: 100 on [−3, 3]; here on its trained range).
+GRID_POINTS = 100
+
+
+def fit_spline_on_grid(
+    parameter: str,
+    nu_range: tuple[float, float],
+    weights: np.ndarray,
+    ratio_at: Callable[[float], np.ndarray],
+    points: int = GRID_POINTS,
+) -> tuple[NormalisationSpline, np.ndarray]:
+    """S(ν) = Σw / Σw·r(x, ν) over one fixed set of nominal events, at `points` values of ν.
+
+    INNFER's NormalisationSplineClassifier: the same events (a density-only Asimov at the
+    defaults) at every ν, so the knots carry no binning in ν.
+
+    Args:
+        parameter: The nuisance ν.
+        nu_range: (low, high) of the grid: the ν range the model was trained on.
+        weights: Event weights.
+        ratio_at: r per event at one ν.
+        points: Number of ν values (knots).
+
+    Returns:
+        The spline and, per knot, INNFER's spread √(Σw²(r − S)²)/Σw (for the plot only).
+
+    Raises:
+        ValueError: an empty range, or Σw or Σw·r not positive at some ν.
+    """
+    low, high = float(nu_range[0]), float(nu_range[1])
+    if not high > low or points < 2:
+        raise ValueError(f"needs a ν range with low < high and >= 2 points, got {nu_range}")
+    weights = np.asarray(weights, dtype=np.float64)
+    grid = np.linspace(low, high, points)
+    values, errors = [], []
+    for nu in grid:
+        ratio = np.asarray(ratio_at(float(nu)), dtype=np.float64)
+        value = _ratio_of_sums(parameter, float(nu), weights, ratio)
+        values.append(value)
+        errors.append(math.sqrt(float(np.sum(weights**2 * (ratio - value) ** 2))) / weights.sum())
+    return spline_through(parameter, grid.tolist(), values), np.asarray(errors)

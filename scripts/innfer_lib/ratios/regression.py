@@ -28,6 +28,7 @@ from innfer_lib.core.errors import ModelFileError
 from innfer_lib.core.io import read_yaml
 from innfer_lib.data.schema import WEIGHT_SHIFT
 from innfer_lib.ratios.fcnn_options import SMOOTH_ACTIVATIONS, resolve_fcnn_architecture
+from innfer_lib.ratios.inputs import StandardisedInputs
 from innfer_lib.ratios.normalisation import NormalisationSpline
 
 LOG = logging.getLogger("innfer")
@@ -53,7 +54,7 @@ def clip_ratio(ratio: np.ndarray, where: str) -> tuple[np.ndarray, int]:
     return np.where(low, R_FLOOR, ratio), n
 
 
-class RegressedRatio:
+class RegressedRatio(StandardisedInputs):
     """r̂(x, ν) of a trained regression in physical units: the network and its standardisation."""
 
     def __init__(self, network: Any, parameters: Mapping[str, Any]) -> None:
@@ -64,14 +65,8 @@ class RegressedRatio:
             parameters: The regression's parameters.yaml: X_columns (variables + [ν]),
                 conditional_variable, y_columns ([wt_shift]) and standardisation.
         """
-        self.parameter = str(parameters["conditional_variable"])
-        columns = list(parameters["X_columns"])
-        self.x_columns = [c for c in columns if c != self.parameter]
+        super().__init__(parameters)
         stand = parameters["standardisation"]
-        self._mean = np.array([stand[c]["mean"] for c in columns], dtype=np.float64)
-        self._std = np.array([stand[c]["std"] for c in columns], dtype=np.float64)
-        self._nu_index = columns.index(self.parameter)
-        self._x_index = [columns.index(c) for c in self.x_columns]
         self._y_mean = float(stand[WEIGHT_SHIFT]["mean"])
         self._y_std = float(stand[WEIGHT_SHIFT]["std"])
         self.network = network
@@ -82,23 +77,12 @@ class RegressedRatio:
 
     def ratio_of_inputs(self, inputs: np.ndarray, where: str = "regression") -> np.ndarray:
         """Clipped r̂ per event of physical model inputs (variables and ν per event)."""
-        inputs = np.asarray(inputs, dtype=np.float64)
-        scaled = (inputs - self._mean) / self._std
-        ratio = self._unstandardise(self.network(scaled).numpy())
+        ratio = self._unstandardise(self.network(self.scaled_inputs(inputs)).numpy())
         return clip_ratio(ratio, where)[0]
 
     def ratio(self, x: Any, nu: Any) -> Any:
         """Unclipped r̂(x, ν) per event, a float64 tensor, of physical x (n, len(x_columns))."""
-        import tensorflow as tf
-
-        x = tf.convert_to_tensor(x, tf.float64)
-        nu = tf.convert_to_tensor(nu, tf.float64)
-        n = tf.shape(x)[0]
-        x_scaled = (x - self._mean[self._x_index]) / self._std[self._x_index]
-        nu_scaled = (nu - self._mean[self._nu_index]) / self._std[self._nu_index]
-        columns = [x_scaled[:, j] for j in range(len(self.x_columns))]
-        columns.insert(self._nu_index, tf.fill([n], nu_scaled))
-        return self._unstandardise(self.network(tf.stack(columns, axis=1)))
+        return self._unstandardise(self.network(self.scaled_inputs_tf(x, nu)))
 
 
 class LearnedRegression(RegressedRatio):
