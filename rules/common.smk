@@ -14,6 +14,7 @@ REPO = Path(workflow.basedir).parent
 sys.path.insert(0, str(REPO / "scripts"))
 
 from innfer_lib.core.analysis import AUX_KINDS, load_analysis
+from innfer_lib.core.analysis_checks import check_weight_variations
 from innfer_lib.core.analysis_slices import (
     CONSTRAINTS,
     OBSERVED_DATA,
@@ -161,6 +162,11 @@ def _check_prune_classifier_models():
 
 try:
     ANALYSIS = _load_analysis()
+except InnferError as err:
+    raise WorkflowError(str(err)) from None
+
+try:
+    check_weight_variations(ANALYSIS)
 except InnferError as err:
     raise WorkflowError(str(err)) from None
 

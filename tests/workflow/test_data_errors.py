@@ -205,3 +205,26 @@ def test_broken_observed_data_file(name: str, tmp_path: Path) -> None:
     assert_no_leftovers(case.results, target)
     case.write_frame(good, data_file)
     case.passes(target)
+
+
+def test_ratio_model_of_a_weight_that_does_not_vary(tmp_path: Path) -> None:
+    """A regression of ν whose file has no `weight_shifts` entry for ν would learn r = 1."""
+    from innfer_lib.data.benchmarks import get_benchmark
+
+    case = Case(tmp_path)
+    case.raw = get_benchmark("Dim2GaussianWithShapeNuisance").analysis_config(str(case.inputs))
+    case.write_frame(events().assign(X2=0.0), case.inputs / "Signal.parquet")
+    shifts = case.raw["files"]["base"].pop("weight_shifts")
+    case.write_analysis()
+    failure = case.dry_run_fails()
+    assert_names(
+        failure,
+        str(case.analysis),
+        "models.Signal.regression_models[0].parameter",
+        "files.base.weight_shifts has no entry for 'nu'",
+    )
+    assert_no_traceback(failure)
+    assert_short(failure)
+    assert not case.results.exists()
+    case.set("weight_shifts", shifts)
+    case.assert_dry_run_passes()

@@ -102,6 +102,31 @@ def _check_shifts(check: _Checker, path: tuple[str | int, ...], shifts: Mapping)
                 )
 
 
+def check_weight_variations(analysis: Analysis) -> None:
+    """A ratio model learns how its file's weight varies with ν: the file must say how.
+
+    Without a `weight_shifts` entry for ν every shifted weight equals the nominal one, and the
+    model would learn r = 1: a nuisance with no shape effect that looks modelled. Checked on
+    the whole config only (the workflow's), since the slices rules read drop `weight_shifts`
+    of the files they do not load.
+
+    Raises:
+        ConfigError: naming the model entry, the file and the parameter.
+    """
+    for process in analysis.processes:
+        model = analysis.raw["models"][process]
+        for kind in ("regression", "classifier"):
+            for i, entry in enumerate(model.get(f"{kind}_models", [])):
+                parameter, base = entry.get("parameter"), entry.get("file")
+                spec = analysis.raw["files"].get(base) or {}
+                if parameter not in (spec.get("weight_shifts") or {}):
+                    raise ConfigError(
+                        f"{analysis.source}: models.{process}.{kind}_models[{i}].parameter: "
+                        f"files.{base}.weight_shifts has no entry for '{parameter}', so the "
+                        "weights of the events it learns from do not vary with it"
+                    )
+
+
 def _check_models(check: _Checker) -> None:
     a, raw = check.analysis, check.raw
     params = a.fit_parameters
