@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from innfer_lib.core.paths import Paths
 from tests.bad_inputs import (
     Case,
     assert_job_message,
@@ -213,6 +214,8 @@ def test_ratio_model_of_a_weight_that_does_not_vary(tmp_path: Path) -> None:
 
     case = Case(tmp_path)
     case.raw = get_benchmark("Dim2GaussianWithShapeNuisance").analysis_config(str(case.inputs))
+    paths = Paths.for_analysis(case.results, case.raw["name"])
+    case.loaded = Path(paths.format(paths.loaded, file="base"))
     case.write_frame(events().assign(X2=0.0), case.inputs / "Signal.parquet")
     shifts = case.raw["files"]["base"].pop("weight_shifts")
     case.write_analysis()
