@@ -548,19 +548,44 @@ def regression_targets(patterns, **wildcards):
     ]
 
 
-def regression_average_plots(split="{split}"):
-    """Average-weight plot files of one regression (wildcards kept): per variable and ν.
+def per_column_plots(pattern, split, caption=None, label=None):
+    """Plot files of one ratio model (wildcards kept): per variable and ν, for one split.
 
     Output patterns cannot depend on wildcards, so the ν column is the `{parameter}`
-    wildcard itself, repeated in the pattern.
+    wildcard itself, repeated in the pattern. With a caption the PNGs go to the report
+    (evaluation stage), labelled `label` with the column and split.
     """
-    return [
-        f
-        for column in VARIABLES + ["{parameter}"]
-        for f in plot_files(
-            fill(PATHS.regression_average_plot, column=column, split=split)
-        )
-    ]
+    files = []
+    for column in VARIABLES + ["{parameter}"]:
+        plots = plot_files(fill(pattern, column=column, split=split))
+        if caption:
+            labels = {
+                "plot": label,
+                "category": "{category}",
+                "parameter": "{parameter}",
+                "column": column,
+                "split": split,
+            }
+            plots = report_plots(
+                plots, caption, REPORT_STAGES["evaluation"], "{model}", labels
+            )
+        files += plots
+    return files
+
+
+def ratio_model_plots(pattern, caption, label):
+    """A ratio model's own plot (loss, spline) in the report's density stage."""
+    labels = {"plot": label, "category": "{category}", "parameter": "{parameter}"}
+    return report_plots(
+        plot_files(pattern), caption, REPORT_STAGES["density"], "{model}", labels
+    )
+
+
+def regression_average_plots(split="{split}", caption=None):
+    """plot_regression's average-weight plot files of one regression."""
+    return per_column_plots(
+        PATHS.regression_average_plot, split, caption, "regression average weight"
+    )
 
 
 def regression_plots():
@@ -646,15 +671,11 @@ def classifier_training_targets():
     )
 
 
-def classifier_reweighting_plots(split="{split}"):
-    """plot_classifier's files of one classifier (wildcards kept): per variable and ν."""
-    return [
-        f
-        for column in VARIABLES + ["{parameter}"]
-        for f in plot_files(
-            fill(PATHS.classifier_reweighting_plot, column=column, split=split)
-        )
-    ]
+def classifier_reweighting_plots(split="{split}", caption=None):
+    """plot_classifier's reweighting plot files of one classifier."""
+    return per_column_plots(
+        PATHS.classifier_reweighting_plot, split, caption, "classifier reweighting"
+    )
 
 
 def classifier_plots():

@@ -18,7 +18,11 @@ rule train_regression:
         weights=PATHS.regression_model,
         architecture=PATHS.regression_architecture,
         history=PATHS.regression_history,
-        loss_plot=plot_files(PATHS.regression_loss_plot),
+        loss_plot=ratio_model_plots(
+            PATHS.regression_loss_plot,
+            "density/regression_loss.rst",
+            "regression loss",
+        ),
     log:
         log_path("train_regression", "model", "category", "parameter"),
     conda:
@@ -66,9 +70,13 @@ rule plot_regression:
         test=fill(PATHS.regression_predictions, split="test"),
         spline=PATHS.regression_spline,
     output:
-        train=regression_average_plots("train"),
-        test=regression_average_plots("test"),
-        spline=plot_files(PATHS.regression_spline_plot),
+        train=regression_average_plots("train", "evaluation/regression_average.rst"),
+        test=regression_average_plots("test", "evaluation/regression_average.rst"),
+        spline=ratio_model_plots(
+            PATHS.regression_spline_plot,
+            "density/normalisation_spline.rst",
+            "regression normalisation spline",
+        ),
     log:
         log_path("plot_regression", "model", "category", "parameter"),
     conda:
@@ -95,7 +103,11 @@ use rule train_regression as train_classifier with:
         weights=PATHS.classifier_model,
         architecture=PATHS.classifier_architecture,
         history=PATHS.classifier_history,
-        loss_plot=plot_files(PATHS.classifier_loss_plot),
+        loss_plot=ratio_model_plots(
+            PATHS.classifier_loss_plot,
+            "density/classifier_loss.rst",
+            "classifier loss",
+        ),
     log:
         log_path("train_classifier", "model", "category", "parameter"),
     params:
@@ -159,7 +171,11 @@ rule normalisation_spline_classifier:
         metrics=PATHS.classifier_metrics,
     output:
         spline=PATHS.classifier_spline,
-        plot=plot_files(PATHS.classifier_spline_plot),
+        plot=ratio_model_plots(
+            PATHS.classifier_spline_plot,
+            "density/normalisation_spline.rst",
+            "classifier normalisation spline",
+        ),
     log:
         log_path("normalisation_spline_classifier", "model", "category", "parameter"),
     conda:
@@ -181,8 +197,12 @@ rule plot_classifier:
         train=fill(PATHS.classifier_predictions, split="train"),
         test=fill(PATHS.classifier_predictions, split="test"),
     output:
-        train=classifier_reweighting_plots("train"),
-        test=classifier_reweighting_plots("test"),
+        train=classifier_reweighting_plots(
+            "train", "evaluation/classifier_reweighting.rst"
+        ),
+        test=classifier_reweighting_plots(
+            "test", "evaluation/classifier_reweighting.rst"
+        ),
     log:
         log_path("plot_classifier", "model", "category", "parameter"),
     conda:
