@@ -36,7 +36,6 @@ from __future__ import annotations
 import copy
 import math
 import os
-import zipfile
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -46,7 +45,6 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import tensorflow as tf  # noqa: E402
 
-from innfer_lib.core.errors import ModelFileError  # noqa: E402
 from innfer_lib.density.architecture import (  # noqa: E402
     dropout_rate,
     layer_kinds,
@@ -56,6 +54,13 @@ from innfer_lib.density.architecture import (  # noqa: E402
 from innfer_lib.density.coupling import CouplingLayer, LogDets  # noqa: E402
 from innfer_lib.density.mixing import LUMixing  # noqa: E402
 from innfer_lib.density.tensor_ops import sum_last  # noqa: E402
+from innfer_lib.density.weights_file import (  # noqa: E402
+    assign_weights,
+    load_weights,
+    read_weights,
+    save_weights,
+    set_loaded_weights,
+)
 
 # The flow has no data-dependent Python control flow, so AutoGraph conversion (which would
 # also recurse into TFP internals) only adds tracing time when callers wrap us in tf.function.
@@ -371,7 +376,7 @@ class ConditionalFlow(tf.Module):
 
     def get_weights(self) -> list[np.ndarray]:
         """Copies of all weights in a stable (creation) order."""
-        return [v.numpy() for v in self._variables]
+        return read_weights(self._variables)
 
     def set_weights(self, weights: Sequence[np.ndarray]) -> None:
         """Assign weights from get_weights of a flow with the same shape; casts to our dtype.
@@ -379,14 +384,7 @@ class ConditionalFlow(tf.Module):
         Raises:
             ValueError: If the number or shapes of the arrays do not match.
         """
-        weights = list(weights)
-        if len(weights) != len(self._variables):
-            raise ValueError(f"expected {len(self._variables)} arrays, got {len(weights)}")
-        for i, (var, w) in enumerate(zip(self._variables, weights, strict=True)):
-            w = np.asarray(w)
-            if tuple(w.shape) != tuple(var.shape):
-                raise ValueError(f"weight {i}: shape {w.shape} != expected {tuple(var.shape)}")
-            var.assign(w.astype(self._dtype.as_numpy_dtype))
+        assign_weights(self._variables, weights, self._dtype.as_numpy_dtype)
 
     def signature(self) -> str:
         """Canonical text of dimensions and architecture, stored with the weights by save.
@@ -397,15 +395,8 @@ class ConditionalFlow(tf.Module):
         return signature(self.n_x, self.n_cond, self._architecture)
 
     def save(self, path: str) -> None:
-        """Write the weights and a signature of dimensions and architecture to one .npz file.
-
-        The file handle is opened here so NumPy writes exactly to path (no added suffix).
-        """
-        arrays = {f"w{i:04d}": w for i, w in enumerate(self.get_weights())}
-        arrays["meta_signature"] = np.array(self.signature())
-        with open(path, "wb") as handle:
-            # No object arrays are stored, so pickling stays off (np.load refuses it anyway).
-            np.savez(handle, allow_pickle=False, **arrays)
+        """Write the weights and a signature of dimensions and architecture to one .npz file."""
+        save_weights(path, self.get_weights(), self.signature())
 
     @classmethod
     def load(
@@ -423,25 +414,8 @@ class ConditionalFlow(tf.Module):
                 dimensions or another architecture; the message names the file.
         """
         flow = cls(n_x, n_cond, architecture, dtype=dtype)
-        retrain = "remove it (or run with --forcerun train_density) to train again"
-        try:
-            with np.load(path) as data:
-                stored = str(data["meta_signature"])
-                keys = sorted(k for k in data.files if k.startswith("w"))
-                weights = [data[k] for k in keys]
-        except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as err:
-            raise ModelFileError(
-                f"{path}: cannot read the flow's weights ({type(err).__name__}: {err}); {retrain}"
-            ) from err
-        if stored != flow.signature():
-            raise ModelFileError(
-                f"{path} was saved for {stored}, which does not match the requested "
-                f"{flow.signature()}; {retrain}"
-            )
-        try:
-            flow.set_weights(weights)
-        except ValueError as err:
-            raise ModelFileError(f"{path}: weights of the wrong shape ({err}); {retrain}") from err
+        weights = load_weights(path, flow.signature(), "flow", "train_density")
+        set_loaded_weights(flow, path, weights, "train_density")
         return flow
 
     def count_flops_per_event(self) -> int:

@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import json
 import os
-import zipfile
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -36,8 +35,14 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import tensorflow as tf  # noqa: E402
 
-from innfer_lib.core.errors import ModelFileError  # noqa: E402
 from innfer_lib.density.dense import Dense, dropout  # noqa: E402
+from innfer_lib.density.weights_file import (  # noqa: E402
+    assign_weights,
+    load_weights,
+    read_weights,
+    save_weights,
+    set_loaded_weights,
+)
 from innfer_lib.ratios.fcnn_options import (  # noqa: E402
     CLASSIFIER,
     REGRESSION,
@@ -179,7 +184,7 @@ class FCNN(tf.Module):
 
     def get_weights(self) -> list[np.ndarray]:
         """Copies of all weights in creation order."""
-        return [v.numpy() for v in self._variables]
+        return read_weights(self._variables)
 
     def set_weights(self, weights: Sequence[np.ndarray]) -> None:
         """Assign weights of an FCNN with the same shapes, cast to this network's dtype.
@@ -187,14 +192,7 @@ class FCNN(tf.Module):
         Raises:
             ValueError: If the number or shapes of the arrays do not match.
         """
-        weights = list(weights)
-        if len(weights) != len(self._variables):
-            raise ValueError(f"expected {len(self._variables)} arrays, got {len(weights)}")
-        for i, (var, w) in enumerate(zip(self._variables, weights, strict=True)):
-            w = np.asarray(w)
-            if tuple(w.shape) != tuple(var.shape):
-                raise ValueError(f"weight {i}: shape {w.shape} != expected {tuple(var.shape)}")
-            var.assign(w.astype(self._dtype.as_numpy_dtype))
+        assign_weights(self._variables, weights, self._dtype.as_numpy_dtype)
 
     def signature(self) -> str:
         """Canonical text of the inputs and network, stored with the weights by save."""
@@ -203,10 +201,7 @@ class FCNN(tf.Module):
 
     def save(self, path: str) -> None:
         """Write the weights and the signature to one .npz file (exactly at path)."""
-        arrays = {f"w{i:04d}": w for i, w in enumerate(self.get_weights())}
-        arrays["meta_signature"] = np.array(self.signature())
-        with open(path, "wb") as handle:
-            np.savez(handle, allow_pickle=False, **arrays)
+        save_weights(path, self.get_weights(), self.signature())
 
     @classmethod
     def load(
@@ -224,22 +219,6 @@ class FCNN(tf.Module):
                 another network; the message names the file.
         """
         net = cls(n_in, architecture, dtype=dtype, kind=kind)
-        retrain = f"remove it (or run with --forcerun train_{kind}) to train again"
-        try:
-            with np.load(path) as data:
-                stored = str(data["meta_signature"])
-                weights = [data[k] for k in sorted(k for k in data.files if k.startswith("w"))]
-        except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as err:
-            raise ModelFileError(
-                f"{path}: cannot read the {kind}'s weights ({type(err).__name__}: {err}); {retrain}"
-            ) from err
-        if stored != net.signature():
-            raise ModelFileError(
-                f"{path} was saved for {stored}, which does not match the requested "
-                f"{net.signature()}; {retrain}"
-            )
-        try:
-            net.set_weights(weights)
-        except ValueError as err:
-            raise ModelFileError(f"{path}: weights of the wrong shape ({err}); {retrain}") from err
+        weights = load_weights(path, net.signature(), kind, f"train_{kind}")
+        set_loaded_weights(net, path, weights, f"train_{kind}")
         return net
