@@ -49,7 +49,6 @@ from innfer_lib.ratios.fcnn_options import (
     PLAIN_CLASSIFIER,
     SMOOTH_ACTIVATIONS,
     check_classifier_type,
-    resolve_fcnn_architecture,
 )
 from innfer_lib.ratios.inputs import StandardisedInputs
 from innfer_lib.ratios.normalisation import NormalisationSpline, fit_spline_on_grid
@@ -194,19 +193,10 @@ def load_classified_ratio(
         ModelFileError: (a ValueError) a file that cannot be read or does not fit the others;
             the message names it.
     """
-    from innfer_lib.ratios.fcnn import FCNN
+    from innfer_lib.ratios.fcnn import load_trained_network
 
-    parameters = read_yaml(parameters_path)
-    try:
-        network_options = resolve_fcnn_architecture(read_yaml(architecture_path), CLASSIFIER)
-    except ValueError as err:
-        raise ModelFileError(f"{architecture_path}: {err}") from err
-    network = FCNN.load(
-        str(weights_path),
-        len(parameters["X_columns"]),
-        network_options,
-        dtype="float64",
-        kind=CLASSIFIER,
+    network, parameters = load_trained_network(
+        weights_path, architecture_path, parameters_path, CLASSIFIER
     )
     return ClassifiedRatio(network, parameters)
 

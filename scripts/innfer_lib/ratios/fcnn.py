@@ -27,6 +27,7 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -222,3 +223,29 @@ class FCNN(tf.Module):
         weights = load_weights(path, net.signature(), kind, f"train_{kind}")
         set_loaded_weights(net, path, weights, f"train_{kind}")
         return net
+
+
+def load_trained_network(
+    weights_path: str | Path,
+    architecture_path: str | Path,
+    parameters_path: str | Path,
+    kind: str = REGRESSION,
+) -> tuple[FCNN, dict[str, Any]]:
+    """A trained ratio network in float64 and its PreProcess parameters, from its files.
+
+    Raises:
+        ModelFileError: (a ValueError) a file that cannot be read or does not fit the others;
+            the message names it.
+    """
+    from innfer_lib.core.errors import ModelFileError
+    from innfer_lib.core.io import read_yaml
+
+    parameters = read_yaml(parameters_path)
+    try:
+        options = resolve_fcnn_architecture(read_yaml(architecture_path), kind)
+    except ValueError as err:
+        raise ModelFileError(f"{architecture_path}: {err}") from err
+    network = FCNN.load(
+        str(weights_path), len(parameters["X_columns"]), options, dtype="float64", kind=kind
+    )
+    return network, parameters

@@ -27,7 +27,7 @@ import numpy as np
 from innfer_lib.core.errors import ModelFileError
 from innfer_lib.core.io import read_yaml
 from innfer_lib.data.schema import WEIGHT_SHIFT
-from innfer_lib.ratios.fcnn_options import SMOOTH_ACTIVATIONS, resolve_fcnn_architecture
+from innfer_lib.ratios.fcnn_options import SMOOTH_ACTIVATIONS
 from innfer_lib.ratios.inputs import StandardisedInputs
 from innfer_lib.ratios.normalisation import NormalisationSpline
 
@@ -116,16 +116,9 @@ def load_regressed_ratio(
         ModelFileError: (a ValueError) a file that cannot be read or does not fit the others;
             the message names it.
     """
-    from innfer_lib.ratios.fcnn import FCNN
+    from innfer_lib.ratios.fcnn import load_trained_network
 
-    parameters = read_yaml(parameters_path)
-    try:
-        network_options = resolve_fcnn_architecture(read_yaml(architecture_path))
-    except ValueError as err:
-        raise ModelFileError(f"{architecture_path}: {err}") from err
-    network = FCNN.load(
-        str(weights_path), len(parameters["X_columns"]), network_options, dtype="float64"
-    )
+    network, parameters = load_trained_network(weights_path, architecture_path, parameters_path)
     return RegressedRatio(network, parameters)
 
 
