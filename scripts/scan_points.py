@@ -5,7 +5,7 @@ start_job(snakemake)  # noqa: F821  first: what the imports below print goes to 
 from innfer_lib.core.analysis import load_analysis
 from innfer_lib.core.io import read_yaml, write_yaml
 from innfer_lib.inference.fit_job import limits_from_inputs
-from innfer_lib.inference.scan_grid import scan_points_from_sigma
+from innfer_lib.inference.scan_grid import scan_points_from_sigma, scan_points_in_range
 
 
 def _sigma(record, column):
@@ -22,13 +22,17 @@ def main(smk):
     best = dict(zip(record["columns"], record["best_fit"], strict=True))
     limits = limits_from_inputs(analysis, smk.input).get(column)
     options = smk.params.options
-    values = scan_points_from_sigma(
-        best[column],
-        _sigma(record, column),
-        n_points=int(options["n_points"]),
-        sigma_step=float(options["sigma_step"]),
-        limits=limits,
-    )
+    fixed_range = (options.get("range") or {}).get(column)
+    if fixed_range:
+        values = scan_points_in_range(*fixed_range, int(options["n_points"]), limits=limits)
+    else:
+        values = scan_points_from_sigma(
+            best[column],
+            _sigma(record, column),
+            n_points=int(options["n_points"]),
+            sigma_step=float(options["sigma_step"]),
+            limits=limits,
+        )
     LOG.info("%s: %d scan points %s (limits %s)", column, len(values), values, limits)
     write_yaml(
         smk.output[0],

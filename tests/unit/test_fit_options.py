@@ -7,7 +7,7 @@ import pytest
 
 from innfer_lib.core.analysis import load_analysis
 from innfer_lib.core.errors import ConfigError, DataError
-from innfer_lib.core.fit_sets import expand_fit_sets
+from innfer_lib.core.fit_sets import expand_fit_sets, summary_sets
 from innfer_lib.data.benchmarks import get_benchmark
 from innfer_lib.inference import minimiser
 from innfer_lib.inference.approximate import approximate_uncertainty
@@ -25,6 +25,30 @@ from innfer_lib.inference.minimiser import minimise
 COLUMNS = ["Y1", "mu_sig", "nu", "nu_two"]
 TRUTH = {"Y1": 172.5, "mu_sig": 1.2, "nu": 0.3, "nu_two": -0.5}
 NUISANCES = ["nu", "nu_two"]
+
+
+def test_a_fixed_scan_range_is_for_a_scanned_parameter_with_low_below_high():
+    analysis = load_analysis(get_benchmark("Dim1Gaussian").analysis_config("inputs"))
+    ok = {"scan": ["Y1"], "scan_points": {"n_points": 3, "range": {"Y1": [172.0, 173.0]}}}
+    assert expand_fit_sets({"c": ok}, analysis)["c"]["scan_points"]["range"] == {
+        "Y1": [172.0, 173.0]
+    }
+    bad = {
+        "not scanned": {"scan": None, "scan_points": {"range": {"Y1": [172.0, 173.0]}}},
+        "needs low < high, got": {"scan": ["Y1"], "scan_points": {"range": {"Y1": [2.0, 1.0]}}},
+    }
+    for message, options in bad.items():
+        with pytest.raises(ConfigError, match=rf"fits\.c\.scan_points\.range\.Y1.*{message}"):
+            expand_fit_sets({"c": options}, analysis)
+
+
+
+def test_summary_labels_reach_the_summary():
+    """A free-form mapping with a {} default is a value: the labels were once dropped."""
+    summaries = {"both": {"fits": ["a", "b"], "labels": {"a": "flow", "b": "truth"}}}
+    fits = {"a": {}, "b": {}}
+    filled = summary_sets(summaries, fits, ["learned"])["both"]
+    assert filled["labels"] == {"a": "flow", "b": "truth"}
 
 
 # --- freeze specs ------------------------------------------------------------------------------

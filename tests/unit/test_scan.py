@@ -22,7 +22,11 @@ from innfer_lib.inference.scan import (
     interval,
     profile_curve,
 )
-from innfer_lib.inference.scan_grid import scan_points_2d, scan_points_from_sigma
+from innfer_lib.inference.scan_grid import (
+    scan_points_2d,
+    scan_points_from_sigma,
+    scan_points_in_range,
+)
 from innfer_lib.inference.scan_point import (
     profiled_scan_point,
     profiled_scan_point_2d,
@@ -140,6 +144,14 @@ def test_scan_points_clipped_to_limits():
     assert len(points) == 26  # k = -5 … 20: 0.5 - 5·0.1 = 0 is kept (limits are inclusive)
     both = scan_points_from_sigma(1.0, 1.0, 41, 0.2, limits=(0.0, 2.0))
     assert min(both) >= 0.0 and max(both) <= 2.0 and len(both) == 11
+
+
+def test_scan_points_in_a_fixed_range():
+    assert scan_points_in_range(-1.0, 1.0, 5) == [-1.0, -0.5, 0.0, 0.5, 1.0]
+    assert scan_points_in_range(-1.0, 1.0, 5, limits=(0.0, None)) == [0.0, 0.5, 1.0]
+    for low, high, n in ((1.0, 1.0, 3), (0.0, math.inf, 3), (0.0, 1.0, 0)):
+        with pytest.raises(ValueError):
+            scan_points_in_range(low, high, n)
 
 
 @pytest.mark.parametrize(

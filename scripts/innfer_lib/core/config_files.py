@@ -291,12 +291,15 @@ def workflow_entry_properties(block: str) -> dict[str, Any]:
 def fill_defaults(properties: Mapping[str, Any], given: Mapping[str, Any]) -> dict[str, Any]:
     """Schema defaults under the given values, recursing into option blocks."""
     filled: dict[str, Any] = {}
+    blocks = set()
     for key, spec in properties.items():
         if spec.get("type") == "object" and "properties" in spec:
             filled[key] = fill_defaults(spec["properties"], given.get(key) or {})
+            blocks.add(key)
         elif "default" in spec:
             filled[key] = spec["default"]
     for key, value in given.items():
-        if not isinstance(filled.get(key), dict):
+        # A free-form mapping (e.g. {parameter: range}) is a value, even with a {} default.
+        if key not in blocks:
             filled[key] = value
     return filled

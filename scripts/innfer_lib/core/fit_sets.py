@@ -52,6 +52,17 @@ def _check_postfit_likelihood(name: str, filled: Mapping[str, Any]) -> None:
         )
 
 
+def _check_scan_ranges(name: str, filled: Mapping[str, Any]) -> None:
+    """A fixed scan range is for a scanned parameter, with low < high."""
+    scanned = filled.get("scan") or []
+    for p, (low, high) in (filled["scan_points"].get("range") or {}).items():
+        path = ("fits", name, "scan_points", "range", p)
+        if p not in scanned:
+            raise ConfigKeyError(path, f"'{p}' is not scanned in this fit set (scan: {scanned})")
+        if not low < high:
+            raise ConfigKeyError(path, f"needs low < high, got [{low}, {high}]")
+
+
 def expand_fit_sets(
     fits: Mapping[str, Mapping[str, Any] | None], analysis: Analysis
 ) -> dict[str, dict[str, Any]]:
@@ -71,6 +82,7 @@ def expand_fit_sets(
         _check_parameters(
             ("fits", name, "scan_2d", "parameters"), filled["scan_2d"]["parameters"], analysis
         )
+        _check_scan_ranges(name, filled)
         if filled.get("freeze") == ALL_BUT_ONE:
             for p in analysis.fit_parameters:
                 out[f"{name}_floating_only_{p}"] = {

@@ -76,6 +76,29 @@ def scan_points_from_sigma(
     return [v for v in values if lo <= v <= hi]
 
 
+def scan_points_in_range(
+    low: float,
+    high: float,
+    n_points: int,
+    limits: tuple[float | None, float | None] | None = None,
+) -> list[float]:
+    """``n_points`` values evenly over [low, high], the same for every fit (a fixed range).
+
+    Comparing two densities' likelihood curves at fixed values (e.g. ΔNLL at ν = ±1) needs the
+    same grid in both, which steps of each fit's own σ do not give. Values outside ``limits``
+    are dropped, as in `scan_points_from_sigma`.
+
+    Raises:
+        ValueError: ``n_points`` is not positive, or the range is not finite with low < high.
+    """
+    if n_points < 1:
+        raise ValueError(f"n_points must be positive: {n_points}")
+    if not (math.isfinite(low) and math.isfinite(high) and low < high):
+        raise ValueError(f"scan range must be finite with low < high: [{low}, {high}]")
+    lo, hi = _bounds(limits)
+    return [float(v) for v in np.linspace(low, high, n_points) if lo <= v <= hi]
+
+
 def _axis(best: float, sigma: float, n_points: int, n_sigma: float, name: str) -> np.ndarray:
     """One axis of a 2-D grid: ``n_points`` values over best ± n_sigma·sigma, best included."""
     _check_grid(n_points, sigma, f"sigma_{name}")
