@@ -475,6 +475,8 @@ def test_analysis_config(name):
         ]
         for model in cfg["models"].values():
             assert [e["parameter"] for e in model["regression_models"]] == list(nuisances)
+            # r does not depend on Y1: the regressions learn from every training Y1.
+            assert all(e["pool_over"] == ["Y1"] for e in model["regression_models"])
     elif name.endswith("VaryingYield"):
         default["mu_Gaussian"] = 1.0
         assert cfg["inference"]["rate_parameters"] == ["Gaussian"]
@@ -503,9 +505,7 @@ def test_analysis_config(name):
         assert cfg["files"][dm["file"]]["inputs"] == [f"data/inputs/{stem}.parquet"]
         if dm["parameters"]:
             drop = cfg["preprocess"]["drop_from_training"][proc]
-            # A regression of a weight-only nuisance trains at the default point: kept.
-            kept = [172.5] if nuisances else []
-            assert drop == {"Y1": [v for v in bm.DROP_FROM_TRAINING if v not in kept]}
+            assert drop == {"Y1": list(bm.DROP_FROM_TRAINING)}
     assert cfg["data_file"] == "data/inputs/data.parquet"
     text = yaml.safe_dump(cfg, sort_keys=False)
     assert yaml.safe_load(text) == cfg

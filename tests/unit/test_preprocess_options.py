@@ -353,6 +353,36 @@ def test_regression_targets_are_weight_ratios(toy):
         aux_sets(pre, "regression", "jes")
 
 
+def test_pool_over_learns_from_every_poi_value(toy):
+    entry = _raw(toy[0])["models"]["sig"]["regression_models"][0]
+    at_default = aux_sets(
+        Preprocessor(_analysis(toy), "sig", "one", toy[1], seed=4), "regression", "eff"
+    )
+    pooled_analysis = _analysis(toy, models__sig__regression_models=[{**entry, "pool_over": ["m"]}])
+    pooled = aux_sets(
+        Preprocessor(pooled_analysis, "sig", "one", toy[1], seed=4), "regression", "eff"
+    )
+    # Three equally filled masses: pooling triples the events, and the table keeps its columns.
+    ratio = pooled.info["events"]["train"] / at_default.info["events"]["train"]
+    assert ratio == pytest.approx(3.0, rel=0.1)
+    assert pooled.info["X_columns"] == at_default.info["X_columns"] == ["x", "eff"]
+    assert pooled.info["pool_over"] == ["m"] and at_default.info["pool_over"] == []
+    x = pooled.train.x * pooled.info["standardisation"]["x"]["std"]
+    assert (
+        x.std() > 1.2 * (at_default.train.x * at_default.info["standardisation"]["x"]["std"]).std()
+    )
+    for bad, message in (
+        (["eff"], "'eff' is a parameter the model learns"),
+        (
+            ["jes"],
+            r"'jes' is not a parameter column of files.sig \(its parameter columns: \['m'\]\)",
+        ),
+    ):
+        analysis = _analysis(toy, models__sig__regression_models=[{**entry, "pool_over": bad}])
+        with pytest.raises(ConfigError, match=r"regression_models\[eff\].*pool_over: " + message):
+            aux_sets(Preprocessor(analysis, "sig", "one", toy[1], seed=4), "regression", "eff")
+
+
 def test_splits_reproducible_and_stratified():
     rng = np.random.default_rng(0)
     frame = pd.DataFrame({"a": rng.choice([1.0, 2.0, 3.0], 3000)})

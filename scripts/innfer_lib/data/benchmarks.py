@@ -445,9 +445,8 @@ SHAPE_NUISANCE = "nu"
 DATA_NU: float = 0.3
 #: Range of ν the regression model is trained on (a continuous shift, flat in ν).
 SHAPE_NU_RANGE: tuple[float, float] = (-3.0, 3.0)
-#: Draws of ν per event in the regression's training set: the default point holds 1/20 of
-#: the simulation, so each event is reused at several ν.
-SHAPE_NU_COPIES = 5
+#: Draws of ν per event in the regression's training set.
+SHAPE_NU_COPIES = 2
 
 
 class Dim2GaussianWithShapeNuisance(Benchmark):
@@ -531,13 +530,11 @@ class Dim2GaussianWithShapeNuisance(Benchmark):
                 "file": proc.file_base,
                 "shifts": {nu: {"type": "continuous", "range": list(SHAPE_NU_RANGE)}},
                 "n_copies": SHAPE_NU_COPIES,
+                # r does not depend on Y1: learn it from the training events of every Y1
+                # (the default point itself is a validation value, kept out of training).
+                "pool_over": [POI],
             }
         ]
-        # The regression learns at the default point, whose events Dim1Gaussian keeps out of
-        # training (it is a validation value): here they are split like any other Y1, or the
-        # regression would have no events at all.
-        drop = [v for v in DROP_FROM_TRAINING if v != DEFAULT_Y]
-        raw["preprocess"]["drop_from_training"][proc.name] = {POI: drop}
         return raw
 
 

@@ -174,6 +174,33 @@ class Preprocessor:
                 )
         return specs
 
+    def pooled(self, entry: Mapping[str, Any], learned: Sequence[str], where: str) -> list[str]:
+        """The entry's `pool_over`: file-column parameters whose every value the model learns
+        from, without learning their dependence.
+
+        A weight ratio (or a density) that does not depend on a POI can learn from the events
+        of every POI value instead of the default point's share; INNFER did this for every
+        model by relabelling the POI columns to their defaults. Here it is asked for by name.
+
+        Raises:
+            ConfigError: a name that is not a parameter column of the entry's file, or one the
+                model learns.
+        """
+        names = list(entry.get("pool_over") or [])
+        columns = self.file_params(entry["file"])
+        for name in names:
+            if name in learned:
+                raise ConfigError(
+                    f"{where}.pool_over: '{name}' is a parameter the model learns; pool_over "
+                    "lists file-column parameters whose values it ignores"
+                )
+            if name not in columns:
+                raise ConfigError(
+                    f"{where}.pool_over: '{name}' is not a parameter column of "
+                    f"files.{entry['file']} (its parameter columns: {columns})"
+                )
+        return names
+
     def training_range(
         self, entry: Mapping[str, Any], learned: Sequence[str], where: str
     ) -> dict[str, list[float]]:

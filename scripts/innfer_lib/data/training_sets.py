@@ -130,6 +130,7 @@ def density_sets(pre: Preprocessor, yields: Mapping[str, Any]) -> TrainingSets:
     entry = pre.analysis.density_entry(pre.process, pre.category)
     where = f"models.{pre.process}.density_models (category '{pre.category}')"
     specs = pre.learned_shifts(entry, pre.y_columns, where)
+    pooled = pre.pooled(entry, pre.y_columns, where)
     sets = {}
     for name in ("train", "test"):
         events = pre.build(
@@ -139,7 +140,7 @@ def density_sets(pre: Preprocessor, yields: Mapping[str, Any]) -> TrainingSets:
             splits=[SPLIT_CODE[name]],
             n_copies=int(entry.get("n_copies", 1)),
             rng_key=f"density_{name}",
-            learned=pre.y_columns,
+            learned=[*pre.y_columns, *pooled],
         )
         events[WEIGHT] = _flatten_by_yields(pre, events, yields)
         for p, spec in specs.items():
@@ -167,6 +168,7 @@ def density_sets(pre: Preprocessor, yields: Mapping[str, Any]) -> TrainingSets:
             "extra_columns": list(pre.extra_columns),
             "shifts": specs,
             "training_range": pre.training_range(entry, pre.y_columns, where),
+            "pool_over": pooled,
         }
     )
     return result
@@ -190,6 +192,7 @@ def aux_sets(pre: Preprocessor, kind: str, parameter: str) -> TrainingSets:
     specs = pre.learned_shifts(entry, [parameter], where)
     if parameter not in specs:
         raise ConfigError(f"{where}: '{parameter}' needs a `shifts` entry to be varied")
+    pooled = pre.pooled(entry, [parameter], where)
     n_copies = int(entry.get("n_copies", 1))
     columns = [*pre.analysis.variables, parameter]
     sets = {}
@@ -202,7 +205,7 @@ def aux_sets(pre: Preprocessor, kind: str, parameter: str) -> TrainingSets:
             pre.analysis.defaults,
             splits=[SPLIT_CODE[name]],
             n_copies=n_copies,
-            learned=[parameter],
+            learned=[parameter, *pooled],
         )
         if kind == "regression":
             events = draw(shifts=specs, rng_key=f"reg_{name}")
@@ -251,6 +254,7 @@ def aux_sets(pre: Preprocessor, kind: str, parameter: str) -> TrainingSets:
             "y_columns": [target],
             "shifts": specs,
             "training_range": pre.training_range(entry, [parameter], where),
+            "pool_over": pooled,
         }
     )
     return result
