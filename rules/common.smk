@@ -94,7 +94,9 @@ def _load_analysis():
 
         name = f"Benchmark_{BENCHMARK['name']}"
         paths = Paths.for_analysis(config["results_dir"], name)
-        raw = get_benchmark(BENCHMARK["name"]).analysis_config(paths.benchmark_dir)
+        raw = get_benchmark(BENCHMARK["name"]).analysis_config(
+            paths.benchmark_dir, BENCHMARK.get("ratio_model")
+        )
         return load_analysis(raw)
     return load_analysis(config["analysis"])
 

@@ -19,7 +19,7 @@ def main(smk):
     data = bench.simulate_data(int(spec.get("data_events", 1000)), seed + 1)
     write_parquet(outdir / "data.parquet", data)
     # The same config the workflow derived at parse time from this directory.
-    write_yaml(smk.output.config, bench.analysis_config(str(outdir)))
+    write_yaml(smk.output.config, bench.analysis_config(str(outdir), spec.get("ratio_model")))
 
 
 run(snakemake, main)  # noqa: F821

@@ -12,6 +12,7 @@ import pytest
 import yaml
 from scipy import integrate, special, stats
 
+from innfer_lib.core.errors import ConfigError
 from innfer_lib.data import benchmarks as bm
 
 Y_CHECK = (166.0, 172.5, 180.0)
@@ -510,3 +511,16 @@ def test_analysis_config(name):
     text = yaml.safe_dump(cfg, sort_keys=False)
     assert yaml.safe_load(text) == cfg
     assert "!!" not in text  # plain types only, no numpy tags
+
+
+def test_shape_nuisance_ratio_model_can_be_a_classifier():
+    bench = bm.get_benchmark("Dim2GaussianWithShapeNuisance")
+    model = bench.analysis_config("in", "classifier")["models"]["Signal"]
+    assert "regression_models" not in model
+    (entry,) = model["classifier_models"]
+    assert entry["parameter"] == "nu" and entry["pool_over"] == ["Y1"]
+    assert bench.analysis_config("in") == bench.analysis_config("in", "regression")
+    with pytest.raises(ConfigError, match=r"benchmark.ratio_model: 'flow' is not one of"):
+        bench.analysis_config("in", "flow")
+    with pytest.raises(ConfigError, match="benchmark.ratio_model: 'classifier' .* Dim2 has none"):
+        bm.get_benchmark("Dim2").analysis_config("in", "classifier")

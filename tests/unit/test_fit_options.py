@@ -42,7 +42,6 @@ def test_a_fixed_scan_range_is_for_a_scanned_parameter_with_low_below_high():
             expand_fit_sets({"c": options}, analysis)
 
 
-
 def test_summary_labels_reach_the_summary():
     """A free-form mapping with a {} default is a value: the labels were once dropped."""
     summaries = {"both": {"fits": ["a", "b"], "labels": {"a": "flow", "b": "truth"}}}

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from innfer_lib.core.errors import ConfigError
 from innfer_lib.data.benchmark_densities import (
     SIGNAL_FACTORS,
     SIGNAL_FRACTION,
@@ -281,12 +282,20 @@ class Benchmark:
         point.update({f"mu_{r}": DEFAULT_MU for r in self._rate_parameters})
         return point
 
-    def analysis_config(self, input_dir: str) -> dict[str, Any]:
+    def analysis_config(self, input_dir: str, ratio_model: str | None = None) -> dict[str, Any]:
         """The INNFER analysis config implied by the scenario, ready for yaml.safe_dump.
 
         The nominal (default) point is always part of the validation loop: downstream steps
         look it up there, and the original varying-yield config crashed for lacking it.
+
+        Raises:
+            ConfigError: `ratio_model` given for a scenario without a weight-only nuisance.
         """
+        if ratio_model is not None:
+            raise ConfigError(
+                f"benchmark.ratio_model: {ratio_model!r} is for a weight-only nuisance, and "
+                f"{self.name} has none (Dim2GaussianWithShapeNuisance has)"
+            )
         loop = self._validation_loop()
         if self._default_point() not in loop:
             loop.append(self._default_point())
@@ -443,9 +452,11 @@ class Dim5(Benchmark):
 #: The weight-only nuisance of Dim2GaussianWithShapeNuisance and its value in the pseudo-data.
 SHAPE_NUISANCE = "nu"
 DATA_NU: float = 0.3
-#: Range of ν the regression model is trained on (a continuous shift, flat in ν).
+#: Range of ν the ratio model is trained on (a continuous shift, flat in ν).
 SHAPE_NU_RANGE: tuple[float, float] = (-3.0, 3.0)
-#: Draws of ν per event in the regression's training set.
+#: The models that can learn ν's weight ratio (`benchmark.ratio_model`).
+RATIO_MODELS = ("regression", "classifier")
+#: Draws of ν per event in the ratio model's training set.
 SHAPE_NU_COPIES = 2
 
 
@@ -454,7 +465,7 @@ class Dim2GaussianWithShapeNuisance(Benchmark):
 
     The simulation carries no ν: INNFER users write it as a `weight_shifts` entry, w(ν) =
     w r(x, ν) with ln r = aν + ν g(X1) X2 − ν² g(X1)²/2 (`benchmark_densities`), and model
-    it with a regression of r outside the flow (`regression_models`), the flow seeing Y1 only.
+    it with a regression (or classifier) of r outside the flow, the flow seeing Y1 only.
     Weighting by r moves X2 to N(ν g(X1), 1) and scales the yield by e^{aν} exactly, for every
     Y1, so p(x | Y1, ν) = N(X1; Y1, (0.01 Y1)²) N(X2; ν g(X1), 1) is exact and a ratio
     model r·S(ν) with S = e^{−aν} reproduces it exactly: a closure test of the ratio chain.
@@ -512,8 +523,21 @@ class Dim2GaussianWithShapeNuisance(Benchmark):
     def _default_point(self) -> dict[str, float]:
         return {POI: DEFAULT_Y, SHAPE_NUISANCE: 0.0}
 
-    def analysis_config(self, input_dir: str) -> dict[str, Any]:
-        """The base config plus ν: a weight shift of the file and a regression model of it."""
+    def analysis_config(self, input_dir: str, ratio_model: str | None = None) -> dict[str, Any]:
+        """The base config plus ν: a weight shift of the file and a ratio model of it.
+
+        Args:
+            input_dir: Directory of the simulated files.
+            ratio_model: "regression" (the default) or "classifier": which model learns r.
+
+        Raises:
+            ConfigError: another `ratio_model`.
+        """
+        kind = ratio_model or "regression"
+        if kind not in RATIO_MODELS:
+            raise ConfigError(
+                f"benchmark.ratio_model: {ratio_model!r} is not one of {list(RATIO_MODELS)}"
+            )
         raw = super().analysis_config(input_dir)
         nu = SHAPE_NUISANCE
         (proc,) = self._procs
@@ -524,7 +548,7 @@ class Dim2GaussianWithShapeNuisance(Benchmark):
         raw["files"][proc.file_base]["weight_shifts"] = {
             nu: f"exp({log_shape_weight_expression(nu, x1, x2)})"
         }
-        raw["models"][proc.name]["regression_models"] = [
+        raw["models"][proc.name][f"{kind}_models"] = [
             {
                 "parameter": nu,
                 "file": proc.file_base,
