@@ -208,15 +208,22 @@ def test_broken_observed_data_file(name: str, tmp_path: Path) -> None:
     case.passes(target)
 
 
-def test_ratio_model_of_a_weight_that_does_not_vary(tmp_path: Path) -> None:
-    """A regression of ν whose file has no `weight_shifts` entry for ν would learn r = 1."""
+def shape_nuisance_case(tmp_path: Path) -> Case:
+    """The Dim2GaussianWithShapeNuisance benchmark's analysis (ν by a regression) on Case files."""
     from innfer_lib.data.benchmarks import get_benchmark
 
     case = Case(tmp_path)
     case.raw = get_benchmark("Dim2GaussianWithShapeNuisance").analysis_config(str(case.inputs))
-    paths = Paths.for_analysis(case.results, case.raw["name"])
-    case.loaded = Path(paths.format(paths.loaded, file="base"))
+    case.paths = Paths.for_analysis(case.results, case.raw["name"])
+    case.loaded = Path(case.paths.format(case.paths.loaded, file="base"))
     case.write_frame(events().assign(X2=0.0), case.inputs / "Signal.parquet")
+    case.write_analysis()
+    return case
+
+
+def test_ratio_model_of_a_weight_that_does_not_vary(tmp_path: Path) -> None:
+    """A regression of ν whose file has no `weight_shifts` entry for ν would learn r = 1."""
+    case = shape_nuisance_case(tmp_path)
     shifts = case.raw["files"]["base"].pop("weight_shifts")
     case.write_analysis()
     failure = case.dry_run_fails()
@@ -231,3 +238,47 @@ def test_ratio_model_of_a_weight_that_does_not_vary(tmp_path: Path) -> None:
     assert not case.results.exists()
     case.set("weight_shifts", shifts)
     case.assert_dry_run_passes()
+
+
+def test_weight_variation_reading_a_column_the_file_lacks(tmp_path: Path) -> None:
+    """INNFER's per-event variations are columns (wt_isr_up); one the file lacks is named."""
+    case = shape_nuisance_case(tmp_path)
+    good = dict(case.raw["files"]["base"]["weight_shifts"])
+    case.set("weight_shifts", {"nu": "1 + 0.1 * nu * wt_nu_up"})
+    failure = case.load_data_fails()
+    assert_names(
+        failure, str(case.inputs / "Signal.parquet"), "'wt_nu_up' (read by files.base.weight_shifts"
+    )
+    assert_job_message(failure, "missing column(s)")
+    assert_no_leftovers(case.results, case.loaded)
+    case.set("weight_shifts", good)
+    case.assert_load_data_passes()
+
+
+def test_validation_point_outside_the_ratio_models_range(tmp_path: Path) -> None:
+    """ν = 5 where the regression learns ν in [-3, 3]: refused before any training."""
+    case = shape_nuisance_case(tmp_path)
+    loop = list(case.raw["validation"]["loop"])
+    case.raw["validation"]["loop"] = [*loop, {"Y1": 172.5, "nu": 5.0}]
+    case.write_analysis()
+    paths = case.paths
+    target = Path(
+        paths.format(
+            paths.aux_parameters,
+            model="Signal",
+            category="inclusive",
+            kind="regression",
+            parameter="nu",
+        )
+    )
+    failure = case.fails(target)
+    assert_names(
+        failure,
+        f"validation.loop[{len(loop)}]: nu = 5 is outside the range the regression model of "
+        "'nu' of 'Signal' is trained on ([-3, 3] in category 'inclusive')",
+    )
+    assert_no_traceback(failure)
+    assert_no_leftovers(case.results, target)
+    case.raw["validation"]["loop"] = loop
+    case.write_analysis()
+    case.passes(target)

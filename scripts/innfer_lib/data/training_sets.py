@@ -24,6 +24,7 @@ from innfer_lib.data import shifts as shift_specs
 from innfer_lib.data.preprocessor import Preprocessor
 from innfer_lib.data.schema import CLASSIFIER_TRUTH, NOMINAL_WEIGHT, WEIGHT, WEIGHT_SHIFT
 from innfer_lib.data.splits import SPLIT_CODE
+from innfer_lib.data.validation_sets import check_validation_points
 from innfer_lib.data.weighted_stats import (
     effective_events,
     minmax,
@@ -193,6 +194,8 @@ def aux_sets(pre: Preprocessor, kind: str, parameter: str) -> TrainingSets:
     if parameter not in specs:
         raise ConfigError(f"{where}: '{parameter}' needs a `shifts` entry to be varied")
     pooled = pre.pooled(entry, [parameter], where)
+    training_range = pre.training_range(entry, [parameter], where)
+    check_validation_points(pre, training_range, f"{kind} model of '{parameter}'")
     n_copies = int(entry.get("n_copies", 1))
     columns = [*pre.analysis.variables, parameter]
     sets = {}
@@ -253,7 +256,7 @@ def aux_sets(pre: Preprocessor, kind: str, parameter: str) -> TrainingSets:
             "X_columns": columns,
             "y_columns": [target],
             "shifts": specs,
-            "training_range": pre.training_range(entry, [parameter], where),
+            "training_range": training_range,
             "pool_over": pooled,
         }
     )

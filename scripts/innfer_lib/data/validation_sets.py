@@ -22,18 +22,24 @@ from innfer_lib.data.weighted_stats import effective_events
 from innfer_lib.data.yields import process_yield
 
 
-def _check_point_in_range(
-    pre: Preprocessor, index: int, point: Mapping[str, float], ranges: Mapping[str, Sequence[float]]
+def check_validation_points(
+    pre: Preprocessor, ranges: Mapping[str, Sequence[float]], model: str = "density"
 ) -> None:
-    """A validation point outside the training range would test an extrapolation, not a fit."""
-    for p, (low, high) in ranges.items():
-        value = point[p]
-        if value < low - POINT_TOLERANCE or value > high + POINT_TOLERANCE:
-            raise DataError(
-                f"validation.loop[{index}]: {p} = {value:g} is outside the range the density "
-                f"of '{pre.process}' is trained on ([{low:g}, {high:g}] in category "
-                f"'{pre.category}'); a fit there would extrapolate the model"
-            )
+    """A validation point outside a model's training range would test an extrapolation.
+
+    Checked where the model's training set is built (the density's and each ratio model's
+    PreProcess), so the error comes before any training, naming the point, the parameter and
+    the model.
+    """
+    for index, point in enumerate(pre.analysis.validation_points):
+        for p, (low, high) in ranges.items():
+            value = point[p]
+            if value < low - POINT_TOLERANCE or value > high + POINT_TOLERANCE:
+                raise DataError(
+                    f"validation.loop[{index}]: {p} = {value:g} is outside the range the {model} "
+                    f"of '{pre.process}' is trained on ([{low:g}, {high:g}] in category "
+                    f"'{pre.category}'); a fit there would extrapolate the model"
+                )
 
 
 def validation_sets(
@@ -52,8 +58,8 @@ def validation_sets(
     columns = [*pre.analysis.variables, *pre.y_columns]
     sets: dict[int, pd.DataFrame] = {}
     eff: dict[str, dict[int, float]] = {t: {} for t in SIM_TYPES}
+    check_validation_points(pre, ranges)
     for index, point in enumerate(pre.analysis.validation_points):
-        _check_point_in_range(pre, index, point, ranges)
         events = pre.build(base, point, rng_key=f"val_{index}")
         events = events.loc[events[ROW_SPLIT] != DISCARDED]
         frame = events[[*columns, WEIGHT, *pre.extra_columns]].reset_index(drop=True)
