@@ -14,11 +14,14 @@ from innfer_lib.data.schema import WEIGHT, WEIGHT_SHIFT
 from innfer_lib.data.weighted_stats import standardisation_of, standardise
 from innfer_lib.density.checkpoint import CHECKPOINT_FILE
 from innfer_lib.ratios.contract import WeightRatio
+from innfer_lib.ratios.evaluation import regression_spline
 from innfer_lib.ratios.fcnn import FCNN
 from innfer_lib.ratios.fcnn_options import check_regression_options
 from innfer_lib.ratios.normalisation import (
+    GRID_POINTS,
     NormalisationSpline,
-    fit_normalisation_spline,
+    fit_spline_on_grid,
+    spline_through,
 )
 from innfer_lib.ratios.regression import R_FLOOR, LearnedRegression, load_regression
 from innfer_lib.ratios.train_job import load_regression_architecture, train_regression
@@ -68,9 +71,7 @@ def test_fcnn_learns_a_known_ratio():
     train, test, parameters = standardised_sets(raw_train, raw_test)
     net, history = train_regression(train, test, parameters, SMALL, progress=False)
     assert history["test_loss"][-1] < history["test_loss"][0]
-    spline = fit_normalisation_spline(
-        "nu", raw_train["nu"].to_numpy(), raw_train[WEIGHT].to_numpy(), np.ones(len(raw_train))
-    )
+    spline = spline_through("nu", [-2.0, 0.0, 2.0], [1.0, 1.0, 1.0])
     model = LearnedRegression(twin(net), parameters, spline)
     predicted = model.ratio_of_inputs(raw_test[["x", "nu"]].to_numpy())
     relative = np.abs(predicted / raw_test[WEIGHT_SHIFT].to_numpy() - 1.0)
@@ -163,11 +164,9 @@ def test_architecture_file_errors_name_the_file(tmp_path):
 def test_spline_of_an_exact_ratio_is_the_closed_form():
     """x ~ N(0, 1) by quadrature, r = exp(ν x): S(ν) = 1/E[exp(ν x)] = exp(−ν²/2)."""
     grid = np.linspace(-10.0, 10.0, 4001)
-    values = np.linspace(-1.0, 1.0, 9)  # no more values than bins: one knot per value
-    nu = np.repeat(values, len(grid))
-    x = np.tile(grid, len(values))
-    w = np.exp(-0.5 * x**2)
-    spline = fit_normalisation_spline("nu", nu, w, np.exp(nu * x))
+    values = np.linspace(-1.0, 1.0, 9)
+    w = np.exp(-0.5 * grid**2)
+    spline, _ = fit_spline_on_grid("nu", (-1.0, 1.0), w, lambda nu: np.exp(nu * grid), 9)
     assert spline.knots == pytest.approx(tuple(values))
     np.testing.assert_allclose(spline.value(values), np.exp(-0.5 * values**2), rtol=1e-9)
     # Between the knots too, and its slope, also near the ends (INNFER's clamped spline had
@@ -189,14 +188,27 @@ def test_spline_of_an_exact_ratio_is_the_closed_form():
         spline.log_value_tf(1.5)
 
 
-def test_binning_follows_the_effective_events():
+class LinearRatio:
+    """r̂ = 1 + 0.2 ν x, standing in for a trained regression (`ratio_of_inputs`)."""
+
+    parameter = "nu"
+
+    def ratio_of_inputs(self, inputs: np.ndarray, where: str = "") -> np.ndarray:
+        return 1.0 + 0.2 * inputs[:, 1] * inputs[:, 0]
+
+
+def test_regression_spline_normalises_the_model_at_every_nu():
+    """S(ν) sets ν on the same events at every knot, whatever ν the events were drawn at."""
     rng = np.random.default_rng(0)
-    nu = rng.uniform(-2.0, 2.0, 200_000)
-    w = np.ones_like(nu)
-    spline = fit_normalisation_spline("nu", nu, w, np.ones_like(nu))
-    # ceil(2e5 / 1e5) = 2 bins is below the minimum of 10
-    assert len(spline.knots) == 10
-    np.testing.assert_allclose(spline.values, 1.0)
+    x = rng.exponential(1.0, 50_000)
+    table = pd.DataFrame({"x": x, "nu": rng.uniform(-2.0, 2.0, x.size), WEIGHT: 1.0})
+    parameters = {"X_columns": ["x", "nu"], "training_range": {"nu": [-2.0, 2.0]}}
+    drawn = table["nu"].copy()
+    spline = regression_spline(LinearRatio(), table, parameters)
+    assert spline.nu_range == (-2.0, 2.0) and len(spline.knots) == GRID_POINTS
+    nu = np.array(spline.knots)
+    np.testing.assert_allclose(spline.values, 1.0 / (1.0 + 0.2 * nu * x.mean()), rtol=1e-12)
+    pd.testing.assert_series_equal(table["nu"], drawn)  # the caller's table is left as it was
 
 
 def small_regression(activation: str = "tanh") -> LearnedRegression:
@@ -212,9 +224,9 @@ def small_regression(activation: str = "tanh") -> LearnedRegression:
     }
     net = FCNN(2, {"dense_layers": [16, 16], "activation": activation}, seed=5, dtype="float64")
     grid = np.linspace(-2.0, 2.0, 2001)
-    nu = np.repeat([-2.0, -1.0, 0.0, 1.0, 2.0], len(grid))
-    x = np.tile(grid, 5)
-    spline = fit_normalisation_spline("nu", nu, np.ones_like(x), np.exp(0.2 * nu * x))
+    spline, _ = fit_spline_on_grid(
+        "nu", (-2.0, 2.0), np.ones_like(grid), lambda nu: np.exp(0.2 * nu * grid), 5
+    )
     return LearnedRegression(net, parameters, spline)
 
 

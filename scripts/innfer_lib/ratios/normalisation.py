@@ -2,20 +2,20 @@
 
 A learned ratio r̂(x, ν) does not integrate exactly to the yield change it should leave to the
 lnN/yield model, so the likelihood uses p(x | θ) r̂(x, ν) S(ν) with S(ν) = Σw / Σw r̂(x, ν) over
-the nominal training events (models spec §2.3): p·r̂·S then integrates to one for every ν.
+nominal events (models spec §2.3): p·r̂·S then integrates to one for every ν.
 
-Built as INNFER does: on the training set, in ceil(N_eff/1e5) equal-width ν bins (or at the
-unique ν values when there are no more of them), a cubic spline (scipy CubicSpline) through the
-per-bin ratios. Differences, by decision:
+Both kinds of model build it the way INNFER builds the classifier's: one fixed set of nominal
+events with ν set to each of `GRID_POINTS` values over the trained range, and a cubic spline
+(scipy CubicSpline) through the ratios. Differences, by decision:
 
+* the regression's S too (INNFER binned the training events by their own drawn ν, in
+  ceil(N_eff/1e5) bins; `evaluation.regression_spline` says what that cost);
 * the spline's end conditions are scipy's "not-a-knot", not INNFER's "clamped". Clamped forces
   S'(ν) = 0 at both ends, which S(ν) does not have: for S = exp(−ν²/2) on [−1, 1] (r = exp(νx),
   x ~ N(0, 1)) it is off by 3.5 % between knots with 10 knots and 9 % with 4, and its
   d ln S/dν at ν = −0.95 is off by −0.30 (of 0.95) with 10 knots, an error the likelihood's
   gradient and Hessian inherit. Not-a-knot: 2e-5 and 6e-5;
-* at least `MIN_BINS` bins: below 1e5 effective events INNFER's rule gives one bin, which a
-  cubic spline cannot pass through; the knots sit at the bins' weighted mean ν, not their
-  centres, so a knot's ratio belongs exactly to its ν;
+* the grid spans the model's trained ν range, not [−3, 3] whatever the training covered;
 * outside the knots it is an error, not NaN (INNFER's extrapolate=False); the knot range is
   the model's `nu_range`.
 
@@ -33,12 +33,6 @@ from typing import Any
 
 import numpy as np
 
-from innfer_lib.data.weighted_stats import effective_events
-
-#: Effective events per ν bin (INNFER: ceil(N_eff / 1e5) bins).
-EVENTS_PER_BIN = 1e5
-#: Fewest bins (knots) of a spline: enough for a cubic to follow S(ν) (see the docstring).
-MIN_BINS = 10
 #: scipy CubicSpline end conditions (see the module docstring for why not "clamped").
 BOUNDARY_CONDITION = "not-a-knot"
 
@@ -146,23 +140,6 @@ class NormalisationSpline:
         return cls(parameter, knots, coefficients, values)
 
 
-def spline_bins(nu: np.ndarray, weights: np.ndarray) -> list[np.ndarray]:
-    """Event indices of each ν bin: the unique ν values, or ceil(N_eff/1e5) equal-width bins.
-
-    Raises:
-        ValueError: fewer than two distinct ν values (no ν dependence to normalise).
-    """
-    unique = np.unique(nu)
-    if len(unique) < 2:
-        raise ValueError(f"needs at least two distinct ν values, got {unique.tolist()}")
-    n_bins = max(MIN_BINS, math.ceil(effective_events(weights) / EVENTS_PER_BIN))
-    if len(unique) <= n_bins:
-        return [np.flatnonzero(nu == u) for u in unique]
-    edges = np.linspace(unique[0], unique[-1], n_bins + 1)
-    index = np.clip(np.searchsorted(edges, nu, side="right") - 1, 0, n_bins - 1)
-    return [np.flatnonzero(index == b) for b in range(n_bins) if np.any(index == b)]
-
-
 def spline_through(
     parameter: str, knots: Sequence[float], values: Sequence[float]
 ) -> NormalisationSpline:
@@ -190,27 +167,7 @@ def _ratio_of_sums(parameter: str, nu: float, w: np.ndarray, ratio: np.ndarray) 
     return total / reweighted
 
 
-def fit_normalisation_spline(
-    parameter: str, nu: np.ndarray, weights: np.ndarray, ratio: np.ndarray
-) -> NormalisationSpline:
-    """S(ν) from per-event ν, nominal weights and predicted ratios r̂ (training set).
-
-    Raises:
-        ValueError: fewer than two distinct ν values, or a bin whose Σw or Σw·r̂ is not
-            positive (S would be undefined or negative there).
-    """
-    nu = np.asarray(nu, dtype=np.float64)
-    weights = np.asarray(weights, dtype=np.float64)
-    ratio = np.asarray(ratio, dtype=np.float64)
-    knots, values = [], []
-    for idx in spline_bins(nu, weights):
-        w = weights[idx]
-        knots.append(float(np.average(nu[idx], weights=w)))
-        values.append(_ratio_of_sums(parameter, float(nu[idx].mean()), w, ratio[idx]))
-    return spline_through(parameter, knots, values)
-
-
-#: ν values of a classifier's spline (INNFER: 100 on [−3, 3]; here on its trained range).
+#: ν values (knots) of a spline (INNFER's classifier: 100 on [−3, 3]; here on the trained range).
 GRID_POINTS = 100
 
 
