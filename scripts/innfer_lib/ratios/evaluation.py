@@ -78,13 +78,13 @@ def regression_spline(
     inputs = np.array(train[columns].to_numpy(np.float64)[:SPLINE_EVENTS])  # ν is set in place
     weights = train[WEIGHT].to_numpy(np.float64)[:SPLINE_EVENTS]
     nu_column = columns.index(model.parameter)
-    nu_range = tuple(float(v) for v in parameters["training_range"][model.parameter])
+    low, high = (float(v) for v in parameters["training_range"][model.parameter])
 
     def ratio_at(nu: float) -> np.ndarray:
         inputs[:, nu_column] = nu
         return model.ratio_of_inputs(inputs, f"regression of {model.parameter} at {nu:g}")
 
-    spline, _ = fit_spline_on_grid(model.parameter, nu_range, weights, ratio_at)
+    spline, _ = fit_spline_on_grid(model.parameter, (low, high), weights, ratio_at)
     return spline
 
 
