@@ -6,7 +6,7 @@ start_job(snakemake)  # noqa: F821  first: what the imports below print goes to 
 
 from innfer_lib.core.errors import DataError
 from innfer_lib.core.io import read_parquet, read_yaml, write_parquet, write_yaml
-from innfer_lib.ratios.evaluation import regression_predictions, spline_of_predictions
+from innfer_lib.ratios.evaluation import regression_predictions, regression_spline
 from innfer_lib.ratios.regression import load_regressed_ratio
 
 
@@ -20,7 +20,7 @@ def main(smk):
         for split in ("train", "test")
     }
     try:
-        spline = spline_of_predictions(model.parameter, tables["train"])
+        spline = regression_spline(model, tables["train"], parameters, smk.input.train)
     except ValueError as err:
         message = f"{smk.input.train}: normalisation spline of {model.parameter}: {err}"
         raise DataError(message) from None

@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from innfer_lib.data.schema import CLASSIFIER_TRUTH, WEIGHT
-from innfer_lib.ratios.normalisation import NormalisationSpline, fit_normalisation_spline
+from innfer_lib.ratios.normalisation import NormalisationSpline, fit_spline_over_events
 
 #: Column of the prediction files holding r̂ (next to the true `wt_shift`).
 REGRESSED = "wt_shift_regressed"
@@ -51,13 +51,29 @@ def regression_predictions(
     return table
 
 
-def spline_of_predictions(parameter: str, train: pd.DataFrame) -> NormalisationSpline:
-    """S(ν) = Σw/Σw·r̂ per ν bin of the training predictions (ratios.normalisation)."""
-    return fit_normalisation_spline(
-        parameter,
-        train[parameter].to_numpy(),
-        train[WEIGHT].to_numpy(),
-        train[REGRESSED].to_numpy(),
+def regression_spline(
+    model: Any, train: pd.DataFrame, parameters: Mapping[str, Any], where: str
+) -> NormalisationSpline:
+    """S(ν) = Σw/Σw·r̂(x, ν) over every training event at each ν of its grid
+    (`normalisation.fit_spline_over_events`), r̂ clipped as the likelihood uses it.
+
+    Args:
+        model: the regression (`RegressedRatio`).
+        train: the training events in physical units (`physical_table`).
+        parameters: the regression's parameters.yaml (X_columns).
+        where: names the model in the clipping messages.
+    """
+    parameter = model.parameter
+    columns = list(parameters["X_columns"])
+    inputs = np.array(train[columns].to_numpy(np.float64))  # a copy, ν overwritten per knot
+    index = columns.index(parameter)
+
+    def ratio_at(nu: float) -> np.ndarray:
+        inputs[:, index] = nu
+        return np.asarray(model.ratio_of_inputs(inputs, f"{where} at {parameter} = {nu:g}"))
+
+    return fit_spline_over_events(
+        parameter, train[parameter].to_numpy(), train[WEIGHT].to_numpy(), ratio_at
     )
 
 
