@@ -20,7 +20,7 @@ def main(smk):
         for split in ("train", "test")
     }
     try:
-        spline = regression_spline(model, tables["train"], parameters)
+        spline = regression_spline(model, tables["train"], parameters, smk.input.train)
     except ValueError as err:
         message = f"{smk.input.train}: normalisation spline of {model.parameter}: {err}"
         raise DataError(message) from None

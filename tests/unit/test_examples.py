@@ -81,10 +81,14 @@ def test_ttbar_mass_points_and_weights(sample):
     counts = tt["mtop"].value_counts()
     assert sorted(counts.index) == list(ex.TOP_MASSES)
     assert (counts == EVENTS).all()
-    sums = tt.groupby("mtop")["gen_wt"].sum()
+    # The expected yield is that of the analysis threshold, pt_nom > 400 GeV.
+    selected = tt[tt["pt_nom"] > 400.0]
+    sums = selected.groupby("mtop")["gen_wt"].sum()
+    assert sorted(sums.index) == list(ex.TOP_MASSES)
     for mtop, total in sums.items():
         assert total == pytest.approx(2000.0 * (1.0 + 0.01 * (172.5 - mtop)), rel=1e-12)
-    # Exactly round(2 %) negative weights per mass point, all of one magnitude per point.
+    # Exactly round(2 %) negative weights per mass point (of all its generated events), all of
+    # one magnitude per point.
     negative = (tt["gen_wt"] < 0).groupby(tt["mtop"]).sum()
     assert (negative == round(0.02 * EVENTS)).all()
     assert tt.groupby("mtop")["gen_wt"].apply(lambda w: np.unique(np.abs(w)).size).max() == 1
@@ -94,8 +98,14 @@ def test_ttbar_mass_points_and_weights(sample):
 
 def test_ttbar_physics(sample):
     tt = sample["ttbar"]
-    assert (tt["pt_nom"] > 400.0).all()
-    assert tt["pt_nom"].mean() == pytest.approx(550.0, rel=0.05)
+    # Simulated from 370 GeV, so that jes in [-3, 3] (1 %/sigma) moves events across the
+    # 400 GeV threshold in both directions; above it the spectrum is the data's (memoryless).
+    assert ex.PT_GEN_MIN == 370.0 and ex.PT_GEN_MIN < ex.PT_MIN / 1.03
+    assert (tt["pt_nom"] > ex.PT_GEN_MIN).all()
+    assert tt["pt_nom"].min() < ex.PT_MIN / 1.03
+    assert (tt["pt_nom"] < 400.0).mean() == pytest.approx(1.0 - np.exp(-30.0 / 150.0), abs=0.02)
+    assert tt["pt_nom"].mean() == pytest.approx(520.0, rel=0.05)
+    assert tt.loc[tt["pt_nom"] > 400.0, "pt_nom"].mean() == pytest.approx(550.0, rel=0.05)
     assert set(np.unique(tt["nb"])) == {1.0, 2.0}
     assert (tt["nb"] == 2).mean() == pytest.approx(0.45, abs=0.02)
     # The jet-mass peak follows the generated mass.
@@ -111,8 +121,12 @@ def test_wjets(sample):
     w = sample["wjets"]
     assert len(w) == 2 * EVENTS
     assert (w["gen_wt"] > 0).all()
-    assert w["gen_wt"].sum() == pytest.approx(3000.0, rel=1e-12)
-    assert (w["pt_nom"] > 400.0).all() and (w["m_jet_nom"] > 100.0).all()
+    # The expected yield is that of the analysis threshold, pt_nom > 400 GeV.
+    assert w.loc[w["pt_nom"] > 400.0, "gen_wt"].sum() == pytest.approx(3000.0, rel=1e-12)
+    assert (w["pt_nom"] > ex.PT_GEN_MIN).all() and (w["m_jet_nom"] > 100.0).all()
+    assert w["pt_nom"].min() < ex.PT_MIN / 1.03
+    assert (w["pt_nom"] < 400.0).mean() == pytest.approx(1.0 - np.exp(-30.0 / 110.0), abs=0.02)
+    assert w.loc[w["pt_nom"] > 400.0, "pt_nom"].mean() == pytest.approx(510.0, rel=0.05)
     assert (w["nb"] == 2).mean() == pytest.approx(0.15, abs=0.02)
     t = np.tanh((w["pt_nom"] - 500.0) / 200.0)
     np.testing.assert_allclose(w["wt_isr_up"], 1.0 + 0.05 * t)
@@ -127,7 +141,9 @@ def test_root_file_layout(tmp_path):
         assert tree.num_entries == 100
         assert sorted(tree.keys()) == sorted(WJETS_COLUMNS)
         # A cut as LoadData passes it to uproot for the analysis `selection`.
-        assert len(tree.arrays(["pt_nom"], cut="pt_nom > 400", library="np")["pt_nom"]) == 100
+        pt = tree.arrays(["pt_nom"], library="np")["pt_nom"]
+        cut = tree.arrays(["pt_nom"], cut="pt_nom > 400", library="np")["pt_nom"]
+        assert len(cut) == (pt > 400).sum() < 100
 
 
 def test_data(sample):
@@ -162,6 +178,15 @@ def test_streams_are_per_file(tmp_path):
     a = generate(tmp_path / "a", events=100, seed=3)
     b = generate(tmp_path / "b", events=300, seed=3)
     pd.testing.assert_frame_equal(pd.read_parquet(a["data"]), pd.read_parquet(b["data"]))
+
+
+def test_too_few_events_is_a_clear_error(tmp_path):
+    # One event per mass point: with this seed one of them is below the 400 GeV threshold, so
+    # its weight cannot be scaled to the yield there; nothing is written.
+    outputs = output_paths(tmp_path)
+    with pytest.raises(ValueError, match=r"ttbar at mtop = [0-9.]+.*increase `events`"):
+        ex.simulate_example("top_mass", outputs, 1, 0)
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_bad_arguments(tmp_path):
@@ -255,6 +280,58 @@ def test_config_content(analysis):
     assert set(analysis["data_calculate"]) == set(analysis["variables"])
     assert set(analysis["plot_labels"]) >= {"m_jet", "pt", "mtop", "jes", "isr"}
     assert analysis["inference"]["nuisance_constraints"] == analysis["nuisances"]
+
+
+def test_config_selects_on_the_shifted_pt(analysis):
+    """The threshold is on the JES-shifted pt; the load-time cut only drops what never passes.
+
+    For every jes in the trained range, an event passes the analysis threshold
+    (`post_calculate_selection` after `calculate`) only if it also passes the load-time
+    `selection`, and both directions of migration across 400 GeV happen in the simulation.
+    """
+    from innfer_lib.core.expressions import mask
+    from innfer_lib.data.columns import calculate
+
+    pt_nom = np.linspace(ex.PT_GEN_MIN, 450.0, 8001)
+    frame = pd.DataFrame({"pt_nom": pt_nom, "m_jet_nom": np.full_like(pt_nom, 170.0)})
+    for base, spec in analysis["files"].items():
+        assert spec["post_calculate_selection"] == "pt > 400", base
+        (jes_spec,) = [
+            m["density_models"][0]["shifts"]["jes"]
+            for m in analysis["models"].values()
+            if m["density_models"][0]["file"] == base
+        ]
+        low, high = jes_spec["range"]
+        assert (low, high) == (-3.0, 3.0)
+        loaded = mask(frame, spec["selection"])
+        assert not loaded.all()  # the loose cut does drop what can never pass
+        for jes in np.linspace(low, high, 13):
+            shifted = calculate(frame.assign(jes=jes), spec["calculate"], "calculate", None)[0]
+            passed = mask(shifted, spec["post_calculate_selection"])
+            assert not np.any(passed & ~loaded), (base, jes)
+        up = calculate(frame.assign(jes=high), spec["calculate"], "calculate", None)[0]
+        down = calculate(frame.assign(jes=low), spec["calculate"], "calculate", None)[0]
+        assert np.any((pt_nom < 400.0) & (up["pt"] > 400.0))
+        assert np.any((pt_nom > 400.0) & (down["pt"] < 400.0))
+    # The data have jes = 0: the same threshold on pt = pt_nom.
+    assert analysis["data_selection"] == "pt_nom > 400"
+    assert analysis["data_calculate"]["pt"] == "pt_nom"
+
+
+def test_config_models_isr_with_regressions(analysis):
+    """isr leaves the flows: one regression model per process, ttbar's pooled over mtop."""
+    for process, model in analysis["models"].items():
+        (density,) = model["density_models"]
+        assert "isr" not in density["parameters"] and "isr" not in density["shifts"]
+        assert "jes" in density["parameters"]
+        (regression,) = model["regression_models"]
+        assert regression["parameter"] == "isr" and regression["file"] == process
+        assert regression["shifts"]["isr"] == {"type": "continuous", "range": [-3.0, 3.0]}
+        assert "isr" in analysis["files"][regression["file"]]["weight_shifts"]
+        assert "classifier_models" not in model
+    assert analysis["models"]["ttbar"]["density_models"][0]["parameters"] == ["mtop", "jes"]
+    assert analysis["models"]["ttbar"]["regression_models"][0]["pool_over"] == ["mtop"]
+    assert "pool_over" not in analysis["models"]["wjets"]["regression_models"][0]
 
 
 def test_workflow_config():

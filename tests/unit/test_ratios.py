@@ -345,3 +345,28 @@ def test_a_pruned_classifier_adds_nothing(tmp_path):
     assert reweight(density, {NU: files}, "process 'Signal'") is density
     with pytest.raises(ConfigError, match="'ratio' is not one of"):
         load_ratio(RatioFiles("ratio", "w.npz", "a.yaml", str(spline), "p.yaml"))
+
+
+def test_weight_factor_in_tensorflow_is_the_weight_shift_applied():
+    """`asym_log_normal.weight_factor` with TensorFlow ops is the factor two_weight_variation
+    applies (so an exact ratio in a fit is the simulation's weighting), with the top-mass
+    example's ISR ratios, including ν beyond ±1 and ratios outside the clip range."""
+    from innfer_lib.data.asym_log_normal import two_weight_variation, weight_factor
+    from innfer_lib.data.examples import TTBAR_ISR_SIZE, isr_ratios
+
+    rng = np.random.default_rng(5)
+    pt = 370.0 + rng.exponential(150.0, 500)
+    up, down = isr_ratios(pt, TTBAR_ISR_SIZE)
+    up_tf, down_tf = isr_ratios(tf.constant(pt, tf.float64), TTBAR_ISR_SIZE, tanh=tf.tanh)
+    np.testing.assert_allclose(up_tf.numpy(), up, rtol=1e-15)
+    np.testing.assert_allclose(down_tf.numpy(), down, rtol=1e-15)
+    ops = {"clip": tf.clip_by_value, "where": tf.where, "exp": tf.exp, "log": tf.math.log}
+    # Scale 9 pushes the ratios past their [0.5, 2] clip and the factor past its [0, 2] one.
+    cases = [(1.0, nu) for nu in (-3.0, -0.7, -0.2, 0.0, 0.4, 2.5)] + [(9.0, 1.3), (9.0, -2.0)]
+    for scale, nu in cases:
+        r_up, r_down = 1.0 + scale * (up - 1.0), 1.0 + scale * (down - 1.0)
+        frame = pd.DataFrame({"wt": 1.0, "isr": nu, "u": r_up, "d": r_down})
+        applied = two_weight_variation(frame, "isr", "u", "d")["wt"].to_numpy()
+        factor = weight_factor(tf.constant(nu, tf.float64), r_down, r_up, **ops).numpy()
+        np.testing.assert_allclose(factor, applied, rtol=1e-13)
+        np.testing.assert_array_equal(weight_factor(np.float64(nu), r_down, r_up), applied)

@@ -14,14 +14,14 @@ from innfer_lib.data.schema import WEIGHT, WEIGHT_SHIFT
 from innfer_lib.data.weighted_stats import standardisation_of, standardise
 from innfer_lib.density.checkpoint import CHECKPOINT_FILE
 from innfer_lib.ratios.contract import WeightRatio
-from innfer_lib.ratios.evaluation import regression_spline
+from innfer_lib.ratios.evaluation import physical_table, regression_spline
 from innfer_lib.ratios.fcnn import FCNN
 from innfer_lib.ratios.fcnn_options import check_regression_options
 from innfer_lib.ratios.normalisation import (
     GRID_POINTS,
     NormalisationSpline,
-    fit_spline_on_grid,
-    spline_through,
+    fit_spline_over_events,
+    spline_grid,
 )
 from innfer_lib.ratios.regression import R_FLOOR, LearnedRegression, load_regression
 from innfer_lib.ratios.train_job import load_regression_architecture, train_regression
@@ -71,7 +71,12 @@ def test_fcnn_learns_a_known_ratio():
     train, test, parameters = standardised_sets(raw_train, raw_test)
     net, history = train_regression(train, test, parameters, SMALL, progress=False)
     assert history["test_loss"][-1] < history["test_loss"][0]
-    spline = spline_through("nu", [-2.0, 0.0, 2.0], [1.0, 1.0, 1.0])
+    spline = fit_spline_over_events(
+        "nu",
+        raw_train["nu"].to_numpy(),
+        raw_train[WEIGHT].to_numpy(),
+        lambda nu: np.ones(len(raw_train)),
+    )
     model = LearnedRegression(twin(net), parameters, spline)
     predicted = model.ratio_of_inputs(raw_test[["x", "nu"]].to_numpy())
     relative = np.abs(predicted / raw_test[WEIGHT_SHIFT].to_numpy() - 1.0)
@@ -163,10 +168,10 @@ def test_architecture_file_errors_name_the_file(tmp_path):
 
 def test_spline_of_an_exact_ratio_is_the_closed_form():
     """x ~ N(0, 1) by quadrature, r = exp(ν x): S(ν) = 1/E[exp(ν x)] = exp(−ν²/2)."""
-    grid = np.linspace(-10.0, 10.0, 4001)
-    values = np.linspace(-1.0, 1.0, 9)
-    w = np.exp(-0.5 * grid**2)
-    spline, _ = fit_spline_on_grid("nu", (-1.0, 1.0), w, lambda nu: np.exp(nu * grid), 9)
+    x = np.linspace(-10.0, 10.0, 4001)
+    values = np.linspace(-1.0, 1.0, 9)  # the trained ν values: one knot per value
+    w = np.exp(-0.5 * x**2)
+    spline = fit_spline_over_events("nu", values, w, lambda nu: np.exp(nu * x))
     assert spline.knots == pytest.approx(tuple(values))
     np.testing.assert_allclose(spline.value(values), np.exp(-0.5 * values**2), rtol=1e-9)
     # Between the knots too, and its slope, also near the ends (INNFER's clamped spline had
@@ -188,27 +193,65 @@ def test_spline_of_an_exact_ratio_is_the_closed_form():
         spline.log_value_tf(1.5)
 
 
-class LinearRatio:
-    """r̂ = 1 + 0.2 ν x, standing in for a trained regression (`ratio_of_inputs`)."""
-
-    parameter = "nu"
-
-    def ratio_of_inputs(self, inputs: np.ndarray, where: str = "") -> np.ndarray:
-        return 1.0 + 0.2 * inputs[:, 1] * inputs[:, 0]
-
-
-def test_regression_spline_normalises_the_model_at_every_nu():
-    """S(ν) sets ν on the same events at every knot, whatever ν the events were drawn at."""
+def test_grid_follows_the_trained_values():
     rng = np.random.default_rng(0)
-    x = rng.exponential(1.0, 50_000)
-    table = pd.DataFrame({"x": x, "nu": rng.uniform(-2.0, 2.0, x.size), WEIGHT: 1.0})
-    parameters = {"X_columns": ["x", "nu"], "training_range": {"nu": [-2.0, 2.0]}}
-    drawn = table["nu"].copy()
-    spline = regression_spline(LinearRatio(), table, parameters)
-    assert spline.nu_range == (-2.0, 2.0) and len(spline.knots) == GRID_POINTS
-    nu = np.array(spline.knots)
-    np.testing.assert_allclose(spline.values, 1.0 / (1.0 + 0.2 * nu * x.mean()), rtol=1e-12)
-    pd.testing.assert_series_equal(table["nu"], drawn)  # the caller's table is left as it was
+    nu = rng.uniform(-2.0, 2.0, 200_000)
+    # A continuous shift: GRID_POINTS equal steps over the trained range.
+    grid = spline_grid(nu)
+    assert len(grid) == GRID_POINTS and (grid[0], grid[-1]) == (nu.min(), nu.max())
+    spline = fit_spline_over_events("nu", nu, np.ones(50), lambda v: np.ones(50))
+    assert spline.nu_range == (nu.min(), nu.max())
+    np.testing.assert_allclose(spline.values, 1.0)
+    # A discrete shift: only the values the network learned.
+    discrete = rng.choice([-1.0, 0.0, 0.5, 1.0], 1000)
+    np.testing.assert_array_equal(spline_grid(discrete), [-1.0, 0.0, 0.5, 1.0])
+    with pytest.raises(ValueError, match="two distinct ν values"):
+        spline_grid(np.zeros(10))
+
+
+def test_spline_over_events_is_smooth_where_bins_were_noisy():
+    """S of a finite sample with a weak ratio is that sample's Σw/Σw·r at every ν, knots or
+    not: no knot-to-knot sampling noise whose slope and curvature a fit would read as a yield
+    change of every event (INNFER binned the per-event ν; see ratios.normalisation)."""
+    rng = np.random.default_rng(4)
+    x = rng.normal(0.0, 1.0, 3000)
+    w = np.where(rng.random(3000) < 0.02, -1.0, 1.0)  # a few negative weights, as in ttbar
+    nu = rng.uniform(-3.0, 3.0, 6000)  # two copies per event, each with its own ν
+
+    def ratio_at(v):
+        return np.exp(0.05 * v * np.tanh(x))
+
+    def direct(v):
+        return w.sum() / np.sum(w * ratio_at(v))
+
+    spline = fit_spline_over_events("nu", nu, w, ratio_at)
+    between = np.linspace(-2.9, 2.9, 57)
+    np.testing.assert_allclose(spline.value(between), [direct(v) for v in between], rtol=1e-9)
+    h = 1e-2
+    for v in (-1.3, 0.2, 2.1):
+        curvature = (
+            np.log(spline.value(v + h)) - 2 * np.log(spline.value(v)) + np.log(spline.value(v - h))
+        ) / h**2
+        exact = (np.log(direct(v + h)) - 2 * np.log(direct(v)) + np.log(direct(v - h))) / h**2
+        assert curvature == pytest.approx(exact, abs=1e-6)
+
+
+def test_regression_spline_uses_every_event_at_every_nu():
+    """evaluate_regression's S: r̂ of each training event at each knot, clipped at R_FLOOR."""
+    model = small_regression()
+    parameters = {"X_columns": ["x", "nu"], "y_columns": [WEIGHT_SHIFT], "standardisation": {}}
+    rng = np.random.default_rng(2)
+    train = pd.DataFrame(
+        {"x": rng.uniform(-2, 2, 400), "nu": rng.uniform(-1, 1, 400), WEIGHT: rng.random(400)}
+    )
+    train = physical_table(train.assign(**{WEIGHT_SHIFT: 1.0}), parameters)
+    before = train.copy()
+    spline = regression_spline(model, train, parameters, "test")
+    pd.testing.assert_frame_equal(train, before)  # the caller's events are not changed
+    for v in (spline.knots[0], 0.013, spline.knots[-1]):
+        inputs = np.column_stack([train["x"], np.full(len(train), v)])
+        expected = train[WEIGHT].sum() / np.sum(train[WEIGHT] * model.ratio_of_inputs(inputs))
+        assert float(spline.value(v)) == pytest.approx(expected, rel=1e-8)
 
 
 def small_regression(activation: str = "tanh") -> LearnedRegression:
@@ -223,10 +266,9 @@ def small_regression(activation: str = "tanh") -> LearnedRegression:
         },
     }
     net = FCNN(2, {"dense_layers": [16, 16], "activation": activation}, seed=5, dtype="float64")
-    grid = np.linspace(-2.0, 2.0, 2001)
-    spline, _ = fit_spline_on_grid(
-        "nu", (-2.0, 2.0), np.ones_like(grid), lambda nu: np.exp(0.2 * nu * grid), 5
-    )
+    x = np.linspace(-2.0, 2.0, 2001)
+    nu = np.array([-2.0, -1.0, 0.0, 1.0, 2.0])
+    spline = fit_spline_over_events("nu", nu, np.ones_like(x), lambda v: np.exp(0.2 * v * x))
     return LearnedRegression(net, parameters, spline)
 
 

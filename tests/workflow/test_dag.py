@@ -165,9 +165,16 @@ def test_example_top_mass_counts(snakemake, tmp_path):
         "data_categories": 2,
         "resample_validation_for_data": 2,
         "preprocess_model": 4,  # 2 processes x 2 categories
-        # columns per category: ttbar m_jet, pt, mtop, jes, isr; wjets m_jet, pt, jes, isr
-        "input_plot_training": 18,
+        # the isr regression of each process: its training sets, network, spline and plots
+        "preprocess_aux": 4,
+        "train_regression": 4,
+        "evaluate_regression": 4,
+        "plot_regression": 4,
+        # columns per category: density sets ttbar m_jet, pt, mtop, jes; wjets m_jet, pt, jes;
+        # regression sets m_jet, pt, isr, wt_shift of each process
+        "input_plot_training": 2 * (4 + 3) + 4 * 4,
         # ttbar: all points + mtop, jes, isr, mu_ttbar alone; wjets: all + jes, isr; x 2 cats
+        # (isr varies the processes through their regressions)
         "input_plot_validation": 16,
         "train_density": 4,
         "initial_fit": 10,  # 10 validation points, learned density only
@@ -189,26 +196,20 @@ def test_example_top_mass_counts(snakemake, tmp_path):
         "epoch_performance_metrics_plot": 4,
         "generator_combined": 2,
         "all": 1,
-        "total": 82 + 7 * 4 + 2 + 10 + 1 + 10 + 1,
+        "total": 82 + 7 * 4 + 2 + 10 + 1 + 10 + 1 + 4 * 4 + 12,
     }
 
 
 def test_auxiliary_models_add_their_jobs(snakemake, tmp_path):
     """A regression model of one nuisance adds its training sets and their input plots."""
     raw = yaml.safe_load(open("config/examples/top_mass/analysis.yaml"))
-    raw["models"]["ttbar"]["regression_models"] = [
-        {
-            "parameter": "isr",
-            "file": "ttbar",
-            "shifts": {"isr": {"type": "continuous", "range": [-2.0, 2.0]}},
-        }
-    ]
+    del raw["models"]["wjets"]["regression_models"]  # ttbar's isr regression only
     analysis = tmp_path / "analysis.yaml"
     analysis.write_text(yaml.safe_dump(raw))
     counts = dry_run(snakemake, tmp_path, base_config=TOP_MASS_WORKFLOW, analysis=str(analysis))
     assert counts["preprocess_aux"] == 2  # one per category
-    # 18 density columns plus m_jet, pt, isr and wt_shift of each regression set
-    assert counts["input_plot_training"] == 18 + 2 * 4
+    # 14 density columns plus m_jet, pt, isr and wt_shift of each regression set
+    assert counts["input_plot_training"] == 14 + 2 * 4
 
 
 def test_fit_set_options_select_their_jobs(snakemake, tmp_path):
@@ -296,30 +297,17 @@ def test_approximate_impacts_schedule_no_refits(snakemake, tmp_path):
 
 
 def test_regression_models_add_their_jobs(snakemake, tmp_path):
-    """A regression model of one nuisance: train, evaluate and plot per category (issue 15)."""
-    raw = yaml.safe_load(open("config/examples/top_mass/analysis.yaml"))
-    raw["models"]["ttbar"]["regression_models"] = [
-        {
-            "parameter": "isr",
-            "file": "ttbar",
-            "shifts": {"isr": {"type": "continuous", "range": [-2.0, 2.0]}},
-        }
-    ]
-    analysis = tmp_path / "analysis.yaml"
-    analysis.write_text(yaml.safe_dump(raw))
-    counts = dry_run(snakemake, tmp_path, base_config=TOP_MASS_WORKFLOW, analysis=str(analysis))
+    """The example's isr regressions: train, evaluate and plot per process and category
+    (issue 15)."""
+    counts = dry_run(snakemake, tmp_path, base_config=TOP_MASS_WORKFLOW)
     for rule in ("preprocess_aux", "train_regression", "evaluate_regression", "plot_regression"):
-        assert counts[rule] == 2, rule  # one per category
+        assert counts[rule] == 4, rule  # ttbar and wjets, one per category
     # The stage targets: `train` trains and normalises, `evaluate` also plots.
-    train = dry_run(
-        snakemake, tmp_path, TOP_MASS_WORKFLOW, targets=["train"], analysis=str(analysis)
-    )
-    assert train["train_regression"] == train["evaluate_regression"] == 2
+    train = dry_run(snakemake, tmp_path, TOP_MASS_WORKFLOW, targets=["train"])
+    assert train["train_regression"] == train["evaluate_regression"] == 4
     assert "plot_regression" not in train
-    evaluate = dry_run(
-        snakemake, tmp_path, TOP_MASS_WORKFLOW, targets=["evaluate"], analysis=str(analysis)
-    )
-    assert evaluate["plot_regression"] == 2
+    evaluate = dry_run(snakemake, tmp_path, TOP_MASS_WORKFLOW, targets=["evaluate"])
+    assert evaluate["plot_regression"] == 4
 
 
 def test_bad_regression_architecture_key_is_named(snakemake, tmp_path):
@@ -359,18 +347,13 @@ def test_classifier_models_add_their_jobs(snakemake, tmp_path):
     """A classifier model of one nuisance: train, metrics, normalisation spline (with its
     Asimov) and plots per category (issue 15)."""
     raw = yaml.safe_load(open("config/examples/top_mass/analysis.yaml"))
-    raw["models"]["ttbar"]["classifier_models"] = [
-        {
-            "parameter": "isr",
-            "file": "ttbar",
-            "shifts": {"isr": {"type": "continuous", "range": [-2.0, 2.0]}},
-        }
-    ]
+    # ttbar's isr learned by a classifier instead of the example's regression
+    raw["models"]["ttbar"]["classifier_models"] = raw["models"]["ttbar"].pop("regression_models")
     analysis = tmp_path / "analysis.yaml"
     analysis.write_text(yaml.safe_dump(raw))
     counts = dry_run(snakemake, tmp_path, base_config=TOP_MASS_WORKFLOW, analysis=str(analysis))
+    assert counts["preprocess_aux"] == 4  # ttbar's classifier and wjets' regression sets
     for rule in (
-        "preprocess_aux",
         "train_classifier",
         "evaluate_classifier",
         "make_asimov_for_normalisation_spline",
@@ -378,7 +361,7 @@ def test_classifier_models_add_their_jobs(snakemake, tmp_path):
         "plot_classifier",
     ):
         assert counts[rule] == 2, rule  # one per category
-    assert "train_regression" not in counts
+    assert counts["train_regression"] == 2  # wjets only
     # `train` trains, evaluates (the metrics pruning reads) and normalises; `evaluate` plots.
     train = dry_run(
         snakemake, tmp_path, TOP_MASS_WORKFLOW, targets=["train"], analysis=str(analysis)

@@ -222,8 +222,13 @@ class Analysis:
         return self.plot_labels.get(column, column)
 
     def process_parameters(self, process: str) -> list[str]:
-        """Every parameter that changes a process: its shape parameters and its rate."""
-        params = set(self.model_parameters(process))
+        """Every parameter that changes a process: its shape parameters and its rate.
+
+        The shape parameters include the nuisances of its regression and classifier models
+        (in any category), which change it as much as the flow's own parameters do: the
+        validation and generator plots must show and label them.
+        """
+        params = {p for c in self.categories for p in self.shape_parameters(process, c)}
         if process in self.rate_processes:
             params.add(rate_parameter(process))
         return sorted(params)

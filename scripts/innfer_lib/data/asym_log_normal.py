@@ -8,13 +8,16 @@ the same smooth interpolation as the process yields (`yields.lnn_factor`).
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 import numpy as np
 import pandas as pd
 
 from innfer_lib.core import expressions
 from innfer_lib.core.errors import DataError
 from innfer_lib.data.schema import WEIGHT
-from innfer_lib.data.yields import lnn_factor
+from innfer_lib.data.yields import log_kappa
 
 #: Ratios of varied to nominal weights are clipped to this range: a per-event ratio outside it is
 #: almost always a statistical fluke of a sparsely populated generator weight, and a single event
@@ -50,12 +53,37 @@ def _ratio(
     return np.clip(r, *RATIO_RANGE)
 
 
+def weight_factor(
+    nu: Any,
+    ratio_down: Any,
+    ratio_up: Any,
+    clip: Callable[..., Any] = np.clip,
+    where: Callable[..., Any] = np.where,
+    exp: Callable[[Any], Any] = np.exp,
+    log: Callable[[Any], Any] = np.log,
+) -> Any:
+    """The per-event weight factor of a weight variation at ν, from its ±1σ ratios.
+
+    clip(AsymLogNormal(ν; κ_down = r_down, κ_up = r_up), FACTOR_RANGE), the ratios clipped to
+    RATIO_RANGE: the one formula of `one_weight_variation` and `two_weight_variation`. The
+    array operations are NumPy's by default; with TensorFlow's (`tf.clip_by_value`, `tf.where`,
+    `tf.exp`, `tf.math.log`) the same factor is differentiable in ν, so a fit can use a
+    simulation's exact weight variation as its ratio model (tests/perf/
+    top_mass_isr_reference.py) and agree with the weights PreProcess applied to the last bit.
+    """
+    low, high = RATIO_RANGE
+    d_down = log(clip(ratio_down, low, high))
+    d_up = log(clip(ratio_up, low, high))
+    factor = exp(nu * log_kappa(nu, d_down, d_up, clip=clip, where=where))
+    return clip(factor, *FACTOR_RANGE)
+
+
 def _apply_factor(
     df: pd.DataFrame, param: str, kappa_down: np.ndarray, kappa_up: np.ndarray, mask: str | None
 ) -> pd.DataFrame:
     nu = _column(df, param, "parameter")
     weights = _column(df, WEIGHT, "weight")
-    factor = np.clip(lnn_factor(nu, kappa_down, kappa_up), *FACTOR_RANGE)
+    factor = weight_factor(nu, kappa_down, kappa_up)
     if mask:
         inside = expressions.mask(df, mask, "asym_log_normal mask")
         factor = np.where(inside, factor, 1.0)

@@ -19,10 +19,10 @@ while parsing the workflow, where their import time would be paid for every rule
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal, overload
+from typing import Any, Literal, overload
 
 import numpy as np
 
@@ -32,6 +32,7 @@ __all__ = [
     "ExampleFile",
     "example_outputs",
     "expected_ttbar_yield",
+    "isr_ratios",
     "simulate_example",
 ]
 
@@ -97,14 +98,20 @@ TOP_MASSES: tuple[float, ...] = (169.5, 171.5, 172.5, 173.5, 175.5)
 DEFAULT_MTOP: float = 172.5
 #: True top mass of the pseudo-data.
 DATA_MTOP: float = 172.2
-#: Expected ttbar yield at the default mass, after the pt > 400 GeV selection.
+#: Expected ttbar yield at the default mass, after the pt_nom > 400 GeV selection.
 TTBAR_YIELD: float = 2000.0
 #: Relative change of the ttbar cross-section per GeV of top mass (lighter tops: more events).
 TTBAR_YIELD_SLOPE: float = 0.01
-#: Expected W+jets yield.
+#: Expected W+jets yield, after the pt_nom > 400 GeV selection.
 WJETS_YIELD: float = 3000.0
-#: Lower edge of the jet pt spectrum, i.e. the analysis' pt threshold.
+#: The analysis' jet pt threshold (applied to the JES-shifted pt), and the reference pt of the
+#: jet-mass resolution.
 PT_MIN: float = 400.0
+#: Lower edge of the simulated pt_nom spectrum of ttbar and W+jets. Below PT_MIN / 1.03, so a
+#: JES shift anywhere in [-3, 3] sigma (1 % of pt per sigma) moves events across the threshold
+#: in both directions; were the simulation to start at PT_MIN, an upward shift could not bring
+#: any event in and the shifted pt would have an edge at PT_MIN (1 + 0.01 jes) that pins jes.
+PT_GEN_MIN: float = 370.0
 #: Fraction of ttbar events with a negative generator weight (NLO-like).
 NEGATIVE_WEIGHT_FRACTION: float = 0.02
 
@@ -127,15 +134,24 @@ def expected_ttbar_yield(mtop: float | np.ndarray) -> float | np.ndarray:
     return TTBAR_YIELD * (1.0 + TTBAR_YIELD_SLOPE * (DEFAULT_MTOP - mtop))
 
 
-def _isr_ratios(pt: np.ndarray, size: float) -> tuple[np.ndarray, np.ndarray]:
+#: Size of the ISR weight variation (`isr_ratios`) of ttbar and of W+jets.
+TTBAR_ISR_SIZE: float = 0.10
+WJETS_ISR_SIZE: float = 0.05
+#: The ISR size of each simulated file, by stem (what an exact ISR reweighting needs).
+ISR_SIZES: dict[str, float] = {"ttbar": TTBAR_ISR_SIZE, "wjets": WJETS_ISR_SIZE}
+
+
+def isr_ratios(pt: Any, size: float, tanh: Callable[[Any], Any] = np.tanh) -> tuple[Any, Any]:
     """Per-event ISR up/down weight ratios: more (up) or less (down) hard radiation at high pt.
 
     A tanh of pt makes the variation a shape effect (soft jets lose, hard jets gain) with a
     bounded size, so the ratios stay well inside the [0.5, 2] clip of `two_weight_variation`.
     `size` scales both sides; the down variation is 80 % of the up one, as radiation
-    uncertainties are typically asymmetric.
+    uncertainties are typically asymmetric. Public, and written for any array backend (`tanh`
+    is NumPy's or TensorFlow's), so that an exact ISR reweighting in a fit uses the generator's
+    own formula (tests/perf/top_mass_isr_reference.py).
     """
-    t = np.tanh((pt - 500.0) / 200.0)
+    t = tanh((pt - 500.0) / 200.0)
     return 1.0 + size * t, 1.0 - 0.8 * size * t
 
 
@@ -144,26 +160,29 @@ def _nb(rng: np.random.Generator, n: int, p_two: float) -> np.ndarray:
     return 1.0 + (rng.random(n) < p_two)
 
 
-def _ttbar_kinematics(rng: np.random.Generator, mtop: np.ndarray) -> Columns:
+def _ttbar_kinematics(rng: np.random.Generator, mtop: np.ndarray, pt_min: float) -> Columns:
     """Reconstructed jet mass, jet pt and b-tag multiplicity of ttbar events at per-event mtop.
 
+    The jet pt is `pt_min` plus an exponential: memoryless, so events generated from a lower
+    edge and selected at pt > PT_MIN are distributed exactly as events generated from PT_MIN.
     The jet mass has a Gaussian core just below the generated mass (out-of-cone losses) whose
     width shrinks as the jet gets harder (collimated decays are better contained), plus a 15 %
     tail of partially merged jets reconstructed at ~80 % of the mass. The tail width of 12 %
     keeps it more than six standard deviations away from zero mass.
     """
     n: int = mtop.shape[0]
-    pt = PT_MIN + rng.exponential(150.0, n)
+    pt = pt_min + rng.exponential(150.0, n)
     m_jet = 0.98 * mtop + 0.06 * mtop * (PT_MIN / pt) ** 0.3 * rng.standard_normal(n)
     tail = rng.random(n) < 0.15
     m_jet[tail] = mtop[tail] * (0.80 + 0.12 * rng.standard_normal(int(tail.sum())))
     return {"m_jet_nom": m_jet, "pt_nom": pt, "nb": _nb(rng, n, 0.45)}
 
 
-def _wjets_kinematics(rng: np.random.Generator, n: int) -> Columns:
-    """W+jets kinematics: a falling jet-mass spectrum with no top peak and a softer pt."""
+def _wjets_kinematics(rng: np.random.Generator, n: int, pt_min: float) -> Columns:
+    """W+jets kinematics: a falling jet-mass spectrum with no top peak and a softer pt (from
+    `pt_min`, memoryless as ttbar's)."""
     m_jet = 100.0 + rng.exponential(60.0, n)
-    pt = PT_MIN + rng.exponential(110.0, n)
+    pt = pt_min + rng.exponential(110.0, n)
     return {"m_jet_nom": m_jet, "pt_nom": pt, "nb": _nb(rng, n, 0.15)}
 
 
@@ -172,15 +191,47 @@ def _exact_count(n: int, fraction: float) -> int:
     return math.floor(fraction * n + 0.5)
 
 
+def _selected_sums(
+    values: np.ndarray, pt: np.ndarray, groups: np.ndarray, names: Sequence[str]
+) -> np.ndarray:
+    """Σ values over the events above the analysis threshold (pt_nom > PT_MIN), per group.
+
+    The expected yields are defined after the threshold, so the weights are scaled by these
+    sums; a group with no positive sum cannot be scaled and fails with a clear message.
+
+    Args:
+        values: per-event values (signs or raw weights).
+        pt: per-event pt_nom.
+        groups: per-event index into `names`.
+        names: the samples, for the message (e.g. "ttbar at mtop = 169.5").
+
+    Raises:
+        ValueError: a group whose sum is not positive (too few simulated events).
+    """
+    sums = np.bincount(groups, weights=values * (pt > PT_MIN), minlength=len(names))
+    empty = [name for name, total in zip(names, sums, strict=True) if not total > 0]
+    if empty:
+        raise ValueError(
+            f"example top_mass: too few simulated events; the weights of {', '.join(empty)} "
+            f"above pt_nom = {PT_MIN:g} GeV do not sum to a positive value, so they cannot be "
+            "scaled to the expected yield: increase `events`"
+        )
+    return sums
+
+
 def _produce_ttbar(rng: np.random.Generator, events: int) -> Columns:
     """The ttbar signal: `events` events per generated mass, rows in random order.
 
-    Exactly 2 % of the events of each mass point carry a negative weight, so the sum of signs
-    is always positive and the weights can be rescaled to the expected yield exactly: the sum
-    per mass point equals `expected_ttbar_yield(mtop)` to rounding. The mass points are
-    interleaved so any leading chunk of the file is representative; only the (mass, sign)
-    labels are permuted, before the kinematics are drawn, because gathering every column
-    afterwards would cost more than the whole simulation.
+    Exactly 2 % of the events of each mass point carry a negative weight, and all weights of a
+    mass point have one magnitude, scaled so that the weights of the events above the analysis
+    threshold (pt_nom > PT_MIN; the pt spectrum starts at PT_GEN_MIN, so about 18 % are below
+    it) sum to `expected_ttbar_yield(mtop)` to rounding. The mass points are interleaved so any
+    leading chunk of the file is representative; only the (mass, sign) labels are permuted,
+    before the kinematics are drawn, because gathering every column afterwards would cost more
+    than the whole simulation.
+
+    Raises:
+        ValueError: so few events that a mass point has no net positive weight above PT_MIN.
     """
     masses = np.asarray(TOP_MASSES)
     k = _exact_count(events, NEGATIVE_WEIGHT_FRACTION)
@@ -192,25 +243,32 @@ def _produce_ttbar(rng: np.random.Generator, events: int) -> Columns:
     mass_index = np.repeat(np.arange(masses.shape[0], dtype=np.int8), events)[order]
     sign = np.tile(block_signs, masses.shape[0])[order]
     mtop = masses[mass_index]
-    columns = _ttbar_kinematics(rng, mtop)
-    scale = expected_ttbar_yield(masses) / float(events - 2 * k)
+    columns = _ttbar_kinematics(rng, mtop, PT_GEN_MIN)
+    names = [f"ttbar at mtop = {m:g}" for m in masses]
+    net = _selected_sums(sign.astype(np.float64), columns["pt_nom"], mass_index, names)
+    scale = expected_ttbar_yield(masses) / net
     gen_wt = sign * scale[mass_index]
-    up, down = _isr_ratios(columns["pt_nom"], 0.10)
+    up, down = isr_ratios(columns["pt_nom"], TTBAR_ISR_SIZE)
     return {"mtop": mtop, **columns, "gen_wt": gen_wt, "wt_isr_up": up, "wt_isr_down": down}
 
 
 def _produce_wjets(rng: np.random.Generator, events: int) -> Columns:
-    """The W+jets background: 2 x `events` events summing exactly to the expected yield.
+    """The W+jets background: 2 x `events` events from PT_GEN_MIN, the ones above the analysis
+    threshold (pt_nom > PT_MIN) summing exactly to the expected yield.
 
     The generator weights are positive with a modest log-normal spread (as from merging
     slices of different luminosity), independent of the kinematics so that the weighted and
     unweighted distributions agree and the data can be drawn unweighted.
+
+    Raises:
+        ValueError: so few events that none is above PT_MIN.
     """
     n = 2 * events
-    columns = _wjets_kinematics(rng, n)
+    columns = _wjets_kinematics(rng, n, PT_GEN_MIN)
     raw = rng.lognormal(0.0, 0.2, n)
-    gen_wt = raw * (WJETS_YIELD / raw.sum())
-    up, down = _isr_ratios(columns["pt_nom"], 0.05)
+    selected = _selected_sums(raw, columns["pt_nom"], np.zeros(n, dtype=np.int8), ["wjets"])
+    gen_wt = raw * (WJETS_YIELD / selected[0])
+    up, down = isr_ratios(columns["pt_nom"], WJETS_ISR_SIZE)
     return {**columns, "gen_wt": gen_wt, "wt_isr_up": up, "wt_isr_down": down}
 
 
@@ -220,12 +278,17 @@ def _produce_data(rng: np.random.Generator, events: int) -> Columns:
     Only the nominal observables are stored: real data carry no generator mass, no weights and
     no systematic variations, so the JES shift of the data is 0 by construction. The count does
     not depend on `events`, which only sets the simulation statistics.
+
+    Unlike the simulation, the data are generated from PT_MIN, not PT_GEN_MIN: with jes = 0
+    the analysis keeps only pt_nom > PT_MIN, and an exponential pt is memoryless, so this is
+    the same distribution as the simulation above the threshold (and the expected yields are
+    defined there). It also keeps the data file what it was before the simulation was widened.
     """
     del events  # the data size is set by the physics yields, not the simulation size
     n_tt = int(rng.poisson(expected_ttbar_yield(DATA_MTOP)))
     n_w = int(rng.poisson(WJETS_YIELD))
-    tt = _ttbar_kinematics(rng, np.full(n_tt, DATA_MTOP))
-    w = _wjets_kinematics(rng, n_w)
+    tt = _ttbar_kinematics(rng, np.full(n_tt, DATA_MTOP), PT_MIN)
+    w = _wjets_kinematics(rng, n_w, PT_MIN)
     order = rng.permutation(n_tt + n_w)
     return {name: np.concatenate([tt[name], w[name]])[order] for name in tt}
 

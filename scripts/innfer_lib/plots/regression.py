@@ -69,7 +69,7 @@ def spline_plot(
     title: str = "",
     errors: np.ndarray | None = None,
 ) -> None:
-    """S(ν) between its knots, with the per-bin ratios it passes through (and, for a
+    """S(ν) between its knots, with the ratios Σw/Σw·r̂ it passes through (and, for a
     classifier, INNFER's spread √(Σw²(r − S)²)/Σw of each as error bars)."""
     apply_style()
     fig, ax = plt.subplots(figsize=(8, 6))

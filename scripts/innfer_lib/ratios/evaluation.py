@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from innfer_lib.data.schema import CLASSIFIER_TRUTH, WEIGHT
-from innfer_lib.ratios.normalisation import NormalisationSpline, fit_spline_on_grid
+from innfer_lib.ratios.normalisation import NormalisationSpline, fit_spline_over_events
 
 #: Column of the prediction files holding r̂ (next to the true `wt_shift`).
 REGRESSED = "wt_shift_regressed"
@@ -51,41 +51,30 @@ def regression_predictions(
     return table
 
 
-#: Most training events the regression's S(ν) averages over at each of its ν values: the
-#: spline's statistical precision (~1/√n) then sits well below its systematic needs.
-SPLINE_EVENTS = 200_000
-
-
 def regression_spline(
-    model: Any, train: pd.DataFrame, parameters: Mapping[str, Any]
+    model: Any, train: pd.DataFrame, parameters: Mapping[str, Any], where: str
 ) -> NormalisationSpline:
-    """S(ν) = Σw / Σw·r̂(x, ν) over the nominal training events, with ν set to each of
-    `GRID_POINTS` values over the trained range (`fit_spline_on_grid`).
-
-    INNFER bins the training events by their own drawn ν instead. Its S is then not the
-    normaliser of the learned r̂ but a binned, cubic-interpolated average of it, and a
-    likelihood gradient in ν of 0.1 nats/event per unit ν inherits the difference: on the
-    shape-nuisance benchmark d ln S/dν near ν = 1 came out −0.093 where 1/E[r̂] gives −0.102,
-    biasing ν̂ by +0.4 at a true ν of 1 (2σ of 10⁴ events). Setting ν on the same events at
-    every knot normalises exactly the r̂ the likelihood uses.
+    """S(ν) = Σw/Σw·r̂(x, ν) over every training event at each ν of its grid
+    (`normalisation.fit_spline_over_events`), r̂ clipped as the likelihood uses it.
 
     Args:
-        model: The regression (`ratio_of_inputs`, `parameter`).
-        train: Its physical training table (`regression_predictions`).
-        parameters: The model's parameters.yaml (X_columns, training_range).
+        model: the regression (`RegressedRatio`).
+        train: the training events in physical units (`physical_table`).
+        parameters: the regression's parameters.yaml (X_columns).
+        where: names the model in the clipping messages.
     """
+    parameter = model.parameter
     columns = list(parameters["X_columns"])
-    inputs = np.array(train[columns].to_numpy(np.float64)[:SPLINE_EVENTS])  # ν is set in place
-    weights = train[WEIGHT].to_numpy(np.float64)[:SPLINE_EVENTS]
-    nu_column = columns.index(model.parameter)
-    low, high = (float(v) for v in parameters["training_range"][model.parameter])
+    inputs = np.array(train[columns].to_numpy(np.float64))  # a copy, ν overwritten per knot
+    index = columns.index(parameter)
 
     def ratio_at(nu: float) -> np.ndarray:
-        inputs[:, nu_column] = nu
-        return model.ratio_of_inputs(inputs, f"regression of {model.parameter} at {nu:g}")
+        inputs[:, index] = nu
+        return np.asarray(model.ratio_of_inputs(inputs, f"{where} at {parameter} = {nu:g}"))
 
-    spline, _ = fit_spline_on_grid(model.parameter, (low, high), weights, ratio_at)
-    return spline
+    return fit_spline_over_events(
+        parameter, train[parameter].to_numpy(), train[WEIGHT].to_numpy(), ratio_at
+    )
 
 
 def classifier_predictions(
