@@ -98,6 +98,7 @@ def test_plot_labels_reach_plot_jobs_only(parsed):
         "generator_combined",
         "generator_summary",
         "flow",
+        "plot_regression",
         "scan_plot",
         "scan_2d_collect",
         "postfit_plot",
@@ -106,8 +107,13 @@ def test_plot_labels_reach_plot_jobs_only(parsed):
 
 
 def test_a_files_entry_reaches_its_own_jobs_only(parsed):
+    # The isr regression's training sets read the ttbar file too (ttbar's own aux jobs only).
     assert changed_jobs(parsed, "tighten_ttbar") == [
         'load_data {"file": "ttbar"}',
+        'preprocess_aux {"category": "one_b", "kind": "regression", "model": "ttbar", '
+        '"parameter": "isr"}',
+        'preprocess_aux {"category": "two_b", "kind": "regression", "model": "ttbar", '
+        '"parameter": "isr"}',
         'preprocess_model {"category": "one_b", "model": "ttbar"}',
         'preprocess_model {"category": "two_b", "model": "ttbar"}',
     ]
