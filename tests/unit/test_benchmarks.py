@@ -264,6 +264,27 @@ def test_simulate_structure_and_reproducibility(name):
         bench.simulate(0, seed=1)
 
 
+@pytest.mark.parametrize("name", bm.SCENARIOS)
+def test_validation_only_values_sized_like_a_validation_split(name):
+    """The shape benchmark draws a held-out Y1 value 0.1 as often as a training one (its val
+    fraction), so each validation point is ~1/120 of the training set; the INNFER benchmarks
+    keep their uniform draws (and so their files)."""
+    bench = bm.get_benchmark(name)
+    (stem, *_) = bench.file_stems().values()  # the Y1-dependent process comes first
+    frame = bench.simulate(200_000, seed=3)[stem]
+    counts = frame.groupby("Y1").size()
+    held_out = counts[counts.index.isin(bm.DROP_FROM_TRAINING)].to_numpy()
+    trained = counts[~counts.index.isin(bm.DROP_FROM_TRAINING)].to_numpy()
+    ratio = held_out.mean() / trained.mean()
+    if name == "Dim2GaussianWithShapeNuisance":
+        assert bench.analysis_config("in")["preprocess"]["train_test_val_split"] == "0.8:0.1:0.1"
+        assert ratio == pytest.approx(0.1, abs=0.01)
+        # weights still normalise every value to the same total, held-out or not
+        np.testing.assert_allclose(frame.groupby("Y1")["wt"].sum().to_numpy(), 1000.0)
+    else:
+        assert ratio == pytest.approx(1.0, abs=0.05)
+
+
 def _check_moments(sample: np.ndarray, mean: float, var: float, n_se: float = 5.0) -> None:
     n = sample.size
     m = sample.mean()
@@ -493,7 +514,8 @@ def test_analysis_config(name):
         assert cfg["inference"]["rate_parameters"] == []
         assert cfg["validation"]["loop"] == [{"Y1": v} for v in bm.VALIDATION_VALUES]
     assert default in cfg["validation"]["loop"]
-    split = "0.8:0.1:0.1" if name in ("Dim5", "Dim1GaussianWithExpBkgVaryingYield") else None
+    wide = ("Dim5", "Dim1GaussianWithExpBkgVaryingYield", "Dim2GaussianWithShapeNuisance")
+    split = "0.8:0.1:0.1" if name in wide else None
     assert cfg["preprocess"]["train_test_val_split"] == (split or "0.4:0.3:0.3")
     for proc in bench.processes:
         model = cfg["models"][proc]
