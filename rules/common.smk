@@ -15,6 +15,7 @@ sys.path.insert(0, str(REPO / "scripts"))
 
 from innfer_lib.core.analysis import AUX_KINDS, load_analysis
 from innfer_lib.core.analysis_checks import check_weight_variations
+from innfer_lib.data.loading import check_weight_shifts_modelled
 from innfer_lib.core.analysis_slices import (
     CONSTRAINTS,
     OBSERVED_DATA,
@@ -169,6 +170,7 @@ except InnferError as err:
 
 try:
     check_weight_variations(ANALYSIS)
+    check_weight_shifts_modelled(ANALYSIS)
 except InnferError as err:
     raise WorkflowError(str(err)) from None
 

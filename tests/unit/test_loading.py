@@ -13,7 +13,7 @@ from innfer_lib.data.asym_log_normal import one_weight_variation, two_weight_var
 from innfer_lib.data.benchmarks import get_benchmark
 from innfer_lib.data.data_events import load_data_events, resample_for_data
 from innfer_lib.data.functions import apply_function, function_columns
-from innfer_lib.data.loading import load_file, required_columns
+from innfer_lib.data.loading import check_weight_shifts_modelled, load_file, required_columns
 from innfer_lib.data.tables import read_table
 from innfer_lib.data.yields import lnn_factor
 
@@ -526,3 +526,51 @@ def test_resample_rejects_non_positive_total():
         resample_for_data(
             [(x, np.ones(3)), (x, np.array([1.0, -2.0, 0.0]))], ["A"], np.random.default_rng(0)
         )
+
+
+# ---------------------------------------------------------------------------------------------
+# weight_shifts a model learns
+# ---------------------------------------------------------------------------------------------
+
+
+def test_weight_shifts_must_change_events_a_model_learns(tmp_path):
+    """An entry is used when a process reading its file has a parameter it reads among its
+    shape parameters (density parameter or shift, ratio model); a constant factor is always
+    used; a nuisance nothing models is an error naming the entry."""
+    raw = raw_config(tmp_path, ["x.parquet"], weight_shifts={"k": "1.02", "nu": "1 + 0.1 * nu"})
+    raw["nuisances"] = ["nu"]
+    raw["default_values"]["nu"] = 0.0
+    with pytest.raises(ConfigError, match=r"files\.base\.weight_shifts\.nu: varies the weights"):
+        check_weight_shifts_modelled(load_analysis(raw))
+    # learned by the flow as a shift of its training set
+    flow = copy.deepcopy(raw)
+    entry = flow["models"]["Gaussian"]["density_models"][0]
+    entry["parameters"].append("nu")
+    entry["shifts"] = {"nu": {"type": "continuous", "range": [-2.0, 2.0]}}
+    check_weight_shifts_modelled(load_analysis(flow))
+    # learned by a regression of the weight ratio
+    ratio = copy.deepcopy(raw)
+    ratio["models"]["Gaussian"]["regression_models"] = [
+        {
+            "parameter": "nu",
+            "file": "base",
+            "shifts": {"nu": {"type": "continuous", "range": [-2.0, 2.0]}},
+        }
+    ]
+    check_weight_shifts_modelled(load_analysis(ratio))
+    # a second process on another file does not model this file's events
+    other = copy.deepcopy(raw)
+    other["files"]["other"] = {"inputs": ["o.parquet"], "weight": "wt", "parameters": []}
+    other["models"]["Other"] = {
+        "density_models": [
+            {
+                "file": "other",
+                "parameters": ["nu"],
+                "shifts": {"nu": {"type": "fixed", "value": 1.0}},
+            }
+        ],
+        "yields": [{"file": "other"}],
+    }
+    other["validation"]["files"]["Other"] = [{"file": "other"}]
+    with pytest.raises(ConfigError, match=r"file 'base' learns that"):
+        check_weight_shifts_modelled(load_analysis(other))

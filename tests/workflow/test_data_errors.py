@@ -240,6 +240,27 @@ def test_ratio_model_of_a_weight_that_does_not_vary(tmp_path: Path) -> None:
     case.assert_dry_run_passes()
 
 
+def test_weight_variation_no_model_learns(tmp_path: Path) -> None:
+    """A `weight_shifts` entry of ν with no model of ν would move nothing in the fit (no shape,
+    no yield), although the ν = ±1 validation points are built with it."""
+    case = shape_nuisance_case(tmp_path)
+    models = case.raw["models"]["Signal"].pop("regression_models")
+    case.write_analysis()
+    failure = case.dry_run_fails()
+    assert_names(
+        failure,
+        str(case.analysis),
+        "files.base.weight_shifts.nu: varies the weights with 'nu'",
+        "regression_models / classifier_models",
+    )
+    assert_no_traceback(failure)
+    assert_short(failure)
+    assert not case.results.exists()
+    case.raw["models"]["Signal"]["regression_models"] = models
+    case.write_analysis()
+    case.assert_dry_run_passes()
+
+
 def test_weight_variation_reading_a_column_the_file_lacks(tmp_path: Path) -> None:
     """INNFER's per-event variations are columns (wt_isr_up); one the file lacks is named."""
     case = shape_nuisance_case(tmp_path)

@@ -382,3 +382,56 @@ def load_file(analysis: Analysis, base: str, base_dir: str | Path | None = None)
         )
     out = pd.concat(frames, ignore_index=True)
     return _add_summed_columns(out, summed, f"{src}.add_summed_columns")
+
+
+def _varied_on_file(analysis: Analysis, base: str) -> set[str]:
+    """Parameters some model moves the events of `base` with: its processes' shape parameters.
+
+    A process's shape parameters (density parameters and shifts, regression and classifier
+    models) are the ones PreProcess builds its files' events at ±1 σ of, for the training sets
+    and for the yield effect; any other parameter stays at its default on those events.
+    """
+    varied: set[str] = set()
+    for process in analysis.processes:
+        for cat in analysis.categories:
+            files = (
+                *analysis.model_files(process, cat),
+                analysis.yields_file(process, cat),
+                analysis.validation_file(process, cat),
+            )
+            if base in files:
+                varied.update(analysis.shape_parameters(process, cat))
+    return varied
+
+
+def check_weight_shifts_modelled(analysis: Analysis) -> None:
+    """A `weight_shifts` entry must change events some model learns from.
+
+    The entry multiplies a file's weights by a factor of parameters (e.g. isr). If none of them
+    is a shape parameter of a process reading the file (a density parameter or shift, or the
+    parameter of a regression or classifier model), no training set and no yield is ever
+    built away from their defaults, so the factor is always 1 there: the fit's nuisance would
+    move nothing on that file, neither its shape nor its yield, while the config looks as if it
+    did. Validation points that vary the parameter do not count: they would show the missing
+    model, not make one.
+
+    Raises:
+        ConfigError: naming the entry, the parameters it reads and how to model them.
+    """
+    parameters = set(analysis.fit_parameters)
+    for base, spec in (analysis.raw.get("files") or {}).items():
+        entries = (spec or {}).get("weight_shifts") or {}
+        if not isinstance(entries, Mapping):
+            continue
+        varied = _varied_on_file(analysis, base)
+        for name, entry in entries.items():
+            source = f"files.{base}.weight_shifts"
+            reads = [c for c in _entry_io(name, entry, source)[0] if c in parameters]
+            if reads and not set(reads) & varied:
+                raise ConfigError(
+                    f"{analysis.source}: {source}.{name}: varies the weights with "
+                    f"{', '.join(repr(p) for p in reads)}, but no model of a process reading "
+                    f"file '{base}' learns that (a density_models parameter or shift, or a "
+                    "regression_models / classifier_models entry with that parameter), so the "
+                    "fit would ignore it on these events; add such a model or remove the entry"
+                )
