@@ -49,6 +49,8 @@ from innfer_lib.ratios.fcnn_options import (
     check_fcnn_options,
 )
 from innfer_lib.ratios.pruning import CLASSIFIER_METRICS, check_thresholds
+from innfer_lib.ratios.loading import ratio_model_files
+from innfer_lib.inference.fit_inputs import RATIO_INPUT_FIELDS
 from innfer_lib.inference.freeze import check_fit_set_freezes, frozen_parameters
 from innfer_lib.inference.impacts import REFIT, SHIFTS, impacted_pois, refit_parameters
 
@@ -439,41 +441,21 @@ def learned_model_inputs():
 
 
 # -- ratio models (regression, classifier) of weight-only nuisances (issue 15) --
-RATIO_FILES = {
-    "regression": {
-        "model": PATHS.regression_model,
-        "architecture": PATHS.regression_architecture,
-        "spline": PATHS.regression_spline,
-    },
-    "classifier": {
-        "model": PATHS.classifier_model,
-        "architecture": PATHS.classifier_architecture,
-        "spline": PATHS.classifier_spline,
-    },
-}
-
-
 def ratio_inputs(process, category, density=LEARNED):
     """Named inputs `<kind>_{model,architecture,spline,parameters}__<process>__<category>__<ν>`.
 
-    Every regression and classifier model of the process in the category, for a learned
-    density only: the benchmark's truth already depends on its weight-only nuisances. A
-    parameter the flow is conditioned on itself needs none (`ratios.loading.reweight` skips it
-    too). A pruned classifier is still an input: its spline file says it is pruned.
+    Every regression and classifier model of the process in the category
+    (`ratios.loading.ratio_model_files`), for a learned density only: the benchmark's truth
+    already depends on its weight-only nuisances. A pruned classifier is still an input: its
+    spline file says it is pruned.
     """
     if density != LEARNED:
         return {}
     inputs = {}
-    flow_parameters = ANALYSIS.model_parameters(process, category)
-    for kind, files in RATIO_FILES.items():
-        for param in ANALYSIS.aux_entries(process, kind, category):
-            if param in flow_parameters:
-                continue
-            where = dict(model=process, category=category, parameter=param)
-            patterns = {**files, "parameters": fill(PATHS.aux_parameters, kind=kind)}
-            for name, pattern in patterns.items():
-                key = input_key(f"{kind}_{name}", process, category, param)
-                inputs[key] = fill(pattern, **where)
+    for param, files in ratio_model_files(ANALYSIS, PATHS, process, category).items():
+        for name, field in RATIO_INPUT_FIELDS.items():
+            key = input_key(f"{files.kind}_{name}", process, category, param)
+            inputs[key] = getattr(files, field)
     return inputs
 
 

@@ -23,13 +23,14 @@ sys.path.insert(0, str(REPO / "scripts"))
 
 import numpy as np  # noqa: E402
 
+from innfer_lib.core.analysis import load_analysis  # noqa: E402
 from innfer_lib.core.io import read_yaml  # noqa: E402
 from innfer_lib.core.paths import Paths  # noqa: E402
 from innfer_lib.data.benchmarks import DEFAULT_Y, SHAPE_NUISANCE, get_benchmark  # noqa: E402
 from innfer_lib.density.models import load_density  # noqa: E402
 from innfer_lib.inference.likelihood import Likelihood  # noqa: E402
 from innfer_lib.inference.model import Category, Process  # noqa: E402
-from innfer_lib.ratios.loading import RatioFiles, load_ratio  # noqa: E402
+from innfer_lib.ratios.loading import RATIO_KINDS, load_ratio, ratio_model_files  # noqa: E402
 from innfer_lib.ratios.reweighted import ReweightedDensity  # noqa: E402
 
 PROCESS, CATEGORY = "Signal", "inclusive"
@@ -37,17 +38,11 @@ PROCESS, CATEGORY = "Signal", "inclusive"
 
 def _ratio(paths: Paths) -> object:
     """The run's ratio model of ν, whichever kind it trained."""
-    where = {"model": PROCESS, "category": CATEGORY, "parameter": SHAPE_NUISANCE}
-    for kind in ("regression", "classifier"):
-        model = paths.format(getattr(paths, f"{kind}_model"), **where)
-        if Path(model).exists():
-            files = RatioFiles(
-                kind=kind,
-                model=model,
-                architecture=paths.format(getattr(paths, f"{kind}_architecture"), **where),
-                normalisation=paths.format(getattr(paths, f"{kind}_spline"), **where),
-                parameters=paths.format(paths.aux_parameters, kind=kind, **where),
-            )
+    bench = get_benchmark("Dim2GaussianWithShapeNuisance")
+    for kind in RATIO_KINDS:
+        analysis = load_analysis(bench.analysis_config("inputs", kind))
+        (files,) = ratio_model_files(analysis, paths, PROCESS, CATEGORY).values()
+        if Path(files.model).exists():
             return kind, load_ratio(files)
     raise SystemExit(f"{paths}: no trained regression or classifier of {SHAPE_NUISANCE}")
 

@@ -68,7 +68,7 @@ from innfer_lib.inference.likelihood import Likelihood  # noqa: E402
 from innfer_lib.inference.problem import FitProblem, build_problem  # noqa: E402
 from innfer_lib.inference.validity import best_fit_reasons, covariance_reasons  # noqa: E402
 from innfer_lib.ratios.evaluation import physical_table, regression_spline  # noqa: E402
-from innfer_lib.ratios.loading import RATIO_KINDS, RatioFiles  # noqa: E402
+from innfer_lib.ratios.loading import ratio_model_files  # noqa: E402
 from innfer_lib.ratios.normalisation import NormalisationSpline, fit_spline_on_grid  # noqa: E402
 from innfer_lib.ratios.regression import LearnedRegression  # noqa: E402
 from innfer_lib.ratios.reweighted import ReweightedDensity  # noqa: E402
@@ -151,25 +151,11 @@ def fit_inputs(analysis: Analysis, paths: Paths, val: int) -> FitInputs:
     for process in analysis.processes:
         for category in analysis.categories:
             where = {"model": process, "category": category}
-            ratios = {}
-            flow_parameters = analysis.model_parameters(process, category)
-            for kind in RATIO_KINDS:
-                for param in analysis.aux_entries(process, kind, category):
-                    if param in flow_parameters:
-                        continue
-                    files = {**where, "parameter": param}
-                    ratios[param] = RatioFiles(
-                        kind=kind,
-                        model=getattr(paths, f"{kind}_model").format(**files),
-                        architecture=getattr(paths, f"{kind}_architecture").format(**files),
-                        normalisation=getattr(paths, f"{kind}_spline").format(**files),
-                        parameters=paths.aux_parameters.format(kind=kind, **files),
-                    )
             out[(process, category)] = ProcessInputs(
                 parameters=paths.parameters.format(**where),
                 validation=paths.validation.format(val=val, **where),
                 architecture=paths.density_architecture.format(density=LEARNED, **where),
-                ratios=ratios,
+                ratios=ratio_model_files(analysis, paths, process, category),
             )
     return FitInputs(out)
 

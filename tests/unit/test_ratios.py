@@ -332,6 +332,34 @@ def test_ratio_inputs_are_grouped_per_process_and_parameter():
         ratio_inputs(named)
 
 
+@pytest.mark.parametrize("kind", ["regression", "classifier"])
+def test_ratio_model_files_round_trip_through_named_inputs(kind):
+    """The workflow names a fit's ratio inputs from `ratio_model_files` (rules/common.smk) and
+    the job reads them back with `ratio_inputs`: the same files, under the run's paths."""
+    from innfer_lib.core.analysis import load_analysis
+    from innfer_lib.core.paths import INPUT_KEY_SEPARATOR, Paths
+    from innfer_lib.data.benchmarks import get_benchmark
+    from innfer_lib.inference.fit_inputs import RATIO_INPUT_FIELDS, ratio_inputs
+    from innfer_lib.ratios.loading import ratio_model_files
+
+    raw = get_benchmark("Dim2GaussianWithShapeNuisance").analysis_config("in", kind)
+    paths = Paths.for_analysis("res", raw["name"])
+    files = ratio_model_files(load_analysis(raw), paths, "Signal", "inclusive")
+    assert list(files) == [NU] and files[NU].kind == kind
+    assert files[NU].model == f"res/{raw['name']}/models/Signal/inclusive/{kind}/nu/weights.npz"
+    assert "{" not in "".join(vars(files[NU]).values())
+    named = {
+        INPUT_KEY_SEPARATOR.join([f"{kind}_{name}", "Signal", "inclusive", NU]): getattr(
+            files[NU], field
+        )
+        for name, field in RATIO_INPUT_FIELDS.items()
+    }
+    assert ratio_inputs(named) == {("Signal", "inclusive"): files}
+    # a flow conditioned on ν itself needs no ratio model
+    raw["models"]["Signal"]["density_models"][0]["parameters"].append(NU)
+    assert ratio_model_files(load_analysis(raw), paths, "Signal", "inclusive") == {}
+
+
 def test_a_pruned_classifier_adds_nothing(tmp_path):
     """The spline file of a pruned classifier says so; the density is then left unchanged."""
     from innfer_lib.core.io import write_yaml

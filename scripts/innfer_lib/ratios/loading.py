@@ -17,6 +17,8 @@ from typing import TYPE_CHECKING
 from innfer_lib.core.errors import ConfigError
 
 if TYPE_CHECKING:
+    from innfer_lib.core.analysis import Analysis
+    from innfer_lib.core.paths import Paths
     from innfer_lib.density.models import Density
     from innfer_lib.ratios.contract import WeightRatio
 
@@ -48,6 +50,33 @@ class RatioFiles:
     architecture: str
     normalisation: str
     parameters: str
+
+
+def ratio_model_files(
+    analysis: Analysis, paths: Paths, process: str, category: str
+) -> dict[str, RatioFiles]:
+    """The files of every ratio model a learned density of (process, category) is reweighted by.
+
+    One per nuisance with a regression or classifier entry in the category, keyed by it; a
+    parameter the flow is conditioned on itself needs none (`reweight` skips it too). The
+    workflow's fit inputs (`ratio_inputs` in rules/common.smk) and the perf scripts that
+    rebuild a fit from a run's files both take the paths from here.
+    """
+    flow_parameters = analysis.model_parameters(process, category)
+    out: dict[str, RatioFiles] = {}
+    for kind in RATIO_KINDS:
+        for parameter in analysis.aux_entries(process, kind, category):
+            if parameter in flow_parameters:
+                continue
+            where = {"model": process, "category": category, "parameter": parameter}
+            out[parameter] = RatioFiles(
+                kind=kind,
+                model=paths.format(getattr(paths, f"{kind}_model"), **where),
+                architecture=paths.format(getattr(paths, f"{kind}_architecture"), **where),
+                normalisation=paths.format(getattr(paths, f"{kind}_spline"), **where),
+                parameters=paths.format(paths.aux_parameters, kind=kind, **where),
+            )
+    return out
 
 
 def load_ratio(files: RatioFiles) -> WeightRatio | None:
