@@ -130,8 +130,9 @@ class Benchmark:
     _split: str = "0.4:0.3:0.3"
     _rate_parameters: tuple[str, ...] = ()
     #: INNFER's layout puts every event of a DROP_FROM_TRAINING value into validation, so those
-    #: points get 1/val_fraction times the events of the others. True draws them only as often
-    #: as the validation split of a training value holds (`_value_probabilities`).
+    #: points get 1/val_fraction times the events of the others. When set, those values are
+    #: drawn only as often as the validation split of a training value holds
+    #: (`_value_probabilities`).
     _size_validation_only_values: bool = False
 
     def __init__(self) -> None:
