@@ -177,6 +177,16 @@ class Case:
     def dry_run_fails(self) -> Failure:
         return self.fails(self.loaded, "-n")
 
+    def assert_config_rejected(self, *names: str) -> Failure:
+        """A dry run stops at parse time: a short message, no traceback, naming the analysis
+        file and every one of `names`, and no job ran (no results directory)."""
+        failure = self.dry_run_fails()
+        assert_names(failure, str(self.analysis), *names)
+        assert_no_traceback(failure)
+        assert_short(failure)
+        assert not self.results.exists(), "a job ran before the config was rejected"
+        return failure
+
     def load_data_fails(self) -> Failure:
         return self.fails(self.loaded)
 
