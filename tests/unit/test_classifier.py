@@ -188,6 +188,7 @@ def test_resume_after_a_kill_gives_the_uninterrupted_weights(tmp_path):
         ({"normalise_batch_categories": "yes"}, "normalise_batch_categories must be"),
         ({"type": "BayesFlow"}, "type must be one of ('FCNN', 'FCNN_TwoPointInterpolator'"),
         ({"dense_layers": {"layer_1": 0}}, "dense_layers[0] must be an integer >= 1"),
+        ({"loss": "mse"}, "loss: chooses a regression's loss; a classifier always trains"),
     ],
 )
 def test_bad_classifier_keys_are_named(options, message):

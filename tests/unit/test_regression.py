@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 import tensorflow as tf
 
-from innfer_lib.core.errors import ConfigError
+from innfer_lib.core.errors import ConfigError, DataError
 from innfer_lib.data.schema import WEIGHT, WEIGHT_SHIFT
 from innfer_lib.data.weighted_stats import standardisation_of, standardise
 from innfer_lib.density.checkpoint import CHECKPOINT_FILE
@@ -23,7 +23,12 @@ from innfer_lib.ratios.normalisation import (
     fit_spline_over_events,
     spline_grid,
 )
-from innfer_lib.ratios.regression import R_FLOOR, LearnedRegression, load_regression
+from innfer_lib.ratios.regression import (
+    R_FLOOR,
+    LearnedRegression,
+    RegressedRatio,
+    load_regression,
+)
 from innfer_lib.ratios.train_job import load_regression_architecture, train_regression
 
 SMALL = {
@@ -97,6 +102,52 @@ def test_reported_loss_includes_the_l2_penalty():
     assert history["train_loss"][0] == pytest.approx(mse + l2, rel=1e-4)
 
 
+GAMMA = {**SMALL, "loss": "gamma_deviance"}
+
+
+def test_gamma_deviance_regresses_the_mean_ratio_not_the_mean_log():
+    """With a ratio that varies at fixed (x, ν), r = exp(ν x)·m with m = 0.5 or 1.5, the
+    regression must give E[r | x, ν] = exp(ν x): a fit of ln r would give exp(ν x + E ln m),
+    14 % low. The output is positive by construction."""
+    raw_train, raw_test = exp_ratio_sample(20000, 0), exp_ratio_sample(5000, 1)
+    for seed, raw in enumerate((raw_train, raw_test)):
+        m = np.random.default_rng(10 + seed).choice([0.5, 1.5], len(raw))
+        raw[WEIGHT_SHIFT] = raw[WEIGHT_SHIFT] * m
+    train, test, parameters = standardised_sets(raw_train, raw_test)
+    net, history = train_regression(train, test, parameters, GAMMA, progress=False)
+    assert net.log_link and history["test_loss"][-1] < history["test_loss"][0]
+    model = RegressedRatio(twin(net), parameters)
+    predicted = model.ratio_of_inputs(raw_test[["x", "nu"]].to_numpy())
+    log_error = np.log(predicted) - raw_test["nu"].to_numpy() * raw_test["x"].to_numpy()
+    assert abs(np.average(log_error, weights=raw_test[WEIGHT])) < 0.02
+    # The labels scatter by ±50 % at fixed (x, ν), so the fit is noisier than on exact ratios.
+    assert np.quantile(np.abs(log_error), 0.95) < 0.1
+
+
+def test_gamma_deviance_is_the_reported_loss():
+    raw = exp_ratio_sample(500, 2)
+    train, test, parameters = standardised_sets(raw, raw)
+    arch = {**GAMMA, "epochs": 0, "l2_lambda": 0.5}
+    net, history = train_regression(train, test, parameters, arch, progress=False)
+    x = train[["x", "nu"]].to_numpy(np.float32)
+    r = raw[WEIGHT_SHIFT].to_numpy()
+    w = train[WEIGHT].to_numpy(np.float64)
+    log_r_hat = net(x).numpy().astype(np.float64)
+    deviance = np.sum(w * (r * np.exp(-log_r_hat) + log_r_hat - np.log(r) - 1.0)) / np.sum(w)
+    l2 = 0.5 * sum(np.sum(k**2) for k in net.get_weights()[0:4:2])
+    assert history["train_loss"][0] == pytest.approx(deviance + l2, rel=1e-4)
+
+
+def test_gamma_deviance_rejects_ratios_that_are_not_positive():
+    raw = exp_ratio_sample(500, 2)
+    raw.loc[3, WEIGHT_SHIFT] = 0.0
+    train, test, parameters = standardised_sets(raw, raw)
+    with pytest.raises(DataError) as err:
+        train_regression(train, test, parameters, GAMMA, progress=False, where=("t.pq", "s.pq"))
+    message = str(err.value)
+    assert message.startswith("t.pq: column 'wt_shift' has 1 ratios") and "loss: mse" in message
+
+
 class Interrupted(Exception):
     """A job killed right after an epoch's checkpoint was written."""
 
@@ -147,6 +198,7 @@ def test_resume_after_a_kill_gives_the_uninterrupted_weights(tmp_path):
         ({"dense_layers": [8, 0]}, "dense_layers[1] must be an integer >= 1"),
         ({"activation": "rleu"}, "activation must be one of"),
         ({"optimizer_name": "Adamw"}, "optimizer_name must be one of"),
+        ({"loss": "mae"}, "loss must be one of ('mse', 'gamma_deviance'), got 'mae'"),
     ],
 )
 def test_bad_architecture_keys_are_named(options, message):
@@ -254,7 +306,7 @@ def test_regression_spline_uses_every_event_at_every_nu():
         assert float(spline.value(v)) == pytest.approx(expected, rel=1e-8)
 
 
-def small_regression(activation: str = "tanh") -> LearnedRegression:
+def small_regression(activation: str = "tanh", loss: str = "mse") -> LearnedRegression:
     parameters = {
         "X_columns": ["x", "nu"],
         "y_columns": [WEIGHT_SHIFT],
@@ -265,15 +317,17 @@ def small_regression(activation: str = "tanh") -> LearnedRegression:
             WEIGHT_SHIFT: {"mean": 1.0, "std": 0.1},
         },
     }
-    net = FCNN(2, {"dense_layers": [16, 16], "activation": activation}, seed=5, dtype="float64")
+    arch = {"dense_layers": [16, 16], "activation": activation, "loss": loss}
+    net = FCNN(2, arch, seed=5, dtype="float64")
     x = np.linspace(-2.0, 2.0, 2001)
     nu = np.array([-2.0, -1.0, 0.0, 1.0, 2.0])
     spline = fit_spline_over_events("nu", nu, np.ones_like(x), lambda v: np.exp(0.2 * v * x))
     return LearnedRegression(net, parameters, spline)
 
 
-def test_log_weight_derivative_matches_finite_differences():
-    model = small_regression()
+@pytest.mark.parametrize("loss", ["mse", "gamma_deviance"])
+def test_log_weight_derivative_matches_finite_differences(loss):
+    model = small_regression(loss=loss)
     ratio: WeightRatio = model  # mypy checks the contract
     assert ratio.parameter == "nu"
     assert model.smooth_in_parameter and model.nu_range == (-2.0, 2.0)

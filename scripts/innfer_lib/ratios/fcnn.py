@@ -7,7 +7,9 @@ best-test-loss weights, resumable checkpoints, seeded batches), with INNFER's lo
 L2 penalty λ Σ‖W‖² of the hidden kernels, the penalty included in the reported losses as
 INNFER reports it:
 
-* regression: the weighted mean squared error Σw(y−ŷ)²/Σw in standardised target units;
+* regression, `loss: mse`: the weighted mean squared error Σw(y−ŷ)²/Σw in standardised target
+  units; with `loss: gamma_deviance` the output is ln r̂ and the loss the weighted mean gamma
+  deviance Σw[r e^{−ŷ} + ŷ − ln r − 1]/Σw of the physical ratio r (fcnn_options explains why);
 * classifier: the weighted categorical cross-entropy −Σw ln p_y / Σw of the softmax of the
   two logits. It is computed as a log-softmax of the logits, which is exact and finite for
   any logits; INNFER takes the softmax and clips it to [1e-7, 1 − 1e-7] to avoid ln 0, which
@@ -46,6 +48,7 @@ from innfer_lib.density.weights_file import (  # noqa: E402
 )
 from innfer_lib.ratios.fcnn_options import (  # noqa: E402
     CLASSIFIER,
+    GAMMA_LOSS,
     REGRESSION,
     resolve_fcnn_architecture,
 )
@@ -158,14 +161,25 @@ class FCNN(tf.Module):
         total = tf.add_n([tf.reduce_sum(tf.square(layer.kernel)) for layer in self._hidden])
         return tf.constant(l2, self._dtype) * total
 
+    @property
+    def log_link(self) -> bool:
+        """Whether the output is ln r̂ (a regression trained with the gamma deviance)."""
+        return self.kind == REGRESSION and self._architecture["loss"] == GAMMA_LOSS
+
     def per_event_loss(self, inputs: Sequence[tf.Tensor], training: bool) -> tf.Tensor:
-        """Per event, from inputs (x, y): (y − ŷ(x))² in standardised units (regression), or
-        −ln p_y(x) from the log-softmax of the logits (classifier, y = 1 shifted, 0 nominal)."""
+        """Per event, from inputs (x, y): (y − ŷ(x))² in standardised units (regression, mse),
+        the gamma deviance y e^{−ŷ} + ŷ − ln y − 1 of the physical ratio y (regression,
+        gamma_deviance), or −ln p_y(x) from the log-softmax of the logits (classifier, y = 1
+        shifted, 0 nominal)."""
         x, y = inputs
         if self.kind == CLASSIFIER:
             log_p = tf.nn.log_softmax(self(x, training=training), axis=-1)
             return -(y * log_p[:, 1] + (1.0 - y) * log_p[:, 0])
-        return tf.square(y - self(x, training=training))
+        out = self(x, training=training)
+        if self.log_link:
+            log_y = tf.math.log(y)
+            return tf.exp(log_y - out) + (out - log_y) - 1.0
+        return tf.square(y - out)
 
     def batch_weights(self, inputs: Sequence[tf.Tensor], w: tf.Tensor) -> tf.Tensor:
         """Weights of one training batch: class-balanced with normalise_batch_categories."""

@@ -37,12 +37,26 @@ REGRESSION = "regression"
 CLASSIFIER = "classifier"
 FCNN_KINDS = (REGRESSION, CLASSIFIER)
 
+#: A regression's loss, which also fixes what its output means:
+#: * "mse" (INNFER's): the output is the standardised r̂ = w(ν)/w(0), fitted by the weighted
+#:   squared error. The rare large ratios dominate it (at |ν| = 3 the shape benchmark's reach
+#:   30, its typical ones 1 ± 0.2), and r̂ can come out negative;
+#: * "gamma_deviance": the output is ln r̂ (a log link) and the loss the gamma deviance
+#:   r/r̂ − ln(r/r̂) − 1. Its minimiser is still the conditional mean E[r | x, ν], as for the
+#:   squared error (a fit of ln r would give exp E[ln r], biased low wherever the ratio varies
+#:   at fixed x), but its curvature in ln r̂ is one per event, so every ν and every ratio count
+#:   alike, and r̂ > 0 by construction. It needs r > 0 on every training event.
+MSE_LOSS = "mse"
+GAMMA_LOSS = "gamma_deviance"
+REGRESSION_LOSSES = (MSE_LOSS, GAMMA_LOSS)
+
 #: The network: INNFER's regression defaults (models spec §2.2).
 DEFAULT_FCNN_ARCHITECTURE: dict[str, Any] = {
     "dense_layers": [256, 256, 256],
     "activation": "relu",
     "dropout": 0.2,
     "l2_lambda": 0.05,
+    "loss": MSE_LOSS,
 }
 
 #: The network: INNFER's classifier defaults (models spec §2.2), with its per-batch class
@@ -80,6 +94,9 @@ CLASSIFIER_TRAINING_DEFAULTS: dict[str, Any] = {
 #: no classes, so the key is accepted (a classifier file may be reused) only when off.
 CLASSIFIER_ONLY_OPTIONS = ("normalise_batch_categories",)
 
+#: A regression's keys that a classifier (cross-entropy of its two logits) has no use for.
+REGRESSION_ONLY_OPTIONS = ("loss",)
+
 #: Activations whose network is C² in its inputs (so in ν): the likelihood's autodiff Hessian
 #: is then the curvature. relu, leaky_relu, elu and selu have kinks in a derivative.
 SMOOTH_ACTIVATIONS = frozenset({"gelu", "swish", "silu", "tanh", "sigmoid", "softplus", "linear"})
@@ -116,8 +133,8 @@ def resolve_fcnn_architecture(
     """The network keys of `options` merged onto the kind's defaults and validated.
 
     Returns:
-        {dense_layers (list of widths), activation, dropout, l2_lambda}, and for a classifier
-        normalise_batch_categories; other keys ignored.
+        {dense_layers (list of widths), activation, dropout, l2_lambda}, and for a regression
+        its loss, for a classifier normalise_batch_categories; other keys ignored.
 
     Raises:
         ValueError: a bad value; the message starts with the key.
@@ -131,6 +148,8 @@ def resolve_fcnn_architecture(
         raise ValueError(
             f"activation must be one of {sorted(ACTIVATIONS)}, got {arch['activation']!r}"
         )
+    if kind == REGRESSION and arch["loss"] not in REGRESSION_LOSSES:
+        raise ValueError(f"loss must be one of {REGRESSION_LOSSES}, got {arch['loss']!r}")
     check_float(arch["dropout"], "dropout", 0.0, 1.0)
     check_float(arch["l2_lambda"], "l2_lambda", 0.0)
     arch["dropout"] = float(arch["dropout"])
@@ -168,8 +187,8 @@ def check_fcnn_options(options: Mapping[str, Any], kind: str = REGRESSION) -> No
 
     Raises:
         ValueError: an unknown key (with the closest known one), `normalise_batch_categories`
-            switched on for a regression, a wrong `type` or a bad value; the message starts
-            with the key.
+            switched on for a regression, `loss` for a classifier, a wrong `type` or a bad
+            value; the message starts with the key.
     """
     _check_kind(kind)
     known = [
@@ -185,6 +204,11 @@ def check_fcnn_options(options: Mapping[str, Any], kind: str = REGRESSION) -> No
             raise ValueError(
                 f"{key}: balances the classes of a classifier's batches; a regression has no "
                 "classes, so remove the key or set it to false"
+            )
+        if kind == CLASSIFIER and key in REGRESSION_ONLY_OPTIONS:
+            raise ValueError(
+                f"{key}: chooses a regression's loss; a classifier always trains with the "
+                "cross-entropy of its two logits, so remove the key"
             )
     schedule = options.get("lr_scheduler_options")
     for key in schedule if isinstance(schedule, Mapping) else {}:

@@ -5,14 +5,17 @@
 
     log_weight(x, ν) = ln max(r̂(x, ν), R_FLOOR) + ln S(ν),
 
-with r̂ the network's output unstandardised back to `wt_shift` = w(ν)/w(0).
+with r̂ the network's output unstandardised back to `wt_shift` = w(ν)/w(0) (`loss: mse`, INNFER's)
+or the exponential of its output (`loss: gamma_deviance`, whose network regresses ln r̂).
 
-A regression is not constrained to positive outputs; where it predicts r̂ ≤ 0 (or tiny) the
-logarithm would be −∞ or NaN and the whole likelihood with it, as in INNFER. Such predictions
-are clipped at R_FLOOR = 1e-3: far below any physical weight ratio of a nuisance (the top-mass
-example's are clipped to [0.5, 2] by construction) yet bounded, so one extrapolating event costs
-at most ln 1e3 ≈ 6.9 in the log-likelihood. Every clipped event is counted and logged (a
-warning when eager, in the evaluation's record); at the floor the derivative in ν is zero.
+A regression trained with the squared error is not constrained to positive outputs; where it
+predicts r̂ ≤ 0 (or tiny) the logarithm would be −∞ or NaN and the whole likelihood with it, as
+in INNFER. Such predictions are clipped at R_FLOOR = 1e-3: far below any physical weight ratio
+of a nuisance (the top-mass example's are clipped to [0.5, 2] by construction) yet bounded, so
+one extrapolating event costs at most ln 1e3 ≈ 6.9 in the log-likelihood. Every clipped event
+is counted and logged (a warning when eager, in the evaluation's record); at the floor the
+derivative in ν is zero. A log-link regression's r̂ is positive, so only an output below
+ln 1e-3 is clipped.
 """
 
 from __future__ import annotations
@@ -71,18 +74,25 @@ class RegressedRatio(StandardisedInputs):
         self._y_std = float(stand[WEIGHT_SHIFT]["std"])
         self.network = network
         self.smooth_in_parameter = network.architecture["activation"] in SMOOTH_ACTIVATIONS
+        self.log_link = bool(network.log_link)
 
     def _unstandardise(self, y: Any) -> Any:
         return y * self._y_std + self._y_mean
 
     def ratio_of_inputs(self, inputs: np.ndarray, where: str = "regression") -> np.ndarray:
         """Clipped r̂ per event of physical model inputs (variables and ν per event)."""
-        ratio = self._unstandardise(self.network(self.scaled_inputs(inputs)).numpy())
+        out = self.network(self.scaled_inputs(inputs)).numpy()
+        ratio = np.exp(out) if self.log_link else self._unstandardise(out)
         return clip_ratio(ratio, where)[0]
 
     def ratio(self, x: Any, nu: Any) -> Any:
         """Unclipped r̂(x, ν) per event, a float64 tensor, of physical x (n, len(x_columns))."""
-        return self._unstandardise(self.network(self.scaled_inputs_tf(x, nu)))
+        out = self.network(self.scaled_inputs_tf(x, nu))
+        if self.log_link:
+            import tensorflow as tf
+
+            return tf.exp(out)
+        return self._unstandardise(out)
 
 
 class LearnedRegression(RegressedRatio):

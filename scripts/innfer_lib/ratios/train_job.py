@@ -94,6 +94,34 @@ def regression_arrays(
     return arrays
 
 
+def physical_ratio_arrays(
+    arrays: tuple[np.ndarray, np.ndarray, np.ndarray],
+    frame: pd.DataFrame,
+    parameters: Mapping[str, Any],
+    where: str,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(X, r, w) with the target turned back into the physical ratio r (in float64, from the
+    table), which the gamma deviance compares with e^ŷ.
+
+    Raises:
+        DataError: a ratio that is not positive (its logarithm enters the deviance), naming the
+            file and column. A ratio within 1e-9 standard deviations of zero counts as zero:
+            that is all that standardising and unstandardising a zero can leave.
+    """
+    (target,) = parameters["y_columns"]
+    stand = parameters["standardisation"][target]
+    ratio = frame[target].to_numpy(np.float64) * stand["std"] + stand["mean"]
+    bad = ~(ratio > 1e-9 * stand["std"])
+    if np.any(bad):
+        raise DataError(
+            f"{where}: column '{target}' has {int(np.count_nonzero(bad))} ratios w(ν)/w(0) "
+            f"that are not positive (min {float(np.min(ratio)):.4g}); `loss: gamma_deviance` "
+            "needs r > 0 everywhere: use `loss: mse` for weight variations that can change "
+            "sign or vanish"
+        )
+    return arrays[0], ratio.astype(np.float32), arrays[2]
+
+
 def train_fcnn(
     train: pd.DataFrame,
     test: pd.DataFrame,
@@ -129,6 +157,9 @@ def train_fcnn(
     )
     train_arrays = regression_arrays(train, parameters, where[0])
     test_arrays = regression_arrays(test, parameters, where[1])
+    if net.log_link:
+        train_arrays = physical_ratio_arrays(train_arrays, train, parameters, where[0])
+        test_arrays = physical_ratio_arrays(test_arrays, test, parameters, where[1])
     arrays = (train_arrays, test_arrays)
     if kind == CLASSIFIER:
         for (_, truth, _), name in zip(arrays, where, strict=True):
