@@ -340,6 +340,58 @@ def test_classifier_sets_are_balanced(toy):
     for c in (0.0, 1.0):
         eff = train.loc[train[CLASSIFIER_TRUTH] == c, "eff"] * s["std"] + s["mean"]
         assert eff.min() < -1.5 and eff.max() > 1.5
+    # Paired: every nominal event carries the eff its shifted copy (the same x) was drawn with.
+    by_class = [
+        train.loc[train[CLASSIFIER_TRUTH] == c, ["x", "eff"]].sort_values("x").to_numpy()
+        for c in (0.0, 1.0)
+    ]
+    np.testing.assert_array_equal(by_class[0], by_class[1])
+
+
+def test_paired_values_reach_their_events_through_selections(toy):
+    """post_values give each nominal event the value drawn for its row before the shifted
+    build's selection, also for events that selection removed (x moves with jes)."""
+    analysis = _analysis(toy, files__bkg__post_calculate_selection="x > 1.5")
+    frame = toy[1]["bkg"]
+    spec = {"type": "continuous", "range": [-2.0, 2.0]}
+    drawn: dict = {}
+    fixed = {"eff": shifts.fixed(0.0)}
+    shifted = build_dataset(
+        analysis,
+        "bkg",
+        frame,
+        None,
+        {**fixed, "jes": spec},
+        np.random.default_rng(1),
+        n_copies=2,
+        record_draws=drawn,
+    )
+    nominal = build_dataset(
+        analysis,
+        "bkg",
+        frame,
+        None,
+        {**fixed, "jes": shifts.fixed(0.0)},
+        np.random.default_rng(2),
+        n_copies=2,
+        post_values={"jes": drawn["jes"]},
+    )
+    assert len(drawn["jes"]) == 2 * len(frame) and len(shifted) != len(nominal)
+    rows = np.flatnonzero(np.tile(frame["x_nom"].to_numpy(), 2) > 1.5)
+    np.testing.assert_array_equal(nominal["jes"], drawn["jes"][rows])
+    np.testing.assert_allclose(nominal["x"], nominal["x_nom"])
+    assert "__innfer_source_row" not in nominal.columns
+    with pytest.raises(ValueError, match="post_values.jes: 3 values for 12000 events of files.bkg"):
+        build_dataset(
+            analysis,
+            "bkg",
+            frame,
+            None,
+            fixed,
+            np.random.default_rng(2),
+            n_copies=1,
+            post_values={"jes": np.zeros(3)},
+        )
 
 
 def test_regression_targets_are_weight_ratios(toy):

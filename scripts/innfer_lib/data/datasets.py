@@ -21,6 +21,10 @@ from innfer_lib.data import shifts as shift_specs
 from innfer_lib.data.columns import calculate
 from innfer_lib.data.schema import NOMINAL_WEIGHT, WEIGHT, WEIGHT_SHIFT
 
+#: Bookkeeping column that carries each event's row in the frame through the selections, so
+#: `post_values` reach the events they were drawn for; dropped before the events are returned.
+_SOURCE_ROW = "__innfer_source_row"
+
 
 def build_dataset(
     analysis: Analysis,
@@ -32,6 +36,8 @@ def build_dataset(
     n_copies: int = 1,
     post_shifts: Mapping[str, Mapping[str, Any]] | None = None,
     base_dir: str | None = None,
+    record_draws: dict[str, np.ndarray] | None = None,
+    post_values: Mapping[str, np.ndarray] | None = None,
 ) -> pd.DataFrame:
     """Events of one file with parameter values set, derived columns and the final weight.
 
@@ -48,6 +54,11 @@ def build_dataset(
         post_shifts: specs re-drawn after the weights are computed (INNFER's classifier
             class 0 uses this).
         base_dir: directory that relative function-module paths are resolved against.
+        record_draws: if given, filled with the values each of `shifts` took per event of the
+            frame (after the copies, before any selection), to be paired by `post_values`.
+        post_values: like post_shifts, but the values per event of the frame (after the
+            copies) are given: those `record_draws` of a build of the same frame recorded.
+            Each event keeps its own value whatever the selections removed.
 
     Returns:
         The events with `wt` (final weight), `old_wt` (the weight expression alone) and
@@ -61,8 +72,16 @@ def build_dataset(
         out = pd.concat([out] * n_copies, ignore_index=True)
     else:
         out = out.copy()
+    for param, values in (post_values or {}).items():
+        if len(values) != len(out):
+            raise ValueError(
+                f"post_values.{param}: {len(values)} values for {len(out)} events of {source}"
+            )
     for param, shift in shifts.items():
         out[param] = shift_specs.draw(shift, len(out), rng, f"shifts.{param}")
+        if record_draws is not None:
+            record_draws[param] = out[param].to_numpy().copy()
+    out[_SOURCE_ROW] = np.arange(len(out))
     out = calculate(out, spec.get("calculate"), f"{source}.calculate", base_dir)[0]
     out = select(out, spec.get("post_calculate_selection"), f"{source}.post_calculate_selection")
     if category is not None:
@@ -85,6 +104,9 @@ def build_dataset(
         out[WEIGHT_SHIFT] = np.where(old != 0, out[WEIGHT].to_numpy() / old, 1.0)
     for param, shift in (post_shifts or {}).items():
         out[param] = shift_specs.draw(shift, len(out), rng, f"post_shifts.{param}")
+    for param, values in (post_values or {}).items():
+        out[param] = np.asarray(values)[out[_SOURCE_ROW].to_numpy()]
+    out = out.drop(columns=_SOURCE_ROW)
     keep = out[WEIGHT].to_numpy() != 0
     if spec.get("remove_negative_weights", False):
         keep &= out[WEIGHT].to_numpy() > 0

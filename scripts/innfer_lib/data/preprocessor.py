@@ -133,11 +133,14 @@ class Preprocessor:
         post_shifts: Mapping[str, Mapping[str, Any]] | None = None,
         rng_key: str = "build",
         learned: Sequence[str] = (),
+        record_draws: dict[str, np.ndarray] | None = None,
+        post_values: Mapping[str, np.ndarray] | None = None,
     ) -> pd.DataFrame:
         """Events of `base` at a parameter point (file columns selected, the rest set).
 
         File-column parameters in `learned` keep all their values: a model learns them. The
-        events carry their split code in `ROW_SPLIT`.
+        events carry their split code in `ROW_SPLIT`. `record_draws` and `post_values` pair
+        two builds of the same file, point and splits (`datasets.build_dataset`).
         """
         frame = self.loaded[base]
         mask = matches(frame, point, [p for p in self.file_params(base) if p not in learned])
@@ -156,6 +159,8 @@ class Preprocessor:
             n_copies=n_copies,
             post_shifts=post_shifts,
             base_dir=self.base_dir,
+            record_draws=record_draws,
+            post_values=post_values,
         )
 
     def learned_shifts(
