@@ -3,7 +3,7 @@
 Every PreProcess product (yields, training sets, validation sets, binned inputs) is the same
 recipe applied with different parameter values, so there is one function for it. The order is
 INNFER's: copies → shifted parameters → `calculate` → `post_calculate_selection` → category →
-weight → weight shifts → `post_shifts`.
+weight → weight shifts → `post_values`.
 """
 
 from __future__ import annotations
@@ -34,7 +34,6 @@ def build_dataset(
     shifts: Mapping[str, Mapping[str, Any]],
     rng: np.random.Generator,
     n_copies: int = 1,
-    post_shifts: Mapping[str, Mapping[str, Any]] | None = None,
     base_dir: str | None = None,
     record_draws: dict[str, np.ndarray] | None = None,
     post_values: Mapping[str, np.ndarray] | None = None,
@@ -51,14 +50,14 @@ def build_dataset(
         rng: random stream for the non-fixed shifts.
         n_copies: independent copies of every event, each with its own shift draws. The
             weights are not divided by it: only relative weights matter for training.
-        post_shifts: specs re-drawn after the weights are computed (INNFER's classifier
-            class 0 uses this).
         base_dir: directory that relative function-module paths are resolved against.
         record_draws: if given, filled with the values each of `shifts` took per event of the
             frame (after the copies, before any selection), to be paired by `post_values`.
-        post_values: like post_shifts, but the values per event of the frame (after the
-            copies) are given: those `record_draws` of a build of the same frame recorded.
-            Each event keeps its own value whatever the selections removed.
+        post_values: parameter values set after the weights are computed (so they change
+            neither), per event of the frame (after the copies): those `record_draws` of a build
+            of the same frame recorded. Each event keeps its own value whatever the selections
+            removed. INNFER's `post_shifts` drew them again instead; the classifier's nominal
+            class uses this.
 
     Returns:
         The events with `wt` (final weight), `old_wt` (the weight expression alone) and
@@ -102,8 +101,6 @@ def build_dataset(
     out[NOMINAL_WEIGHT] = old
     with np.errstate(divide="ignore", invalid="ignore"):
         out[WEIGHT_SHIFT] = np.where(old != 0, out[WEIGHT].to_numpy() / old, 1.0)
-    for param, shift in (post_shifts or {}).items():
-        out[param] = shift_specs.draw(shift, len(out), rng, f"post_shifts.{param}")
     for param, values in (post_values or {}).items():
         out[param] = np.asarray(values)[out[_SOURCE_ROW].to_numpy()]
     out = out.drop(columns=_SOURCE_ROW)
