@@ -84,30 +84,28 @@ def log_model(kind: str, results: Path, retrain: dict | None):
     pre, model = model_dirs(results, kind)
     if retrain is None:
         files = [model / "weights.npz", model / "architecture.yaml", pre / "parameters.yaml"]
-        spline = model / "normalisation.yaml"
+        load = regression.load_regression if kind == "regression" else classifier.load_classifier
+        learned = load(*files, model / "normalisation.yaml")
+    else:
+        network, parameters = retrained(kind, pre, retrain)
         if kind == "regression":
-            learned = regression.load_regression(*files, spline)
-            return lambda x, nu: (
-                np.log(learned.ratio_of_inputs(np.column_stack([x, np.full(len(x), nu)])))
-                + np.log(learned.spline.value(nu))
-            )
-        learned = classifier.load_classifier(*files, spline)
-        return lambda x, nu: learned.ratio.log_ratio_at(x, nu) + np.log(learned.spline.value(nu))
-    network, parameters = retrained(kind, pre, retrain)
+            ratio = regression.RegressedRatio(network, parameters)
+            train = evaluation.physical_table(pd.read_parquet(pre / "train.parquet"), parameters)
+            spline = evaluation.regression_spline(ratio, train, parameters, "retrained")
+            learned = regression.LearnedRegression(network, parameters, spline)
+        else:
+            ratio = classifier.ClassifiedRatio(network, parameters)
+            rng = np.random.default_rng(5)
+            x1 = rng.normal(DEFAULT_Y, 0.01 * DEFAULT_Y, 100_000)
+            events = pd.DataFrame({"X1": x1, "X2": rng.normal(0.0, 1.0, x1.size), "wt": 1.0})
+            spline, _ = classifier.classifier_spline(ratio, events, (-3.0, 3.0), "exact nominal")
+            learned = classifier.LearnedClassifier(ratio, spline)
     if kind == "regression":
-        ratio = regression.RegressedRatio(network, parameters)
-        train = evaluation.physical_table(pd.read_parquet(pre / "train.parquet"), parameters)
-        spline = evaluation.regression_spline(ratio, train, parameters, "retrained")
         return lambda x, nu: (
-            np.log(ratio.ratio_of_inputs(np.column_stack([x, np.full(len(x), nu)])))
-            + np.log(spline.value(nu))
+            np.log(learned.ratio_of_inputs(np.column_stack([x, np.full(len(x), nu)])))
+            + np.log(learned.spline.value(nu))
         )
-    ratio = classifier.ClassifiedRatio(network, parameters)
-    rng = np.random.default_rng(5)
-    x1 = rng.normal(DEFAULT_Y, 0.01 * DEFAULT_Y, 100_000)
-    events = pd.DataFrame({"X1": x1, "X2": rng.normal(0.0, 1.0, x1.size), "wt": 1.0})
-    spline, _ = classifier.classifier_spline(ratio, events, (-3.0, 3.0), "exact nominal")
-    return lambda x, nu: ratio.log_ratio_at(x, nu) + np.log(spline.value(nu))
+    return lambda x, nu: learned.ratio.log_ratio_at(x, nu) + np.log(learned.spline.value(nu))
 
 
 def fit(values: np.ndarray, curve: np.ndarray, centre: float) -> tuple[float, float]:
