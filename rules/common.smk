@@ -585,8 +585,7 @@ def regression_plots():
 
 # ------------------------------------------------------------------ weight-ratio classifiers
 
-# (process, category, nuisance) of every classifier model: one job of each rule per entry,
-# and one normalisation Asimov per (process, category) that has any.
+# (process, category, nuisance) of every classifier model: one job of each rule per entry.
 CLASSIFIERS = [
     (process, category, parameter)
     for process in PROCESSES

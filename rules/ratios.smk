@@ -3,7 +3,7 @@ w(x, ν)/w(x, 0).
 
 One job of each rule per (process, category, nuisance) with a `regression_models` or
 `classifier_models` entry (and one normalisation Asimov per process and category with
-classifiers).
+any: every ratio model of it is normalised over the same density events).
 """
 
 
@@ -41,13 +41,15 @@ rule train_regression:
 
 
 rule evaluate_regression:
-    """Regressed weight ratios on the train and test sets, and the normalisation spline S(ν)."""
+    """Regressed weight ratios on the train and test sets, and the normalisation S(ν, θ)."""
     input:
         weights=PATHS.regression_model,
         architecture=PATHS.regression_architecture,
         parameters=regression_set("aux_parameters"),
         train=regression_set("aux_train"),
         test=regression_set("aux_test"),
+        events=PATHS.normalisation_asimov,
+        grid=PATHS.normalisation_grid,
     output:
         train=fill(PATHS.regression_predictions, split="train"),
         test=fill(PATHS.regression_predictions, split="test"),
@@ -141,18 +143,20 @@ rule evaluate_classifier:
 
 
 rule make_asimov_for_normalisation_spline:
-    """Density-only events at the defaults, a fixed number, for the classifiers' splines."""
+    """Density-only events pooled over a grid of the flow's parameters θ, with per-point
+    weights, for the ratio models' normalisation S(ν, θ)."""
     input:
         **learned_model_inputs(),
     output:
-        PATHS.normalisation_asimov,
+        events=PATHS.normalisation_asimov,
+        grid=PATHS.normalisation_grid,
     log:
         log_path("make_asimov_for_normalisation_spline", "model", "category"),
     conda:
         "../envs/tensorflow.yaml"
     threads: 2
     resources:
-        **resources(mem_mb=4000, runtime=30),
+        **resources(mem_mb=6000, runtime=60),
     params:
         analysis=ANALYSIS_FRAME,
         seed=config["seed"],
@@ -168,6 +172,7 @@ rule normalisation_spline_classifier:
         architecture=PATHS.classifier_architecture,
         parameters=classifier_set("aux_parameters"),
         events=PATHS.normalisation_asimov,
+        grid=PATHS.normalisation_grid,
         metrics=PATHS.classifier_metrics,
     output:
         spline=PATHS.classifier_spline,

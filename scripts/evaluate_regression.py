@@ -1,4 +1,4 @@
-"""Rule evaluate_regression: regressed weight ratios on train/test and the spline S(ν)."""
+"""Rule evaluate_regression: regressed weight ratios on train/test and the normalisation S."""
 
 from innfer_lib.core.runner import LOG, run, start_job
 
@@ -19,15 +19,23 @@ def main(smk):
         )
         for split in ("train", "test")
     }
+    grid = read_yaml(smk.input.grid)["theta"]
+    events = read_parquet(smk.input.events)
     try:
-        spline = regression_spline(model, tables["train"], parameters, smk.input.train)
+        normalisation = regression_spline(model, events, grid, tables["train"], smk.input.events)
     except ValueError as err:
-        message = f"{smk.input.train}: normalisation spline of {model.parameter}: {err}"
+        message = f"{smk.input.events}: normalisation spline of {model.parameter}: {err}"
         raise DataError(message) from None
-    LOG.info("spline of %s: %d knots on %s", model.parameter, len(spline.knots), spline.nu_range)
+    LOG.info(
+        "normalisation of %s: %d ν knots on %s, θ grid %s",
+        model.parameter,
+        len(normalisation.knots),
+        normalisation.nu_range,
+        {k: len(v) for k, v in normalisation.theta.items()},
+    )
     for split, table in tables.items():
         write_parquet(smk.output[split], table)
-    write_yaml(smk.output.spline, spline.to_dict())
+    write_yaml(smk.output.spline, normalisation.to_dict())
 
 
 run(snakemake, main)  # noqa: F821

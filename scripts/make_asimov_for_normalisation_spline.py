@@ -1,15 +1,15 @@
-"""Rule make_asimov_for_normalisation_spline: density-only events at the defaults (fixed N)."""
+"""Rule make_asimov_for_normalisation_spline: density-only events over the θ grid, weighted."""
 
 from innfer_lib.core.runner import LOG, run, start_job
 
 start_job(snakemake)  # noqa: F821  first: what the imports below print goes to the job log
 
 from innfer_lib.core.analysis import load_analysis
-from innfer_lib.core.io import read_yaml, write_parquet
+from innfer_lib.core.io import read_yaml, write_parquet, write_yaml
 from innfer_lib.core.seeds import stable_seed
 from innfer_lib.density.models import load_density
-from innfer_lib.density.sampling import batch_seed, make_asimov
-from innfer_lib.ratios.classifier import NORMALISATION_ASIMOV_EVENTS
+from innfer_lib.density.sampling import batch_seed
+from innfer_lib.ratios.normalisation_asimov import normalisation_asimov
 
 
 def main(smk):
@@ -18,21 +18,16 @@ def main(smk):
     parameters = read_yaml(smk.input.parameters)
     density = load_density(smk.input.architecture, parameters)
     seed = batch_seed(smk.params.seed, *stable_seed(w.model, w.category, "normalisation"))
-    events = make_asimov(
-        density,
-        parameters,
-        analysis.defaults,
-        NORMALISATION_ASIMOV_EVENTS,
-        seed,
-        smk.params.batch_size,
+    events, grid = normalisation_asimov(
+        density, parameters, analysis.defaults, seed, smk.params.batch_size
     )
     LOG.info(
-        "%d of %d events sampled at the defaults %s kept (inside the training range)",
+        "%d events kept (inside the training range) over the θ grid %s",
         len(events),
-        NORMALISATION_ASIMOV_EVENTS,
-        analysis.defaults,
+        grid,
     )
-    write_parquet(smk.output[0], events)
+    write_parquet(smk.output.events, events)
+    write_yaml(smk.output.grid, {"theta": grid})
 
 
 run(snakemake, main)  # noqa: F821

@@ -29,13 +29,15 @@ def main(smk):
     if nu_range is None:
         raise DataError(f"{smk.input.parameters}: no training_range of '{model.parameter}'")
     events = read_parquet(smk.input.events)
-    spline, errors = classifier_spline(model, events, nu_range, smk.input.events)
+    grid = read_yaml(smk.input.grid)["theta"]
+    normalisation, errors = classifier_spline(model, events, grid, nu_range, smk.input.events)
     LOG.info(
-        "spline of %s (%s): %d knots on %s",
+        "normalisation of %s (%s): %d ν knots on %s, θ grid %s",
         model.parameter,
         classifier_type,
-        len(spline.knots),
-        spline.nu_range,
+        len(normalisation.knots),
+        normalisation.nu_range,
+        {k: len(v) for k, v in normalisation.theta.items()},
     )
     metrics = read_yaml(smk.input.metrics)
     try:
@@ -53,18 +55,19 @@ def main(smk):
         smk.output.spline,
         {
             "type": classifier_type,
-            **spline.to_dict(),
+            **normalisation.to_dict(),
             "errors": errors.tolist(),
             PRUNED: drop,
         },
     )
     w = smk.wildcards
     spline_plot(
-        spline,
+        normalisation,
         list(smk.output.plot),
         analysis.label(w.parameter),
         f"{w.model} ({w.category}): classifier ({classifier_type}) of {w.parameter}",
         errors=errors,
+        theta_labels={p: analysis.label(p) for p in normalisation.theta},
     )
 
 

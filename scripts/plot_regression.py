@@ -8,7 +8,7 @@ from innfer_lib.core.analysis import load_analysis
 from innfer_lib.core.io import read_parquet, read_yaml
 from innfer_lib.core.paths import PLOT_EXTENSIONS
 from innfer_lib.plots.regression import average_weight_plot, spline_plot
-from innfer_lib.ratios.normalisation import NormalisationSpline
+from innfer_lib.ratios.normalisation_surface import NormalisationSurface
 
 
 def main(smk):
@@ -23,8 +23,11 @@ def main(smk):
             outputs = files[n * k : n * (k + 1)]
             label = analysis.label(column)
             average_weight_plot(table, column, outputs, label, f"{title}, {split}")
-    spline = NormalisationSpline.from_dict(read_yaml(smk.input.spline), smk.input.spline)
-    spline_plot(spline, list(smk.output.spline), analysis.label(w.parameter), title)
+    normalisation = NormalisationSurface.from_dict(read_yaml(smk.input.spline), smk.input.spline)
+    labels = {p: analysis.label(p) for p in normalisation.theta}
+    spline_plot(
+        normalisation, list(smk.output.spline), analysis.label(w.parameter), title, None, labels
+    )
 
 
 run(snakemake, main)  # noqa: F821

@@ -15,12 +15,11 @@ fitted by a parabola over ν̂_T ± 2σ_T (both at the same fixed Y1, the flow l
 prints the mean and largest (ν̂_L − ν̂_T)/σ_T and the mean and range of σ_L/σ_T: issue 15
 asks for |shift| ≤ 0.25 and σ ratios in [0.9, 1.1].
 
-S(ν) is the run's normalisation spline of the model, or, with `--retrain` (a JSON mapping of
-architecture overrides on the run's default architecture; the model is trained again from the
-run's PreProcess tables, nothing is written), one built as the workflow builds it: over the
-regression's training events (`evaluation.regression_spline`), or for a classifier over
-100 000 events of the exact nominal density at the default Y1 (the workflow uses the flow's
-Asimov there). Prints its numbers; nothing is asserted.
+S(ν, Y1) is the run's normalisation of the model at the sample's Y1, or, with `--retrain` (a
+JSON mapping of architecture overrides on the run's default architecture; the model is trained
+again from the run's PreProcess tables, nothing is written), one built as the workflow builds
+it, over the run's normalisation Asimov (`evaluation.regression_spline`,
+`classifier.classifier_spline`). Prints its numbers; nothing is asserted.
 """
 
 from __future__ import annotations
@@ -40,7 +39,6 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 from innfer_lib.core.io import read_yaml  # noqa: E402
 from innfer_lib.data.benchmark_densities import shape_slope  # noqa: E402
-from innfer_lib.data.benchmarks import DEFAULT_Y  # noqa: E402
 
 BENCHMARK = "Benchmark_Dim2GaussianWithShapeNuisance"
 Y_VALUES = (171.0, 172.5, 174.5)
@@ -77,8 +75,16 @@ def retrained(kind: str, pre: Path, overrides: dict) -> tuple[object, dict]:
     return twin, parameters
 
 
+def normalisation_events(results: Path) -> tuple[pd.DataFrame, dict]:
+    """The run's normalisation Asimov (flow events over the Y1 grid) and its grid."""
+    root = results / BENCHMARK if (results / BENCHMARK).is_dir() else results
+    where = root / "asimov" / "Signal" / "inclusive"
+    events = pd.read_parquet(where / "normalisation_spline.parquet")
+    return events, read_yaml(where / "normalisation_grid.yaml")["theta"]
+
+
 def log_model(kind: str, results: Path, retrain: dict | None):
-    """ln r̂(x, ν) + ln S(ν) of the run's (or a retrained) model as f(x (n, 2), ν)."""
+    """ln r̂(x, ν) + ln S(ν, Y1) of the run's (or a retrained) model as f(x (n, 2), ν, Y1)."""
     from innfer_lib.ratios import classifier, evaluation, regression
 
     pre, model = model_dirs(results, kind)
@@ -88,24 +94,27 @@ def log_model(kind: str, results: Path, retrain: dict | None):
         learned = load(*files, model / "normalisation.yaml")
     else:
         network, parameters = retrained(kind, pre, retrain)
+        events, grid = normalisation_events(results)
         if kind == "regression":
             ratio = regression.RegressedRatio(network, parameters)
             train = evaluation.physical_table(pd.read_parquet(pre / "train.parquet"), parameters)
-            spline = evaluation.regression_spline(ratio, train, parameters, "retrained")
-            learned = regression.LearnedRegression(network, parameters, spline)
+            normalisation = evaluation.regression_spline(ratio, events, grid, train, "retrained")
+            learned = regression.LearnedRegression(network, parameters, normalisation)
         else:
             ratio = classifier.ClassifiedRatio(network, parameters)
-            rng = np.random.default_rng(5)
-            x1 = rng.normal(DEFAULT_Y, 0.01 * DEFAULT_Y, 100_000)
-            events = pd.DataFrame({"X1": x1, "X2": rng.normal(0.0, 1.0, x1.size), "wt": 1.0})
-            spline, _ = classifier.classifier_spline(ratio, events, (-3.0, 3.0), "exact nominal")
-            learned = classifier.LearnedClassifier(ratio, spline)
+            nu_range = parameters["training_range"]["nu"]
+            normalisation, _ = classifier.classifier_spline(
+                ratio, events, grid, nu_range, "normalisation Asimov"
+            )
+            learned = classifier.LearnedClassifier(ratio, normalisation)
     if kind == "regression":
-        return lambda x, nu: (
+        return lambda x, nu, y: (
             np.log(learned.ratio_of_inputs(np.column_stack([x, np.full(len(x), nu)])))
-            + np.log(learned.spline.value(nu))
+            + np.log(learned.normalisation.value(nu, {"Y1": y}))
         )
-    return lambda x, nu: learned.ratio.log_ratio_at(x, nu) + np.log(learned.spline.value(nu))
+    return lambda x, nu, y: (
+        learned.ratio.log_ratio_at(x, nu) + np.log(learned.normalisation.value(nu, {"Y1": y}))
+    )
 
 
 def fit(values: np.ndarray, curve: np.ndarray, centre: float) -> tuple[float, float]:
@@ -140,7 +149,7 @@ def main() -> None:
                 best_t, sigma_t = np.sum(g * x2) / np.sum(g**2), 1.0 / np.sqrt(np.sum(g**2))
                 values = best_t + sigma_t * np.linspace(-2.0, 2.0, 9)
                 x = np.column_stack([x1, x2])
-                nll = np.array([-np.sum(log_weight(x, v)) for v in values])
+                nll = np.array([-np.sum(log_weight(x, v, y)) for v in values])
                 best_l, sigma_l = fit(values, nll, best_t)
                 rows.append(((best_l - best_t) / sigma_t, sigma_l / sigma_t))
             shift, ratio = np.array(rows).T

@@ -3,7 +3,7 @@
 Run after a workflow of the top-mass example (config/examples/top_mass/workflow.yaml, any
 size) has trained its flows and isr regressions and built the validation sets:
 `python tests/perf/top_mass_isr_reference.py <results_dir> [--val 0] [--split val]
-[--covariance dmatrix] [--calls 20] [--seed 42] [--renormalise]` (`<results_dir>` is the workflow's
+[--covariance dmatrix] [--calls 20] [--seed 42]` (`<results_dir>` is the workflow's
 `results_dir`, or its `Example_TopMass` directory; `--seed` the workflow's `seed`).
 
 It fits the simulated validation events of one point (the default point by default) twice,
@@ -19,16 +19,10 @@ with the same trained flows, exactly as a `data_type: sim` fit set does:
     fit_spline_on_grid`).
 
 (b) tells what the flows allow when the ratio is right, so σ_isr(a)/σ_isr(b) measures the
-regression alone (issue 15 asks for it within 20 %). With `--renormalise`, a third fit tells
-the network from its normalisation in a run made before evaluate_regression built S over fixed
-events (`normalisation.fit_spline_over_events`):
-
-(c) learned r̂ with S(isr) rebuilt by today's evaluate_regression (`evaluation.
-    regression_spline`) from the run's network and training events; in a run made with it,
-    (c) is (a).
+regression alone (issue 15 asks for it within 20 %).
 
 Then it times one NLL + gradient call on the same events with flows only (isr then acts on
-the yields alone), and with the learned (and renormalised) and exact ratios added: the median
+the yields alone), and with the learned and exact ratios added: the median
 of `--calls` calls after warm-up. Prints tables and numbers; nothing is asserted.
 """
 
@@ -67,10 +61,10 @@ from innfer_lib.inference.hessian import hessian_at  # noqa: E402
 from innfer_lib.inference.likelihood import Likelihood  # noqa: E402
 from innfer_lib.inference.problem import FitProblem, build_problem  # noqa: E402
 from innfer_lib.inference.validity import best_fit_reasons, covariance_reasons  # noqa: E402
-from innfer_lib.ratios.evaluation import physical_table, regression_spline  # noqa: E402
+from innfer_lib.ratios.evaluation import physical_table  # noqa: E402
 from innfer_lib.ratios.loading import ratio_model_files  # noqa: E402
-from innfer_lib.ratios.normalisation import NormalisationSpline, fit_spline_on_grid  # noqa: E402
-from innfer_lib.ratios.regression import LearnedRegression  # noqa: E402
+from innfer_lib.ratios.normalisation import NormalisationSpline  # noqa: E402
+from innfer_lib.ratios.normalisation_surface import fit_spline_on_grid  # noqa: E402
 from innfer_lib.ratios.reweighted import ReweightedDensity  # noqa: E402
 
 EXAMPLE = EXAMPLES["top_mass"]
@@ -108,13 +102,14 @@ class ExactIsrRatio:
     parameter = ISR
     x_columns = [PT]
     smooth_in_parameter = True
+    theta_parameters: tuple[str, ...] = ()
 
     def __init__(self, size: float, spline: NormalisationSpline) -> None:
         self.size = float(size)
         self.spline = spline
         self.nu_range = spline.nu_range
 
-    def log_weight(self, x: Any, nu: Any) -> Any:
+    def log_weight(self, x: Any, nu: Any, theta: Any = None) -> Any:
         """ln r + ln S per event, float64, differentiable in ν."""
         import tensorflow as tf
 
@@ -258,7 +253,6 @@ def main() -> None:
     parser.add_argument("--covariance", choices=["hessian", "dmatrix"], default="dmatrix")
     parser.add_argument("--calls", type=int, default=20)
     parser.add_argument("--seed", type=int, default=42, help="the workflow's `seed`")
-    parser.add_argument("--renormalise", action="store_true", help="also fit (c)")
     args = parser.parse_args()
     analysis = load_analysis(args.analysis)
     run_dir = args.results / analysis.name
@@ -272,7 +266,6 @@ def main() -> None:
 
     learned = build_problem(analysis, val, fit_inputs(analysis, paths, val), options)
     exact_ratios: dict[tuple[str, str], ExactIsrRatio] = {}
-    grid_ratios: dict[tuple[str, str], LearnedRegression] = {}
 
     def isr_ratio(density: ReweightedDensity) -> Any:
         (ratio,) = [r for r in density.ratios if r.parameter == ISR]
@@ -285,26 +278,16 @@ def main() -> None:
         ratio = exact_ratios[(process, category)] = ExactIsrRatio(size, spline)
         return ReweightedDensity(density.base, [ratio], density.where)
 
-    def gridded(category: str, process: str, density: ReweightedDensity) -> ReweightedDensity:
-        learned_ratio = isr_ratio(density)
-        table, parameters = training_table(paths, process, category)
-        spline = regression_spline(learned_ratio, table, parameters, f"{process}/{category}")
-        ratio = LearnedRegression(learned_ratio.network, parameters, spline)
-        grid_ratios[(process, category)] = ratio
-        return ReweightedDensity(density.base, [ratio], density.where)
-
     reference = with_densities(learned, exact)
-    learned_grid = with_densities(learned, gridded) if args.renormalise else None
     flows_only = with_densities(learned, lambda c, p, d: d.base)
 
     print(f"run {paths.root}, validation point {val}: {analysis.validation_points[val]}")
     print(f"fit options: split {args.split}, covariance {args.covariance}")
     nus = (-2.0, -1.0, 1.0, 2.0)
-    print("S(isr) at isr = " + ", ".join(f"{v:g}" for v in nus) + ":")
+    print("S(isr) at the defaults, at isr = " + ", ".join(f"{v:g}" for v in nus) + ":")
     for key, ratio in exact_ratios.items():
-        splines = {"learned": isr_ratio_of(learned, key).spline, "exact": ratio.spline}
-        if key in grid_ratios:
-            splines["renormalised"] = grid_ratios[key].spline
+        at_defaults = isr_ratio_of(learned, key).normalisation.at(analysis.defaults)
+        splines = {"learned": at_defaults, "exact": ratio.spline}
         for label, spline in splines.items():
             values = ", ".join(f"{float(spline.value(v)):.5f}" for v in nus)
             print(f"  {key[0]}/{key[1]} {label:14s} {values}")
@@ -316,8 +299,6 @@ def main() -> None:
         "learned (a)": fit(analysis, learned, options, val, args.seed),
         "exact (b)": fit(analysis, reference, options, val, args.seed),
     }
-    if learned_grid is not None:
-        results["renormalised (c)"] = fit(analysis, learned_grid, options, val, args.seed)
     names = list(results)
     print(
         "| parameter | truth | "
@@ -347,8 +328,6 @@ def main() -> None:
         "(taking turns):"
     )
     timed = {"flows only": flows_only, "flows + learned isr ratios": learned}
-    if learned_grid is not None:
-        timed["flows + renormalised ratios"] = learned_grid
     timed["flows + exact isr ratios"] = reference
     seconds = times_per_call(timed, theta, args.calls)
     base = seconds["flows only"]

@@ -33,7 +33,7 @@ from innfer_lib.ratios.fcnn_options import (
     resolve_fcnn_architecture,
     resolve_fcnn_training,
 )
-from innfer_lib.ratios.normalisation import fit_spline_on_grid
+from innfer_lib.ratios.normalisation_surface import fit_spline_on_grid
 from innfer_lib.ratios.pruning import pruned
 from innfer_lib.ratios.train_job import load_classifier_architecture, train_classifier
 
@@ -249,7 +249,7 @@ def test_log_weight_is_the_logit_difference_plus_ln_s_and_differentiable():
     assert not small_classifier("relu").smooth_in_parameter
     x = np.linspace(-1.0, 2.0, 7).reshape(-1, 1)
     inputs = np.column_stack([x[:, 0], np.full(7, 0.5)])
-    expected = model.ratio.log_ratio_of_inputs(inputs) + np.log(model.spline.value(0.5))
+    expected = model.ratio.log_ratio_of_inputs(inputs) + np.log(model.normalisation.value(0.5))
     np.testing.assert_allclose(model.log_weight(x, 0.5).numpy(), expected, rtol=1e-12)
     for nu0 in (-1.3, 0.2, 1.7):
         nu = tf.Variable(nu0, dtype=tf.float64)
@@ -288,7 +288,7 @@ def test_load_classifier_round_trip_and_wrong_files(tmp_path):
         "standardisation": {"x": {"mean": 0.5, "std": 2.0}, "nu": {"mean": 0.0, "std": 1.2}},
     }
     write_yaml(tmp_path / "parameters.yaml", parameters)
-    write_yaml(tmp_path / "normalisation.yaml", model.spline.to_dict())
+    write_yaml(tmp_path / "normalisation.yaml", model.normalisation.to_dict())
     paths = [weights, *(tmp_path / f for f in ("architecture.yaml", "parameters.yaml"))]
     loaded = load_classifier(*paths, tmp_path / "normalisation.yaml")
     x = np.array([[0.3], [-1.0]])
@@ -367,7 +367,7 @@ def test_interpolating_classifiers(kind, tmp_path):
     plain.network.save(str(weights))
     write_yaml(tmp_path / "architecture.yaml", {"type": "FCNN", **plain.network.architecture})
     write_yaml(tmp_path / "parameters.yaml", SMALL_PARAMETERS)
-    write_yaml(tmp_path / "normalisation.yaml", {"type": kind, **model.spline.to_dict()})
+    write_yaml(tmp_path / "normalisation.yaml", {"type": kind, **model.normalisation.to_dict()})
     paths = [tmp_path / f for f in ("architecture.yaml", "parameters.yaml", "normalisation.yaml")]
     loaded = load_classifier(weights, *paths)
     assert isinstance(loaded.ratio, InterpolatedRatio)

@@ -114,8 +114,9 @@ def test_ratio_columns_are_picked_from_the_density_columns():
 
     class X2Tilt:
         parameter, x_columns, nu_range, smooth_in_parameter = "a", ["X2"], (-1.0, 1.0), True
+        theta_parameters = ()
 
-        def log_weight(self, x, nu):
+        def log_weight(self, x, nu, theta=None):
             return nu * x[:, 0] - 0.5 * nu**2
 
     d = ReweightedDensity(NominalTruth(), [X2Tilt()], "m")

@@ -17,9 +17,9 @@ from innfer_lib.ratios.contract import WeightRatio
 from innfer_lib.ratios.evaluation import physical_table, regression_spline
 from innfer_lib.ratios.fcnn import FCNN
 from innfer_lib.ratios.fcnn_options import check_regression_options
-from innfer_lib.ratios.normalisation import (
+from innfer_lib.ratios.normalisation import NormalisationSpline
+from innfer_lib.ratios.normalisation_surface import (
     GRID_POINTS,
-    NormalisationSpline,
     fit_spline_over_events,
     spline_grid,
 )
@@ -279,8 +279,9 @@ def test_spline_over_events_is_smooth_where_bins_were_noisy():
         assert curvature == pytest.approx(exact, abs=1e-6)
 
 
-def test_regression_spline_uses_every_event_at_every_nu():
-    """evaluate_regression's S: r̂ of each training event at each knot, clipped at R_FLOOR."""
+def test_regression_spline_uses_every_asimov_event_at_every_nu():
+    """evaluate_regression's S: r̂ of each normalisation-Asimov event at each ν knot of the
+    training set's ν, weighted per θ grid point, clipped at R_FLOOR."""
     model = small_regression()
     parameters = {"X_columns": ["x", "nu"], "y_columns": [WEIGHT_SHIFT], "standardisation": {}}
     rng = np.random.default_rng(2)
@@ -288,13 +289,23 @@ def test_regression_spline_uses_every_event_at_every_nu():
         {"x": rng.uniform(-2, 2, 400), "nu": rng.uniform(-1, 1, 400), WEIGHT: rng.random(400)}
     )
     train = physical_table(train.assign(**{WEIGHT_SHIFT: 1.0}), parameters)
-    before = train.copy()
-    spline = regression_spline(model, train, parameters, "test")
-    pd.testing.assert_frame_equal(train, before)  # the caller's events are not changed
-    for v in (spline.knots[0], 0.013, spline.knots[-1]):
-        inputs = np.column_stack([train["x"], np.full(len(train), v)])
-        expected = train[WEIGHT].sum() / np.sum(train[WEIGHT] * model.ratio_of_inputs(inputs))
-        assert float(spline.value(v)) == pytest.approx(expected, rel=1e-8)
+    x = rng.uniform(-2, 2, 300)
+    grid = {"mu": [0.0, 1.0, 2.0]}
+    columns = rng.random((300, 3))
+    events = pd.DataFrame(
+        {"x": x, WEIGHT: 1.0} | {f"wt_theta_{g}": columns[:, g] for g in range(3)}
+    )
+    before = events.copy()
+    surface = regression_spline(model, events, grid, train, "test")
+    pd.testing.assert_frame_equal(events, before)  # the caller's events are not changed
+    assert surface.nu_range == (train["nu"].min(), train["nu"].max())
+    for v in (surface.knots[0], 0.013, surface.knots[-1]):
+        r = model.ratio_of_inputs(np.column_stack([x, np.full(len(x), v)]))
+        for g, mu in enumerate(grid["mu"]):
+            expected = columns[:, g].sum() / np.sum(columns[:, g] * r)
+            assert float(surface.value(v, {"mu": mu})) == pytest.approx(expected, rel=1e-8)
+    with pytest.raises(DataError, match=r"test: no column\(s\) \['wt_theta_2'\]"):
+        regression_spline(model, events.drop(columns="wt_theta_2"), grid, train, "test")
 
 
 def small_regression(activation: str = "tanh", loss: str = "mse") -> LearnedRegression:
@@ -338,7 +349,7 @@ def test_log_weight_is_the_clipped_ratio_times_the_spline():
     model = small_regression()
     x = np.array([[0.0], [1.0]])
     inputs = np.column_stack([x[:, 0], np.full(2, 0.5)])
-    expected = np.log(model.ratio_of_inputs(inputs)) + np.log(model.spline.value(0.5))
+    expected = np.log(model.ratio_of_inputs(inputs)) + np.log(model.normalisation.value(0.5))
     np.testing.assert_allclose(model.log_weight(x, 0.5).numpy(), expected, rtol=1e-12)
     assert not small_regression("relu").smooth_in_parameter
     # A hopeless prediction is clipped at the floor, not turned into NaN.
@@ -367,7 +378,7 @@ def test_load_regression_round_trip(tmp_path):
             },
         },
     )
-    write_yaml(tmp_path / "normalisation.yaml", model.spline.to_dict())
+    write_yaml(tmp_path / "normalisation.yaml", model.normalisation.to_dict())
     loaded = load_regression(
         weights,
         tmp_path / "architecture.yaml",

@@ -188,8 +188,13 @@ class Paths:
 
     @property
     def normalisation_asimov(self) -> str:
-        """Density-only events at the defaults that the classifiers' splines average over."""
+        """Density-only events over a θ grid that the ratio models' S(ν, θ) average over."""
         return self._p("asimov", "{model}", "{category}", "normalisation_spline.parquet")
+
+    @property
+    def normalisation_grid(self) -> str:
+        """The θ grid of the normalisation Asimov (ratios.normalisation_asimov)."""
+        return self._p("asimov", "{model}", "{category}", "normalisation_grid.yaml")
 
     def classifier_evaluation(self, name: str) -> str:
         return self._p("evaluation", "{model}", "{category}", "classifier", "{parameter}", name)

@@ -173,6 +173,25 @@ def training_box(
     return lo, hi
 
 
+def parameter_ranges(parameters: Mapping[str, Any]) -> dict[str, tuple[float, float]]:
+    """(low, high) of each parameter the density is conditioned on, where it is meaningful.
+
+    The training range (for a shifted nuisance the shift's support) when PreProcess recorded
+    one, else the min and max of the training events (``initial_minmax``).
+    """
+    density = parameters.get("density") or {}
+    ranges = density.get("training_range") or {}
+    out = {}
+    for col in density.get("Y_columns", []):
+        if col in ranges:
+            low, high = (float(v) for v in ranges[col])
+        else:
+            mm = density["initial_minmax"][col]
+            low, high = float(mm["min"]), float(mm["max"])
+        out[col] = (low, high)
+    return out
+
+
 def _as_events(values: Any, n: int, n_x: int, where: str) -> np.ndarray:
     """Check a sampler's output and give it shape (n, n_x) in float64."""
     x = np.asarray(values, dtype=np.float64)

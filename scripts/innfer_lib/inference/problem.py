@@ -32,6 +32,7 @@ from innfer_lib.data.validation_sets import validation_sample
 from innfer_lib.data.weighted_stats import effective_events
 from innfer_lib.data.yields import expected_yield
 from innfer_lib.density.models import load_density
+from innfer_lib.density.sampling import parameter_ranges
 from innfer_lib.inference.binned_inputs import binned_inputs
 from innfer_lib.inference.fit_inputs import DATA_INPUT, FitInputs, ProcessInputs
 from innfer_lib.inference.freeze import resolve_freeze
@@ -105,14 +106,7 @@ def parameter_limits(
     """
     bounded: dict[str, tuple[float, float]] = {}
     for params in parameters.values():
-        density = params.get("density") or {}
-        ranges = density.get("training_range") or {}
-        for col in density.get("Y_columns", []):
-            if col in ranges:
-                low, high = (float(v) for v in ranges[col])
-            else:
-                mm = density["initial_minmax"][col]
-                low, high = float(mm["min"]), float(mm["max"])
+        for col, (low, high) in parameter_ranges(params).items():
             lo, hi = bounded.get(col, (low, high))
             bounded[col] = (min(lo, low), max(hi, high))
     narrowing = {col: (min(g), max(g)) for col, g in (grids or {}).items() if len(g)}

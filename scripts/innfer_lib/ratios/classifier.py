@@ -10,9 +10,10 @@ exact to rounding for any logits. INNFER computes p₁/p₀ from the softmax, wh
 0/0 or x/0 where the classifier is confident (it then sets p₀ := 1, p₁ := 0, i.e. r = 0 and
 ln r = −∞); the logit difference has no such saturation.
 
-`LearnedClassifier.log_weight` = ln r + ln S(ν), with S the normalisation spline of
-`fit_spline_on_grid` (a density-only Asimov at the defaults, INNFER's
-NormalisationSplineClassifier) on the ν range the classifier was trained on.
+`LearnedClassifier.log_weight` = ln r + ln S(ν, θ), with S the normalisation of
+`normalisation_surface` over density-only events (INNFER's NormalisationSplineClassifier used
+one Asimov at the defaults; here they are pooled over a grid of the density's θ) on the ν
+range the classifier was trained on.
 
 Interpolating classifiers (INNFER's FCNN_TwoPointInterpolator / FCNN_ThreePointInterpolator,
 `InterpolatedRatio`) evaluate the network only at ν = +1 (k₊ = r(x, +1)) and, for three points,
@@ -41,7 +42,6 @@ import pandas as pd
 
 from innfer_lib.core.errors import DataError, ModelFileError
 from innfer_lib.core.io import read_yaml
-from innfer_lib.data.schema import WEIGHT
 from innfer_lib.data.yields import log_kappa
 from innfer_lib.ratios.fcnn_options import (
     CLASSIFIER,
@@ -51,7 +51,15 @@ from innfer_lib.ratios.fcnn_options import (
     check_classifier_type,
 )
 from innfer_lib.ratios.inputs import StandardisedInputs
-from innfer_lib.ratios.normalisation import NormalisationSpline, fit_spline_on_grid
+from innfer_lib.ratios.normalisation import NormalisationSpline
+from innfer_lib.ratios.normalisation_asimov import grid_weights
+from innfer_lib.ratios.normalisation_surface import (
+    NormalisationSurface,
+    as_surface,
+    classifier_nu_grid,
+    fit_normalisation,
+    read_normalisation,
+)
 
 
 class ClassifiedRatio(StandardisedInputs):
@@ -76,9 +84,7 @@ class ClassifiedRatio(StandardisedInputs):
 
     def log_ratio_at(self, x: np.ndarray, nu: float) -> np.ndarray:
         """ln r per event of physical x (n, len(x_columns)) at one ν, in NumPy."""
-        x = np.asarray(x, dtype=np.float64).reshape(-1, len(self.x_columns))
-        inputs = np.insert(x, self._nu_index, float(nu), axis=1)
-        return self.log_ratio_of_inputs(inputs)
+        return self.log_ratio_of_inputs(self.physical_inputs(x, nu))
 
     def log_ratio(self, x: Any, nu: Any) -> Any:
         """ln r(x, ν) = logit₁ − logit₀ per event, float64, of physical x and scalar ν."""
@@ -126,36 +132,42 @@ def classifier_ratio(
 
 
 class LearnedClassifier:
-    """ln[r(x, ν) S(ν)] of one nuisance of one process in one category (a `WeightRatio`)."""
+    """ln[r(x, ν) S(ν, θ)] of one nuisance of one process in one category (a `WeightRatio`)."""
 
-    def __init__(self, ratio: ClassifiedRatio, spline: NormalisationSpline) -> None:
-        """The classifier's ratio (plain or interpolating) and its normalisation spline."""
+    def __init__(
+        self,
+        ratio: ClassifiedRatio,
+        normalisation: NormalisationSpline | NormalisationSurface,
+    ) -> None:
+        """The classifier's ratio (plain or interpolating) and its normalisation S (a plain
+        spline is the same for every θ)."""
         self.ratio = ratio
-        self.spline = spline
+        self.normalisation = as_surface(normalisation)
         self.parameter = ratio.parameter
         self.x_columns = list(ratio.x_columns)
         self.smooth_in_parameter = ratio.smooth_in_parameter
-        self.nu_range = spline.nu_range
+        self.nu_range = self.normalisation.nu_range
+        self.theta_parameters = self.normalisation.theta_parameters
 
-    def log_weight(self, x: Any, nu: Any) -> Any:
-        """ln r(x, ν) + ln S(ν) per event, float64, differentiable in ν."""
-        return self.ratio.log_ratio(x, nu) + self.spline.log_value_tf(nu)
-
-
-#: Events of the density-only Asimov the spline averages over (INNFER: 10⁶). 10⁵ keeps the
-#: job to seconds on a CPU (sampling the flow, then 100 ν values × 10⁵ classifier passes) while
-#: the statistical error of Σw·r/Σw stays ~0.3 % for a spread of r of 100 %.
-NORMALISATION_ASIMOV_EVENTS = 100_000
+    def log_weight(self, x: Any, nu: Any, theta: Mapping[str, Any] | None = None) -> Any:
+        """ln r(x, ν) + ln S(ν, θ) per event, float64, differentiable in ν and θ."""
+        return self.ratio.log_ratio(x, nu) + self.normalisation.log_value_tf(nu, theta)
 
 
 def classifier_spline(
-    model: ClassifiedRatio, events: pd.DataFrame, nu_range: Sequence[float], where: str
-) -> tuple[NormalisationSpline, np.ndarray]:
-    """S(ν) = Σw / Σw·r(x, ν) over density-only events at the defaults, on the trained range.
+    model: ClassifiedRatio,
+    events: pd.DataFrame,
+    grid: Mapping[str, Sequence[float]],
+    nu_range: Sequence[float],
+    where: str,
+) -> tuple[NormalisationSurface, np.ndarray]:
+    """S(ν, θ) = Σw / Σw·r(x, ν) over the normalisation Asimov, on the trained ν range.
 
     Args:
         model: The classifier's ratio.
-        events: The normalisation Asimov (its X columns and `wt`).
+        events: The normalisation Asimov (its X columns and per-grid-point weights,
+            `normalisation_asimov`).
+        grid: Its θ grid.
         nu_range: (low, high) of ν the classifier was trained on (its parameters.yaml's
             training_range); INNFER used [−3, 3] whatever the training covered.
         where: The events' file, for errors.
@@ -163,9 +175,10 @@ def classifier_spline(
     Raises:
         DataError: a missing column, or a ν where Σw·r is not positive, naming `where`.
     """
-    missing = [c for c in [*model.x_columns, WEIGHT] if c not in events.columns]
+    missing = [c for c in model.x_columns if c not in events.columns]
     if missing:
         raise DataError(f"{where}: no column {missing} (the classifier reads {model.x_columns})")
+    weights = grid_weights(events, grid, where)
     x = events[model.x_columns].to_numpy(np.float64)
     low, high = float(nu_range[0]), float(nu_range[1])
     if isinstance(model, InterpolatedRatio) and not (low <= -1.0 and high >= 1.0):
@@ -174,11 +187,12 @@ def classifier_spline(
             f"trained range [{low}, {high}]"
         )
     try:
-        return fit_spline_on_grid(
+        return fit_normalisation(
             model.parameter,
-            (low, high),
-            events[WEIGHT].to_numpy(np.float64),
+            classifier_nu_grid((low, high)),
+            weights,
             lambda nu: np.exp(model.log_ratio_at(x, nu)),
+            grid,
         )
     except ValueError as err:
         raise DataError(f"{where}: normalisation spline of {model.parameter}: {err}") from None
@@ -216,19 +230,14 @@ def load_classifier(
             the message names it.
     """
     ratio = load_classified_ratio(weights_path, architecture_path, parameters_path)
-    data = read_yaml(spline_path)
+    normalisation = read_normalisation(spline_path, ratio.parameter, parameters_path, "classifier")
     try:
-        spline = NormalisationSpline.from_dict(data, str(spline_path))
         classifier_type = check_classifier_type(
-            data.get("type", PLAIN_CLASSIFIER), f"{spline_path}: type"
+            read_yaml(spline_path).get("type", PLAIN_CLASSIFIER), f"{spline_path}: type"
         )
     except ValueError as err:
         raise ModelFileError(str(err)) from err
-    if spline.parameter != ratio.parameter:
-        raise ModelFileError(
-            f"{spline_path}: spline of '{spline.parameter}', but {parameters_path} is the "
-            f"classifier of '{ratio.parameter}'"
-        )
     return LearnedClassifier(
-        classifier_ratio(ratio.network, read_yaml(parameters_path), classifier_type), spline
+        classifier_ratio(ratio.network, read_yaml(parameters_path), classifier_type),
+        normalisation,
     )

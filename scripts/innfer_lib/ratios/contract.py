@@ -6,15 +6,17 @@ import it.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any, Protocol
 
 
 class WeightRatio(Protocol):
-    """ln[r(x, ν) S(ν)] of one nuisance ν of one process in one category.
+    """ln[r(x, ν) S(ν, θ)] of one nuisance ν of one process in one category.
 
     r(x, ν) = w(x, ν)/w(x, 0) is the per-event weight ratio the model learned (regression) or
-    the likelihood ratio of its classifier; S(ν) = Σw / Σw r(x, ν) over the nominal events is
-    its normalisation spline, so that p(x | θ) r(x, ν) S(ν) is a normalised density in x.
+    the likelihood ratio of its classifier; S(ν, θ) = 1 / E_{p(x|θ)}[r(x, ν)] is its
+    normalisation (`normalisation_surface`), so that p(x | θ) r(x, ν) S(ν, θ) is a normalised
+    density in x at every θ of the density.
 
     Attributes:
         parameter: the nuisance ν.
@@ -22,12 +24,16 @@ class WeightRatio(Protocol):
         nu_range: (low, high) of ν the model was trained and normalised on; the likelihood
             refuses ν outside it (INNFER's spline returned NaN there).
         smooth_in_parameter: ln r + ln S is C² in ν, so the autodiff Hessian is its curvature.
+        theta_parameters: the density parameters θ that S depends on (empty when S is the
+            same for every θ, as for an exact ratio).
     """
 
     parameter: str
     x_columns: list[str]
     nu_range: tuple[float, float]
     smooth_in_parameter: bool
+    theta_parameters: tuple[str, ...]
 
-    def log_weight(self, x: Any, nu: Any) -> Any:
-        """ln r(x, ν) + ln S(ν) per event, a float64 tensor differentiable in the scalar ν."""
+    def log_weight(self, x: Any, nu: Any, theta: Mapping[str, Any] | None = None) -> Any:
+        """ln r(x, ν) + ln S(ν, θ) per event, a float64 tensor differentiable in the scalar ν
+        and in the θ values (`theta` holds one per `theta_parameters`)."""

@@ -8,14 +8,20 @@ in does the forward pass).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from innfer_lib.core.errors import DataError
 from innfer_lib.data.schema import CLASSIFIER_TRUTH, WEIGHT
-from innfer_lib.ratios.normalisation import NormalisationSpline, fit_spline_over_events
+from innfer_lib.ratios.normalisation_asimov import grid_weights
+from innfer_lib.ratios.normalisation_surface import (
+    NormalisationSurface,
+    fit_normalisation,
+    spline_grid,
+)
 
 #: Column of the prediction files holding r̂ (next to the true `wt_shift`).
 REGRESSED = "wt_shift_regressed"
@@ -52,29 +58,40 @@ def regression_predictions(
 
 
 def regression_spline(
-    model: Any, train: pd.DataFrame, parameters: Mapping[str, Any], where: str
-) -> NormalisationSpline:
-    """S(ν) = Σw/Σw·r̂(x, ν) over every training event at each ν of its grid
-    (`normalisation.fit_spline_over_events`), r̂ clipped as the likelihood uses it.
+    model: Any,
+    events: pd.DataFrame,
+    grid: Mapping[str, Sequence[float]],
+    train: pd.DataFrame,
+    where: str,
+) -> NormalisationSurface:
+    """S(ν, θ) = Σw/Σw·r̂(x, ν) over the normalisation Asimov at each ν knot of the training
+    set's ν (`normalisation_surface.spline_grid`), r̂ clipped as the likelihood uses it.
 
     Args:
         model: the regression (`RegressedRatio`).
-        train: the training events in physical units (`physical_table`).
-        parameters: the regression's parameters.yaml (X_columns).
-        where: names the model in the clipping messages.
+        events: the normalisation Asimov (`normalisation_asimov`): X columns, weights per
+            grid point.
+        grid: its θ grid.
+        train: the training events in physical units (`physical_table`), for the ν knots.
+        where: names the events in messages.
+
+    Raises:
+        DataError: a missing column, naming `where`.
+        ValueError: fewer than two distinct ν in `train`, or a ν where Σw·r̂ is not positive.
     """
     parameter = model.parameter
-    columns = list(parameters["X_columns"])
-    inputs = np.array(train[columns].to_numpy(np.float64))  # a copy, ν overwritten per knot
-    index = columns.index(parameter)
+    missing = [c for c in model.x_columns if c not in events.columns]
+    if missing:
+        raise DataError(f"{where}: no column {missing} (the regression reads {model.x_columns})")
+    weights = grid_weights(events, grid, where)
+    x = events[model.x_columns].to_numpy(np.float64)
 
     def ratio_at(nu: float) -> np.ndarray:
-        inputs[:, index] = nu
+        inputs = model.physical_inputs(x, nu)
         return np.asarray(model.ratio_of_inputs(inputs, f"{where} at {parameter} = {nu:g}"))
 
-    return fit_spline_over_events(
-        parameter, train[parameter].to_numpy(), train[WEIGHT].to_numpy(), ratio_at
-    )
+    knots = spline_grid(train[parameter].to_numpy())
+    return fit_normalisation(parameter, knots, weights, ratio_at, grid)[0]
 
 
 def classifier_predictions(

@@ -7,6 +7,7 @@ likelihood and MakeAsimov wiring can be tested exactly, and a learned ratio has 
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from innfer_lib.data.benchmarks import SHAPE_NU_RANGE, get_benchmark
@@ -28,6 +29,8 @@ class ExactRatio:
     """
 
     smooth_in_parameter = True
+    #: The closed form is normalised for every θ of the benchmark.
+    theta_parameters: tuple[str, ...] = ()
 
     def __init__(
         self,
@@ -40,8 +43,8 @@ class ExactRatio:
         self.x_columns, self._log_weight = get_benchmark(benchmark).weight_ratio(process, parameter)
         self.nu_range = (float(nu_range[0]), float(nu_range[1]))
 
-    def log_weight(self, x: Any, nu: Any) -> Any:
-        """ln r(x, ν) + ln S(ν) per event, float64, differentiable in ν."""
+    def log_weight(self, x: Any, nu: Any, theta: Mapping[str, Any] | None = None) -> Any:
+        """ln r(x, ν) + ln S(ν) per event, float64, differentiable in ν (θ is not needed)."""
         import tensorflow as tf
 
         xt = tf.cast(tf.convert_to_tensor(x), tf.float64)

@@ -26,6 +26,11 @@ class StandardisedInputs:
         self._nu_index = columns.index(self.parameter)
         self._x_index = [columns.index(c) for c in self.x_columns]
 
+    def physical_inputs(self, x: Any, nu: float) -> np.ndarray:
+        """All X_columns per event of physical x (n, len(x_columns)) at one ν, in NumPy."""
+        x = np.asarray(x, dtype=np.float64).reshape(-1, len(self.x_columns))
+        return np.insert(x, self._nu_index, float(nu), axis=1)
+
     def scaled_inputs(self, inputs: Any) -> np.ndarray:
         """Standardised NumPy inputs of physical ones (all X_columns, in order, per event)."""
         return (np.asarray(inputs, dtype=np.float64) - self._mean) / self._std

@@ -4,10 +4,10 @@ A learned ratio r̂(x, ν) does not integrate exactly to the yield change it sho
 lnN/yield model, so the likelihood uses p(x | θ) r̂(x, ν) S(ν) with S(ν) = Σw / Σw r̂(x, ν) over
 the nominal training events (models spec §2.3): p·r̂·S then integrates to one for every ν.
 
-Built over one fixed set of events for every ν (`fit_spline_over_events` for the regression,
-`fit_spline_on_grid` for the classifier, as INNFER's NormalisationSplineClassifier): Σw and
-Σw·r̂(x, ν) of the same events at each ν of a grid, and a cubic spline (scipy CubicSpline)
-through the ratios. Differences from INNFER, by decision:
+Built over one fixed set of events for every ν (`normalisation_surface.fit_normalisation`, at
+every point of a grid of the density's parameters θ): Σw and Σw·r̂(x, ν) of the same events at
+each ν of a grid, and a cubic spline (scipy CubicSpline) through the ratios; this module holds
+the spline in ν at one θ. Differences from INNFER, by decision:
 
 * the regression's S is not binned in the per-event ν of its training set. INNFER took each
   bin's ratio over the events whose drawn ν fell in it, so every knot averaged r̂ over other
@@ -34,8 +34,7 @@ evaluated as a piecewise cubic, in NumPy for plots and in TensorFlow float64 (di
 
 from __future__ import annotations
 
-import math
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -163,111 +162,3 @@ def spline_through(
         coefficients,  # type: ignore[arg-type]
         tuple(float(v) for v in values),
     )
-
-
-def _ratio_of_sums(parameter: str, nu: float, w: np.ndarray, ratio: np.ndarray) -> float:
-    total, reweighted = float(w.sum()), float((w * ratio).sum())
-    if not (total > 0 and reweighted > 0):
-        raise ValueError(
-            f"the ν bin around {parameter} = {nu:.4g} has Σw = {total:.4g} and "
-            f"Σw·r = {reweighted:.4g}; both must be positive"
-        )
-    return total / reweighted
-
-
-#: ν values of a spline: a classifier's (INNFER: 100 on [−3, 3]; here on its trained range) and
-#: at most as many for a regression.
-GRID_POINTS = 100
-
-
-def _spline_at(
-    parameter: str,
-    grid: np.ndarray,
-    weights: np.ndarray,
-    ratio_at: Callable[[float], np.ndarray],
-) -> tuple[NormalisationSpline, np.ndarray]:
-    """S at each ν of `grid` over the same events, the spline through it, and the spreads."""
-    weights = np.asarray(weights, dtype=np.float64)
-    values, errors = [], []
-    for nu in grid:
-        ratio = np.asarray(ratio_at(float(nu)), dtype=np.float64)
-        value = _ratio_of_sums(parameter, float(nu), weights, ratio)
-        values.append(value)
-        errors.append(math.sqrt(float(np.sum(weights**2 * (ratio - value) ** 2))) / weights.sum())
-    return spline_through(parameter, [float(v) for v in grid], values), np.asarray(errors)
-
-
-def fit_spline_on_grid(
-    parameter: str,
-    nu_range: tuple[float, float],
-    weights: np.ndarray,
-    ratio_at: Callable[[float], np.ndarray],
-    points: int = GRID_POINTS,
-) -> tuple[NormalisationSpline, np.ndarray]:
-    """S(ν) = Σw / Σw·r(x, ν) over one fixed set of nominal events, at `points` values of ν.
-
-    INNFER's NormalisationSplineClassifier: the same events (a density-only Asimov at the
-    defaults) at every ν, so the knots carry no binning in ν.
-
-    Args:
-        parameter: The nuisance ν.
-        nu_range: (low, high) of the grid: the ν range the model was trained on.
-        weights: Event weights.
-        ratio_at: r per event at one ν.
-        points: Number of ν values (knots).
-
-    Returns:
-        The spline and, per knot, INNFER's spread √(Σw²(r − S)²)/Σw (for the plot only).
-
-    Raises:
-        ValueError: an empty range, or Σw or Σw·r not positive at some ν.
-    """
-    low, high = float(nu_range[0]), float(nu_range[1])
-    if not high > low or points < 2:
-        raise ValueError(f"needs a ν range with low < high and >= 2 points, got {nu_range}")
-    return _spline_at(parameter, np.linspace(low, high, points), weights, ratio_at)
-
-
-def spline_grid(nu: np.ndarray, points: int = GRID_POINTS) -> np.ndarray:
-    """The ν values a regression's spline is built at, from the ν its training events carry.
-
-    The distinct values when there are at most `points` of them (a discrete or fixed shift:
-    the network learned only there), else `points` equal steps over their range (a
-    continuous or flat-top shift).
-
-    Raises:
-        ValueError: fewer than two distinct ν values (no ν dependence to normalise).
-    """
-    unique = np.unique(np.asarray(nu, dtype=np.float64))
-    if len(unique) < 2:
-        raise ValueError(f"needs at least two distinct ν values, got {unique.tolist()}")
-    if len(unique) <= points:
-        return unique
-    return np.linspace(unique[0], unique[-1], points)
-
-
-def fit_spline_over_events(
-    parameter: str,
-    nu: np.ndarray,
-    weights: np.ndarray,
-    ratio_at: Callable[[float], np.ndarray],
-    points: int = GRID_POINTS,
-) -> NormalisationSpline:
-    """A regression's S(ν) = Σw / Σw·r̂(x, ν) over all its training events at every ν.
-
-    Each knot is a ν of `spline_grid(nu)`, and every knot averages r̂ over the same events
-    (their own drawn ν ignored), so S carries no sampling noise from knot to knot (see the
-    module docstring for why that matters).
-
-    Args:
-        parameter: The nuisance ν.
-        nu: The ν of each training event, which sets the grid.
-        weights: The training events' nominal weights.
-        ratio_at: r̂ of every training event at one ν.
-        points: The most knots.
-
-    Raises:
-        ValueError: fewer than two distinct ν values, or a ν where Σw or Σw·r̂ is not positive
-            (S would be undefined or negative there).
-    """
-    return _spline_at(parameter, spline_grid(nu, points), weights, ratio_at)[0]

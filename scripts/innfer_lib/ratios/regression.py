@@ -27,12 +27,16 @@ from typing import Any
 
 import numpy as np
 
-from innfer_lib.core.errors import ModelFileError
 from innfer_lib.core.io import read_yaml
 from innfer_lib.data.schema import WEIGHT_SHIFT
 from innfer_lib.ratios.fcnn_options import SMOOTH_ACTIVATIONS
 from innfer_lib.ratios.inputs import StandardisedInputs
 from innfer_lib.ratios.normalisation import NormalisationSpline
+from innfer_lib.ratios.normalisation_surface import (
+    NormalisationSurface,
+    as_surface,
+    read_normalisation,
+)
 
 LOG = logging.getLogger("innfer")
 
@@ -96,21 +100,26 @@ class RegressedRatio(StandardisedInputs):
 
 
 class LearnedRegression(RegressedRatio):
-    """ln[r̂(x, ν) S(ν)] of one nuisance of one process in one category (a `WeightRatio`)."""
+    """ln[r̂(x, ν) S(ν, θ)] of one nuisance of one process in one category (a `WeightRatio`)."""
 
     def __init__(
-        self, network: Any, parameters: Mapping[str, Any], spline: NormalisationSpline
+        self,
+        network: Any,
+        parameters: Mapping[str, Any],
+        normalisation: NormalisationSpline | NormalisationSurface,
     ) -> None:
-        """The regressed ratio (see RegressedRatio) and its normalisation spline."""
+        """The regressed ratio (see RegressedRatio) and its normalisation S (a plain spline is
+        the same for every θ)."""
         super().__init__(network, parameters)
-        self.spline = spline
-        self.nu_range = spline.nu_range
+        self.normalisation = as_surface(normalisation)
+        self.nu_range = self.normalisation.nu_range
+        self.theta_parameters = self.normalisation.theta_parameters
 
-    def log_weight(self, x: Any, nu: Any) -> Any:
-        """ln max(r̂(x, ν), R_FLOOR) + ln S(ν) per event, float64, differentiable in ν."""
+    def log_weight(self, x: Any, nu: Any, theta: Mapping[str, Any] | None = None) -> Any:
+        """ln max(r̂(x, ν), R_FLOOR) + ln S(ν, θ) per event, float64, differentiable in ν, θ."""
         import tensorflow as tf
 
-        log_s = self.spline.log_value_tf(nu)
+        log_s = self.normalisation.log_value_tf(nu, theta)
         ratio = self.ratio(x, nu)
         if tf.executing_eagerly():
             clip_ratio(ratio.numpy(), f"regression of {self.parameter}")
@@ -145,13 +154,5 @@ def load_regression(
             the message names it.
     """
     ratio = load_regressed_ratio(weights_path, architecture_path, parameters_path)
-    try:
-        spline = NormalisationSpline.from_dict(read_yaml(spline_path), str(spline_path))
-    except ValueError as err:
-        raise ModelFileError(str(err)) from err
-    if spline.parameter != ratio.parameter:
-        raise ModelFileError(
-            f"{spline_path}: spline of '{spline.parameter}', but {parameters_path} is the "
-            f"regression of '{ratio.parameter}'"
-        )
-    return LearnedRegression(ratio.network, read_yaml(parameters_path), spline)
+    normalisation = read_normalisation(spline_path, ratio.parameter, parameters_path, "regression")
+    return LearnedRegression(ratio.network, read_yaml(parameters_path), normalisation)

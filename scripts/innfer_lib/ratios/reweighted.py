@@ -1,9 +1,10 @@
-"""A density times the weight ratios of its shape nuisances: p(x | θ) Π_k r_k(x, ν_k) S_k(ν_k).
+"""A density times the weight ratios of its shape nuisances: p(x | θ) Π_k r_k(x, ν_k) S_k(ν_k, θ).
 
 The flow learns p(x | θ) at nominal weights; each weight-only nuisance ν_k enters through its
 ratio model (`contract.WeightRatio`). `ReweightedDensity` makes the product look like any other
 `Density`, so the likelihood terms, Hessians, D-matrix and scans need no change: ln p gains
-Σ_k ln r_k + ln S_k and the parameters gain the ν's.
+Σ_k ln r_k + ln S_k and the parameters gain the ν's. S_k depends on the density's parameters θ
+too (`normalisation_surface`), so the reweighted density is normalised at every θ.
 
 Sampling a reweighted density cannot be done by inverting the flow: `sample` draws from the base
 density (unweighted) and `event_weights` gives the per-event factor Π_k r_k S_k, which
@@ -82,6 +83,13 @@ class ReweightedDensity:
                     f"observables of the density ({self.x_columns})"
                 )
             self._columns.append([self.x_columns.index(c) for c in r.x_columns])
+            unknown = [t for t in r.theta_parameters if t not in base.parameters]
+            if unknown:
+                raise ConfigError(
+                    f"{where}: the normalisation of {r.parameter}'s ratio model depends on "
+                    f"{unknown}, which are not parameters of the density ({base.parameters}); "
+                    "it was built for another density model"
+                )
         self.parameters = [*base.parameters, *nus]
         self.smooth_in_parameters = bool(base.smooth_in_parameters) and all(
             r.smooth_in_parameter for r in self.ratios
@@ -103,13 +111,15 @@ class ReweightedDensity:
                 check_nu(r, float(params[r.parameter]), self.where)
 
     def log_weight(self, x: Any, params: Mapping[str, Any]) -> Any:
-        """Σ_k ln r_k(x, ν_k) + ln S_k(ν_k) per event, float64, differentiable in the ν's."""
+        """Σ_k ln r_k(x, ν_k) + ln S_k(ν_k, θ) per event, float64, differentiable in the ν's
+        and θ."""
         import tensorflow as tf
 
         xt = tf.cast(tf.convert_to_tensor(x), tf.float64)
         total = tf.zeros(tf.shape(xt)[:1], tf.float64)
         for r, cols in zip(self.ratios, self._columns, strict=True):
-            total = total + r.log_weight(tf.gather(xt, cols, axis=1), params[r.parameter])
+            theta = {t: params[t] for t in r.theta_parameters}
+            total = total + r.log_weight(tf.gather(xt, cols, axis=1), params[r.parameter], theta)
         return total
 
     def log_prob(self, x: Any, params: Mapping[str, Any]) -> Any:
@@ -132,5 +142,5 @@ class ReweightedDensity:
             ConfigError: a ν outside its ratio's range.
         """
         self.check_point(params)
-        values = {r.parameter: float(params[r.parameter]) for r in self.ratios}
+        values = {p: float(params[p]) for p in self.parameters}
         return np.exp(np.asarray(self.log_weight(np.asarray(x, np.float64), values)))
