@@ -104,5 +104,5 @@ def spline_plot(
     ax.set_xlabel(label)
     ax.set_ylabel("normalisation S")
     set_title(ax, title)
-    ax.legend(fontsize="x-small")
+    ax.legend(fontsize="x-small", ncol=2)
     save(fig, outputs)
