@@ -109,7 +109,7 @@ def log_model(kind: str, results: Path, retrain: dict | None):
             learned = classifier.LearnedClassifier(ratio, normalisation)
     if kind == "regression":
         return lambda x, nu, y: (
-            np.log(learned.ratio_of_inputs(np.column_stack([x, np.full(len(x), nu)])))
+            np.log(learned.anchored_ratio_of_inputs(np.column_stack([x, np.full(len(x), nu)])))
             + np.log(learned.normalisation.value(nu, {"Y1": y}))
         )
     return lambda x, nu, y: (

@@ -89,7 +89,8 @@ def twin(net: FCNN) -> FCNN:
 
 
 def test_classifier_learns_a_known_ratio():
-    """exp(logit₁ − logit₀) = exp(ν x − ν²/2) (times the balancing constant) to a few %."""
+    """exp(logit₁ − logit₀) = exp(ν x − ν²/2) to a few %: anchored at ν = 0, the ratio loses
+    the classes' balancing constant, which the raw logits carry."""
     train, test, parameters, offset = balanced_sets(classes(30000, 0), classes(5000, 1))
     net, history = train_classifier(train, test, parameters, SMALL, progress=False)
     assert history["test_loss"][-1] < history["test_loss"][0]
@@ -99,9 +100,12 @@ def test_classifier_learns_a_known_ratio():
     keep = np.abs(x) < 2.0
     x, nu = x[keep], nu[keep]
     log_ratio = model.log_ratio_of_inputs(np.column_stack([x, nu]))
-    relative = np.abs(np.exp(log_ratio - (nu * x - 0.5 * nu**2 + offset)) - 1.0)
+    relative = np.abs(np.exp(log_ratio - (nu * x - 0.5 * nu**2)) - 1.0)
     assert np.mean(relative) < 0.04
     assert np.quantile(relative, 0.95) < 0.10
+    raw = model._logit_difference(np.column_stack([x, nu]))
+    raw_relative = np.abs(np.exp(raw - (nu * x - 0.5 * nu**2 + offset)) - 1.0)
+    assert np.mean(raw_relative) < 0.04
 
 
 def test_reported_loss_is_the_cross_entropy_plus_l2():
@@ -251,6 +255,10 @@ def test_log_weight_is_the_logit_difference_plus_ln_s_and_differentiable():
     inputs = np.column_stack([x[:, 0], np.full(7, 0.5)])
     expected = model.ratio.log_ratio_of_inputs(inputs) + np.log(model.normalisation.value(0.5))
     np.testing.assert_allclose(model.log_weight(x, 0.5).numpy(), expected, rtol=1e-12)
+    # Anchored: at ν = 0 only the normalisation is left, whatever the network says there.
+    np.testing.assert_allclose(
+        model.log_weight(x, 0.0).numpy(), np.log(model.normalisation.value(0.0)), rtol=1e-12
+    )
     for nu0 in (-1.3, 0.2, 1.7):
         nu = tf.Variable(nu0, dtype=tf.float64)
         with tf.GradientTape() as tape:

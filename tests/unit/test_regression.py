@@ -300,7 +300,7 @@ def test_regression_spline_uses_every_asimov_event_at_every_nu():
     pd.testing.assert_frame_equal(events, before)  # the caller's events are not changed
     assert surface.nu_range == (train["nu"].min(), train["nu"].max())
     for v in (surface.knots[0], 0.013, surface.knots[-1]):
-        r = model.ratio_of_inputs(np.column_stack([x, np.full(len(x), v)]))
+        r = model.anchored_ratio_of_inputs(np.column_stack([x, np.full(len(x), v)]))
         for g, mu in enumerate(grid["mu"]):
             expected = columns[:, g].sum() / np.sum(columns[:, g] * r)
             assert float(surface.value(v, {"mu": mu})) == pytest.approx(expected, rel=1e-8)
@@ -349,12 +349,21 @@ def test_log_weight_is_the_clipped_ratio_times_the_spline():
     model = small_regression()
     x = np.array([[0.0], [1.0]])
     inputs = np.column_stack([x[:, 0], np.full(2, 0.5)])
-    expected = np.log(model.ratio_of_inputs(inputs)) + np.log(model.normalisation.value(0.5))
+    at_zero = np.column_stack([x[:, 0], np.zeros(2)])
+    expected = (
+        np.log(model.ratio_of_inputs(inputs))
+        - np.log(model.ratio_of_inputs(at_zero))
+        + np.log(model.normalisation.value(0.5))
+    )
+    # Anchored: exactly the normalisation at ν = 0.
+    np.testing.assert_allclose(
+        model.log_weight(x, 0.0).numpy(), np.log(model.normalisation.value(0.0)), rtol=1e-12
+    )
     np.testing.assert_allclose(model.log_weight(x, 0.5).numpy(), expected, rtol=1e-12)
     assert not small_regression("relu").smooth_in_parameter
     # A hopeless prediction is clipped at the floor, not turned into NaN.
     model._y_mean = -10.0
-    assert np.all(model.log_weight(x, 0.5).numpy() <= math.log(R_FLOOR) + 1.0)
+    assert np.all(model._log_clipped(x, 0.5).numpy() == pytest.approx(math.log(R_FLOOR)))
     assert np.all(np.isfinite(model.log_weight(x, 0.5).numpy()))
 
 

@@ -6,7 +6,8 @@ logits give that ratio directly:
 
     ln r(x, ν) = logit₁ − logit₀ = ln(p₁/p₀),
 
-exact to rounding for any logits. INNFER computes p₁/p₀ from the softmax, which underflows to
+exact to rounding for any logits, anchored at ν = 0 (minus its value there, so r(x, 0) = 1;
+see `inputs`). INNFER computes p₁/p₀ from the softmax, which underflows to
 0/0 or x/0 where the classifier is confident (it then sets p₀ := 1, p₁ := 0, i.e. r = 0 and
 ln r = −∞); the logit difference has no such saturation.
 
@@ -77,19 +78,26 @@ class ClassifiedRatio(StandardisedInputs):
         self.network = network
         self.smooth_in_parameter = network.architecture["activation"] in SMOOTH_ACTIVATIONS
 
-    def log_ratio_of_inputs(self, inputs: np.ndarray) -> np.ndarray:
-        """ln r per event of physical model inputs (all X_columns, ν included, per event)."""
+    def _logit_difference(self, inputs: np.ndarray) -> np.ndarray:
         logits = self.network(self.scaled_inputs(inputs)).numpy()
         return logits[:, 1] - logits[:, 0]
 
+    def log_ratio_of_inputs(self, inputs: np.ndarray) -> np.ndarray:
+        """ln r per event of physical model inputs (all X_columns, ν included, per event),
+        anchored: the logit difference at the event's ν minus that at ν = 0 (`inputs`)."""
+        inputs = np.asarray(inputs, dtype=np.float64)
+        return self._logit_difference(inputs) - self._logit_difference(self.nominal_inputs(inputs))
+
     def log_ratio_at(self, x: np.ndarray, nu: float) -> np.ndarray:
-        """ln r per event of physical x (n, len(x_columns)) at one ν, in NumPy."""
+        """Anchored ln r per event of physical x (n, len(x_columns)) at one ν, in NumPy."""
         return self.log_ratio_of_inputs(self.physical_inputs(x, nu))
 
     def log_ratio(self, x: Any, nu: Any) -> Any:
-        """ln r(x, ν) = logit₁ − logit₀ per event, float64, of physical x and scalar ν."""
+        """Anchored ln r(x, ν) = (logit₁ − logit₀)(x, ν) − (logit₁ − logit₀)(x, 0) per event,
+        float64, of physical x and scalar ν."""
         logits = self.network(self.scaled_inputs_tf(x, nu))
-        return logits[:, 1] - logits[:, 0]
+        nominal = self.network(self.scaled_inputs_tf(x, 0.0))
+        return (logits[:, 1] - logits[:, 0]) - (nominal[:, 1] - nominal[:, 0])
 
 
 class InterpolatedRatio(ClassifiedRatio):

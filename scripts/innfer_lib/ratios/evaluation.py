@@ -50,10 +50,11 @@ def physical_table(frame: pd.DataFrame, parameters: Mapping[str, Any]) -> pd.Dat
 def regression_predictions(
     model: Any, frame: pd.DataFrame, parameters: Mapping[str, Any], where: str
 ) -> pd.DataFrame:
-    """physical_table plus the regressed ratio r̂ (clipped at the floor, counted in the log)."""
+    """physical_table plus the regressed ratio r̂ as the likelihood uses it: anchored at ν = 0,
+    clipped at the floor (counted in the log)."""
     table = physical_table(frame, parameters)
     inputs = table[list(parameters["X_columns"])].to_numpy(np.float64)
-    table[REGRESSED] = model.ratio_of_inputs(inputs, where)
+    table[REGRESSED] = model.anchored_ratio_of_inputs(inputs, where)
     return table
 
 
@@ -65,7 +66,8 @@ def regression_spline(
     where: str,
 ) -> NormalisationSurface:
     """S(ν, θ) = Σw/Σw·r̂(x, ν) over the normalisation Asimov at each ν knot of the training
-    set's ν (`normalisation_surface.spline_grid`), r̂ clipped as the likelihood uses it.
+    set's ν (`normalisation_surface.spline_grid`), r̂ anchored and clipped as the likelihood
+    uses it.
 
     Args:
         model: the regression (`RegressedRatio`).
@@ -88,7 +90,7 @@ def regression_spline(
 
     def ratio_at(nu: float) -> np.ndarray:
         inputs = model.physical_inputs(x, nu)
-        return np.asarray(model.ratio_of_inputs(inputs, f"{where} at {parameter} = {nu:g}"))
+        return model.anchored_ratio_of_inputs(inputs, f"{where} at {parameter} = {nu:g}")
 
     knots = spline_grid(train[parameter].to_numpy())
     return fit_normalisation(parameter, knots, weights, ratio_at, grid)[0]
@@ -97,7 +99,8 @@ def regression_spline(
 def classifier_predictions(
     model: Any, frame: pd.DataFrame, parameters: Mapping[str, Any]
 ) -> pd.DataFrame:
-    """physical_table plus ln r and p₁ of the classifier per event."""
+    """physical_table plus the anchored ln r (as the likelihood uses it) and p₁ = σ(ln r) of
+    the classifier per event."""
     table = physical_table(frame, parameters)
     log_ratio = model.log_ratio_of_inputs(table[list(parameters["X_columns"])].to_numpy())
     table[LOG_RATIO] = log_ratio

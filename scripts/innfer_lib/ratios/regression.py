@@ -3,10 +3,11 @@
 `LearnedRegression` wraps the float64 twin of the trained FCNN, the regression's standardisation
 (parameters.yaml written by PreProcess) and its normalisation spline:
 
-    log_weight(x, ν) = ln max(r̂(x, ν), R_FLOOR) + ln S(ν),
+    log_weight(x, ν) = ln max(r̂(x, ν), R_FLOOR) − ln max(r̂(x, 0), R_FLOOR) + ln S(ν, θ),
 
 with r̂ the network's output unstandardised back to `wt_shift` = w(ν)/w(0) (`loss: mse`, INNFER's)
-or the exponential of its output (`loss: gamma_deviance`, whose network regresses ln r̂).
+or the exponential of its output (`loss: gamma_deviance`, whose network regresses ln r̂),
+anchored at ν = 0 (divided by its value there, so the ratio is 1 at ν = 0; see `inputs`).
 
 A regression trained with the squared error is not constrained to positive outputs; where it
 predicts r̂ ≤ 0 (or tiny) the logarithm would be −∞ or NaN and the whole likelihood with it, as
@@ -89,6 +90,12 @@ class RegressedRatio(StandardisedInputs):
         ratio = np.exp(out) if self.log_link else self._unstandardise(out)
         return clip_ratio(ratio, where)[0]
 
+    def anchored_ratio_of_inputs(self, inputs: np.ndarray, where: str = "regression") -> np.ndarray:
+        """Clipped r̂ at each event's ν over clipped r̂ at ν = 0: the ratio the likelihood uses."""
+        inputs = np.asarray(inputs, dtype=np.float64)
+        nominal = self.ratio_of_inputs(self.nominal_inputs(inputs), f"{where} at ν = 0")
+        return self.ratio_of_inputs(inputs, where) / nominal
+
     def ratio(self, x: Any, nu: Any) -> Any:
         """Unclipped r̂(x, ν) per event, a float64 tensor, of physical x (n, len(x_columns))."""
         out = self.network(self.scaled_inputs_tf(x, nu))
@@ -115,15 +122,19 @@ class LearnedRegression(RegressedRatio):
         self.nu_range = self.normalisation.nu_range
         self.theta_parameters = self.normalisation.theta_parameters
 
-    def log_weight(self, x: Any, nu: Any, theta: Mapping[str, Any] | None = None) -> Any:
-        """ln max(r̂(x, ν), R_FLOOR) + ln S(ν, θ) per event, float64, differentiable in ν, θ."""
+    def _log_clipped(self, x: Any, nu: Any) -> Any:
         import tensorflow as tf
 
-        log_s = self.normalisation.log_value_tf(nu, theta)
         ratio = self.ratio(x, nu)
         if tf.executing_eagerly():
             clip_ratio(ratio.numpy(), f"regression of {self.parameter}")
-        return tf.math.log(tf.maximum(ratio, tf.constant(R_FLOOR, tf.float64))) + log_s
+        return tf.math.log(tf.maximum(ratio, tf.constant(R_FLOOR, tf.float64)))
+
+    def log_weight(self, x: Any, nu: Any, theta: Mapping[str, Any] | None = None) -> Any:
+        """ln max(r̂(x, ν), R_FLOOR) − ln max(r̂(x, 0), R_FLOOR) + ln S(ν, θ) per event,
+        float64, differentiable in ν and θ."""
+        log_s = self.normalisation.log_value_tf(nu, theta)
+        return self._log_clipped(x, nu) - self._log_clipped(x, 0.0) + log_s
 
 
 def load_regressed_ratio(
