@@ -41,9 +41,9 @@ def exact(nu, mu):
 
 
 def test_grid_sizes_and_order():
-    assert [knots_per_dimension(d) for d in range(6)] == [1, 9, 9, 4, 3, 3]
+    assert [knots_per_dimension(d) for d in range(6)] == [1, 9, 7, 3, 3, 3]
     grid = theta_grid({"a": (0.0, 1.0), "b": (-2.0, 2.0)})
-    assert grid["a"][0] == 0.0 and grid["a"][-1] == 1.0 and len(grid["b"]) == 9
+    assert grid["a"][0] == 0.0 and grid["a"][-1] == 1.0 and len(grid["b"]) == 7
     points = grid_points({"a": [0.0, 1.0], "b": [5.0, 6.0, 7.0]})
     assert points[:2] == [{"a": 0.0, "b": 5.0}, {"a": 0.0, "b": 6.0}] and len(points) == 6
     assert grid_points({}) == [{}]

@@ -11,8 +11,8 @@ S taken at the defaults gave σ_ν 23 % too large; S at the Y1 of the sample gav
 How S(ν, θ) is built (`fit_normalisation`):
 
 * θ grid (`theta_grid`): each parameter of the flow on equally spaced knots over its training
-  range (the fit's limits of it), `knots_per_dimension` of them (9 in one dimension, fewer per
-  dimension in more, so the grid stays below ~100 points);
+  range (the fit's limits of it), `knots_per_dimension` of them (9 in one dimension, 7 in two,
+  3 beyond, so the grid stays near 50 points up to three parameters);
 * normalisation Asimov: the same number of flow events at each grid point θ_g, all pooled.
   Every pooled event gets, for each grid point, the weight p(x | θ_g) / Σ_k p(x | θ_k)
   (`mixture_weights`, the balance heuristic of multiple importance sampling), so
@@ -45,8 +45,9 @@ import numpy as np
 
 from innfer_lib.ratios.normalisation import NormalisationSpline, spline_through
 
-#: Grid points of θ above which fewer knots per dimension are used (`knots_per_dimension`).
-MAX_GRID_POINTS = 100
+#: Grid points of θ above which fewer knots per dimension are used (`knots_per_dimension`):
+#: the normalisation Asimov evaluates the flow once per event and grid point.
+MAX_GRID_POINTS = 50
 #: Knots of a single θ parameter: the cubic then follows S(θ) to ~1e-4 over a training range
 #: a few σ wide.
 MAX_KNOTS = 9
@@ -55,7 +56,7 @@ MIN_KNOTS = 3
 
 
 def knots_per_dimension(dimensions: int) -> int:
-    """9 knots for one θ parameter, 9 for two (81 points), 4 for three, 3 beyond."""
+    """9 knots for one θ parameter, 7 for two (49 points), 3 for three or more."""
     if dimensions <= 0:
         return 1
     return max(MIN_KNOTS, min(MAX_KNOTS, math.floor(MAX_GRID_POINTS ** (1.0 / dimensions))))
