@@ -170,6 +170,8 @@ def test_example_top_mass_counts(snakemake, tmp_path):
         "train_regression": 4,
         "evaluate_regression": 4,
         "plot_regression": 4,
+        # the flow events each process's S(isr, θ) averages over, per category
+        "make_asimov_for_normalisation_spline": 4,
         # columns per category: density sets ttbar m_jet, pt, mtop, jes; wjets m_jet, pt, jes;
         # regression sets m_jet, pt, isr, wt_shift of each process
         "input_plot_training": 2 * (4 + 3) + 4 * 4,
@@ -196,7 +198,7 @@ def test_example_top_mass_counts(snakemake, tmp_path):
         "epoch_performance_metrics_plot": 4,
         "generator_combined": 2,
         "all": 1,
-        "total": 82 + 7 * 4 + 2 + 10 + 1 + 10 + 1 + 4 * 4 + 12,
+        "total": 82 + 7 * 4 + 2 + 10 + 1 + 10 + 1 + 4 * 4 + 12 + 4,
     }
 
 
@@ -302,7 +304,13 @@ def test_regression_models_add_their_jobs(snakemake, tmp_path):
     """The example's isr regressions: train, evaluate and plot per process and category
     (issue 15)."""
     counts = dry_run(snakemake, tmp_path, base_config=TOP_MASS_WORKFLOW)
-    for rule in ("preprocess_aux", "train_regression", "evaluate_regression", "plot_regression"):
+    for rule in (
+        "preprocess_aux",
+        "train_regression",
+        "make_asimov_for_normalisation_spline",
+        "evaluate_regression",
+        "plot_regression",
+    ):
         assert counts[rule] == 4, rule  # ttbar and wjets, one per category
     # The stage targets: `train` trains and normalises, `evaluate` also plots.
     train = dry_run(snakemake, tmp_path, TOP_MASS_WORKFLOW, targets=["train"])
@@ -358,12 +366,13 @@ def test_classifier_models_add_their_jobs(snakemake, tmp_path):
     for rule in (
         "train_classifier",
         "evaluate_classifier",
-        "make_asimov_for_normalisation_spline",
         "normalisation_spline_classifier",
         "plot_classifier",
     ):
         assert counts[rule] == 2, rule  # one per category
     assert counts["train_regression"] == 2  # wjets only
+    # one normalisation Asimov per process and category with any ratio model
+    assert counts["make_asimov_for_normalisation_spline"] == 4
     # `train` trains, evaluates (the metrics pruning reads) and normalises; `evaluate` plots.
     train = dry_run(
         snakemake, tmp_path, TOP_MASS_WORKFLOW, targets=["train"], analysis=str(analysis)
