@@ -343,8 +343,8 @@ def test_interpolating_classifiers(kind, tmp_path):
     plain = model.ratio
     assert isinstance(plain, InterpolatedRatio) and model.smooth_in_parameter
     x = np.linspace(-1.0, 2.0, 7).reshape(-1, 1)
-    net_up = ClassifiedRatio.log_ratio_at(plain, x, 1.0)
-    net_down = ClassifiedRatio.log_ratio_at(plain, x, -1.0)
+    network = ClassifiedRatio.log_ratio_function(plain, x)  # the plain (anchored) classifier
+    net_up, net_down = network(1.0), network(-1.0)
     expected_down = -net_up if kind == "FCNN_TwoPointInterpolator" else net_down
     np.testing.assert_allclose(plain.log_ratio_at(x, 1.0), net_up, rtol=1e-12)
     np.testing.assert_allclose(plain.log_ratio_at(x, -1.0), expected_down, rtol=1e-12)

@@ -34,7 +34,7 @@ likelihood and MakeAsimov both get +ln r.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -88,9 +88,15 @@ class ClassifiedRatio(StandardisedInputs):
         inputs = np.asarray(inputs, dtype=np.float64)
         return self._logit_difference(inputs) - self._logit_difference(self.nominal_inputs(inputs))
 
+    def log_ratio_function(self, x: np.ndarray) -> Callable[[float], np.ndarray]:
+        """Anchored ln r per event of physical x (n, len(x_columns)) as a function of ν, in
+        NumPy; the ν = 0 pass is made once, for the many ν of a normalisation grid."""
+        nominal = self._logit_difference(self.physical_inputs(x, 0.0))
+        return lambda nu: self._logit_difference(self.physical_inputs(x, nu)) - nominal
+
     def log_ratio_at(self, x: np.ndarray, nu: float) -> np.ndarray:
         """Anchored ln r per event of physical x (n, len(x_columns)) at one ν, in NumPy."""
-        return self.log_ratio_of_inputs(self.physical_inputs(x, nu))
+        return self.log_ratio_function(x)(nu)
 
     def log_ratio(self, x: Any, nu: Any) -> Any:
         """Anchored ln r(x, ν) = (logit₁ − logit₀)(x, ν) − (logit₁ − logit₀)(x, 0) per event,
@@ -115,10 +121,12 @@ class InterpolatedRatio(ClassifiedRatio):
         log_up = at(x, 1.0)
         return (-log_up if self.points == 2 else at(x, -1.0)), log_up
 
-    def log_ratio_at(self, x: np.ndarray, nu: float) -> np.ndarray:
-        """Interpolated ln r per event of physical x at one ν, in NumPy."""
-        log_down, log_up = self._log_k(x, super().log_ratio_at)
-        return float(nu) * log_kappa(np.float64(nu), log_down, log_up)
+    def log_ratio_function(self, x: np.ndarray) -> Callable[[float], np.ndarray]:
+        """Interpolated ln r per event of physical x as a function of ν, in NumPy (k₋ and k₊
+        are computed once)."""
+        plain = super().log_ratio_function(x)
+        log_down, log_up = self._log_k(x, lambda _, nu: plain(nu))
+        return lambda nu: float(nu) * log_kappa(np.float64(nu), log_down, log_up)
 
     def log_ratio(self, x: Any, nu: Any) -> Any:
         """Interpolated ln r per event, float64, differentiable (C²) in the scalar ν."""
@@ -187,7 +195,7 @@ def classifier_spline(
     if missing:
         raise DataError(f"{where}: no column {missing} (the classifier reads {model.x_columns})")
     weights = grid_weights(events, grid, where)
-    x = events[model.x_columns].to_numpy(np.float64)
+    log_ratio = model.log_ratio_function(events[model.x_columns].to_numpy(np.float64))
     low, high = float(nu_range[0]), float(nu_range[1])
     if isinstance(model, InterpolatedRatio) and not (low <= -1.0 and high >= 1.0):
         raise DataError(
@@ -199,7 +207,7 @@ def classifier_spline(
             model.parameter,
             classifier_nu_grid((low, high)),
             weights,
-            lambda nu: np.exp(model.log_ratio_at(x, nu)),
+            lambda nu: np.exp(log_ratio(nu)),
             grid,
         )
     except ValueError as err:

@@ -86,12 +86,7 @@ def regression_spline(
     if missing:
         raise DataError(f"{where}: no column {missing} (the regression reads {model.x_columns})")
     weights = grid_weights(events, grid, where)
-    x = events[model.x_columns].to_numpy(np.float64)
-
-    def ratio_at(nu: float) -> np.ndarray:
-        inputs = model.physical_inputs(x, nu)
-        return model.anchored_ratio_of_inputs(inputs, f"{where} at {parameter} = {nu:g}")
-
+    ratio_at = model.ratio_function(events[model.x_columns].to_numpy(np.float64), where)
     knots = spline_grid(train[parameter].to_numpy())
     return fit_normalisation(parameter, knots, weights, ratio_at, grid)[0]
 

@@ -22,7 +22,7 @@ ln 1e-3 is clipped.
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -89,6 +89,17 @@ class RegressedRatio(StandardisedInputs):
         out = self.network(self.scaled_inputs(inputs)).numpy()
         ratio = np.exp(out) if self.log_link else self._unstandardise(out)
         return clip_ratio(ratio, where)[0]
+
+    def ratio_function(self, x: np.ndarray, where: str) -> Callable[[float], np.ndarray]:
+        """Anchored, clipped r̂ per event of physical x (n, len(x_columns)) as a function of ν;
+        the ν = 0 pass is made once, for the many ν of a normalisation grid."""
+        nominal = self.ratio_of_inputs(self.physical_inputs(x, 0.0), f"{where} at ν = 0")
+
+        def at(nu: float) -> np.ndarray:
+            ratio = self.ratio_of_inputs(self.physical_inputs(x, nu), f"{where} at ν = {nu:g}")
+            return ratio / nominal
+
+        return at
 
     def anchored_ratio_of_inputs(self, inputs: np.ndarray, where: str = "regression") -> np.ndarray:
         """Clipped r̂ at each event's ν over clipped r̂ at ν = 0: the ratio the likelihood uses."""
