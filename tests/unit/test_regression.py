@@ -20,7 +20,7 @@ from innfer_lib.ratios.fcnn_options import check_regression_options
 from innfer_lib.ratios.normalisation import NormalisationSpline
 from innfer_lib.ratios.normalisation_surface import (
     GRID_POINTS,
-    fit_spline_over_events,
+    fit_normalisation,
     spline_grid,
 )
 from innfer_lib.ratios.regression import (
@@ -40,6 +40,11 @@ SMALL = {
     "batch_size": 256,
     "learning_rate": 5e-3,
 }
+
+
+def spline_over_events(nu, weights, ratio_at):
+    """θ-free S(ν) over one set of events at the knots of the training ν (`spline_grid`)."""
+    return fit_normalisation("nu", spline_grid(nu), weights, ratio_at)[0].splines[0]
 
 
 def exp_ratio_sample(n: int, seed: int) -> pd.DataFrame:
@@ -76,8 +81,7 @@ def test_fcnn_learns_a_known_ratio():
     train, test, parameters = standardised_sets(raw_train, raw_test)
     net, history = train_regression(train, test, parameters, SMALL, progress=False)
     assert history["test_loss"][-1] < history["test_loss"][0]
-    spline = fit_spline_over_events(
-        "nu",
+    spline = spline_over_events(
         raw_train["nu"].to_numpy(),
         raw_train[WEIGHT].to_numpy(),
         lambda nu: np.ones(len(raw_train)),
@@ -214,7 +218,7 @@ def test_spline_of_an_exact_ratio_is_the_closed_form():
     x = np.linspace(-10.0, 10.0, 4001)
     values = np.linspace(-1.0, 1.0, 9)  # the trained ν values: one knot per value
     w = np.exp(-0.5 * x**2)
-    spline = fit_spline_over_events("nu", values, w, lambda nu: np.exp(nu * x))
+    spline = spline_over_events(values, w, lambda nu: np.exp(nu * x))
     assert spline.knots == pytest.approx(tuple(values))
     np.testing.assert_allclose(spline.value(values), np.exp(-0.5 * values**2), rtol=1e-9)
     # Between the knots too, and its slope, also near the ends (INNFER's clamped spline had
@@ -242,7 +246,7 @@ def test_grid_follows_the_trained_values():
     # A continuous shift: GRID_POINTS equal steps over the trained range.
     grid = spline_grid(nu)
     assert len(grid) == GRID_POINTS and (grid[0], grid[-1]) == (nu.min(), nu.max())
-    spline = fit_spline_over_events("nu", nu, np.ones(50), lambda v: np.ones(50))
+    spline = spline_over_events(nu, np.ones(50), lambda v: np.ones(50))
     assert spline.nu_range == (nu.min(), nu.max())
     np.testing.assert_allclose(spline.values, 1.0)
     # A discrete shift: only the values the network learned.
@@ -267,7 +271,7 @@ def test_spline_over_events_is_smooth_where_bins_were_noisy():
     def direct(v):
         return w.sum() / np.sum(w * ratio_at(v))
 
-    spline = fit_spline_over_events("nu", nu, w, ratio_at)
+    spline = spline_over_events(nu, w, ratio_at)
     between = np.linspace(-2.9, 2.9, 57)
     np.testing.assert_allclose(spline.value(between), [direct(v) for v in between], rtol=1e-9)
     h = 1e-2
@@ -323,7 +327,7 @@ def small_regression(activation: str = "tanh", loss: str = "mse") -> LearnedRegr
     net = FCNN(2, arch, seed=5, dtype="float64")
     x = np.linspace(-2.0, 2.0, 2001)
     nu = np.array([-2.0, -1.0, 0.0, 1.0, 2.0])
-    spline = fit_spline_over_events("nu", nu, np.ones_like(x), lambda v: np.exp(0.2 * v * x))
+    spline = spline_over_events(nu, np.ones_like(x), lambda v: np.exp(0.2 * v * x))
     return LearnedRegression(net, parameters, spline)
 
 

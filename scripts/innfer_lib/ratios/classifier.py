@@ -53,7 +53,7 @@ from innfer_lib.ratios.fcnn_options import (
 )
 from innfer_lib.ratios.inputs import StandardisedInputs
 from innfer_lib.ratios.normalisation import NormalisationSpline
-from innfer_lib.ratios.normalisation_asimov import grid_weights
+from innfer_lib.ratios.normalisation_asimov import asimov_inputs
 from innfer_lib.ratios.normalisation_surface import (
     NormalisationSurface,
     as_surface,
@@ -98,12 +98,14 @@ class ClassifiedRatio(StandardisedInputs):
         """Anchored ln r per event of physical x (n, len(x_columns)) at one ν, in NumPy."""
         return self.log_ratio_function(x)(nu)
 
+    def _logit_difference_tf(self, x: Any, nu: Any) -> Any:
+        logits = self.network(self.scaled_inputs_tf(x, nu))
+        return logits[:, 1] - logits[:, 0]
+
     def log_ratio(self, x: Any, nu: Any) -> Any:
         """Anchored ln r(x, ν) = (logit₁ − logit₀)(x, ν) − (logit₁ − logit₀)(x, 0) per event,
         float64, of physical x and scalar ν."""
-        logits = self.network(self.scaled_inputs_tf(x, nu))
-        nominal = self.network(self.scaled_inputs_tf(x, 0.0))
-        return (logits[:, 1] - logits[:, 0]) - (nominal[:, 1] - nominal[:, 0])
+        return self._logit_difference_tf(x, nu) - self._logit_difference_tf(x, 0.0)
 
 
 class InterpolatedRatio(ClassifiedRatio):
@@ -133,7 +135,8 @@ class InterpolatedRatio(ClassifiedRatio):
         import tensorflow as tf
 
         nu = tf.convert_to_tensor(nu, tf.float64)
-        log_down, log_up = self._log_k(x, super().log_ratio)
+        nominal = self._logit_difference_tf(x, 0.0)  # once for k₊ and k₋
+        log_down, log_up = self._log_k(x, lambda x, v: self._logit_difference_tf(x, v) - nominal)
         return nu * log_kappa(nu, log_down, log_up, clip=tf.clip_by_value, where=tf.where)
 
 
@@ -191,11 +194,8 @@ def classifier_spline(
     Raises:
         DataError: a missing column, or a ν where Σw·r is not positive, naming `where`.
     """
-    missing = [c for c in model.x_columns if c not in events.columns]
-    if missing:
-        raise DataError(f"{where}: no column {missing} (the classifier reads {model.x_columns})")
-    weights = grid_weights(events, grid, where)
-    log_ratio = model.log_ratio_function(events[model.x_columns].to_numpy(np.float64))
+    x, weights = asimov_inputs(events, grid, model.x_columns, where, "classifier")
+    log_ratio = model.log_ratio_function(x)
     low, high = float(nu_range[0]), float(nu_range[1])
     if isinstance(model, InterpolatedRatio) and not (low <= -1.0 and high >= 1.0):
         raise DataError(
@@ -246,10 +246,13 @@ def load_classifier(
             the message names it.
     """
     ratio = load_classified_ratio(weights_path, architecture_path, parameters_path)
-    normalisation = read_normalisation(spline_path, ratio.parameter, parameters_path, "classifier")
+    data = read_yaml(spline_path)
+    normalisation = read_normalisation(
+        spline_path, ratio.parameter, parameters_path, "classifier", data
+    )
     try:
         classifier_type = check_classifier_type(
-            read_yaml(spline_path).get("type", PLAIN_CLASSIFIER), f"{spline_path}: type"
+            data.get("type", PLAIN_CLASSIFIER), f"{spline_path}: type"
         )
     except ValueError as err:
         raise ModelFileError(str(err)) from err

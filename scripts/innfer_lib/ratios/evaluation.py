@@ -14,9 +14,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from innfer_lib.core.errors import DataError
 from innfer_lib.data.schema import CLASSIFIER_TRUTH, WEIGHT
-from innfer_lib.ratios.normalisation_asimov import grid_weights
+from innfer_lib.ratios.normalisation_asimov import asimov_inputs
 from innfer_lib.ratios.normalisation_surface import (
     NormalisationSurface,
     fit_normalisation,
@@ -82,11 +81,8 @@ def regression_spline(
         ValueError: fewer than two distinct ν in `train`, or a ν where Σw·r̂ is not positive.
     """
     parameter = model.parameter
-    missing = [c for c in model.x_columns if c not in events.columns]
-    if missing:
-        raise DataError(f"{where}: no column {missing} (the regression reads {model.x_columns})")
-    weights = grid_weights(events, grid, where)
-    ratio_at = model.ratio_function(events[model.x_columns].to_numpy(np.float64), where)
+    x, weights = asimov_inputs(events, grid, model.x_columns, where, "regression")
+    ratio_at = model.ratio_function(x, where)
     knots = spline_grid(train[parameter].to_numpy())
     return fit_normalisation(parameter, knots, weights, ratio_at, grid)[0]
 

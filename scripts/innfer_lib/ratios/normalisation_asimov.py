@@ -116,3 +116,21 @@ def grid_weights(events: pd.DataFrame, grid: Mapping[str, Sequence[float]], wher
             "grid points has one weight column per point)"
         )
     return events[columns].to_numpy(np.float64) * events[WEIGHT].to_numpy(np.float64)[:, None]
+
+
+def asimov_inputs(
+    events: pd.DataFrame,
+    grid: Mapping[str, Sequence[float]],
+    x_columns: Sequence[str],
+    where: str,
+    kind: str,
+) -> tuple[np.ndarray, Any]:
+    """(x, weights) of the normalisation Asimov for a ratio model reading `x_columns`.
+
+    Raises:
+        DataError: a missing column, naming `where` and the model `kind`.
+    """
+    missing = [c for c in x_columns if c not in events.columns]
+    if missing:
+        raise DataError(f"{where}: no column {missing} (the {kind} reads {list(x_columns)})")
+    return events[list(x_columns)].to_numpy(np.float64), grid_weights(events, grid, where)

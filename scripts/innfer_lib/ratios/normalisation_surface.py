@@ -385,20 +385,12 @@ def fit_spline_on_grid(
     return surface.splines[0], errors[0]
 
 
-def fit_spline_over_events(
-    parameter: str,
-    nu: np.ndarray,
-    weights: np.ndarray,
-    ratio_at: Callable[[float], np.ndarray],
-    points: int = GRID_POINTS,
-) -> NormalisationSpline:
-    """θ-free S(ν) over one set of events at the knots `spline_grid(nu)` of a regression's
-    training ν (each knot averages r̂ over the same events, their own drawn ν ignored)."""
-    return fit_normalisation(parameter, spline_grid(nu, points), weights, ratio_at)[0].splines[0]
-
-
 def read_normalisation(
-    path: str | Path, parameter: str, model_path: str | Path, kind: str
+    path: str | Path,
+    parameter: str,
+    model_path: str | Path,
+    kind: str,
+    data: Mapping[str, Any] | None = None,
 ) -> NormalisationSurface:
     """The normalisation file of a ratio model, checked to belong to it.
 
@@ -408,6 +400,7 @@ def read_normalisation(
         parameter: the ν of the model it should normalise.
         model_path: the model's parameters.yaml, for the message.
         kind: regression or classifier, for the message.
+        data: the file's contents when the caller has read it already.
 
     Raises:
         ModelFileError: (a ValueError) an unreadable file or one of another ν, naming both.
@@ -416,7 +409,9 @@ def read_normalisation(
     from innfer_lib.core.io import read_yaml
 
     try:
-        surface = NormalisationSurface.from_dict(read_yaml(path), str(path))
+        surface = NormalisationSurface.from_dict(
+            read_yaml(path) if data is None else data, str(path)
+        )
     except ValueError as err:
         raise ModelFileError(str(err)) from err
     if surface.parameter != parameter:
