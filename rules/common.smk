@@ -35,6 +35,12 @@ from innfer_lib.core.paths import (
     plot_files,
 )
 from innfer_lib.density.models import LEARNED, TRUE
+from innfer_lib.density.performance import (
+    MetricOptions,
+    density_validation_indices,
+    summary_metric_keys,
+)
+from innfer_lib.density.pvalues import pvalue_keys, toy_batches
 from innfer_lib.core.workflow_config import (
     check_validation_indices,
     check_workflow_config,
@@ -42,7 +48,10 @@ from innfer_lib.core.workflow_config import (
     fill_workflow_defaults,
     replace_user_blocks,
 )
-from innfer_lib.density.training_options import check_density_options
+from innfer_lib.density.training_options import (
+    check_density_options,
+    resolve_training_options,
+)
 from innfer_lib.ratios.fcnn_options import (
     PLAIN_CLASSIFIER,
     check_classifier_type,
@@ -126,6 +135,7 @@ def _check_architecture():
         raise WorkflowError(
             f"{path} with density_architecture_overrides from {where}: {err}"
         ) from None
+    return resolve_training_options({**architecture, **overrides})
 
 
 def _check_fcnn_architecture(kind):
@@ -195,8 +205,9 @@ if TRUE in DENSITIES and not BENCHMARK:
         ("densities",),
         "'truth' needs a benchmark (an analysis has no analytic density)",
     )
-if LEARNED in DENSITIES:
-    _check_architecture()
+# The flows' training options, which decide outputs (per-epoch models) at parse time.
+TRAINING_OPTIONS = _check_architecture() if LEARNED in DENSITIES else {}
+SAVE_EPOCHS = bool(TRAINING_OPTIONS.get("save_model_per_epoch"))
 _check_fcnn_architecture("regression")
 _check_fcnn_architecture("classifier")
 # Used by the fits and MakeAsimov (through innfer_lib.ratios.pruning.pruned) to drop a
@@ -672,7 +683,102 @@ def classifier_plots():
 
 # -------------------------------------------------------------------------------- evaluation
 
+# -------------------------------------------- density performance metrics, p-values (issue 16)
+
+try:
+    METRIC_OPTIONS = MetricOptions.from_config(config["density_performance_metrics"])
+except InnferError as err:
+    raise config_error(("density_performance_metrics",), str(err)) from None
+# One number per dataset: what the per-epoch and p-value plots show, one plot per key.
+METRIC_KEYS = summary_metric_keys(METRIC_OPTIONS, VARIABLES)
+PVALUE_KEYS = pvalue_keys(config["pvalues"], METRIC_OPTIONS.multidim, VARIABLES)
+TOY_BATCHES = toy_batches(config["pvalues"]["toys"], config["pvalues"]["toys_per_job"])
+
+
+@functools.cache
+def density_vals(process, category):
+    """Validation points that move only the density's parameters (INNFER skips the others)."""
+    return density_validation_indices(
+        ANALYSIS.validation_points,
+        ANALYSIS.defaults,
+        ANALYSIS.model_parameters(process, category),
+    )
+
+
+def density_model_inputs(wildcards):
+    """parameters.yaml and the density model of `{density}` (with weights when learned)."""
+    density = wildcards.get("density", LEARNED)
+    inputs = {
+        "parameters": here(PATHS.parameters, wildcards),
+        "architecture": here(PATHS.density_architecture, wildcards, density=density),
+    }
+    if density == LEARNED:
+        inputs["weights"] = here(PATHS.flow_weights, wildcards)
+    return inputs
+
+
+def density_metric_inputs(wildcards):
+    """The density, the validation events of its points, and training and test events for
+    the loss family; the per-epoch job reads the epoch models instead of the final weights.
+    """
+    inputs = density_model_inputs(wildcards)
+    inputs["validation"] = [
+        here(PATHS.validation, wildcards, val=val)
+        for val in density_vals(wildcards.model, wildcards.category)
+    ]
+    if "loss" in METRIC_OPTIONS.families:
+        inputs["train"] = here(PATHS.train, wildcards)
+        inputs["test"] = here(PATHS.test, wildcards)
+    return inputs
+
+
+def epoch_metric_inputs(wildcards):
+    """As `density_metric_inputs` for the learned flow, with its per-epoch models."""
+    inputs = density_metric_inputs(wildcards)
+    inputs.pop("weights")
+    inputs["epochs"] = here(PATHS.epoch_models, wildcards)
+    return inputs
+
+
+def pvalue_inputs(wildcards):
+    """The density and the validation events of its points (the simulated sample)."""
+    inputs = density_model_inputs(wildcards)
+    inputs["validation"] = density_metric_inputs(wildcards)["validation"]
+    return inputs
+
+
+def density_points(wildcards):
+    """{val: point} of the validation points a metrics job reads (its `params.points`)."""
+    return {
+        val: ANALYSIS.validation_points[val]
+        for val in density_vals(wildcards.model, wildcards.category)
+    }
+
+
+def density_vals_of_job(wildcards):
+    return density_vals(wildcards.model, wildcards.category)
+
+
+def metrics_targets():
+    """Each density's metrics and the overview plot of every process and category."""
+    targets = expand(PATHS.density_metrics, density=DENSITIES, **PER_MODEL)
+    targets += expand(plot_files(PATHS.density_metrics_plot), **PER_MODEL)
+    return targets
+
+
+def pvalue_targets():
+    """The p-value of every chosen metric, with its plot, per density (target `pvalues`)."""
+    return expand(
+        [PATHS.pvalues, *plot_files(PATHS.pvalue_plot)],
+        density=DENSITIES,
+        metric=PVALUE_KEYS,
+        **PER_MODEL,
+    )
+
+
 EPOCH_METRICS = ["train_loss", "test_loss", "learning_rate"]
+# Plotted against epoch: the training history, and every performance metric per epoch.
+EPOCH_PLOT_METRICS = EPOCH_METRICS + (METRIC_KEYS if SAVE_EPOCHS else [])
 VARIABLE_PAIRS = [(a, b) for i, a in enumerate(VARIABLES) for b in VARIABLES[i + 1 :]]
 
 
@@ -735,8 +841,12 @@ def evaluation_plots():
         **PER_MODEL,
     )
     targets += expand(
-        plot_files(PATHS.epoch_metric_plot), metric=EPOCH_METRICS, **PER_MODEL
+        plot_files(PATHS.epoch_metric_plot)
+        + plot_files(PATHS.epoch_metrics_merged_plot),
+        metric=EPOCH_PLOT_METRICS,
+        **PER_MODEL,
     )
+    targets += metrics_targets()
     if len(PROCESSES) > 1:
         targets += expand(
             plot_files(PATHS.generator_combined_plot),
@@ -1174,6 +1284,7 @@ DATA_TARGETS = data_targets()
 TRAINING_TARGETS = training_targets()
 EVALUATION_PLOTS = evaluation_plots()
 FIT_TARGETS = fit_targets()
+PVALUE_TARGETS = pvalue_targets()
 SUMMARY_TARGETS = summary_targets()
 # The evaluation plots are in the default target unless `evaluation: false`.
 EVALUATION_TARGETS = EVALUATION_PLOTS if config["evaluation"] else []

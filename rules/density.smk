@@ -9,6 +9,7 @@ rule train_density:
         parameters=PATHS.parameters,
         architecture=config["density_architecture"],
     output:
+        **({"epochs": directory(PATHS.epoch_models)} if SAVE_EPOCHS else {}),
         weights=PATHS.flow_weights,
         architecture=fill(PATHS.density_architecture, density=LEARNED),
         history=PATHS.training_history,

@@ -248,13 +248,15 @@ rule flow:
 
 
 rule epoch_performance_metrics_plot:
-    """Training metrics against epoch, one plot per metric."""
+    """Training metrics (and, with `save_model_per_epoch`, every performance metric) against
+    epoch: one plot per metric and one with all of them normalised."""
     input:
+        **({"metrics": PATHS.epoch_metrics} if SAVE_EPOCHS else {}),
         history=PATHS.training_history,
     output:
-        [
+        per_metric=[
             f
-            for metric in EPOCH_METRICS
+            for metric in EPOCH_PLOT_METRICS
             for f in report_plots(
                 plot_files(fill(PATHS.epoch_metric_plot, metric=metric)),
                 caption="density/epoch_metric.rst",
@@ -267,6 +269,17 @@ rule epoch_performance_metrics_plot:
                 },
             )
         ],
+        merged=report_plots(
+            plot_files(PATHS.epoch_metrics_merged_plot),
+            caption="density/epoch_metrics_merged.rst",
+            category=REPORT_STAGES["density"],
+            subcategory="{model}",
+            labels={
+                "plot": "epoch metric",
+                "category": "{category}",
+                "metric": "all, normalised",
+            },
+        ),
     log:
         log_path("epoch_performance_metrics_plot", "model", "category"),
     conda:
@@ -274,6 +287,6 @@ rule epoch_performance_metrics_plot:
     resources:
         **resources(),
     params:
-        metrics=EPOCH_METRICS,
+        metrics=EPOCH_PLOT_METRICS,
     script:
         "../scripts/epoch_metrics_plot.py"

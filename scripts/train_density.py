@@ -8,7 +8,7 @@ import contextlib
 import os
 
 from innfer_lib.core.io import atomic_path, read_parquet, read_yaml, write_yaml
-from innfer_lib.density.checkpoint import remove_checkpoint
+from innfer_lib.density.checkpoint import keep_epoch_models, remove_checkpoint
 from innfer_lib.density.models import learned_architecture
 from innfer_lib.density.train_job import load_architecture, train_density
 from innfer_lib.plots.training import loss_plot
@@ -36,6 +36,10 @@ def main(smk):
     loss_plot(
         history, smk.output.loss_plot, title=f"{smk.wildcards.model} ({smk.wildcards.category})"
     )
+    if "epochs" in smk.output.keys():
+        # The per-epoch weights were written to the side directory as training went (a
+        # resumed job keeps the earlier epochs); the declared output gets them at the end.
+        keep_epoch_models(architecture.get("epoch_model_dir") or ckpt, smk.output.epochs)
     # Only now is the result safe in the outputs. Dropping the state makes a forced rerun
     # train afresh (e.g. after a code change the fingerprint cannot see); per-epoch models
     # written there stay, and the directory goes only if nothing else is in it.

@@ -147,6 +147,22 @@ CASES = [
         {"densities": ["learnt"]},
     ),
     Case(
+        "metric-family-name",
+        ("density_performance_metrics.families", "'histogramm'", "did you mean 'histogram'"),
+        {"density_performance_metrics": {"families": ["loss", "histogramm"]}},
+    ),
+    Case(
+        "metric-multidim-name",
+        ("density_performance_metrics.multidim", "'wasserstien'", "did you mean 'wasserstein'"),
+        {"density_performance_metrics": {"multidim": ["wasserstien"]}},
+    ),
+    Case("pvalue-toys", ("pvalues.toys", "0", "minimum"), {"pvalues": {"toys": 0}}),
+    Case(
+        "pvalue-toys-per-job",
+        ("pvalues.toys_per_job", "minimum"),
+        {"pvalues": {"toys": 10, "toys_per_job": 0}},
+    ),
+    Case(
         "validation-indices-empty",
         ("validation_indices", "at least 1"),
         {"validation_indices": []},

@@ -51,6 +51,9 @@ def expected_counts(name: str, n_vals: int | None = None, densities: int = 2) ->
     }
     return {
         **evaluation,
+        # performance metrics of every density, and one overview plot, per process
+        "density_performance_metrics": n_proc * densities,
+        "density_metrics_plot": n_proc,
         "generator_combined": 1 if n_proc > 1 else 0,
         "data_categories": 1,
         "resample_validation_for_data": 1,
@@ -95,6 +98,28 @@ def test_default_config_counts(snakemake, tmp_path):
     counts = dry_run(snakemake, tmp_path)
     assert counts["initial_fit"] == 18  # 9 validation points x (learned, truth)
     assert counts["train_density"] == 1
+
+
+def test_pvalue_chain_batches_its_toys(snakemake, tmp_path):
+    counts = dry_run(
+        snakemake, tmp_path, targets=["pvalues"], pvalues={"toys": 45, "toys_per_job": 20}
+    )
+    # per density (learned, truth): the reference, 3 toy batches (20, 20, 5), collect, plot
+    assert counts["pvalue_sim_vs_synth"] == 2
+    assert counts["pvalue_synth_vs_synth"] == 6
+    assert counts["pvalue_synth_vs_synth_collect"] == 2
+    assert counts["pvalue_dataset_comparison_plot"] == 2
+    assert "initial_fit" not in counts
+
+
+def test_per_epoch_metrics_follow_save_model_per_epoch(snakemake, tmp_path):
+    counts = dry_run(
+        snakemake,
+        tmp_path,
+        density_architecture_overrides={"save_model_per_epoch": True},
+    )
+    assert counts["density_performance_metrics_per_epoch"] == 1
+    assert "density_performance_metrics_per_epoch" not in dry_run(snakemake, tmp_path)
 
 
 def test_evaluation_can_be_switched_off(snakemake, tmp_path):
@@ -196,9 +221,12 @@ def test_example_top_mass_counts(snakemake, tmp_path):
         "generator_summary": 4,
         "flow": 4,
         "epoch_performance_metrics_plot": 4,
+        # the learned density's performance metrics and their overview plot
+        "density_performance_metrics": 4,
+        "density_metrics_plot": 4,
         "generator_combined": 2,
         "all": 1,
-        "total": 82 + 7 * 4 + 2 + 10 + 1 + 10 + 1 + 4 * 4 + 12 + 4,
+        "total": 82 + 7 * 4 + 2 + 10 + 1 + 10 + 1 + 4 * 4 + 12 + 4 + 8,
     }
 
 

@@ -237,6 +237,56 @@ class Paths:
         """Events sampled from the learned density at one validation point."""
         return self._p("asimov", "{model}", "{category}", "val_{val}.parquet")
 
+    # density performance metrics and their p-values (issue 16), per density
+    @property
+    def density_metrics(self) -> str:
+        """Every chosen performance metric of one density (INNFER's metrics.yaml)."""
+        return self._p("metrics", "{model}", "{category}", "{density}", "metrics.yaml")
+
+    @property
+    def epoch_models(self) -> str:
+        """Directory of the flow's weights after every epoch (`save_model_per_epoch`)."""
+        return self._p("models", "{model}", "{category}", "learned", "epochs")
+
+    @property
+    def epoch_metrics(self) -> str:
+        """The performance metrics of the flow after every epoch."""
+        return self._p("metrics", "{model}", "{category}", "learned", "metrics_per_epoch.yaml")
+
+    def pvalue_file(self, name: str) -> str:
+        return self._p("pvalues", "{model}", "{category}", "{density}", name)
+
+    @property
+    def pvalue_sim_vs_synth(self) -> str:
+        return self.pvalue_file("sim_vs_synth.yaml")
+
+    @property
+    def pvalue_reference(self) -> str:
+        """The kept synthetic sample every toy is compared with."""
+        return self.pvalue_file("reference.parquet")
+
+    @property
+    def pvalue_toys(self) -> str:
+        """The metrics of one batch of toys ({index}: the batch)."""
+        return self.pvalue_file("toys_{index}.yaml")
+
+    @property
+    def pvalue_toys_collected(self) -> str:
+        return self.pvalue_file("toys.yaml")
+
+    @property
+    def pvalues(self) -> str:
+        return self.pvalue_file("p_values.yaml")
+
+    @property
+    def density_metrics_plot(self) -> str:
+        """Every density's metrics of one process and category, side by side."""
+        return self.plot("density_metrics", "{model}", "{category}", "metrics")
+
+    @property
+    def pvalue_plot(self) -> str:
+        return self.plot("pvalues", "{model}", "{category}", "{density}", "p_value_{metric}")
+
     # fits: every file of one fit lives in its directory `fits/{fit}/{density}/val_{val}/`
     def fit_file(self, name: str) -> str:
         """A file in one fit's directory (`name` relative to it); every per-fit path uses it."""
@@ -422,6 +472,11 @@ class Paths:
     @property
     def epoch_metric_plot(self) -> str:
         return self.plot("train_density", "{model}", "{category}", "epoch_{metric}")
+
+    @property
+    def epoch_metrics_merged_plot(self) -> str:
+        """Every per-epoch metric of one flow, min-max normalised, on one plot."""
+        return self.plot("train_density", "{model}", "{category}", "epoch_metrics_merged")
 
     @property
     def log(self) -> str:

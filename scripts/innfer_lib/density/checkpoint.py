@@ -147,6 +147,35 @@ def remove_checkpoint(checkpoint_dir: str | os.PathLike[str]) -> None:
             path.unlink()
 
 
+#: File name of the weights after one epoch (`save_model_per_epoch`); `{epoch}` from 0.
+EPOCH_MODEL = "epoch_{epoch}.npz"
+
+
+def epoch_model_files(directory: str | os.PathLike[str]) -> dict[int, Path]:
+    """The per-epoch weight files of a directory, by epoch number."""
+    prefix, suffix = EPOCH_MODEL.split("{epoch}")
+    found = {}
+    for path in Path(directory).glob(EPOCH_MODEL.format(epoch="*")):
+        number = path.name[len(prefix) : -len(suffix)]
+        if number.isdigit():
+            found[int(number)] = path
+    return dict(sorted(found.items()))
+
+
+def keep_epoch_models(source: str | os.PathLike[str], target: str | os.PathLike[str]) -> None:
+    """Move the per-epoch weights of a finished training into the rule's output directory.
+
+    Raises:
+        FileNotFoundError: There are none (save_model_per_epoch was off for this training).
+    """
+    files = epoch_model_files(source)
+    if not files:
+        raise FileNotFoundError(f"{source}: no per-epoch models ({EPOCH_MODEL.format(epoch='K')})")
+    Path(target).mkdir(parents=True, exist_ok=True)
+    for path in files.values():
+        os.replace(path, Path(target) / path.name)
+
+
 def restore_checkpoint(
     checkpoint_dir: Path,
     fingerprint: str,

@@ -172,8 +172,16 @@ def true_architecture(benchmark: str, process: str, parameters: Mapping[str, Any
     }
 
 
-def load_density(architecture_path: str | Path, parameters: Mapping[str, Any]) -> Density:
-    """Load either kind of density from its architecture record (weights sit beside it)."""
+def load_density(
+    architecture_path: str | Path,
+    parameters: Mapping[str, Any],
+    weights: str | Path | None = None,
+) -> Density:
+    """Load either kind of density from its architecture record.
+
+    A flow's weights sit beside the record unless ``weights`` names another file of the
+    same flow (the weights after one epoch, for the per-epoch metrics).
+    """
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     record = read_yaml(architecture_path)
     kind = record.get("type")
@@ -182,9 +190,9 @@ def load_density(architecture_path: str | Path, parameters: Mapping[str, Any]) -
     if kind == "flow":
         from innfer_lib.density.flow import ConditionalFlow
 
-        weights = Path(architecture_path).with_name("weights.npz")
+        weights_file = weights or Path(architecture_path).with_name("weights.npz")
         flow = ConditionalFlow.load(
-            str(weights),
+            str(weights_file),
             n_x=len(record["X_columns"]),
             n_cond=len(record["Y_columns"]),
             architecture=record["architecture"],

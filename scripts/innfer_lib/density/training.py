@@ -33,6 +33,7 @@ from tqdm.auto import tqdm  # noqa: E402
 
 from innfer_lib.core.io import atomic_path  # noqa: E402
 from innfer_lib.density.checkpoint import (  # noqa: E402
+    EPOCH_MODEL,
     checkpoint_fingerprint,
     restore_checkpoint,
     write_checkpoint,
@@ -400,7 +401,7 @@ def train_model(
                     tf.summary.write(key, value, step=epoch, metadata=_SCALAR_METADATA)
             writer.flush()
         if epoch_model_dir is not None:
-            with atomic_path(epoch_model_dir / f"epoch_{epoch}.npz") as tmp:
+            with atomic_path(epoch_model_dir / EPOCH_MODEL.format(epoch=epoch)) as tmp:
                 model.save(str(tmp))
 
     restored = None

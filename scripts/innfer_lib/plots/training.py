@@ -55,6 +55,19 @@ def flatten_metrics(metrics: Mapping[str, Any], prefix: str = "") -> dict[str, f
     return flat
 
 
+def epoch_metrics_by_epoch(
+    history: Mapping[str, Any], per_epoch: Mapping[int, Mapping[str, float]]
+) -> dict[int, dict[str, float]]:
+    """Training history (lists over epochs) and per-epoch metrics as {epoch: {key: value}}."""
+    merged: dict[int, dict[str, float]] = {
+        int(epoch): {key: history[key][i] for key in ("train_loss", "test_loss", "learning_rate")}
+        for i, epoch in enumerate(history["epoch"])
+    }
+    for epoch, values in per_epoch.items():
+        merged.setdefault(int(epoch), {}).update(values)
+    return dict(sorted(merged.items()))
+
+
 def _epoch_series(
     metrics_by_epoch: Mapping[int, Mapping[str, Any]], key: str, no_zero: bool
 ) -> tuple[np.ndarray, np.ndarray]:
