@@ -146,8 +146,9 @@ def metrics_overview_plot(
     ax.set_xlabel("split, validation point, variable")
     ax.set_ylabel("histogram $\\chi^2$/dof")
     if points:
-        ax.legend(loc="upper right", fontsize=12)
-    set_title(ax, title)
+        ax.legend(loc="lower center", bbox_to_anchor=(0.5, 1.0), ncol=len(points), fontsize=12)
+    if title:
+        fig.suptitle(plain(title), fontsize=14)
     names = list(metrics)
     rows = [
         [key] + [f"{metrics[n][key]:.4g}" if key in metrics[n] else "-" for n in names]
@@ -155,8 +156,13 @@ def metrics_overview_plot(
     ]
     ax_table.axis("off")
     if rows:
+        share = 0.35 / max(1, len(names))
         table = ax_table.table(
-            cellText=rows, colLabels=["metric", *names], loc="center", cellLoc="left"
+            cellText=rows,
+            colLabels=["metric", *names],
+            colWidths=[0.65] + [share] * len(names),
+            loc="center",
+            cellLoc="left",
         )
         table.auto_set_font_size(False)
         table.set_fontsize(8)
