@@ -16,7 +16,12 @@ from innfer_lib.plots.training import loss_plot
 
 def main(smk):
     parameters = read_yaml(smk.input.parameters)
-    architecture = load_architecture(smk.input.architecture, smk.params.overrides, smk.params.seed)
+    # train_density_member sets `member` (k > 0 of an ensemble); train_density, the main
+    # flow, has no such param, so turning an ensemble on changes none of its params.
+    member = int(smk.params.get("member", 0))
+    architecture = load_architecture(
+        smk.input.architecture, smk.params.overrides, smk.params.seed, member
+    )
     LOG.info("architecture: %s", architecture)
     # A side directory, never an output: Snakemake deletes the outputs of a failed or killed
     # job, and the training state must survive until the rerun resumes from it.
@@ -33,9 +38,12 @@ def main(smk):
         flow.save(str(tmp))
     write_yaml(smk.output.architecture, learned_architecture(architecture, parameters))
     write_yaml(smk.output.history, history)
-    loss_plot(
-        history, smk.output.loss_plot, title=f"{smk.wildcards.model} ({smk.wildcards.category})"
-    )
+    if "loss_plot" in smk.output.keys():
+        loss_plot(
+            history,
+            smk.output.loss_plot,
+            title=f"{smk.wildcards.model} ({smk.wildcards.category})",
+        )
     # Only now is the result safe in the outputs. Dropping the state makes a forced rerun
     # train afresh (e.g. after a code change the fingerprint cannot see); per-epoch models
     # written there stay, and the directory goes only if nothing else is in it.
