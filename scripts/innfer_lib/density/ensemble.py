@@ -34,6 +34,10 @@ def check_ensemble(value: Any) -> int:
         ValueError: the message starts with the key (`ensemble must be an integer >= 1, got
             0`), so the caller only has to prefix the file.
     """
+    # A number only: `check_int` (as for epochs) would take the string "3", but a count of
+    # jobs written as a string is more likely a slip than a choice.
+    if not isinstance(value, int | float | np.integer | np.floating):
+        raise ValueError(f"{ENSEMBLE_KEY} must be an integer >= {DEFAULT_ENSEMBLE}, got {value!r}")
     check_int(value, ENSEMBLE_KEY, DEFAULT_ENSEMBLE)
     return int(value)
 
