@@ -221,9 +221,7 @@ def test_two_members_train_to_different_flows(tmp_path):
     rng = np.random.default_rng(3)
     n = 400
     theta = rng.uniform(-1.0, 1.0, n)
-    frame = pd.DataFrame(
-        {"x": theta + rng.normal(0.0, 1.0, n), "theta": theta, "wt": np.ones(n)}
-    )
+    frame = pd.DataFrame({"x": theta + rng.normal(0.0, 1.0, n), "theta": theta, "wt": np.ones(n)})
     parameters = {"density": {"X_columns": ["x"], "Y_columns": ["theta"]}}
     path = tmp_path / "arch.yaml"
     path.write_text(
