@@ -1,4 +1,5 @@
-"""Rule train_density: train one density flow, resuming a killed run from its checkpoint."""
+"""Rules train_density and train_density_member: train one flow (the main one or an ensemble
+member), resuming a killed run from its checkpoint."""
 
 from innfer_lib.core.runner import LOG, run, start_job
 
