@@ -206,6 +206,11 @@ def test_ensemble_plot_draws_every_parameter_and_writes_both_files(tmp_path):
     np.testing.assert_allclose(drawn, 0.5)
     for path in outputs:
         assert (tmp_path / path).stat().st_size > 0
+    # A fit of observed data is drawn against the nominal point, and says so.
+    for v in main:
+        main[v]["reference"] = "nominal"
+    data = ensemble_summary("data", [0, 1, 2], members, main)
+    assert ensemble_plot(data, [])[0][0].get_ylabel() == "mu − nominal"
 
 
 # --- two members trained through the library ----------------------------------------------

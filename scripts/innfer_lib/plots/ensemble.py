@@ -90,7 +90,8 @@ def ensemble_plot(
             label=f"mean ± spread of {n_members} members",
         )
         upper.axhline(0.0, color="grey", ls="--")
-        upper.set_ylabel(f"{param} − truth")
+        # Observed data have no truth: their reference is the nominal point.
+        upper.set_ylabel(f"{param} − {points[0]['reference']}")
         upper.ticklabel_format(axis="y", useOffset=False)
         upper.tick_params(labelbottom=False)
         upper.legend(loc="upper left", fontsize=10, ncol=2)

@@ -134,6 +134,8 @@ def ensemble_point(
         }
     return {
         "truth": dict(main_result["truth"]),
+        # `nominal` for observed data, whose "truth" is only the defaults (results.intervals).
+        "reference": str(main_result.get("reference", "truth")),
         "main_fit_valid": bool(main_result["fit_valid"]),
         "invalid_members": invalid,
         "parameters": params,
