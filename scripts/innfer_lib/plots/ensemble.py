@@ -91,9 +91,12 @@ def ensemble_plot(
         )
         upper.axhline(0.0, color="grey", ls="--")
         # Observed data have no truth: their reference is the nominal point.
-        upper.set_ylabel(f"{param} − {points[0]['reference']}")
+        upper.set_ylabel(f"{param} − {points[0].get('reference', 'truth')}")
         upper.ticklabel_format(axis="y", useOffset=False)
         upper.tick_params(labelbottom=False)
+        # Head room for the legend, which would otherwise sit on the highest points.
+        low, high = upper.get_ylim()
+        upper.set_ylim(low, high + 0.3 * (high - low))
         upper.legend(loc="upper left", fontsize=10, ncol=2)
         ratio = np.array([e["ratio"] for e in entries])
         limited = np.array([e["flow_limited"] for e in entries], bool)
