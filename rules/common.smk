@@ -25,15 +25,23 @@ from innfer_lib.core.analysis_slices import (
 from innfer_lib.core.config_files import ConfigKeyError, Problem, read_config_file
 from innfer_lib.core.constraints import constrained_parameters
 from innfer_lib.core.errors import InnferError
-from innfer_lib.core.fit_sets import all_but_one_families, expand_fit_sets, summary_sets
+from innfer_lib.core.fit_sets import (
+    BINNED_LIKELIHOODS,
+    all_but_one_families,
+    expand_fit_sets,
+    summary_sets,
+)
 from innfer_lib.core.paths import (
     ALL_POINTS,
     DENSITY_DATASET,
     TRAINING_VIEWS,
     Paths,
+    ensemble_member,
+    ensemble_member_index,
     input_key,
     plot_files,
 )
+from innfer_lib.density.ensemble import ENSEMBLE_KEY, ensemble_size
 from innfer_lib.density.models import LEARNED, TRUE
 from innfer_lib.density.performance import (
     MetricOptions,
@@ -58,6 +66,7 @@ from innfer_lib.ratios.fcnn_options import (
     check_fcnn_options,
 )
 from innfer_lib.ratios.pruning import CLASSIFIER_METRICS, check_thresholds
+from innfer_lib.results.ensemble import member_input, result_input
 from innfer_lib.ratios.loading import ratio_model_files
 from innfer_lib.inference.fit_inputs import RATIO_INPUT_FIELDS
 from innfer_lib.inference.freeze import check_fit_set_freezes, frozen_parameters
@@ -114,7 +123,10 @@ def _load_analysis():
 
 
 def _check_architecture():
-    """The architecture file and the overrides, each checked on its own, then merged."""
+    """The architecture file and the overrides, each checked on its own, then merged.
+
+    Returns the merged mapping: its `ensemble` decides how many flows are trained.
+    """
     where = LAYERS.source_of(("density_architecture_overrides",))
     overrides = config["density_architecture_overrides"]
     try:
@@ -129,13 +141,14 @@ def _check_architecture():
         check_density_options(architecture)
     except (ValueError, InnferError) as err:
         raise WorkflowError(f"{path}: {err}") from None
+    merged = {**architecture, **overrides}
     try:
-        check_density_options({**architecture, **overrides})
+        check_density_options(merged)
     except ValueError as err:
         raise WorkflowError(
             f"{path} with density_architecture_overrides from {where}: {err}"
         ) from None
-    return resolve_training_options({**architecture, **overrides})
+    return merged
 
 
 def _check_fcnn_architecture(kind):
@@ -205,9 +218,26 @@ if TRUE in DENSITIES and not BENCHMARK:
         ("densities",),
         "'truth' needs a benchmark (an analysis has no analytic density)",
     )
-# The flows' training options, which decide outputs (per-epoch models) at parse time.
-TRAINING_OPTIONS = _check_architecture() if LEARNED in DENSITIES else {}
-SAVE_EPOCHS = bool(TRAINING_OPTIONS.get("save_model_per_epoch"))
+# The merged architecture decides jobs and outputs at parse time: `ensemble: K` flows per
+# process and category, member 0 the main flow (`learned`) and members 1..K-1 the densities
+# ENSEMBLE_MEMBERS (innfer_lib.density.ensemble), each fitted once per fit set and point for
+# the ensemble summary (K = 1, the default, adds no job); `save_model_per_epoch` the
+# per-epoch models and their metrics.
+ARCHITECTURE = _check_architecture() if LEARNED in DENSITIES else {}
+ENSEMBLE = ensemble_size(ARCHITECTURE)
+ENSEMBLE_MEMBERS = [ensemble_member(k) for k in range(1, ENSEMBLE)]
+SAVE_EPOCHS = bool(
+    ARCHITECTURE and resolve_training_options(ARCHITECTURE)["save_model_per_epoch"]
+)
+# Every value of the {density} wildcard: the fitted sources and the ensemble members.
+DENSITY_NAMES = [LEARNED, TRUE, *ENSEMBLE_MEMBERS]
+# The overrides a training job sees: `ensemble` counts jobs, and leaving it out of the params
+# keeps the main flow's job (and its trained weights) unchanged when an ensemble is turned on.
+TRAINING_OVERRIDES = {
+    k: v
+    for k, v in config["density_architecture_overrides"].items()
+    if k != ENSEMBLE_KEY
+}
 _check_fcnn_architecture("regression")
 _check_fcnn_architecture("classifier")
 # Used by the fits and MakeAsimov (through innfer_lib.ratios.pruning.pruned) to drop a
@@ -442,6 +472,11 @@ def data_targets():
 # ----------------------------------------------------------------------------------- density
 
 
+def is_trained(density):
+    """Whether a density is a trained flow: the main one or an ensemble member."""
+    return density == LEARNED or density in ENSEMBLE_MEMBERS
+
+
 def learned_model_inputs():
     """parameters.yaml, architecture record and weights of a trained density."""
     return {
@@ -458,9 +493,10 @@ def ratio_inputs(process, category, density=LEARNED):
     Every regression and classifier model of the process in the category
     (`ratios.loading.ratio_model_files`), for a learned density only: the benchmark's truth
     already depends on its weight-only nuisances. A pruned classifier is still an input: its
-    spline file says it is pruned.
+    spline file says it is pruned. Ensemble members share the main flow's ratio models (one
+    regression or classifier per nuisance), so their spread is the density flow's alone.
     """
-    if density != LEARNED:
+    if not is_trained(density):
         return {}
     inputs = {}
     for param, files in ratio_model_files(ANALYSIS, PATHS, process, category).items():
@@ -479,7 +515,8 @@ def model_inputs(densities, vals):
     """Named inputs `<kind>__<process>__<category>[__<val|density>]` of fits and plots.
 
     Per process and category: parameters.yaml, the validation events of each point, and
-    each density model (architecture record, plus weights for a trained flow).
+    each density model (architecture record, plus weights for a trained flow or an ensemble
+    member, the latter keyed by its density).
     """
     inputs = per_model_inputs("parameters", PATHS.parameters)
     for val in vals:
@@ -493,6 +530,13 @@ def model_inputs(densities, vals):
         for process in PROCESSES:
             for category in CATEGORIES:
                 inputs |= ratio_inputs(process, category)
+    for member in (d for d in densities if d in ENSEMBLE_MEMBERS):
+        inputs |= per_model_inputs(
+            "weights", PATHS.member_weights, key=[member], density=member
+        )
+        for process in PROCESSES:
+            for category in CATEGORIES:
+                inputs |= ratio_inputs(process, category, member)
     return inputs
 
 
@@ -503,6 +547,11 @@ def training_targets():
         **PER_MODEL,
     )
     targets += expand(PATHS.density_architecture, density=DENSITIES, **PER_MODEL)
+    targets += expand(
+        [PATHS.member_weights, PATHS.member_history, PATHS.density_architecture],
+        density=ENSEMBLE_MEMBERS,
+        **PER_MODEL,
+    )
     # Regressions of weight-ratio nuisances: the model and its normalisation spline.
     return (
         targets
@@ -1001,10 +1050,26 @@ FIT_JOB_PARAMS = {"analysis": ANALYSIS_FOR_FITS, "fit": fit_params}
 FIT_RESOURCES = resources(mem_mb=4000)
 
 
+def ensemble_fits():
+    """Fit sets fitted with every ensemble member: all with an unbinned likelihood (a binned
+    fit reads no density, so its members would agree by construction); none without an
+    ensemble."""
+    if not ENSEMBLE_MEMBERS:
+        return []
+    return [f for f, o in FITS.items() if o["likelihood"] not in BINNED_LIKELIHOODS]
+
+
+ENSEMBLE_FITS = ensemble_fits()
+
+
 def fit_targets():
     """The inference stage: every fit's result, and the scans, post-fit and debug files and
-    impacts each fit set asks for."""
+    impacts each fit set asks for; with an ensemble, each member's best fit."""
     targets = []
+    for fit in ENSEMBLE_FITS:
+        targets += expand(
+            PATHS.best_fit, fit=fit, val=fit_vals(fit), density=ENSEMBLE_MEMBERS
+        )
     for fit, options in FITS.items():
         where = dict(fit=fit, val=fit_vals(fit), density=DENSITIES)
         targets += expand(PATHS.fit_result, **where)
@@ -1140,13 +1205,34 @@ def results_table_inputs(wildcards):
     }
 
 
+def ensemble_summary_inputs(wildcards):
+    """Every member's best fit and the main learned fit's result (σ_stat) at every point of
+    the fit set, named by `results.ensemble.member_input` and `result_input`."""
+    inputs = {}
+    for val in fit_vals(wildcards.fit):
+        where = dict(fit=wildcards.fit, val=val)
+        inputs[result_input(val)] = fill(PATHS.fit_result, density=LEARNED, **where)
+        for k in range(ENSEMBLE):
+            density = ensemble_member(k)
+            inputs[member_input(val, k)] = fill(
+                PATHS.best_fit, density=density, **where
+            )
+    return inputs
+
+
+def ensemble_vals(wildcards):
+    """The validation points of the job's fit set, in the order the summary shows them."""
+    return fit_vals(wildcards.fit)
+
+
 def density_comparison_inputs(wildcards):
     """Every density the fits use, with the validation events of the fitted points."""
     return model_inputs(DENSITIES, VAL_FIT)
 
 
 def summary_targets():
-    """The summary stage: summaries, χ², per-point plots, tables and the density plots."""
+    """The summary stage: summaries, χ², per-point plots, tables and the density plots, and
+    with an ensemble, the ensemble summary of each fit set it fits."""
     targets = []
     for name in SUMMARIES:
         targets += [fill(PATHS.summary, summary=name)]
@@ -1157,6 +1243,9 @@ def summary_targets():
         )
     for fit in FITS:
         targets += table_files(fill(PATHS.results_table, fit=fit))
+    for fit in ENSEMBLE_FITS:
+        targets += [fill(PATHS.ensemble_summary, fit=fit)]
+        targets += plot_files(fill(PATHS.ensemble_plot, fit=fit))
     return targets + expand(plot_files(PATHS.density_plot), val=VAL_FIT)
 
 

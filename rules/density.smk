@@ -28,11 +28,45 @@ rule train_density:
     resources:
         **resources(kind="gpu", mem_mb=8000, runtime=240),
     params:
-        overrides=config["density_architecture_overrides"],
+        overrides=TRAINING_OVERRIDES,
         seed=config["seed"],
         # A side directory, deliberately not an output: Snakemake deletes the outputs of a
         # failed job, and a job killed by a wall-time limit must resume from its checkpoint.
         checkpoint_dir=PATHS.checkpoint_dir,
+    script:
+        "../scripts/train_density.py"
+
+
+# Only the ensemble members: `learned` and `truth` have their own rules. Without an ensemble,
+# a pattern that matches nothing.
+MEMBER_CONSTRAINT = "|".join(ENSEMBLE_MEMBERS) or "(?!)"
+
+
+rule train_density_member:
+    """Train member k > 0 of a density ensemble: the same flow and data, its own seed."""
+    input:
+        train=PATHS.train,
+        test=PATHS.test,
+        parameters=PATHS.parameters,
+        architecture=config["density_architecture"],
+    output:
+        weights=PATHS.member_weights,
+        architecture=PATHS.density_architecture,
+        history=PATHS.member_history,
+    log:
+        log_path("train_density_member", "model", "category", "density"),
+    wildcard_constraints:
+        density=MEMBER_CONSTRAINT,
+    conda:
+        "../envs/tensorflow.yaml"
+    threads: 2
+    resources:
+        **resources(kind="gpu", mem_mb=8000, runtime=240),
+    params:
+        overrides=TRAINING_OVERRIDES,
+        seed=config["seed"],
+        member=lambda wildcards: ensemble_member_index(wildcards.density),
+        checkpoint_dir=PATHS.member_checkpoint_dir,
     script:
         "../scripts/train_density.py"
 

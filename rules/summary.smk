@@ -119,6 +119,32 @@ rule results_table:
         "../scripts/results_table.py"
 
 
+rule ensemble_summary:
+    """Spread of the density-ensemble members' best fits against σ_stat, per point."""
+    input:
+        unpack(ensemble_summary_inputs),
+    output:
+        summary=PATHS.ensemble_summary,
+        plot=report_plots(
+            plot_files(PATHS.ensemble_plot),
+            caption="summary/ensemble.rst",
+            category=REPORT_STAGES["summary"],
+            subcategory="density ensemble",
+            labels={"plot": "ensemble spread vs σ_stat", "fit": "{fit}"},
+        ),
+    log:
+        log_path("ensemble_summary", "fit"),
+    conda:
+        "../envs/plot.yaml"
+    resources:
+        **resources(mem_mb=1000, runtime=5),
+    params:
+        vals=ensemble_vals,
+        members=ENSEMBLE,
+    script:
+        "../scripts/ensemble_summary.py"
+
+
 rule density_comparison:
     """Validation events against the learned and the true density at each validation point."""
     input:

@@ -1,4 +1,5 @@
-"""Rule train_density: train one density flow, resuming a killed run from its checkpoint."""
+"""Rules train_density and train_density_member: train one flow (the main one or an ensemble
+member), resuming a killed run from its checkpoint."""
 
 from innfer_lib.core.runner import LOG, run, start_job
 
@@ -16,7 +17,12 @@ from innfer_lib.plots.training import loss_plot
 
 def main(smk):
     parameters = read_yaml(smk.input.parameters)
-    architecture = load_architecture(smk.input.architecture, smk.params.overrides, smk.params.seed)
+    # train_density_member sets `member` (k > 0 of an ensemble); train_density, the main
+    # flow, has no such param, so turning an ensemble on changes none of its params.
+    member = int(smk.params.get("member", 0))
+    architecture = load_architecture(
+        smk.input.architecture, smk.params.overrides, smk.params.seed, member
+    )
     LOG.info("architecture: %s", architecture)
     # A side directory, never an output: Snakemake deletes the outputs of a failed or killed
     # job, and the training state must survive until the rerun resumes from it.
@@ -33,9 +39,12 @@ def main(smk):
         flow.save(str(tmp))
     write_yaml(smk.output.architecture, learned_architecture(architecture, parameters))
     write_yaml(smk.output.history, history)
-    loss_plot(
-        history, smk.output.loss_plot, title=f"{smk.wildcards.model} ({smk.wildcards.category})"
-    )
+    if "loss_plot" in smk.output.keys():
+        loss_plot(
+            history,
+            smk.output.loss_plot,
+            title=f"{smk.wildcards.model} ({smk.wildcards.category})",
+        )
     if "epochs" in smk.output.keys():
         # The per-epoch weights were written to the side directory as training went (a
         # resumed job keeps the earlier epochs); the declared output gets them at the end.

@@ -222,6 +222,17 @@ CASES = [
         {"density_architecture_overrides": {"lr_scheduler_options": {"warmup_fracton": 0.2}}},
     ),
     Case(
+        "override-ensemble-zero",
+        ("density_architecture_overrides.ensemble", "integer >= 1", "got 0"),
+        {"density_architecture_overrides": {"ensemble": 0}},
+    ),
+    Case(
+        "architecture-file-ensemble-not-integer",
+        ("ensemble", "integer >= 1", "got 2.5"),
+        architecture={"ensemble": 2.5},
+        blamed="architecture",
+    ),
+    Case(
         "architecture-file-typo",
         ("learning_rat", "did you mean 'learning_rate'"),
         architecture={"learning_rat": 0.01},

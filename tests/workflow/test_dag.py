@@ -445,3 +445,63 @@ def test_bad_classifier_config_key_is_named(snakemake, tmp_path, key, value, exp
     out = proc.stdout + proc.stderr
     assert expected in out
     assert "Traceback" not in out
+
+
+def test_ensemble_trains_and_fits_every_member(snakemake, tmp_path):
+    """`ensemble: 3` on the two-process, two-category example: two more flows per process
+    and category, each fitted at every point, and one ensemble summary; nothing else moves."""
+    base = dry_run(snakemake, tmp_path, base_config=TOP_MASS_WORKFLOW)
+    one = dry_run(
+        snakemake,
+        tmp_path,
+        base_config=TOP_MASS_WORKFLOW,
+        density_architecture_overrides={"ensemble": 1},
+    )
+    assert one == base  # K = 1 is today's DAG, job for job
+    three = dry_run(
+        snakemake,
+        tmp_path,
+        base_config=TOP_MASS_WORKFLOW,
+        density_architecture_overrides={"ensemble": 3},
+    )
+    added = {k: three.get(k, 0) - base.get(k, 0) for k in three}
+    assert {k: v for k, v in added.items() if v} == {
+        "train_density_member": 2 * 4,  # members 1 and 2 x (ttbar, wjets) x 2 categories
+        "initial_fit": 2 * 10,  # members 1 and 2 x 10 validation points, one fit set
+        "ensemble_summary": 1,  # the one fit set, closure
+        "total": 8 + 20 + 1,
+    }
+    # The stage targets: `train` trains the members, `summaries` builds the ensemble summary.
+    train = dry_run(
+        snakemake,
+        tmp_path,
+        TOP_MASS_WORKFLOW,
+        targets=["train"],
+        density_architecture_overrides={"ensemble": 3},
+    )
+    assert train["train_density_member"] == 8
+    summaries = dry_run(
+        snakemake,
+        tmp_path,
+        TOP_MASS_WORKFLOW,
+        targets=["summaries"],
+        density_architecture_overrides={"ensemble": 3},
+    )
+    assert summaries["ensemble_summary"] == 1
+
+
+def test_a_member_fit_reads_that_member_of_every_flow(snakemake, tmp_path):
+    """One fit with member 2 needs member 2 of every process and category, and the ratio
+    models (which the members share with the main flow, so the main flow too), nothing of
+    member 1."""
+    target = tmp_path / "results" / "Example_TopMass" / "fits/closure/learned_2/val_0/best_fit.yaml"
+    counts = dry_run(
+        snakemake,
+        tmp_path,
+        TOP_MASS_WORKFLOW,
+        targets=[str(target)],
+        density_architecture_overrides={"ensemble": 3},
+    )
+    assert counts["train_density_member"] == 4
+    assert counts["train_regression"] == 4
+    assert counts["initial_fit"] == 1

@@ -21,8 +21,9 @@ from tests.conftest import introspect_workflow
 REPO = Path(__file__).resolve().parents[2]
 RULE_FILES = sorted((REPO / "rules").glob("*.smk"))
 ENVS = {"data", "tensorflow", "fit", "plot"}
-# The rules that train a network (issue 15 added the weight-ratio FCNNs).
-TRAINING_RULES = {"train_density", "train_regression", "train_classifier"}
+# The rules that train a network (issue 15 added the weight-ratio FCNNs, issue 16 the
+# members of a density ensemble).
+TRAINING_RULES = {"train_density", "train_density_member", "train_regression", "train_classifier"}
 
 
 def write_config(tmp_path, **overrides) -> Path:
@@ -160,10 +161,11 @@ def test_htcondor_settings_survive_the_default_workflow_profile(monkeypatch):
     assert settings["held_timeout"] == 0  # a held job fails at once, with its hold reason
     assert settings["jobdir"] == ".snakemake/htcondor"
     assert "getenv" in settings["default_resources"]
-    assert settings["set_resources"]["train_density"] == {
-        "mem_mb": 16000,
-        "htcondor_request_mem_mb": 16000,
-    }
+    for rule in ("train_density", "train_density_member"):
+        assert settings["set_resources"][rule] == {
+            "mem_mb": 16000,
+            "htcondor_request_mem_mb": 16000,
+        }
     # conda is the cluster path but opt-in (`--sdm conda`): dry runs and conda-less sites work.
     assert settings["sdm"] == set()
 

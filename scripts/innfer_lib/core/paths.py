@@ -101,6 +101,24 @@ class Paths:
         """Training checkpoints: a side directory, not a rule output, so a killed job resumes."""
         return self._p("models", "{model}", "{category}", "learned", "checkpoint")
 
+    # density ensembles: member k > 0 of `ensemble: K` is the density `ensemble_member(k)`, a
+    # directory beside `learned` (member 0) holding the same files; {density} names the member
+    def member_file(self, name: str) -> str:
+        return self._p("models", "{model}", "{category}", "{density}", name)
+
+    @property
+    def member_weights(self) -> str:
+        return self.member_file("weights.npz")
+
+    @property
+    def member_history(self) -> str:
+        return self.member_file("history.yaml")
+
+    @property
+    def member_checkpoint_dir(self) -> str:
+        """A member's training checkpoints: a side directory, like `checkpoint_dir`."""
+        return self.member_file("checkpoint")
+
     # weight-ratio regressions (issue 15): one per (process, category, nuisance {parameter})
     def regression_file(self, name: str) -> str:
         return self._p("models", "{model}", "{category}", "regression", "{parameter}", name)
@@ -398,6 +416,11 @@ class Paths:
         return self._p("summary", "{summary}", "chi_squared.yaml")
 
     @property
+    def ensemble_summary(self) -> str:
+        """Best fits of every ensemble member against σ_stat, per point, of one fit set."""
+        return self._p("ensemble", "{fit}", "summary.yaml")
+
+    @property
     def results_table(self) -> str:
         """Results table of one fit set, without extension: `.csv` and `.md` are written."""
         return self._p("tables", "{fit}")
@@ -417,6 +440,10 @@ class Paths:
     @property
     def summary_per_val_plot(self) -> str:
         return self.plot("summary", "{summary}", "summary_per_val_{val}")
+
+    @property
+    def ensemble_plot(self) -> str:
+        return self.plot("ensemble", "{fit}", "spread")
 
     @property
     def density_plot(self) -> str:
@@ -511,6 +538,33 @@ TRAINING_VIEWS = ("train", "test", "train_transformed", "test_transformed")
 DENSITY_DATASET = "density"
 ALL_POINTS = "all"
 INPUT_KEY_SEPARATOR = "__"
+
+
+#: The density name of member 0 of an ensemble: the main trained flow (`models.LEARNED`).
+MAIN_MEMBER = "learned"
+
+
+def ensemble_member(index: int) -> str:
+    """The density name (and model directory) of member `index` of a density ensemble.
+
+    Member 0 is the main flow, `learned`, so a run without an ensemble has today's paths;
+    member k > 0 is `learned_<k>`, a density of its own in model and fit paths.
+    """
+    return MAIN_MEMBER if index == 0 else f"{MAIN_MEMBER}_{index}"
+
+
+def ensemble_member_index(density: str) -> int:
+    """The member index of an ensemble density name, the inverse of `ensemble_member`.
+
+    Raises:
+        ValueError: a name that is not an ensemble member's.
+    """
+    if density == MAIN_MEMBER:
+        return 0
+    prefix, _, index = density.rpartition("_")
+    if prefix != MAIN_MEMBER or not index.isdigit() or int(index) < 1 or index != str(int(index)):
+        raise ValueError(f"{density!r} is not the name of a density ensemble member")
+    return int(index)
 
 
 def input_key(kind: str, process: str, category: str, *extra: object) -> str:

@@ -16,6 +16,7 @@ import pandas as pd
 
 from innfer_lib.core.config_files import read_config_file
 from innfer_lib.core.errors import ConfigError
+from innfer_lib.density.ensemble import member_architecture
 from innfer_lib.density.training_options import check_density_options
 
 if TYPE_CHECKING:
@@ -25,9 +26,18 @@ LOG = logging.getLogger("innfer")
 
 
 def load_architecture(
-    path: str | Path, overrides: Mapping[str, Any] | None = None, seed: int | None = None
+    path: str | Path,
+    overrides: Mapping[str, Any] | None = None,
+    seed: int | None = None,
+    member: int = 0,
 ) -> dict[str, Any]:
-    """Read an architecture YAML, apply overrides and the workflow seed, and check it."""
+    """Read an architecture YAML, apply overrides and the workflow seed, and check it.
+
+    The mapping returned is what one flow is trained from: `ensemble` is dropped (it counts
+    flows, it is not part of one) and `member` > 0 replaces the seed by that ensemble
+    member's (`density.ensemble.member_seed`), so member 0 is the flow of a run without an
+    ensemble, bit for bit.
+    """
     arch = read_config_file(path)
     arch.update(overrides or {})
     if seed is not None:
@@ -37,7 +47,7 @@ def load_architecture(
     except ValueError as err:
         raise ConfigError(f"{path}: {err}") from err
     arch.pop("type", None)
-    return arch
+    return member_architecture(arch, member)
 
 
 def _arrays(

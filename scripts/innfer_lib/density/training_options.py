@@ -19,6 +19,7 @@ from innfer_lib.density.architecture import (
     check_int,
     resolve_architecture,
 )
+from innfer_lib.density.ensemble import ENSEMBLE_KEY, check_ensemble
 
 DEFAULT_LR_SCHEDULER_OPTIONS: dict[str, Any] = {
     # CosineDecayWithWarmUp: final learning rate (absolute) and share of steps spent warming up.
@@ -145,6 +146,8 @@ def check_density_options(options: Mapping[str, Any]) -> None:
     The workflow calls this while it builds the DAG, on the architecture file and on the
     workflow config's `density_architecture_overrides`, so a misspelt or bad key fails before
     any job runs, naming the key; the training job checks its merged mapping the same way.
+    `ensemble` (how many flows to train, `density.ensemble`) is checked here too, though it is
+    a workflow option that no single flow sees.
 
     Raises:
         ValueError: an unknown key (with the closest known one), an INNFER option that is not
@@ -156,6 +159,7 @@ def check_density_options(options: Mapping[str, Any]) -> None:
         *MC_DROPOUT_OPTIONS,
         *DEFAULT_TRAINING_OPTIONS,
         *UNSUPPORTED_OPTIONS,
+        ENSEMBLE_KEY,
     ]
     for key, value in options.items():
         if key in UNSUPPORTED_OPTIONS and value is not False:
@@ -170,9 +174,13 @@ def check_density_options(options: Mapping[str, Any]) -> None:
         if key not in DEFAULT_LR_SCHEDULER_OPTIONS:
             message = unknown_key_message(key, list(DEFAULT_LR_SCHEDULER_OPTIONS))
             raise ValueError(f"lr_scheduler_options.{key}: {message}")
+    if ENSEMBLE_KEY in options:
+        check_ensemble(options[ENSEMBLE_KEY])
     kind = options.get("type", DENSITY_TYPES[0])
     if kind not in DENSITY_TYPES:
         raise ValueError(f"type must be one of {DENSITY_TYPES}, got {kind!r}")
-    rest = {k: v for k, v in options.items() if k not in ("type", *UNSUPPORTED_OPTIONS)}
+    rest = {
+        k: v for k, v in options.items() if k not in ("type", ENSEMBLE_KEY, *UNSUPPORTED_OPTIONS)
+    }
     resolve_architecture(rest)
     resolve_training_options(rest)
