@@ -1,6 +1,6 @@
 """Stage targets: each runs one stage and what it needs; together they are the default target.
 
-`snakemake preprocess|train|evaluate|fits|summaries`, dry-run on the default config (Dim1Gaussian,
+`snakemake preprocess|train|evaluate|fits|summaries` (and `pvalues`), dry-run on the default config (Dim1Gaussian,
 9 validation points, learned and true density, one fit set) with every job counted by hand.
 """
 
@@ -39,8 +39,21 @@ EXPECTED = {
         "generator_summary": 1,
         "flow": 1,
         "epoch_performance_metrics_plot": 1,
+        # performance metrics of the flow and of the truth, and their overview plot
+        "setup_density_from_benchmark": 1,
+        "density_performance_metrics": 2,
+        "density_metrics_plot": 1,
     },
     "fits": FITTED,
+    # per density: the reference sample, 5 toy batches of 20, their collection and the plots
+    "pvalues": {
+        **TRAINED,
+        "setup_density_from_benchmark": 1,
+        "pvalue_sim_vs_synth": 2,
+        "pvalue_synth_vs_synth": 10,
+        "pvalue_synth_vs_synth_collect": 2,
+        "pvalue_dataset_comparison_plot": 2,
+    },
     "summaries": {
         **FITTED,
         "summary": 1,
@@ -52,7 +65,8 @@ EXPECTED = {
 }
 
 
-@pytest.mark.parametrize("stage", STAGES)
+# `pvalues` is a target of its own, outside the default run.
+@pytest.mark.parametrize("stage", [*STAGES, "pvalues"])
 def test_stage_target_runs_its_stage_and_what_it_needs(snakemake, tmp_path, stage):
     counts = dry_run(snakemake, tmp_path, targets=[stage])
     expected = {**EXPECTED[stage], stage: 1}
