@@ -160,7 +160,7 @@ def synthetic_points(
         density: Anything with ``sample(n, params, seed)`` (`density.models.Density`).
         like: The simulated samples whose points (and sizes) to match.
         seed: Point ``i``, batch ``b`` is drawn with ``batch_seed(seed, i, b)``; the weight
-            permutation of ``reweighted`` with ``batch_seed(seed, i, -1)``.
+            permutation of ``reweighted`` with ``batch_seed(seed, i, 2**31 - 1)``.
         events: ``rows``: as many unit-weight events as the simulated sample has (the
             metrics); ``effective``: its effective number of events, rounded, unit weights
             (INNFER's toys, and the p-values' reference sample); ``reweighted``: as many
