@@ -327,3 +327,19 @@ def test_pvalue_and_overview_plots_are_written(tmp_path):
     assert overview["points"]["learned"] == [("val 0 x", 1.3)]
     assert overview["table"] == [["bdt_auc_val", "0.51", "0.5"]]
     assert_written(outputs, 1000)
+
+
+def test_schema_names_are_the_librarys():
+    from innfer_lib.core.config_files import WORKFLOW_SCHEMA
+    from innfer_lib.core.io import read_yaml
+    from innfer_lib.density.performance import DATASETS, FAMILIES, MULTIDIM
+    from innfer_lib.density.pvalues import PVALUE_FAMILIES
+
+    schema = read_yaml(WORKFLOW_SCHEMA)
+    metrics = schema["properties"]["density_performance_metrics"]["properties"]
+    assert tuple(metrics["families"]["items"]["enum"]) == FAMILIES
+    assert tuple(metrics["multidim"]["items"]["enum"]) == MULTIDIM
+    assert tuple(metrics["datasets"]["items"]["enum"]) == DATASETS
+    pvalues = schema["properties"]["pvalues"]["properties"]
+    assert tuple(pvalues["families"]["items"]["enum"]) == PVALUE_FAMILIES
+    assert tuple(pvalues["dataset"]["enum"]) == DATASETS
