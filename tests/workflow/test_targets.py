@@ -1,7 +1,8 @@
 """Stage targets: each runs one stage and what it needs; together they are the default target.
 
-`snakemake preprocess|train|evaluate|fits|summaries` (and `pvalues`), dry-run on the default config (Dim1Gaussian,
-9 validation points, learned and true density, one fit set) with every job counted by hand.
+`snakemake preprocess|train|evaluate|fits|summaries` (and `pvalues`), dry-run on the default config
+(Dim1Gaussian, 9 validation points, learned and true density, one fit set) with every job counted
+by hand.
 """
 
 import pytest
