@@ -34,7 +34,11 @@ from innfer_lib.core.errors import ConfigError
 from innfer_lib.data.schema import SPLIT_COLUMN, WEIGHT
 from innfer_lib.data.splits import sim_type_mask
 from innfer_lib.density import two_sample
-from innfer_lib.density.sampling import DEFAULT_BATCH_SIZE, batch_seed
+from innfer_lib.density.sampling import (
+    DEFAULT_BATCH_SIZE,
+    batch_seed,
+    standardisation_arrays,
+)
 
 #: Metric families (INNFER's --density-performance-metrics) and multidim sub-metrics
 #: (--density-performance-metrics-multidim; `wasserstein` is both the per-variable and the
@@ -300,12 +304,10 @@ def physical_events(
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """X, Y (physical units) and weights of a stored, standardised training or test set."""
     info = parameters["density"]
-    stand = info["standardisation"]
 
     def unstandardised(columns: Sequence[str]) -> np.ndarray:
         values = frame[list(columns)].to_numpy(np.float64).reshape(len(frame), len(columns))
-        mean = np.array([stand[c]["mean"] for c in columns], dtype=np.float64)
-        std = np.array([stand[c]["std"] for c in columns], dtype=np.float64)
+        mean, std = standardisation_arrays(info["standardisation"], columns)
         return values * std + mean
 
     x = unstandardised(info["X_columns"])

@@ -210,7 +210,7 @@ def _point_params(sampler: Sampler, point: Mapping[str, float]) -> dict[str, flo
     return {p: float(point[p]) for p in sampler.parameters}
 
 
-def _standardisation(
+def standardisation_arrays(
     stand: Mapping[str, Mapping[str, float]], columns: Sequence[str]
 ) -> tuple[np.ndarray, np.ndarray]:
     """Means and standard deviations of columns from ``density.standardisation``."""
@@ -352,8 +352,8 @@ def sample_conditional(
     y = np.asarray(y_physical, dtype=np.float64)
     # An unconditional density (no Y columns) still has one (empty) row per event.
     y = y.reshape(len(y), len(y_columns))
-    y_mean, y_std = _standardisation(stand, y_columns)
-    x_mean, x_std = _standardisation(stand, x_columns)
+    y_mean, y_std = standardisation_arrays(stand, y_columns)
+    x_mean, x_std = standardisation_arrays(stand, x_columns)
     cond = (y - y_mean) / y_std
     out = np.empty((len(y), len(x_columns)))
     for index, start in enumerate(range(0, len(y), batch_size)):
@@ -405,7 +405,7 @@ def evaluate_density(
         raise KeyError(f"the frame lacks column(s) {missing}")
     n = len(frame)
     y_std = frame[y_columns].to_numpy(np.float64).reshape(n, len(y_columns))
-    y_mean, y_scale = _standardisation(stand, y_columns)
+    y_mean, y_scale = standardisation_arrays(stand, y_columns)
     y = y_std * y_scale + y_mean
 
     if density.flow is not None:

@@ -197,7 +197,7 @@ def kmeans_chi_squared(
     seed: int = 42,
     clusters: int = KMEANS_CLUSTERS,
 ) -> float:
-    """χ²/dof of the two samples' weighted counts in k-means cells of the simulated sample.
+    """χ²/dof of the two samples' weighted counts in k-means cells placed on both of them.
 
     A multidimensional histogram whose cells follow the data: KMeans (scikit-learn) places
     the centroids on both samples pooled (standardised with the simulated one; at most
