@@ -766,15 +766,21 @@ def density_model_inputs(wildcards):
     return inputs
 
 
-def density_metric_inputs(wildcards):
-    """The density, the validation events of its points, and training and test events for
-    the loss family; the per-epoch job reads the epoch models instead of the final weights.
-    """
+def pvalue_inputs(wildcards):
+    """The density and the validation events of its points (the simulated sample)."""
     inputs = density_model_inputs(wildcards)
     inputs["validation"] = [
         here(PATHS.validation, wildcards, val=val)
         for val in density_vals(wildcards.model, wildcards.category)
     ]
+    return inputs
+
+
+def density_metric_inputs(wildcards):
+    """`pvalue_inputs`, and training and test events for the loss family; the per-epoch job
+    reads the epoch models instead of the final weights.
+    """
+    inputs = pvalue_inputs(wildcards)
     if "loss" in METRIC_OPTIONS.families:
         inputs["train"] = here(PATHS.train, wildcards)
         inputs["test"] = here(PATHS.test, wildcards)
@@ -786,13 +792,6 @@ def epoch_metric_inputs(wildcards):
     inputs = density_metric_inputs(wildcards)
     inputs.pop("weights")
     inputs["epochs"] = here(PATHS.epoch_models, wildcards)
-    return inputs
-
-
-def pvalue_inputs(wildcards):
-    """The density and the validation events of its points (the simulated sample)."""
-    inputs = density_model_inputs(wildcards)
-    inputs["validation"] = density_metric_inputs(wildcards)["validation"]
     return inputs
 
 

@@ -37,6 +37,8 @@ from innfer_lib.density import two_sample
 from innfer_lib.density.sampling import (
     DEFAULT_BATCH_SIZE,
     batch_seed,
+    parameter_groups,
+    parameter_ranges,
     standardisation_arrays,
 )
 
@@ -326,14 +328,8 @@ def mean_negative_log_prob(
     import tensorflow as tf
 
     total = 0.0
-    if y.shape[1]:
-        groups, inverse = np.unique(y, axis=0, return_inverse=True)
-        inverse = inverse.reshape(-1)
-    else:
-        groups, inverse = np.empty((1, 0)), np.zeros(len(x), dtype=int)
-    for g, row in enumerate(groups):
-        rows = np.flatnonzero(inverse == g)
-        params = {c: tf.constant(float(v), tf.float64) for c, v in zip(y_columns, row, strict=True)}
+    for point, rows in parameter_groups(y, y_columns):
+        params = {c: tf.constant(v, tf.float64) for c, v in point.items()}
         for start in range(0, len(rows), DEFAULT_BATCH_SIZE):
             chunk = rows[start : start + DEFAULT_BATCH_SIZE]
             log_p = density.log_prob(tf.constant(x[chunk], tf.float64), params).numpy()
@@ -421,8 +417,6 @@ def performance_metrics(
     Raises:
         ConfigError: The loss family was asked for without training and test events.
     """
-    from innfer_lib.density.sampling import parameter_ranges
-
     info = inputs.parameters["density"]
     x_columns, y_columns = list(info["X_columns"]), list(info["Y_columns"])
     metrics: dict[str, float] = {}

@@ -272,9 +272,7 @@ def pvalue_setup(
     The seed is the workflow seed with the job's names mixed in by the caller, and is the
     same for every job of the chain: the toys' seeds derive from it and their indices.
     """
-    options = MetricOptions(
-        families=tuple(block["families"]), multidim=tuple(multidim), datasets=(block["dataset"],)
-    )
+    options = pvalue_options(block, multidim)
     inputs = read_density_inputs(
         parameters_path, dict(zip(vals, validation_paths, strict=True)), points, {}
     )
@@ -300,10 +298,15 @@ def pvalue_keys(
     block: Mapping[str, Any], multidim: Sequence[str], x_columns: Sequence[str]
 ) -> list[str]:
     """The metrics the chain gives a p-value (and a plot) for: one number per dataset each."""
-    options = MetricOptions(
+    return summary_metric_keys(pvalue_options(block, multidim), x_columns)
+
+
+def pvalue_options(block: Mapping[str, Any], multidim: Sequence[str]) -> MetricOptions:
+    """The metrics of the chain: the config's ``pvalues`` families on its one dataset, with
+    the multidim sub-metrics of ``density_performance_metrics``."""
+    return MetricOptions(
         families=tuple(block["families"]), multidim=tuple(multidim), datasets=(block["dataset"],)
     )
-    return summary_metric_keys(options, x_columns)
 
 
 def weighted_simulator(

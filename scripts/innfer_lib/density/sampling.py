@@ -420,6 +420,30 @@ def evaluate_density(
     return out
 
 
+def parameter_groups(
+    y: np.ndarray, y_columns: Sequence[str]
+) -> list[tuple[dict[str, float], np.ndarray]]:
+    """Each distinct parameter row of ``y`` (sorted) with the indices of its events.
+
+    Simulated sets hold few distinct points, so a density evaluated or sampled once per
+    point instead of once per event is fast. Without parameters every event is one group.
+    """
+    n = len(y)
+    if n == 0:
+        return []
+    if not y_columns:
+        return [({}, np.arange(n))]
+    groups, inverse = np.unique(np.asarray(y).reshape(n, -1), axis=0, return_inverse=True)
+    inverse = inverse.reshape(-1)
+    return [
+        (
+            {c: float(v) for c, v in zip(y_columns, row, strict=True)},
+            np.flatnonzero(inverse == g),
+        )
+        for g, row in enumerate(groups)
+    ]
+
+
 def _sample_by_group(
     sampler: Sampler,
     y: np.ndarray,
@@ -430,18 +454,8 @@ def _sample_by_group(
 ) -> np.ndarray:
     """Sample every distinct parameter row once for all its events, then scatter back."""
     batch_size = _check_batch_size(batch_size)
-    n = len(y)
-    x = np.empty((n, n_x))
-    if n == 0:
-        return x
-    if y_columns:
-        groups, inverse = np.unique(y, axis=0, return_inverse=True)
-        inverse = inverse.reshape(-1)
-    else:
-        groups, inverse = np.empty((1, 0)), np.zeros(n, dtype=int)
-    for g, row in enumerate(groups):
-        rows = np.flatnonzero(inverse == g)
-        params = {c: float(v) for c, v in zip(y_columns, row, strict=True)}
+    x = np.empty((len(y), n_x))
+    for g, (params, rows) in enumerate(parameter_groups(y, y_columns)):
         for b, start in enumerate(range(0, len(rows), batch_size)):
             chunk = rows[start : start + batch_size]
             draw = sampler.sample(len(chunk), params, batch_seed(seed, g, b))
