@@ -49,6 +49,14 @@ from innfer_lib.density.performance import (
     summary_metric_keys,
 )
 from innfer_lib.density.pvalues import pvalue_keys, toy_batches
+from innfer_lib.density.scan_space import (
+    SEARCHES,
+    TRIAL_OVERRIDES,
+    MetricChoice,
+    bayesian_dimensions,
+    grid_points,
+    representative_architecture,
+)
 from innfer_lib.core.workflow_config import (
     check_validation_indices,
     check_workflow_config,
@@ -134,10 +142,22 @@ def _check_architecture():
     except ValueError as err:
         raise WorkflowError(f"{where}: density_architecture_overrides.{err}") from None
     path = config["density_architecture"]
+    search = SEARCHES.get(path)
+    if search:
+        # The flow trains from the search's best point, known only once the search ran; the
+        # keys that decide jobs (ensemble, save_model_per_epoch) cannot be searched, so the
+        # search's first point has every trial's values of them.
+        path = config[search]["architecture"]
     if not Path(path).is_file():
-        raise config_error(("density_architecture",), f"no such file: {path}")
+        key = (search, "architecture") if search else ("density_architecture",)
+        message = f"no such file: {path}"
+        if not search:
+            message += f" (or one of {sorted(SEARCHES)}: the best point of a search)"
+        raise config_error(key, message)
     try:
         architecture = read_config_file(path)
+        if search:
+            architecture = representative_architecture(architecture, search)
         check_density_options(architecture)
     except (ValueError, InnferError) as err:
         raise WorkflowError(f"{path}: {err}") from None
@@ -743,6 +763,106 @@ METRIC_KEYS = summary_metric_keys(METRIC_OPTIONS, VARIABLES)
 PVALUE_KEYS = pvalue_keys(config["pvalues"], METRIC_OPTIONS.multidim, VARIABLES)
 TOY_BATCHES = toy_batches(config["pvalues"]["toys"], config["pvalues"]["toys_per_job"])
 
+# ------------------------------------------------------ hyperparameter searches (issue 17)
+
+# Every trial's metrics include the loss family, as INNFER's tuning always computed it, so the
+# default ranking metric `loss_test` exists whatever density_performance_metrics chooses.
+SEARCH_METRIC_CONFIG = {
+    **config["density_performance_metrics"],
+    "families": sorted(
+        {"loss", *config["density_performance_metrics"]["families"]},
+        key=["loss", "histogram", "multidim", "inference"].index,
+    ),
+}
+SEARCH_METRIC_KEYS = summary_metric_keys(
+    MetricOptions.from_config(SEARCH_METRIC_CONFIG), VARIABLES
+)
+
+
+def _search(search):
+    """A search block, checked: its scan file's points or ranges and its ranking metric.
+
+    Returns (scan file mapping, grid points or search dimensions, MetricChoice).
+    """
+    block = config[search]
+    path = block["architecture"]
+    if not Path(path).is_file():
+        raise config_error((search, "architecture"), f"no such file: {path}")
+    try:
+        space = read_config_file(path)
+        if search == "hyperparameter_scan":
+            points = grid_points(space, path)
+        else:
+            points = bayesian_dimensions(space, path)
+    except (ValueError, InnferError) as err:
+        raise config_error((search, "architecture"), str(err)) from None
+    try:
+        metric = MetricChoice.parse(block["metric"], SEARCH_METRIC_KEYS)
+    except ValueError as err:
+        raise config_error((search, "metric"), str(err)) from None
+    return space, points, metric
+
+
+SCAN_SPACE, SCAN_POINTS, SCAN_METRIC = _search("hyperparameter_scan")
+TUNING_SPACE, TUNING_DIMENSIONS, TUNING_METRIC = _search("bayesian_tuning")
+SCAN_TRIALS = list(range(len(SCAN_POINTS)))
+TUNING_WORKERS = list(range(config["bayesian_tuning"]["workers"]))
+# The ranking metric as jobs receive it (`MetricChoice(**spec)`).
+SCAN_METRIC_SPEC = {"key": SCAN_METRIC.key, "direction": SCAN_METRIC.direction}
+TUNING_METRIC_SPEC = {"key": TUNING_METRIC.key, "direction": TUNING_METRIC.direction}
+
+
+def density_architecture_input(wildcards):
+    """The architecture file a flow trains from: the configured file, or a search's best."""
+    search = SEARCHES.get(config["density_architecture"])
+    if search:
+        return here(PATHS.search_best_architecture, wildcards, search=search)
+    return config["density_architecture"]
+
+
+def search_event_inputs(wildcards):
+    """parameters.yaml and the events a search's trials train on and are scored with."""
+    return {
+        "parameters": here(PATHS.parameters, wildcards),
+        "validation": [
+            here(PATHS.validation, wildcards, val=val)
+            for val in density_vals(wildcards.model, wildcards.category)
+        ],
+        "train": here(PATHS.train, wildcards),
+        "test": here(PATHS.test, wildcards),
+    }
+
+
+def scan_trial_metric_inputs(wildcards):
+    """A grid point's flow and the events its metrics read."""
+    return {
+        **search_event_inputs(wildcards),
+        "architecture": here(PATHS.scan_trial_file("architecture"), wildcards),
+        "weights": here(PATHS.scan_trial_file("weights"), wildcards),
+    }
+
+
+def tuning_worker_inputs(wildcards):
+    """The events every trial of a worker reads, and the search space."""
+    return {
+        **search_event_inputs(wildcards),
+        "space": config["bayesian_tuning"]["architecture"],
+    }
+
+
+def search_plots(search):
+    """The plot stems of a search's collect rule."""
+    if search == "hyperparameter_scan":
+        return ["trials"]
+    return ["trials", "history", "importance"]
+
+
+def search_targets(search):
+    """A search's table, best architecture and plots, per process and category."""
+    files = [PATHS.search_table, PATHS.search_best_architecture]
+    files += plot_files(PATHS.search_plot)
+    return expand(files, search=search, stem=search_plots(search), **PER_MODEL)
+
 
 @functools.cache
 def density_vals(process, category):
@@ -1312,6 +1432,7 @@ REPORT_STAGES = {
     "inference": "4 Fits and scans",
     "summary": "5 Summaries",
     "impacts": "6 Impacts",
+    "tuning": "7 Hyperparameter searches",
 }
 REPORT_CAPTIONS = REPO / "resources" / "report"
 

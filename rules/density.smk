@@ -7,7 +7,7 @@ rule train_density:
         train=PATHS.train,
         test=PATHS.test,
         parameters=PATHS.parameters,
-        architecture=config["density_architecture"],
+        architecture=density_architecture_input,
     output:
         **({"epochs": directory(PATHS.epoch_models)} if SAVE_EPOCHS else {}),
         weights=PATHS.flow_weights,
@@ -48,7 +48,7 @@ rule train_density_member:
         train=PATHS.train,
         test=PATHS.test,
         parameters=PATHS.parameters,
-        architecture=config["density_architecture"],
+        architecture=density_architecture_input,
     output:
         weights=PATHS.member_weights,
         architecture=PATHS.density_architecture,

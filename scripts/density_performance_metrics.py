@@ -1,4 +1,5 @@
-"""Rules density_performance_metrics and density_performance_metrics_per_epoch."""
+"""Rules density_performance_metrics, density_performance_metrics_per_epoch and
+scan_trial_metrics."""
 
 from innfer_lib.core.runner import LOG, run, start_job
 
@@ -7,15 +8,14 @@ start_job(snakemake)  # noqa: F821  first: what the imports below print goes to 
 from tqdm import tqdm
 
 from innfer_lib.core.io import write_yaml
-from innfer_lib.core.seeds import stable_seed
 from innfer_lib.density.checkpoint import epoch_model_files
 from innfer_lib.density.models import load_density
 from innfer_lib.density.performance import (
     MetricOptions,
+    metric_seed,
     performance_metrics,
     read_density_inputs,
 )
-from innfer_lib.density.sampling import batch_seed
 
 
 def main(smk):
@@ -29,9 +29,7 @@ def main(smk):
         smk.input.get("test"),
     )
     options = MetricOptions.from_config(smk.params.options)
-    # One seed per (process, category): the learned flow, the truth and every epoch are
-    # compared with synthetic samples drawn the same way.
-    seed = batch_seed(smk.params.seed, *stable_seed("metrics", w.model, w.category))
+    seed = metric_seed(smk.params.seed, w.model, w.category)
     if "epochs" not in smk.input.keys():
         density = load_density(smk.input.architecture, inputs.parameters)
         metrics = performance_metrics(density, inputs, options, seed)

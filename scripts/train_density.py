@@ -1,5 +1,6 @@
-"""Rules train_density and train_density_member: train one flow (the main one or an ensemble
-member), resuming a killed run from its checkpoint."""
+"""Rules train_density, train_density_member and train_scan_trial: train one flow (the main
+one, an ensemble member or a grid point of a hyperparameter scan), resuming a killed run from
+its checkpoint."""
 
 from innfer_lib.core.runner import LOG, run, start_job
 
@@ -8,10 +9,9 @@ start_job(snakemake)  # noqa: F821  first: what the imports below print goes to 
 import contextlib
 import os
 
-from innfer_lib.core.io import atomic_path, read_parquet, read_yaml, write_yaml
+from innfer_lib.core.io import read_parquet, read_yaml
 from innfer_lib.density.checkpoint import keep_epoch_models, remove_checkpoint
-from innfer_lib.density.models import learned_architecture
-from innfer_lib.density.train_job import load_architecture, train_density
+from innfer_lib.density.train_job import load_architecture, save_trained, train_density
 from innfer_lib.plots.training import loss_plot
 
 
@@ -20,8 +20,13 @@ def main(smk):
     # train_density_member sets `member` (k > 0 of an ensemble); train_density, the main
     # flow, has no such param, so turning an ensemble on changes none of its params.
     member = int(smk.params.get("member", 0))
+    # train_scan_trial sets `point`: its architecture input is the scan file, filled here.
     architecture = load_architecture(
-        smk.input.architecture, smk.params.overrides, smk.params.seed, member
+        smk.input.architecture,
+        smk.params.overrides,
+        smk.params.seed,
+        member,
+        point=smk.params.get("point"),
     )
     LOG.info("architecture: %s", architecture)
     # A side directory, never an output: Snakemake deletes the outputs of a failed or killed
@@ -35,10 +40,15 @@ def main(smk):
         architecture,
         checkpoint_dir=ckpt,
     )
-    with atomic_path(smk.output.weights) as tmp:
-        flow.save(str(tmp))
-    write_yaml(smk.output.architecture, learned_architecture(architecture, parameters))
-    write_yaml(smk.output.history, history)
+    save_trained(
+        flow,
+        history,
+        architecture,
+        parameters,
+        smk.output.weights,
+        smk.output.architecture,
+        smk.output.history,
+    )
     if "loss_plot" in smk.output.keys():
         loss_plot(
             history,

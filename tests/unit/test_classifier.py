@@ -159,7 +159,7 @@ def test_resume_after_a_kill_gives_the_uninterrupted_weights(tmp_path):
     original = training.train_model
 
     def killed(*args, **kwargs):
-        def hook(epoch: int) -> None:
+        def hook(epoch: int, test_loss: float) -> None:
             if epoch == 2:
                 raise Interrupted
 

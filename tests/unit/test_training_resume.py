@@ -62,7 +62,7 @@ def train(options: dict, checkpoint_dir: Path | None = None, stop_after: int | N
     """
     lines: list[str] = []
 
-    def hook(epoch: int) -> None:
+    def hook(epoch: int, test_loss: float) -> None:
         if stop_after is not None and epoch == stop_after:
             raise Interrupted(epoch)
 

@@ -104,6 +104,12 @@ def write_parquet(path: str | Path, frame: pd.DataFrame) -> None:
         frame.to_parquet(tmp, index=False, compression="snappy")
 
 
+def write_csv(path: str | Path, frame: pd.DataFrame) -> None:
+    """A table for people (and spreadsheets), written atomically like every output."""
+    with atomic_path(path) as tmp:
+        frame.to_csv(tmp, index=False)
+
+
 def read_parquet(path: str | Path, columns: list[str] | None = None) -> pd.DataFrame:
     """Read a parquet file, naming the file and the missing columns when some are absent."""
     path = Path(path)

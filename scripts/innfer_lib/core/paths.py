@@ -11,6 +11,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+#: The files of one search trial (a grid point or a Bayesian trial), by role.
+TRIAL_FILES = {
+    "architecture": "architecture.yaml",
+    "weights": "weights.npz",
+    "history": "history.yaml",
+    "metrics": "metrics.yaml",
+    "checkpoint": "checkpoint",
+}
+
 
 @dataclass(frozen=True)
 class Paths:
@@ -304,6 +313,44 @@ class Paths:
     @property
     def pvalue_plot(self) -> str:
         return self.plot("pvalues", "{model}", "{category}", "{density}", "p_value_{metric}")
+
+    # hyperparameter searches (issue 17): {search} is `hyperparameter_scan` (the grid, one
+    # `trial_{trial}` directory per point, each a job) or `bayesian_tuning` (the optuna study,
+    # `trial_<n>` directories written by its `worker_{worker}` jobs)
+    def search_file(self, name: str) -> str:
+        return self._p("{search}", "{model}", "{category}", name)
+
+    def scan_trial_file(self, role: str) -> str:
+        """A file of one grid point by role (`TRIAL_FILES`), named as in a Bayesian trial."""
+        return self._p(
+            "hyperparameter_scan", "{model}", "{category}", "trial_{trial}", TRIAL_FILES[role]
+        )
+
+    @property
+    def search_table(self) -> str:
+        """Every trial of a search: point, state, ranking metric and all metrics."""
+        return self.search_file("trials.csv")
+
+    @property
+    def search_best_architecture(self) -> str:
+        """The scan file at the best point: `density_architecture: best_of_scan|best_of_tuning`."""
+        return self.search_file("best_architecture.yaml")
+
+    @property
+    def search_plot(self) -> str:
+        """{stem}: `trials` (both searches), `history` and `importance` (the study's)."""
+        return self.plot("{search}", "{model}", "{category}", "{stem}")
+
+    @property
+    def tuning_dir(self) -> str:
+        """The study's directory: its journal and `trial_<n>/` are side files, never outputs,
+        so a rerun of a worker keeps the finished trials."""
+        return self._p("bayesian_tuning", "{model}", "{category}")
+
+    @property
+    def tuning_worker(self) -> str:
+        """The trials one worker job ran."""
+        return self._p("bayesian_tuning", "{model}", "{category}", "worker_{worker}.yaml")
 
     # fits: every file of one fit lives in its directory `fits/{fit}/{density}/val_{val}/`
     def fit_file(self, name: str) -> str:

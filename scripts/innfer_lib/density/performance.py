@@ -31,6 +31,7 @@ import numpy as np
 import pandas as pd
 
 from innfer_lib.core.errors import ConfigError
+from innfer_lib.core.seeds import stable_seed
 from innfer_lib.data.schema import SPLIT_COLUMN, WEIGHT
 from innfer_lib.data.splits import sim_type_mask
 from innfer_lib.density import two_sample
@@ -435,6 +436,12 @@ def performance_metrics(
         if "inference" in options.families:
             metrics |= inference_metrics(density, sims, dataset, limits, start)
     return metrics
+
+
+def metric_seed(seed: int, model: str, category: str) -> int:
+    """The synthetic samples' seed of one (process, category): the learned flow, the truth,
+    every epoch and every search trial are compared with samples drawn the same way."""
+    return batch_seed(seed, *stable_seed("metrics", model, category))
 
 
 def read_density_inputs(

@@ -7,7 +7,7 @@ its training loop; the rule script only reads and writes files.
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -16,7 +16,10 @@ import pandas as pd
 
 from innfer_lib.core.config_files import read_config_file
 from innfer_lib.core.errors import ConfigError
+from innfer_lib.core.io import atomic_path, write_yaml
 from innfer_lib.density.ensemble import member_architecture
+from innfer_lib.density.models import learned_architecture
+from innfer_lib.density.scan_space import architecture_at
 from innfer_lib.density.training_options import check_density_options
 
 if TYPE_CHECKING:
@@ -30,22 +33,41 @@ def load_architecture(
     overrides: Mapping[str, Any] | None = None,
     seed: int | None = None,
     member: int = 0,
+    point: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Read an architecture YAML, apply overrides and the workflow seed, and check it.
 
-    The mapping returned is what one flow is trained from: `ensemble` is dropped (it counts
-    flows, it is not part of one) and `member` > 0 replaces the seed by that ensemble
-    member's (`density.ensemble.member_seed`), so member 0 is the flow of a run without an
-    ensemble, bit for bit.
+    `point` ({dotted key: value}) picks one point of a scan file (`density.scan_space`): the
+    hyperparameter scan's trials read the scan file itself, so editing it reruns them.
     """
     arch = read_config_file(path)
+    if point is not None:
+        arch = architecture_at(arch, point)
+    return prepare_architecture(arch, overrides, seed, member, where=str(path))
+
+
+def prepare_architecture(
+    architecture: Mapping[str, Any],
+    overrides: Mapping[str, Any] | None = None,
+    seed: int | None = None,
+    member: int = 0,
+    where: str = "architecture",
+) -> dict[str, Any]:
+    """The mapping one flow is trained from, checked.
+
+    `ensemble` is dropped (it counts flows, it is not part of one) and `member` > 0 replaces
+    the seed by that ensemble member's (`density.ensemble.member_seed`), so member 0 is the
+    flow of a run without an ensemble, bit for bit. The workflow seed applies where the
+    architecture sets none.
+    """
+    arch = dict(architecture)
     arch.update(overrides or {})
     if seed is not None:
         arch.setdefault("seed", int(seed))
     try:
         check_density_options(arch)
     except ValueError as err:
-        raise ConfigError(f"{path}: {err}") from err
+        raise ConfigError(f"{where}: {err}") from err
     arch.pop("type", None)
     return member_architecture(arch, member)
 
@@ -68,12 +90,14 @@ def train_density(
     architecture: Mapping[str, Any],
     progress: bool = True,
     checkpoint_dir: str | Path | None = None,
+    on_epoch_end: Callable[[int, float], None] | None = None,
 ) -> tuple[ConditionalFlow, dict[str, Any]]:
     """Build and train the conditional flow; returns (flow at its best epoch, history).
 
-    checkpoint_dir is passed to :func:`innfer_lib.density.training.train_flow`: with it, a rerun
-    of a killed job continues after the last finished epoch and ends with the weights and history
-    an uninterrupted run would have produced.
+    checkpoint_dir and on_epoch_end are passed to :func:`innfer_lib.density.training.train_flow`:
+    with a checkpoint directory, a rerun of a killed job continues after the last finished epoch
+    and ends with the weights and history an uninterrupted run would have produced; the Bayesian
+    tuning prunes hopeless trials from on_epoch_end.
     """
     # Imported here: TensorFlow is needed only once training starts.
     from innfer_lib.density.flow import ConditionalFlow
@@ -89,7 +113,25 @@ def train_density(
         progress=progress,
         log=LOG.info,
         checkpoint_dir=checkpoint_dir,
+        on_epoch_end=on_epoch_end,
     )
     history["flops_per_event"] = int(flow.count_flops_per_event())
     history["train_events"] = len(train)
     return flow, history
+
+
+def save_trained(
+    flow: ConditionalFlow,
+    history: Mapping[str, Any],
+    architecture: Mapping[str, Any],
+    parameters: Mapping[str, Any],
+    weights: str | Path,
+    record: str | Path,
+    history_file: str | Path,
+) -> None:
+    """Write a trained flow the way every reader expects it: weights, architecture record
+    (`models.load_density` finds the weights beside it) and training history."""
+    with atomic_path(weights) as tmp:
+        flow.save(str(tmp))
+    write_yaml(record, learned_architecture(architecture, parameters))
+    write_yaml(history_file, history)

@@ -232,7 +232,7 @@ def train_flow(
     progress: bool = True,
     log: Callable[[str], None] = print,
     checkpoint_dir: str | os.PathLike[str] | None = None,
-    on_epoch_end: Callable[[int], None] | None = None,
+    on_epoch_end: Callable[[int, float], None] | None = None,
 ) -> dict[str, Any]:
     """Fit the flow by minimising the weighted negative log-likelihood.
 
@@ -259,8 +259,9 @@ def train_flow(
             call that finds a finished state returns its result without training. The state
             of the flow's dropout generator is part of the checkpoint, so this holds with
             dropout too.
-        on_epoch_end: Called with the epoch number once that epoch's checkpoint (if any) is
-            on disk; an exception raised here aborts training like a killed job would.
+        on_epoch_end: Called with the epoch number and its test loss once that epoch's
+            checkpoint (if any) is on disk; an exception raised here aborts training like a
+            killed job would (the Bayesian tuning prunes a trial this way).
 
     Returns:
         History with plain Python types (YAML-friendly): per-epoch lists "epoch",
@@ -292,7 +293,7 @@ def train_model(
     progress: bool = True,
     log: Callable[[str], None] = print,
     checkpoint_dir: str | os.PathLike[str] | None = None,
-    on_epoch_end: Callable[[int], None] | None = None,
+    on_epoch_end: Callable[[int, float], None] | None = None,
 ) -> dict[str, Any]:
     """Minimise Σ w·loss_i / Σ w (+ the model's penalty) by minibatch descent.
 
@@ -471,7 +472,7 @@ def train_model(
     if restored is None:
         checkpoint(0)
         if on_epoch_end is not None:
-            on_epoch_end(0)
+            on_epoch_end(0, history["test_loss"][-1])
 
     patience = int(opts["patience"])
     wait_till = int(opts["wait_till"])
@@ -539,7 +540,7 @@ def train_model(
         record(epoch)
         checkpoint(epoch)
         if on_epoch_end is not None:
-            on_epoch_end(epoch)
+            on_epoch_end(epoch, test_loss)
         if stopped_early:
             break
 
