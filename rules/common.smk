@@ -850,6 +850,13 @@ def tuning_worker_inputs(wildcards):
     }
 
 
+def search_reference_input(wildcards):
+    """The true density's metrics on a benchmark: the search's plots draw its value."""
+    if TRUE in DENSITIES:
+        return {"reference": here(PATHS.density_metrics, wildcards, density=TRUE)}
+    return {}
+
+
 def search_plots(search):
     """The plot stems of a search's collect rule."""
     if search == "hyperparameter_scan":

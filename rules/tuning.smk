@@ -57,6 +57,7 @@ rule scan_trial_metrics:
 rule hyperparameter_scan_collect:
     """Every grid point's metrics in one table and plot; the best point's architecture."""
     input:
+        unpack(search_reference_input),
         metrics=expand(
             PATHS.scan_trial_file("metrics"), trial=SCAN_TRIALS, allow_missing=True
         ),
@@ -121,6 +122,7 @@ rule bayesian_tuning_collect:
     """The study's trials in one table, history and importance plots; the best trial's
     architecture."""
     input:
+        unpack(search_reference_input),
         workers=expand(PATHS.tuning_worker, worker=TUNING_WORKERS, allow_missing=True),
         space=config["bayesian_tuning"]["architecture"],
     output:

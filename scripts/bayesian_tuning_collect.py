@@ -19,7 +19,7 @@ from innfer_lib.density.tuning_study import (
     load_study,
 )
 from innfer_lib.plots.tuning import history_plot, importance_plot, scan_plot
-from innfer_lib.results.tuning import best_trial, trials_table
+from innfer_lib.results.tuning import best_trial, reference_value, trials_table
 
 
 def main(smk):
@@ -48,6 +48,7 @@ def main(smk):
             metrics[t.number] = read_yaml(path)
     table = trials_table(points, metrics, metric, states, extra)
     best = best_trial(table, metric)
+    reference = reference_value(smk.input.get("reference"), metric)
     LOG.info(
         "%d trials (%s); best: trial %d, %s = %.6g",
         len(table),
@@ -62,8 +63,8 @@ def main(smk):
     plots = {Path(f).stem: [] for f in smk.output.plots}
     for f in smk.output.plots:
         plots[Path(f).stem].append(f)
-    scan_plot(table, metric.key, smk.params.dimensions, best, plots["trials"], title)
-    history_plot(table, metric.key, metric.direction, plots["history"], title)
+    scan_plot(table, metric.key, smk.params.dimensions, best, plots["trials"], title, reference)
+    history_plot(table, metric.key, metric.direction, plots["history"], title, reference)
     importance_plot(importances(study, smk.params.seed), plots["importance"], title)
 
 

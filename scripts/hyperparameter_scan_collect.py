@@ -8,7 +8,7 @@ from innfer_lib.core.config_files import read_config_file
 from innfer_lib.core.io import read_yaml, write_csv, write_yaml
 from innfer_lib.density.scan_space import MetricChoice, architecture_at
 from innfer_lib.plots.tuning import scan_plot
-from innfer_lib.results.tuning import best_trial, trials_table
+from innfer_lib.results.tuning import best_trial, reference_value, trials_table
 
 
 def main(smk):
@@ -18,6 +18,7 @@ def main(smk):
     metrics = {t: read_yaml(f) for t, f in enumerate(smk.input.metrics)}
     table = trials_table(points, metrics, metric)
     best = best_trial(table, metric)
+    reference = reference_value(smk.input.get("reference"), metric)
     LOG.info(
         "best of %d points: trial %d, %s = %.6g",
         len(table),
@@ -34,6 +35,7 @@ def main(smk):
         best,
         outputs=list(smk.output.plots),
         title=f"{w.model}, {w.category}: grid scan",
+        reference=reference,
     )
 
 

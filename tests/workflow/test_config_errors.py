@@ -30,6 +30,10 @@ from tests.conftest import REPO
 
 TOP_MASS = REPO / "config" / "examples" / "top_mass" / "analysis.yaml"
 ARCHITECTURE = REPO / "config" / "architecture" / "density_default.yaml"
+SCAN_FILES = {
+    "hyperparameter_scan": REPO / "config" / "architecture" / "density_scan.yaml",
+    "bayesian_tuning": REPO / "config" / "architecture" / "density_scan_bayesian.yaml",
+}
 
 Edit = Callable[[dict[str, Any]], None]
 
@@ -76,6 +80,9 @@ class Case:
     cli: tuple[str, ...] = ()
     #: Recover with a real run of a cheap target (loading the benchmark's events), not `-n`.
     real_run: bool = False
+    #: (search, keys set in its shipped scan file): a bad scan file, blamed as "architecture"
+    #: (the corrected run uses the shipped file).
+    scan: tuple[str, dict[str, Any]] | None = None
 
 
 CASES = [
@@ -231,6 +238,56 @@ CASES = [
         ("ensemble", "integer >= 1", "got 2.5"),
         architecture={"ensemble": 2.5},
         blamed="architecture",
+    ),
+    Case(
+        "scan-file-typo",
+        ("num_coupling_layer", "did you mean 'num_coupling_layers'", "hyperparameter_scan"),
+        scan=("hyperparameter_scan", {"num_coupling_layer": [4, 8]}),
+        blamed="architecture",
+    ),
+    Case(
+        "scan-file-empty-axis",
+        ("spline_bins", "empty list"),
+        scan=("hyperparameter_scan", {"spline_bins": []}),
+        blamed="architecture",
+    ),
+    Case(
+        "scan-file-jobs-key",
+        ("ensemble", "cannot be scanned"),
+        scan=("hyperparameter_scan", {"ensemble": [1, 2]}),
+        blamed="architecture",
+    ),
+    Case(
+        "tuning-file-empty-range",
+        ("learning_rate", "empty range [0.01, 0.0001]"),
+        scan=("bayesian_tuning", {"learning_rate": [0.01, 0.0001]}),
+        blamed="architecture",
+    ),
+    Case(
+        "tuning-file-bad-value",
+        ("spline_bins", "integer >= 2"),
+        scan=("bayesian_tuning", {"spline_bins": [1, 8]}),
+        blamed="architecture",
+    ),
+    Case(
+        "scan-metric-not-computed",
+        ("hyperparameter_scan.metric", "bdt_auc_tset", "did you mean 'bdt_auc_test_inf'"),
+        {"hyperparameter_scan": {"metric": "bdt_auc_tset,max"}},
+    ),
+    Case(
+        "tuning-metric-direction",
+        ("bayesian_tuning.metric", "direction must be min or max"),
+        {"bayesian_tuning": {"metric": "loss_test,lowest"}},
+    ),
+    Case(
+        "tuning-workers-zero",
+        ("bayesian_tuning.workers", "minimum"),
+        {"bayesian_tuning": {"workers": 0}},
+    ),
+    Case(
+        "density-architecture-not-a-search",
+        ("density_architecture", "no such file: best_of_scna", "best_of_scan"),
+        {"density_architecture": "best_of_scna"},
     ),
     Case(
         "architecture-file-typo",
@@ -468,6 +525,13 @@ def _setup(case: Case, tmp_path: Path, bad: bool) -> tuple[Path, Path | None, Pa
             raw.update(copy.deepcopy(case.architecture))
         architecture = _write(tmp_path / "architecture.yaml", raw)
         workflow["density_architecture"] = str(architecture)
+    if case.scan is not None:
+        search, keys = case.scan
+        raw = yaml.safe_load(SCAN_FILES[search].read_text())
+        if bad:
+            raw.update(copy.deepcopy(keys))
+        architecture = _write(tmp_path / f"{search}.yaml", raw)
+        workflow[search] = {"architecture": str(architecture)}
     if bad:
         workflow.update(copy.deepcopy(case.workflow))
     return _write(tmp_path / "config.yaml", workflow), analysis, architecture

@@ -112,6 +112,30 @@ def test_pvalue_chain_batches_its_toys(snakemake, tmp_path):
     assert "initial_fit" not in counts
 
 
+@pytest.mark.parametrize(
+    ("source", "search_jobs"),
+    [
+        ("best_of_scan", {"train_scan_trial": 32, "hyperparameter_scan_collect": 1}),
+        ("best_of_tuning", {"bayesian_tuning_worker": 2, "bayesian_tuning_collect": 1}),
+    ],
+)
+def test_the_fits_flow_trains_from_the_best_of_a_search(snakemake, tmp_path, source, search_jobs):
+    counts = dry_run(snakemake, tmp_path, targets=["fits"], density_architecture=source)
+    for rule, n in search_jobs.items():
+        assert counts[rule] == n
+    assert counts["train_density"] == 1 and counts["initial_fit"] == 18
+
+
+def test_search_sizes_follow_the_config(snakemake, tmp_path):
+    counts = dry_run(
+        snakemake,
+        tmp_path,
+        targets=["bayesian_tuning"],
+        bayesian_tuning={"workers": 5, "trials": 3},
+    )
+    assert counts["bayesian_tuning_worker"] == 5
+
+
 def test_per_epoch_metrics_follow_save_model_per_epoch(snakemake, tmp_path):
     counts = dry_run(
         snakemake,

@@ -22,8 +22,15 @@ REPO = Path(__file__).resolve().parents[2]
 RULE_FILES = sorted((REPO / "rules").glob("*.smk"))
 ENVS = {"data", "tensorflow", "fit", "plot"}
 # The rules that train a network (issue 15 added the weight-ratio FCNNs, issue 16 the
-# members of a density ensemble).
-TRAINING_RULES = {"train_density", "train_density_member", "train_regression", "train_classifier"}
+# members of a density ensemble, issue 17 the trials of the hyperparameter searches).
+TRAINING_RULES = {
+    "train_density",
+    "train_density_member",
+    "train_regression",
+    "train_classifier",
+    "train_scan_trial",
+    "bayesian_tuning_worker",
+}
 
 
 def write_config(tmp_path, **overrides) -> Path:
@@ -161,7 +168,12 @@ def test_htcondor_settings_survive_the_default_workflow_profile(monkeypatch):
     assert settings["held_timeout"] == 0  # a held job fails at once, with its hold reason
     assert settings["jobdir"] == ".snakemake/htcondor"
     assert "getenv" in settings["default_resources"]
-    for rule in ("train_density", "train_density_member"):
+    for rule in (
+        "train_density",
+        "train_density_member",
+        "train_scan_trial",
+        "bayesian_tuning_worker",
+    ):
         assert settings["set_resources"][rule] == {
             "mem_mb": 16000,
             "htcondor_request_mem_mb": 16000,

@@ -1,6 +1,7 @@
 """Stage targets: each runs one stage and what it needs; together they are the default target.
 
-`snakemake preprocess|train|evaluate|fits|summaries` (and `pvalues`), dry-run on the default config
+`snakemake preprocess|train|evaluate|fits|summaries` (and `pvalues`, `hyperparameter_scan`,
+`bayesian_tuning`), dry-run on the default config
 (Dim1Gaussian, 9 validation points, learned and true density, one fit set) with every job counted
 by hand.
 """
@@ -55,6 +56,24 @@ EXPECTED = {
         "pvalue_synth_vs_synth_collect": 2,
         "pvalue_dataset_comparison_plot": 2,
     },
+    # INNFER's 32-point grid: a training and a metrics job per point, then collect, whose plot
+    # draws the true density's metric (a benchmark)
+    "hyperparameter_scan": {
+        **PREPROCESSED,
+        "setup_density_from_benchmark": 1,
+        "density_performance_metrics": 1,
+        "train_scan_trial": 32,
+        "scan_trial_metrics": 32,
+        "hyperparameter_scan_collect": 1,
+    },
+    # 2 worker jobs share the study; collect reads it
+    "bayesian_tuning": {
+        **PREPROCESSED,
+        "setup_density_from_benchmark": 1,
+        "density_performance_metrics": 1,
+        "bayesian_tuning_worker": 2,
+        "bayesian_tuning_collect": 1,
+    },
     "summaries": {
         **FITTED,
         "summary": 1,
@@ -66,8 +85,8 @@ EXPECTED = {
 }
 
 
-# `pvalues` is a target of its own, outside the default run.
-@pytest.mark.parametrize("stage", [*STAGES, "pvalues"])
+# `pvalues` and the two hyperparameter searches are targets of their own, outside the default run.
+@pytest.mark.parametrize("stage", [*STAGES, "pvalues", "hyperparameter_scan", "bayesian_tuning"])
 def test_stage_target_runs_its_stage_and_what_it_needs(snakemake, tmp_path, stage):
     counts = dry_run(snakemake, tmp_path, targets=[stage])
     expected = {**EXPECTED[stage], stage: 1}

@@ -15,6 +15,7 @@ from typing import Any
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
+from matplotlib.ticker import MaxNLocator
 
 from innfer_lib.plots.metrics import metric_label
 from innfer_lib.plots.save import save
@@ -34,6 +35,11 @@ def _positions(values: pd.Series) -> tuple[np.ndarray, list[str] | None]:
     return np.array([labels.index(str(v)) for v in values], dtype=np.float64), labels
 
 
+def _reference(ax: Any, reference: float | None) -> None:
+    if reference is not None and np.isfinite(reference):
+        ax.axhline(reference, color="grey", ls="--", label="true density")
+
+
 def scan_plot(
     table: pd.DataFrame,
     metric_key: str,
@@ -41,6 +47,7 @@ def scan_plot(
     best: int,
     outputs: Sequence[str] = (),
     title: str = "",
+    reference: float | None = None,
 ) -> dict[str, Any]:
     """The metric of every trial, and against each searched hyperparameter; best in red.
 
@@ -49,6 +56,8 @@ def scan_plot(
         metric_key: The ranking metric (the table's `value` column).
         columns: The searched hyperparameters (dotted keys).
         best: The chosen trial.
+        reference: The true density's value of the metric (a benchmark), drawn dashed: how
+            far the trials are from what a perfect flow scores.
 
     Returns:
         ``{"panels": number of panels}``.
@@ -72,6 +81,8 @@ def scan_plot(
         color=BEST_COLOUR,
         label=f"chosen: trial {best}",
     )
+    _reference(ax, reference)
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_xlabel("trial")
     ax.set_ylabel(label, fontsize=13)
     ax.legend(fontsize=12)
@@ -79,6 +90,7 @@ def scan_plot(
         x, ticks = _positions(table[column])
         ax.plot(x[finite], table["value"][finite], "o", color=TRIAL_COLOUR)
         ax.plot(x[chosen.to_numpy()], table["value"][chosen], "*", ms=18, color=BEST_COLOUR)
+        _reference(ax, reference)
         if ticks is not None:
             ax.set_xticks(range(len(ticks)), [plain(t) for t in ticks])
         ax.set_xlabel(plain(column))
@@ -97,6 +109,7 @@ def history_plot(
     direction: str,
     outputs: Sequence[str] = (),
     title: str = "",
+    reference: float | None = None,
 ) -> dict[str, Any]:
     """Optimisation history: each complete trial's metric and the best so far; pruned and
     failed trials as ticks on the axis, so the plot shows every trial the study ran.
@@ -125,6 +138,8 @@ def history_plot(
                 transform=ax.get_xaxis_transform(),
                 label=f"{word} trial",
             )
+    _reference(ax, reference)
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_xlabel("trial")
     ax.set_ylabel(metric_label(metric_key), fontsize=13)
     ax.legend(fontsize=12)

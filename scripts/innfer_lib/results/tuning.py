@@ -15,6 +15,7 @@ from typing import Any
 
 import pandas as pd
 
+from innfer_lib.core.io import read_yaml
 from innfer_lib.density.scan_space import MetricChoice
 
 TRIAL = "trial"
@@ -82,3 +83,13 @@ def best_trial(table: pd.DataFrame, metric: MetricChoice) -> int:
         )
     return int(best)
 
+
+
+def reference_value(path: str | None, metric: MetricChoice) -> float | None:
+    """The true density's value of the ranking metric (its metrics file on a benchmark), or
+    None: without a truth, or when its metrics do not include the key (the trials always
+    compute the loss family, the truth's metrics only what density_performance_metrics asks)."""
+    if path is None:
+        return None
+    value = read_yaml(path).get(metric.key)
+    return float(value) if value is not None else None
