@@ -4,7 +4,7 @@ Runs the workflow in a results directory of its own (default benchmark: Dim1Gaus
 events, the default fit set) and prints:
 
 1. the wall time of a 4-point grid (`hyperparameter_scan`; density_default.yaml with
-   num_coupling_layers [4, 10] x learning_rate [0.003, 0.001], so point 2 is the default
+   learning_rate [0.003, 0.001] x num_coupling_layers [4, 10], so trial 3 is the default
    architecture) and whether collect chose the best point;
 2. the wall time of a Bayesian study of `--trials` trials in `--workers` worker jobs around the
    default architecture, with worker 1 killed once it runs its second trial (`--kill`) and the
@@ -96,6 +96,7 @@ def main() -> None:
     parser.add_argument("--trials", type=int, default=8)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--kill", action=argparse.BooleanOptionalAction, default=True)
+    parser.add_argument("--grid", action=argparse.BooleanOptionalAction, default=True)
     parser.add_argument("--closure", action=argparse.BooleanOptionalAction, default=True)
     args = parser.parse_args()
 
@@ -139,22 +140,27 @@ def main() -> None:
     )
     default_loss = yaml.safe_load(default_target.read_text())["loss_test"]
 
-    seconds = snakemake("hyperparameter_scan", config=config)
-    table = pd.read_csv(root / "hyperparameter_scan" / "Gaussian" / "inclusive" / "trials.csv")
-    best_grid = int(table.loc[table["value"].idxmin(), "trial"])
-    chosen = yaml.safe_load(
-        (
-            root / "hyperparameter_scan" / "Gaussian" / "inclusive" / "best_architecture.yaml"
-        ).read_text()
-    )
-    print(f"\ngrid of {len(table)} points: {seconds:.0f} s wall on 2 cores")
-    print(table[["trial", "num_coupling_layers", "learning_rate", "value"]].to_string(index=False))
-    print(
-        f"collect chose num_coupling_layers={chosen['num_coupling_layers']}, "
-        f"learning_rate={chosen['learning_rate']} (trial {best_grid} is the minimum)"
-    )
+    if args.grid:
+        seconds = snakemake("hyperparameter_scan", config=config)
+        table = pd.read_csv(root / "hyperparameter_scan" / "Gaussian" / "inclusive" / "trials.csv")
+        best_grid = int(table.loc[table["value"].idxmin(), "trial"])
+        chosen = yaml.safe_load(
+            (
+                root / "hyperparameter_scan" / "Gaussian" / "inclusive" / "best_architecture.yaml"
+            ).read_text()
+        )
+        print(f"\ngrid of {len(table)} points: {seconds:.0f} s wall on 2 cores")
+        print(
+            table[["trial", "num_coupling_layers", "learning_rate", "value"]].to_string(index=False)
+        )
+        print(
+            f"collect chose num_coupling_layers={chosen['num_coupling_layers']}, "
+            f"learning_rate={chosen['learning_rate']} (trial {best_grid} is the minimum)"
+        )
 
     tuning = root / "bayesian_tuning" / "Gaussian" / "inclusive"
+    # A fresh study: the one a previous run left would be continued, not measured.
+    shutil.rmtree(tuning, ignore_errors=True)
     log = root / "logs" / "bayesian_tuning_worker" / "Gaussian_inclusive_1.log"
     start = time.perf_counter()
     run = subprocess.Popen(
@@ -208,8 +214,9 @@ def main() -> None:
 
     print("\nloss_test (mean -log p of the test events; lower is better)")
     print(f"  default architecture: {default_loss:.5f}")
-    grid_best = table_value(root, "hyperparameter_scan", best_grid)
-    print(f"  grid best (trial {best_grid}):  {grid_best:.5f}")
+    if args.grid:
+        grid_best = table_value(root, "hyperparameter_scan", best_grid)
+        print(f"  grid best (trial {best_grid}):  {grid_best:.5f}")
     print(f"  Bayesian best (trial {int(best_tuning['trial'])}): {best_tuning['value']:.5f}")
     truth = metrics / "truth" / "metrics.yaml"
     snakemake(str(truth), config=config)

@@ -70,15 +70,21 @@ def run_trial(
         where=f"trial {number}",
     )
     sign = 1.0 if setup.metric.direction == "min" else -1.0
-    flow, history = train_density(
-        setup.inputs.train,
-        setup.inputs.test,
-        setup.inputs.parameters,
-        architecture,
-        progress=False,
-        checkpoint_dir=checkpoint,
-        on_epoch_end=lambda epoch, loss: report(epoch, sign * loss),
-    )
+    try:
+        flow, history = train_density(
+            setup.inputs.train,
+            setup.inputs.test,
+            setup.inputs.parameters,
+            architecture,
+            progress=False,
+            checkpoint_dir=checkpoint,
+            on_epoch_end=lambda epoch, loss: report(epoch, sign * loss),
+        )
+    except Exception:
+        # A pruned or crashed trial is never resumed (only a killed one is retried), so its
+        # training state would only take space.
+        remove_checkpoint(checkpoint)
+        raise
     save_trained(
         flow,
         history,
