@@ -34,6 +34,7 @@ from optuna.storages import JournalStorage
 from optuna.storages.journal import JournalFileBackend, JournalFileOpenLock
 from optuna.trial import TrialState
 
+from innfer_lib.core.errors import DataError
 from innfer_lib.core.seeds import stable_seed
 from innfer_lib.density.sampling import batch_seed
 from innfer_lib.density.scan_space import Dimension, MetricChoice
@@ -102,7 +103,7 @@ def _storage(journal: str | Path) -> JournalStorage:
 def load_study(journal: str | Path, name: str) -> optuna.Study:
     """The study `name` of a journal, to read (the collect job)."""
     if not Path(journal).is_file():
-        raise FileNotFoundError(f"{journal}: no study journal (did the worker jobs run?)")
+        raise DataError(f"{journal}: no study journal (did the worker jobs run?)")
     return optuna.load_study(study_name=name, storage=_storage(journal))
 
 
