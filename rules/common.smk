@@ -824,10 +824,7 @@ def search_event_inputs(wildcards):
     """parameters.yaml and the events a search's trials train on and are scored with."""
     return {
         "parameters": here(PATHS.parameters, wildcards),
-        "validation": [
-            here(PATHS.validation, wildcards, val=val)
-            for val in density_vals(wildcards.model, wildcards.category)
-        ],
+        "validation": density_validation_files(wildcards),
         "train": here(PATHS.train, wildcards),
         "test": here(PATHS.test, wildcards),
     }
@@ -893,14 +890,20 @@ def density_model_inputs(wildcards):
     return inputs
 
 
-def pvalue_inputs(wildcards):
-    """The density and the validation events of its points (the simulated sample)."""
-    inputs = density_model_inputs(wildcards)
-    inputs["validation"] = [
+def density_validation_files(wildcards):
+    """The validation events of the points that move only the density's parameters."""
+    return [
         here(PATHS.validation, wildcards, val=val)
         for val in density_vals(wildcards.model, wildcards.category)
     ]
-    return inputs
+
+
+def pvalue_inputs(wildcards):
+    """The density and the validation events of its points (the simulated sample)."""
+    return {
+        **density_model_inputs(wildcards),
+        "validation": density_validation_files(wildcards),
+    }
 
 
 def density_metric_inputs(wildcards):
