@@ -62,7 +62,7 @@ def test_schema_typo_names_key_path_and_closest_key() -> None:
 
 
 def test_unsupported_innfer_key_is_named_as_such() -> None:
-    raw = {"export_string": "X=1"}
+    raw = {"models": {"m": {"density_models": [{"parameters": [], "file": "f", "split": 2}]}}}
     problems = schema_problems(raw, ANALYSIS_SCHEMA)
-    [unsupported] = [p for p in problems if p.path == ("export_string",)]
+    [unsupported] = [p for p in problems if p.path[-1:] == ("split",)]
     assert "INNFER" in unsupported.message and "not supported" in unsupported.message

@@ -413,9 +413,21 @@ CASES = [
         blamed="analysis",
     ),
     Case(
-        "innfer-unsupported-top-level",
-        ("export_string", "INNFER", "not supported"),
+        "export-string-not-a-mapping",
+        ("export_string", "expected a mapping", "X=1"),
         analysis=_set("export_string", value="X=1"),
+        blamed="analysis",
+    ),
+    Case(
+        "path-variable-unset",
+        ("data_file", "${INNFER_TEST_UNSET}", "export_string"),
+        analysis=_set("data_file", value="${INNFER_TEST_UNSET}/data.parquet"),
+        blamed="analysis",
+    ),
+    Case(
+        "nuisance-constraints-twice",
+        ("nuisance_constraints", "inference.nuisance_constraints", "differ"),
+        analysis=_set("nuisance_constraints", value=["jes"]),
         blamed="analysis",
     ),
     Case(

@@ -205,6 +205,37 @@ def test_graphs_render(snakemake, kind):
     assert svg.returncode == 0 and "<svg" in svg.stdout
 
 
+def test_export_string_paths_give_the_same_dag(snakemake, tmp_path, monkeypatch):
+    """INNFER's `${VAR}` paths (export_string first, then the environment) and its top-level
+    nuisance_constraints: the top-mass example written that way has the same jobs."""
+    text = open("config/examples/top_mass/analysis.yaml").read()
+    # Quoted, as YAML needs `${...}` to be inside a flow sequence.
+    for old, new in [
+        ("results/inputs/Example_TopMass/ttbar.parquet", '"${INPUTS}/ttbar.parquet"'),
+        ("results/inputs/Example_TopMass/wjets.root", '"$INPUTS/wjets.root"'),
+        ("results/inputs/Example_TopMass/data.parquet", '"${DATA_DIR}/data.parquet"'),
+    ]:
+        assert old in text
+        text = text.replace(old, new)
+    raw = yaml.safe_load(text)
+    raw["export_string"] = {"INPUTS": "results/inputs/Example_TopMass"}
+    raw["nuisance_constraints"] = raw["inference"].pop("nuisance_constraints")
+    analysis = tmp_path / "analysis.yaml"
+    analysis.write_text(yaml.safe_dump(raw, sort_keys=False))
+    monkeypatch.setenv("DATA_DIR", "results/inputs/Example_TopMass")
+    workflow = yaml.safe_load(open(TOP_MASS_WORKFLOW))
+    expected = dry_run(snakemake, tmp_path, base_config=TOP_MASS_WORKFLOW)
+    assert (
+        dry_run(
+            snakemake,
+            tmp_path,
+            base_config=TOP_MASS_WORKFLOW,
+            **{**workflow, "analysis": str(analysis)},
+        )
+        == expected
+    )
+
+
 def test_example_top_mass_counts(snakemake, tmp_path):
     """The two-category, two-process example: every job of the default DAG, counted by hand."""
     counts = dry_run(snakemake, tmp_path, base_config=TOP_MASS_WORKFLOW)

@@ -18,6 +18,7 @@ from innfer_lib.core.analysis_checks import check_analysis
 from innfer_lib.core.analysis_expressions import check_analysis_expressions
 from innfer_lib.core.config_files import ANALYSIS_SCHEMA, read_config_file, validate_schema
 from innfer_lib.core.errors import ConfigError
+from innfer_lib.core.run_config import normalise_analysis_config
 
 INCLUSIVE = "inclusive"
 AUX_KINDS = ("regression", "classifier")
@@ -329,6 +330,7 @@ def load_analysis(source: str | Path | Mapping[str, Any]) -> Analysis:
     else:
         raw, name = read_config_file(source), str(source)
     validate_schema(raw, ANALYSIS_SCHEMA, name)
+    raw = normalise_analysis_config(raw, name)
     analysis = Analysis(raw=raw, source=name)
     analysis.check()
     return analysis

@@ -234,11 +234,19 @@ def read_config_file(path: str | Path) -> dict[str, Any]:
                 try:
                     value = ast.literal_eval(node.value)
                 except ValueError as err:
-                    raise ConfigError(f"{path}: `config` must be a literal dict ({err})") from err
+                    raise ConfigError(
+                        f"{path}: `config` is not a literal dict ({err}); a run config that "
+                        f"computes it is converted once with `innfer-convert-config {path} "
+                        f"-o {path.with_suffix('.yaml')}`"
+                    ) from err
                 if not isinstance(value, dict):
                     raise ConfigError(f"{path}: `config` must be a dict")
                 return value
-        raise ConfigError(f"{path}: no top-level assignment `config = {{...}}` found")
+        raise ConfigError(
+            f"{path}: no top-level assignment `config = {{...}}` found; a run config that builds "
+            f"it is converted once with `innfer-convert-config {path} -o "
+            f"{path.with_suffix('.yaml')}`"
+        )
     try:
         value = yaml.safe_load(text)
     except yaml.YAMLError as err:
