@@ -53,9 +53,7 @@ from innfer_lib.density.scan_space import (
     SEARCHES,
     TRIAL_OVERRIDES,
     MetricChoice,
-    bayesian_dimensions,
-    grid_points,
-    representative_architecture,
+    read_search,
 )
 from innfer_lib.core.workflow_config import (
     check_validation_indices,
@@ -146,21 +144,20 @@ def _check_architecture():
     if search:
         # The flow trains from the search's best point, known only once the search ran; the
         # keys that decide jobs (ensemble, save_model_per_epoch) cannot be searched, so the
-        # search's first point has every trial's values of them.
+        # search's first point (checked by _search_space) has every trial's values of them.
         path = config[search]["architecture"]
-    if not Path(path).is_file():
-        key = (search, "architecture") if search else ("density_architecture",)
-        message = f"no such file: {path}"
-        if not search:
-            message += f" (or one of {sorted(SEARCHES)}: the best point of a search)"
-        raise config_error(key, message)
-    try:
-        architecture = read_config_file(path)
-        if search:
-            architecture = representative_architecture(architecture, search)
-        check_density_options(architecture)
-    except (ValueError, InnferError) as err:
-        raise WorkflowError(f"{path}: {err}") from None
+        architecture = SEARCH_SPACES[search][1]
+    elif not Path(path).is_file():
+        raise config_error(
+            ("density_architecture",),
+            f"no such file: {path} (or one of {sorted(SEARCHES)}: the best point of a search)",
+        )
+    else:
+        try:
+            architecture = read_config_file(path)
+            check_density_options(architecture)
+        except (ValueError, InnferError) as err:
+            raise WorkflowError(f"{path}: {err}") from None
     merged = {**architecture, **overrides}
     try:
         check_density_options(merged)
@@ -169,6 +166,18 @@ def _check_architecture():
             f"{path} with density_architecture_overrides from {where}: {err}"
         ) from None
     return merged
+
+
+def _search_space(search):
+    """A search's scan file (`hyperparameter_scan` or `bayesian_tuning`), read and checked
+    once: (grid points or Bayesian dimensions, the architecture of its first point)."""
+    path = config[search]["architecture"]
+    if not Path(path).is_file():
+        raise config_error((search, "architecture"), f"no such file: {path}")
+    try:
+        return read_search(read_config_file(path), search, path)
+    except (ValueError, InnferError) as err:
+        raise config_error((search, "architecture"), str(err)) from None
 
 
 def _check_fcnn_architecture(kind):
@@ -243,6 +252,7 @@ if TRUE in DENSITIES and not BENCHMARK:
 # ENSEMBLE_MEMBERS (innfer_lib.density.ensemble), each fitted once per fit set and point for
 # the ensemble summary (K = 1, the default, adds no job); `save_model_per_epoch` the
 # per-epoch models and their metrics.
+SEARCH_SPACES = {search: _search_space(search) for search in SEARCHES.values()}
 ARCHITECTURE = _check_architecture() if LEARNED in DENSITIES else {}
 ENSEMBLE = ensemble_size(ARCHITECTURE)
 ENSEMBLE_MEMBERS = [ensemble_member(k) for k in range(1, ENSEMBLE)]
@@ -779,32 +789,18 @@ SEARCH_METRIC_KEYS = summary_metric_keys(
 )
 
 
-def _search(search):
-    """A search block, checked: its scan file's points or ranges and its ranking metric.
-
-    Returns (scan file mapping, grid points or search dimensions, MetricChoice).
-    """
-    block = config[search]
-    path = block["architecture"]
-    if not Path(path).is_file():
-        raise config_error((search, "architecture"), f"no such file: {path}")
+def _search_metric(search):
+    """A search's ranking metric, checked against the keys its trials compute."""
     try:
-        space = read_config_file(path)
-        if search == "hyperparameter_scan":
-            points = grid_points(space, path)
-        else:
-            points = bayesian_dimensions(space, path)
-    except (ValueError, InnferError) as err:
-        raise config_error((search, "architecture"), str(err)) from None
-    try:
-        metric = MetricChoice.parse(block["metric"], SEARCH_METRIC_KEYS)
+        return MetricChoice.parse(config[search]["metric"], SEARCH_METRIC_KEYS)
     except ValueError as err:
         raise config_error((search, "metric"), str(err)) from None
-    return space, points, metric
 
 
-SCAN_SPACE, SCAN_POINTS, SCAN_METRIC = _search("hyperparameter_scan")
-TUNING_SPACE, TUNING_DIMENSIONS, TUNING_METRIC = _search("bayesian_tuning")
+SCAN_POINTS = SEARCH_SPACES["hyperparameter_scan"][0]
+TUNING_DIMENSIONS = SEARCH_SPACES["bayesian_tuning"][0]
+SCAN_METRIC = _search_metric("hyperparameter_scan")
+TUNING_METRIC = _search_metric("bayesian_tuning")
 SCAN_TRIALS = list(range(len(SCAN_POINTS)))
 TUNING_WORKERS = list(range(config["bayesian_tuning"]["workers"]))
 # The ranking metric as jobs receive it (`MetricChoice(**spec)`).

@@ -16,7 +16,7 @@ from innfer_lib.density.scan_space import (
     architecture_at,
     bayesian_dimensions,
     grid_points,
-    representative_architecture,
+    read_search,
     scanned_values,
 )
 from innfer_lib.density.train_job import load_architecture
@@ -130,10 +130,10 @@ def test_bad_bayesian_space_is_refused_naming_the_key(space, words) -> None:
         assert word in str(err.value)
 
 
-def test_representative_architecture_keeps_the_fixed_keys() -> None:
+def test_the_first_point_keeps_the_fixed_keys() -> None:
     space = {"ensemble": 3, "epochs": 2, "num_coupling_layers": [4, 8]}
     for search in ("hyperparameter_scan", "bayesian_tuning"):
-        arch = representative_architecture(space, search)
+        _, arch = read_search(space, search)
         assert arch["ensemble"] == 3 and arch["num_coupling_layers"] == 4
     assert scanned_values(space) == {"num_coupling_layers": [4, 8]}
 

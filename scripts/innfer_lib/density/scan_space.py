@@ -200,20 +200,34 @@ def bayesian_dimensions(space: Mapping[str, Any], where: str = "scan file") -> l
     scanned = scanned_values(space)
     _check_scanned_keys(space, scanned, where)
     dims = [_dimension(name, spec, where) for name, spec in scanned.items()]
-    low_corner = {d.name: d.corners()[0] for d in dims}
+    low = low_corner(dims)
     for d in dims:
         for value in d.corners():
-            _checked(space, {**low_corner, d.name: value}, where)
+            _checked(space, {**low, d.name: value}, where)
     return dims
 
 
-def representative_architecture(space: Mapping[str, Any], search: str) -> dict[str, Any]:
-    """The architecture of the search's first point: its fixed keys are every trial's."""
+def low_corner(dims: Sequence[Dimension]) -> dict[str, Any]:
+    """The point where every dimension is at its first corner (low end, first choice)."""
+    return {d.name: d.corners()[0] for d in dims}
+
+
+def read_search(
+    space: Mapping[str, Any], search: str, where: str = "scan file"
+) -> tuple[list[Any], dict[str, Any]]:
+    """A search's scan file, checked once: its grid points (`hyperparameter_scan`) or Bayesian
+    dimensions, and the architecture of its first point, whose fixed keys are every trial's.
+
+    Raises:
+        ValueError: as `grid_points` or `bayesian_dimensions`.
+    """
     if search == "hyperparameter_scan":
-        point = grid_points(space)[0]
+        points: list[Any] = grid_points(space, where)
+        first = points[0]
     else:
-        point = {d.name: d.corners()[0] for d in bayesian_dimensions(space)}
-    return architecture_at(space, point)
+        points = bayesian_dimensions(space, where)
+        first = low_corner(points)
+    return points, architecture_at(space, first)
 
 
 @dataclass(frozen=True)

@@ -134,15 +134,6 @@ def open_study(
     already in the study, so a rerun does not propose again what the killed run proposed.
     """
     Path(journal).parent.mkdir(parents=True, exist_ok=True)
-    storage = _storage(journal)
-    existing = 0
-    if name in {s.study_name for s in optuna.get_all_study_summaries(storage)}:
-        existing = len(optuna.load_study(study_name=name, storage=storage).trials)
-    sampler = optuna.samplers.TPESampler(
-        seed=batch_seed(seed, *stable_seed("tuning", worker, existing)),
-        n_startup_trials=startup_trials,
-        constant_liar=True,
-    )
     pruner: optuna.pruners.BasePruner = (
         optuna.pruners.PercentilePruner(
             PRUNER_KEEP_PERCENTILE,
@@ -157,14 +148,20 @@ def open_study(
         if direction == "min"
         else optuna.study.StudyDirection.MAXIMIZE
     )
-    return optuna.create_study(
-        storage=storage,
+    study = optuna.create_study(
+        storage=_storage(journal),
         study_name=name,
         direction=direction_name,
-        sampler=sampler,
         pruner=pruner,
         load_if_exists=True,
     )
+    # The sampler's seed depends on the trials already there, known once the study is open.
+    study.sampler = optuna.samplers.TPESampler(
+        seed=batch_seed(seed, *stable_seed("tuning", worker, len(study.trials))),
+        n_startup_trials=startup_trials,
+        constant_liar=True,
+    )
+    return study
 
 
 def fail_stale_trials(study: optuna.Study, worker: int) -> list[int]:
