@@ -117,14 +117,11 @@ if config.get("analysis") and not Path(config["analysis"]).is_file():
 
 def _load_analysis():
     if BENCHMARK:
-        from innfer_lib.data.benchmarks import get_benchmark
+        from innfer_lib.data.benchmarks import benchmark_analysis_config
 
         name = f"Benchmark_{BENCHMARK['name']}"
         paths = Paths.for_analysis(config["results_dir"], name)
-        raw = get_benchmark(BENCHMARK["name"]).analysis_config(
-            paths.benchmark_dir, BENCHMARK.get("ratio_model")
-        )
-        return load_analysis(raw)
+        return load_analysis(benchmark_analysis_config(BENCHMARK, paths.benchmark_dir))
     return load_analysis(config["analysis"])
 
 

@@ -35,6 +35,7 @@ def main(smk):
             weights=weights,
             label=f"standardised {analysis.label(column)}",
             title=f"{w.model}, {w.category}, default point",
+            pretransformed=bool(info.get("pretransform")),
         )
 
 

@@ -5,7 +5,7 @@ start_job(snakemake)  # noqa: F821  first: what the imports below print goes to 
 from pathlib import Path
 
 from innfer_lib.core.io import write_parquet, write_yaml
-from innfer_lib.data.benchmarks import get_benchmark
+from innfer_lib.data.benchmarks import benchmark_analysis_config, get_benchmark
 
 
 def main(smk):
@@ -19,7 +19,7 @@ def main(smk):
     data = bench.simulate_data(int(spec.get("data_events", 1000)), seed + 1)
     write_parquet(outdir / "data.parquet", data)
     # The same config the workflow derived at parse time from this directory.
-    write_yaml(smk.output.config, bench.analysis_config(str(outdir), spec.get("ratio_model")))
+    write_yaml(smk.output.config, benchmark_analysis_config(spec, str(outdir)))
 
 
 run(snakemake, main)  # noqa: F821

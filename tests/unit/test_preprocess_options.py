@@ -487,3 +487,38 @@ def test_standardisation_override(toy):
     }
     res = preprocess(Preprocessor(load_analysis(raw), "bkg", "one", toy[1], seed=3))
     assert res.parameters["density"]["standardisation"]["x"] == {"mean": 1.0, "std": 2.0}
+
+
+@pytest.mark.parametrize(
+    ("gaussianise", "pca"), [(False, False), (True, False), (False, True), (True, True)]
+)
+def test_pretransforms_are_fitted_on_the_standardised_training_events(toy, gaussianise, pca):
+    analysis = _analysis(
+        toy,
+        preprocess__density_pretransform_to_gaussian=gaussianise,
+        preprocess__density_pretransform_pca_whitening=pca,
+    )
+    res = preprocess(Preprocessor(analysis, "bkg", "one", toy[1], seed=3))
+    info = res.parameters["density"]
+    record = info.get("pretransform")
+    if not (gaussianise or pca):
+        assert record is None
+        return
+    assert record["columns"] == info["X_columns"]
+    assert (record["gaussianise"] is not None) == gaussianise
+    assert (record["pca_whitening"] is not None) == pca
+    if gaussianise:
+        # The knots are the standardised training quantiles: the median knot of each column
+        # is the weighted median of the stored (standardised) training column.
+        w = res.train.wt.to_numpy()
+        for column, spline in zip(info["X_columns"], record["gaussianise"], strict=True):
+            mid = len(spline["z_knots"]) // 2
+            assert spline["z_knots"][mid] == pytest.approx(0.0, abs=1e-12)
+            order = np.argsort(res.train[column].to_numpy())
+            cdf = np.cumsum(w[order]) / w.sum()
+            median = res.train[column].to_numpy()[order][np.searchsorted(cdf, 0.5)]
+            assert spline["x_knots"][mid] == pytest.approx(median, abs=0.05)
+    # The stored training files stay standardised only: the flow applies the maps itself.
+    np.testing.assert_allclose(
+        np.average(res.train[info["X_columns"][0]], weights=res.train.wt), 0.0, atol=1e-9
+    )

@@ -341,9 +341,9 @@ CASES = [
         blamed="analysis",
     ),
     Case(
-        "innfer-unsupported-preprocess",
-        ("preprocess.density_pretransform_to_gaussian", "INNFER", "not supported"),
-        analysis=_set("preprocess", "density_pretransform_to_gaussian", value=True),
+        "pretransform-not-a-switch",
+        ("preprocess.density_pretransform_to_gaussian", "boolean"),
+        analysis=_set("preprocess", "density_pretransform_to_gaussian", value="yes"),
         blamed="analysis",
     ),
     Case(

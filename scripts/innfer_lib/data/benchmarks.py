@@ -610,3 +610,16 @@ def get_benchmark(name: str) -> Benchmark:
         return _REGISTRY[name]()
     except KeyError:
         raise ValueError(f"unknown benchmark {name!r}; valid: {', '.join(SCENARIOS)}") from None
+
+
+def benchmark_analysis_config(spec: Mapping[str, Any], input_dir: str) -> dict[str, Any]:
+    """The analysis config of the workflow config's ``benchmark`` block.
+
+    The workflow (at parse time) and MakeBenchmark (which writes it next to the events) both
+    call this, so they cannot disagree. ``benchmark.preprocess`` is merged over the scenario's
+    own ``preprocess`` block, so a preprocessing option (a pre-transform, say) can be tried on
+    a benchmark; the analysis schema then checks its keys like any user's.
+    """
+    raw = get_benchmark(spec["name"]).analysis_config(input_dir, spec.get("ratio_model"))
+    raw["preprocess"].update(spec.get("preprocess") or {})
+    return raw

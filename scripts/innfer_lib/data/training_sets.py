@@ -22,6 +22,7 @@ from innfer_lib.core.errors import ConfigError, DataError
 from innfer_lib.core.expressions import mask
 from innfer_lib.data import shifts as shift_specs
 from innfer_lib.data.preprocessor import Preprocessor
+from innfer_lib.data.pretransforms import fit_pretransform
 from innfer_lib.data.schema import CLASSIFIER_TRUTH, NOMINAL_WEIGHT, WEIGHT, WEIGHT_SHIFT
 from innfer_lib.data.splits import SPLIT_CODE
 from innfer_lib.data.validation_sets import check_validation_points
@@ -162,6 +163,17 @@ def density_sets(pre: Preprocessor, yields: Mapping[str, Any]) -> TrainingSets:
         where,
         "density",
     )
+    variables = list(pre.analysis.variables)
+    options = pre.analysis.raw["preprocess"]
+    pretransform = fit_pretransform(
+        result.train[variables].to_numpy(np.float64),
+        result.train[WEIGHT].to_numpy(np.float64),
+        variables,
+        gaussianise=bool(options.get("density_pretransform_to_gaussian", False)),
+        pca_whitening=bool(options.get("density_pretransform_pca_whitening", False)),
+    )
+    if pretransform is not None:
+        result.info["pretransform"] = pretransform
     result.info.update(
         {
             "X_columns": list(pre.analysis.variables),

@@ -8,6 +8,7 @@ TensorFlow: a bad YAML is refused with a message naming the key before any netwo
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 from collections.abc import Mapping
@@ -200,7 +201,9 @@ def canonical(value: Any) -> bool | float | str:
         return str(value)
 
 
-def signature(n_x: int, n_cond: int, arch: Mapping[str, Any]) -> str:
+def signature(
+    n_x: int, n_cond: int, arch: Mapping[str, Any], pretransform: Mapping[str, Any] | None = None
+) -> str:
     """Canonical text of everything that shapes the map besides the weights.
 
     Two flows with the same weight shapes can still differ (seed-dependent permutations,
@@ -211,6 +214,12 @@ def signature(n_x: int, n_cond: int, arch: Mapping[str, Any]) -> str:
         n_x: Number of observables.
         n_cond: Number of conditioning parameters.
         arch: A resolved architecture (see :func:`resolve_architecture`).
+        pretransform: The flow's fixed pre-transform record, if any: weights trained behind
+            one map are meaningless behind another, so its digest is part of the text.
     """
     options = {k: canonical(arch[k]) for k in DEFAULT_ARCHITECTURE if k not in NOT_IN_SIGNATURE}
-    return json.dumps({"n_x": n_x, "n_cond": n_cond, **options}, sort_keys=True)
+    text = {"n_x": n_x, "n_cond": n_cond, **options}
+    if pretransform:
+        digest = hashlib.sha256(json.dumps(pretransform, sort_keys=True).encode()).hexdigest()
+        text["pretransform"] = digest[:16]
+    return json.dumps(text, sort_keys=True)

@@ -1,7 +1,8 @@
 """Conditional coupling normalizing flow: the density model q(x | θ) of innfer.
 
 The flow lives entirely in standardised space; the caller standardises X and θ and adds the
-Jacobian of that affine map itself. Keeping the flow ignorant of physical units means one
+Jacobian of that affine map itself. PreProcess's pre-transforms (Gaussianising splines, PCA
+whitening) are the flow's fixed first stage, so their Jacobians and inverses are always in. Keeping the flow ignorant of physical units means one
 trained network can be reused by every fit without carrying preprocessing state around.
 
 The pieces live in their own modules: the options in :mod:`~innfer_lib.density.architecture`,
@@ -53,6 +54,7 @@ from innfer_lib.density.architecture import (  # noqa: E402
 )
 from innfer_lib.density.coupling import CouplingLayer, LogDets  # noqa: E402
 from innfer_lib.density.mixing import LUMixing  # noqa: E402
+from innfer_lib.density.pretransform import PreTransform  # noqa: E402
 from innfer_lib.density.tensor_ops import sum_last  # noqa: E402
 from innfer_lib.density.weights_file import (  # noqa: E402
     assign_weights,
@@ -82,6 +84,7 @@ class ConditionalFlow(tf.Module):
         n_cond: int,
         architecture: Mapping[str, Any] | None = None,
         dtype: str = "float32",
+        pretransform: Mapping[str, Any] | None = None,
     ) -> None:
         """Build the layers; weights depend only on the architecture (its seed), not TF state.
 
@@ -91,6 +94,8 @@ class ConditionalFlow(tf.Module):
             architecture: Flow options (see :data:`~innfer_lib.density.architecture.
                 DEFAULT_ARCHITECTURE`); unknown keys are ignored.
             dtype: "float32" for training, "float64" for precise likelihood fits.
+            pretransform: The ``density.pretransform`` record of PreProcess (Gaussianising
+                splines and/or PCA whitening), applied as a fixed first stage, or None.
         """
         super().__init__(name="conditional_flow")
         if n_x < 1 or n_cond < 0:
@@ -141,6 +146,10 @@ class ConditionalFlow(tf.Module):
             [v for layer in self._layers for v in layer.variables]
         )
         self._log_norm = -0.5 * self.n_x * math.log(2.0 * math.pi)
+        self._pretransform_record = self._no_dependency(copy.deepcopy(pretransform))
+        self._pretransform = self._no_dependency(
+            PreTransform(pretransform, self.n_x, self._dtype) if pretransform else None
+        )
 
     @property
     def architecture(self) -> dict[str, Any]:
@@ -274,9 +283,13 @@ class ConditionalFlow(tf.Module):
         n = tf.shape(x)[0]
         c = self._cond(cond, n)
         log_dets = LogDets()
+        pre_log_det = None
+        if self._pretransform is not None:
+            x, pre_log_det = self._pretransform.forward(x)
         for layer in self._layers:
             x = layer.forward(x, c, log_dets, training)
-        return x, self._total_log_det(log_dets, 1.0, n)
+        total = self._total_log_det(log_dets, 1.0, n)
+        return x, total if pre_log_det is None else total + pre_log_det
 
     @_no_autograph
     def forward_stages(self, x: Any, cond: Any) -> list[tf.Tensor]:
@@ -285,7 +298,9 @@ class ConditionalFlow(tf.Module):
         Stage k applies the first k layers and then undoes the permutations of those layers
         (last first), so every column keeps describing the same variable and a plot of stage k
         against stage 0 shows how each variable is gradually Gaussianised. Stage 0 is the input
-        and stage L is the forward output z with its columns put back in input order.
+        and stage L is the forward output z with its columns put back in input order. A flow
+        with a pre-transform has one more stage, its output, right after the input (with PCA
+        whitening its columns are principal components, not the variables).
 
         A ``learnable`` mixing is not a reordering and cannot be undone without undoing the
         layer itself, so with it the raw layer outputs are returned (columns then mix the
@@ -296,12 +311,15 @@ class ConditionalFlow(tf.Module):
             cond: Standardised parameters, as for :meth:`forward`.
 
         Returns:
-            A list of L + 1 tensors of shape (n, n_x).
+            A list of L + 1 (L + 2 with a pre-transform) tensors of shape (n, n_x).
         """
         x = self._cast(x)
         n = tf.shape(x)[0]
         c = self._cond(cond, n)
         stages = [x]
+        if self._pretransform is not None:
+            x = self._pretransform.forward(x)[0]
+            stages.append(x)
         # Column j of the current output holds input variable order[j].
         order = np.arange(self.n_x)
         for layer in self._layers:
@@ -336,9 +354,13 @@ class ConditionalFlow(tf.Module):
         log_dets = LogDets()
         for layer in reversed(self._layers):
             z = layer.inverse(z, c, log_dets)
+        pre_log_det = None
+        if self._pretransform is not None:
+            z, pre_log_det = self._pretransform.inverse(z)
         if not return_log_det:
             return z
-        return z, self._total_log_det(log_dets, -1.0, n)
+        total = self._total_log_det(log_dets, -1.0, n)
+        return z, total if pre_log_det is None else total + pre_log_det
 
     def base_log_prob(self, z: tf.Tensor) -> tf.Tensor:
         """Log density of the standard normal base distribution, shape (n,)."""
@@ -392,7 +414,7 @@ class ConditionalFlow(tf.Module):
         Two flows with the same weight shapes can still differ (seed-dependent permutations,
         clamp, spline bound), so load compares this text instead of trusting shapes alone.
         """
-        return signature(self.n_x, self.n_cond, self._architecture)
+        return signature(self.n_x, self.n_cond, self._architecture, self._pretransform_record)
 
     def save(self, path: str) -> None:
         """Write the weights and a signature of dimensions and architecture to one .npz file."""
@@ -406,6 +428,7 @@ class ConditionalFlow(tf.Module):
         n_cond: int,
         architecture: Mapping[str, Any],
         dtype: str = "float32",
+        pretransform: Mapping[str, Any] | None = None,
     ) -> ConditionalFlow:
         """Rebuild a flow from its architecture and load weights written by save.
 
@@ -413,7 +436,7 @@ class ConditionalFlow(tf.Module):
             ModelFileError: (a ValueError) If the file cannot be read, or was written for other
                 dimensions or another architecture; the message names the file.
         """
-        flow = cls(n_x, n_cond, architecture, dtype=dtype)
+        flow = cls(n_x, n_cond, architecture, dtype=dtype, pretransform=pretransform)
         weights = load_weights(path, flow.signature(), "flow", "train_density")
         set_loaded_weights(flow, path, weights, "train_density")
         return flow

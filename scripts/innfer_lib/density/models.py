@@ -58,7 +58,8 @@ class Density(Protocol):
 class LearnedDensity:
     """A trained conditional flow wrapped with its standardisation.
 
-    The flow models x̃ = (x − m)/s, so log p(x) = log q(x̃) − Σ log s_j. Training happens in
+    The flow models x̃ = (x − m)/s, so log p(x) = log q(x̃) − Σ log s_j; any pre-transform is
+    inside the flow, Jacobian included. Training happens in
     float32; this keeps a float64 copy of the weights because Minuit needs a smooth NLL.
     """
 
@@ -152,12 +153,17 @@ class TrueDensity:
 
 
 def learned_architecture(architecture: Mapping[str, Any], parameters: Mapping[str, Any]) -> dict:
-    """The architecture record written next to trained weights."""
+    """The architecture record written next to trained weights.
+
+    It carries the flow's fixed pre-transform (from PreProcess), so the record and the weights
+    alone rebuild the whole map.
+    """
     return {
         "type": "flow",
         "architecture": dict(architecture),
         "X_columns": list(parameters["density"]["X_columns"]),
         "Y_columns": list(parameters["density"]["Y_columns"]),
+        "pretransform": parameters["density"].get("pretransform"),
     }
 
 
@@ -197,6 +203,7 @@ def load_density(
             n_cond=len(record["Y_columns"]),
             architecture=record["architecture"],
             dtype="float64",
+            pretransform=record.get("pretransform"),
         )
         return LearnedDensity(
             flow, parameters["density"]["standardisation"], record["X_columns"], record["Y_columns"]

@@ -71,6 +71,34 @@ def spline_maps(bins: int, bound: float) -> tuple[np.ndarray, np.ndarray, np.nda
     return from_sizes, from_slopes, offset.reshape(-1)
 
 
+def knot_table(x_knots: np.ndarray, y_knots: np.ndarray, slopes: np.ndarray) -> np.ndarray:
+    """Flat per-bin table (see :func:`spline_maps`) of a spline through given knots.
+
+    A fixed spline (the Gaussianising pre-transform) is given by its K + 1 knots and the
+    slopes there rather than by conditioner outputs; laying it out as the same table lets it
+    share :func:`rqs_inside` with the flow's splines.
+
+    Args:
+        x_knots: Strictly increasing knot positions, shape (K + 1,).
+        y_knots: Strictly increasing knot values, shape (K + 1,).
+        slopes: Positive slopes dy/dx at the knots, shape (K + 1,).
+
+    Returns:
+        The table, shape (7K,).
+    """
+    x_knots, y_knots, slopes = (np.asarray(a, np.float64) for a in (x_knots, y_knots, slopes))
+    blocks = [
+        x_knots[:-1],
+        np.diff(x_knots),
+        y_knots[:-1],
+        np.diff(y_knots),
+        slopes[:-1],
+        slopes[1:],
+        slopes[:-1] + slopes[1:],
+    ]
+    return np.concatenate(blocks)
+
+
 def _block_sums(bins: int) -> np.ndarray:
     """(7K, 7) matrix summing each K-wide block of the table: picks bin values after masking."""
     return np.kron(np.eye(_N_BLOCKS), np.ones((bins, 1)))
@@ -124,14 +152,39 @@ def _rqs_log_slope(
     return tf.math.log(numer * tf.square(s_over_denom))
 
 
+def rqs_inside(xs: tf.Tensor, table: tf.Tensor, bins: int) -> tuple[tf.Tensor, tf.Tensor]:
+    """Rational-quadratic spline y(x) and log dy/dx for points between the first and last knot.
+
+    The bin maths shared by the flow's box spline (:func:`rqs_forward`, identity tails) and
+    the fixed Gaussianising pre-transform (:mod:`innfer_lib.density.pretransform`, linear
+    tails); each wrapper moves its outside points inside before calling this ("safe where"), so
+    the discarded branch stays finite and cannot send NaN into the gradients. Divisions are
+    written as products with reciprocals: a reciprocal's derivative is one op, a division's five.
+
+    Args:
+        xs: Inputs inside the knots, shape (N, 1).
+        table: Flat table (see :func:`spline_maps`), shape (N, 7K) or (1, 7K).
+        bins: Number of bins K.
+
+    Returns:
+        y and log dy/dx, both of shape (N, 1).
+    """
+    x_k, w_k, y_k, h_k, d_lo, d_hi, d_sum = _select_bin(xs, table, _X_LO, bins)
+    inv_w = tf.math.reciprocal(w_k)
+    s = h_k * inv_w
+    xi = (xs - x_k) * inv_w
+    xi2 = tf.square(xi)
+    xi1 = xi - xi2
+    two_s = s * 2.0
+    inv_denom = tf.math.reciprocal(s + (d_sum - two_s) * xi1)
+    y = y_k + h_k * (s * xi2 + d_lo * xi1) * inv_denom
+    return y, _rqs_log_slope(xi, xi1, xi2, two_s, d_lo, d_hi, s * inv_denom)
+
+
 def rqs_forward(
     x: tf.Tensor, table: tf.Tensor, bins: int, bound: float
 ) -> tuple[tf.Tensor, tf.Tensor]:
     """Rational-quadratic spline y(x) and log dy/dx per element, identity outside the box.
-
-    Points outside are moved to the left edge before any arithmetic ("safe where"), so the
-    discarded branch stays finite and cannot send NaN into the gradients. Divisions are written
-    as products with reciprocals: a reciprocal's derivative is one op, a division's five.
 
     Args:
         x: Inputs, shape (N, 1).
@@ -144,23 +197,14 @@ def rqs_forward(
     """
     outside = tf.abs(x) >= bound
     xs = tf.where(outside, tf.constant(-bound, x.dtype), x)
-    x_k, w_k, y_k, h_k, d_lo, d_hi, d_sum = _select_bin(xs, table, _X_LO, bins)
-    inv_w = tf.math.reciprocal(w_k)
-    s = h_k * inv_w
-    xi = (xs - x_k) * inv_w
-    xi2 = tf.square(xi)
-    xi1 = xi - xi2
-    two_s = s * 2.0
-    inv_denom = tf.math.reciprocal(s + (d_sum - two_s) * xi1)
-    y = y_k + h_k * (s * xi2 + d_lo * xi1) * inv_denom
-    log_slope = _rqs_log_slope(xi, xi1, xi2, two_s, d_lo, d_hi, s * inv_denom)
+    y, log_slope = rqs_inside(xs, table, bins)
     return tf.where(outside, x, y), tf.where(outside, tf.zeros_like(log_slope), log_slope)
 
 
-def rqs_inverse(
-    y: tf.Tensor, table: tf.Tensor, bins: int, bound: float
+def rqs_inside_inverse(
+    ys: tf.Tensor, table: tf.Tensor, bins: int
 ) -> tuple[tf.Tensor, tf.Tensor]:
-    """Inverse of :func:`rqs_forward` and its log dx/dy per element.
+    """Inverse of :func:`rqs_inside` and its log dx/dy, for points between the end knots.
 
     Inside a bin the inverse is the root in [0, 1] of a quadratic a xi^2 + b xi + c = 0
     (Durkan et al. 2019, appendix A.3). Each sign of b gets the root formula without
@@ -168,16 +212,13 @@ def rqs_inverse(
     formula is fed a harmless denominator so it stays finite (no NaN in gradients).
 
     Args:
-        y: Outputs, shape (N, 1).
+        ys: Outputs inside the knots, shape (N, 1).
         table: Flat table, shape (N, 7K) or (1, 7K).
         bins: Number of bins K.
-        bound: Half-width of the box.
 
     Returns:
         x and log dx/dy, both of shape (N, 1).
     """
-    outside = tf.abs(y) >= bound
-    ys = tf.where(outside, tf.constant(-bound, y.dtype), y)
     x_k, w_k, y_k, h_k, d_lo, d_hi, d_sum = _select_bin(ys, table, _Y_LO, bins)
     s = h_k * tf.math.reciprocal(w_k)
     two_s = s * 2.0
@@ -199,10 +240,27 @@ def rqs_inverse(
     xi1 = xi - xi2
     s_over_denom = s * tf.math.reciprocal(s + (d_sum - two_s) * xi1)
     log_slope = _rqs_log_slope(xi, xi1, xi2, two_s, d_lo, d_hi, s_over_denom)
-    return (
-        tf.where(outside, y, x_k + xi * w_k),
-        tf.where(outside, tf.zeros_like(log_slope), -log_slope),
-    )
+    return x_k + xi * w_k, -log_slope
+
+
+def rqs_inverse(
+    y: tf.Tensor, table: tf.Tensor, bins: int, bound: float
+) -> tuple[tf.Tensor, tf.Tensor]:
+    """Inverse of :func:`rqs_forward` and its log dx/dy per element.
+
+    Args:
+        y: Outputs, shape (N, 1).
+        table: Flat table, shape (N, 7K) or (1, 7K).
+        bins: Number of bins K.
+        bound: Half-width of the box.
+
+    Returns:
+        x and log dx/dy, both of shape (N, 1).
+    """
+    outside = tf.abs(y) >= bound
+    ys = tf.where(outside, tf.constant(-bound, y.dtype), y)
+    x, log_slope = rqs_inside_inverse(ys, table, bins)
+    return tf.where(outside, y, x), tf.where(outside, tf.zeros_like(log_slope), log_slope)
 
 
 def spline_params(

@@ -104,7 +104,13 @@ def train_density(
     from innfer_lib.density.training import train_flow
 
     d = parameters["density"]
-    flow = ConditionalFlow(len(d["X_columns"]), len(d["Y_columns"]), architecture, dtype="float32")
+    flow = ConditionalFlow(
+        len(d["X_columns"]),
+        len(d["Y_columns"]),
+        architecture,
+        dtype="float32",
+        pretransform=d.get("pretransform"),
+    )
     history = train_flow(
         flow,
         _arrays(train, parameters),

@@ -31,6 +31,7 @@ def flow_stages_plot(
     weights: np.ndarray | None = None,
     label: str | None = None,
     title: str = "",
+    pretransformed: bool = False,
 ) -> dict[str, Any]:
     """One dimension of the validation events after 0, 1, ..., L coupling layers (INNFER's Flow).
 
@@ -45,6 +46,7 @@ def flow_stages_plot(
         outputs: Paths to write ([pdf, png]).
         weights: Event weights shared by all stages; None for unit weights.
         label: Axis text of the dimension.
+        pretransformed: Stage 1 is the flow's fixed pre-transform, not a coupling layer.
         title: Figure title.
 
     Returns:
@@ -83,7 +85,13 @@ def flow_stages_plot(
         ax.stairs(hists[k], edges, color=SYNTHETIC_COLOUR, fill=True, alpha=0.6)
         if k == n - 1:
             ax.plot(grid, np.exp(-0.5 * grid**2) / math.sqrt(2 * math.pi), color="black", lw=1.5)
-        stage = "input (standardised)" if k == 0 else f"after {k} coupling layer{'s' * (k > 1)}"
+        layers = k - int(pretransformed)
+        if k == 0:
+            stage = "input (standardised)"
+        elif layers == 0:
+            stage = "after the pre-transform"
+        else:
+            stage = f"after {layers} coupling layer{'s' * (layers > 1)}"
         ax.set_title(stage, fontsize=11)
         ax.tick_params(labelsize=9)
         ax.set_xlim(*FLOW_RANGE)
