@@ -1,9 +1,10 @@
 """Conditional coupling normalizing flow: the density model q(x | θ) of innfer.
 
 The flow lives entirely in standardised space; the caller standardises X and θ and adds the
-Jacobian of that affine map itself. PreProcess's pre-transforms (Gaussianising splines, PCA
-whitening) are the flow's fixed first stage, so their Jacobians and inverses are always in. Keeping the flow ignorant of physical units means one
+Jacobian of that affine map itself. Keeping the flow ignorant of physical units means one
 trained network can be reused by every fit without carrying preprocessing state around.
+PreProcess's pre-transforms (Gaussianising splines, PCA whitening) are the flow's fixed first
+stage, so their Jacobians and inverses are in every density and every sample.
 
 The pieces live in their own modules: the options in :mod:`~innfer_lib.density.architecture`,
 the conditioner networks in :mod:`~innfer_lib.density.dense`, the spline maths in

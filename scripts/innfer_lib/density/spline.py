@@ -201,9 +201,7 @@ def rqs_forward(
     return tf.where(outside, x, y), tf.where(outside, tf.zeros_like(log_slope), log_slope)
 
 
-def rqs_inside_inverse(
-    ys: tf.Tensor, table: tf.Tensor, bins: int
-) -> tuple[tf.Tensor, tf.Tensor]:
+def rqs_inside_inverse(ys: tf.Tensor, table: tf.Tensor, bins: int) -> tuple[tf.Tensor, tf.Tensor]:
     """Inverse of :func:`rqs_inside` and its log dx/dy, for points between the end knots.
 
     Inside a bin the inverse is the root in [0, 1] of a quadratic a xi^2 + b xi + c = 0
