@@ -37,6 +37,14 @@ SCAN_FILES = {
 
 Edit = Callable[[dict[str, Any]], None]
 
+#: A custom step of the example module: each custom case breaks one of its keys.
+CUSTOM_STEP = {
+    "module": "config/examples/custom/mass_fractions.py",
+    "options": "column=Y1",
+    "inputs": {"train": {"output": "train"}, "parameters": {"output": "parameters"}},
+    "outputs": ["fractions.yaml"],
+}
+
 
 def _set(*path: str | int, value: Any) -> Edit:
     """An edit that sets one key (creating nothing above it)."""
@@ -465,6 +473,58 @@ CASES = [
             "densities": ["learned"],
             "summaries": {"both": {"fits": ["closure"], "densities": ["truth"]}},
         },
+    ),
+    # --- custom steps (issue 18): the block's keys, the module file, options, inputs, outputs
+    Case(
+        "custom-step-typo",
+        ("custom.mine.optoins", "did you mean 'options'"),
+        {"custom": {"mine": {**CUSTOM_STEP, "optoins": "column=Y1"}}},
+    ),
+    Case(
+        "custom-without-outputs",
+        ("custom.mine", "missing the required key 'outputs'"),
+        {"custom": {"mine": {"module": CUSTOM_STEP["module"]}}},
+    ),
+    Case(
+        "custom-module-file-missing",
+        ("custom.mine.module", "no such file: config/examples/custom/mass_fractoins.py"),
+        {"custom": {"mine": {**CUSTOM_STEP, "module": "config/examples/custom/mass_fractoins.py"}}},
+    ),
+    Case(
+        "custom-option-string",
+        ("custom.mine.options", "'quantiles_of' is not key=value"),
+        {"custom": {"mine": {**CUSTOM_STEP, "options": "column=Y1;quantiles_of"}}},
+    ),
+    Case(
+        "custom-input-output-name",
+        ("custom.mine.inputs.train.output", "'trian'", "did you mean 'train'"),
+        {"custom": {"mine": {**CUSTOM_STEP, "inputs": {"train": {"output": "trian"}}}}},
+    ),
+    Case(
+        "custom-input-wildcard-typo",
+        ("custom.mine.inputs.train.modle", "did you mean 'model'"),
+        {
+            "custom": {
+                "mine": {**CUSTOM_STEP, "inputs": {"train": {"output": "train", "modle": "x"}}}
+            }
+        },
+    ),
+    Case(
+        "custom-input-unknown-process",
+        ("custom.mine.inputs.train.model", "'Gausian'", "did you mean 'Gaussian'"),
+        {
+            "custom": {
+                "mine": {
+                    **CUSTOM_STEP,
+                    "inputs": {"train": {"output": "train", "model": "Gausian"}},
+                }
+            }
+        },
+    ),
+    Case(
+        "custom-output-outside-its-directory",
+        ("custom.mine.outputs[0]", "'../fractions.yaml'"),
+        {"custom": {"mine": {**CUSTOM_STEP, "outputs": ["../fractions.yaml"]}}},
     ),
     # --- the architecture file's values
     Case(

@@ -390,9 +390,11 @@ def test_only_training_calls_the_gpu_kind_in_any_rule_file():
 
 
 def rule_blocks(path: Path):
-    """(name, text) of every rule in a .smk file, whatever config would define it."""
+    """(name, text) of every rule in a .smk file, whatever config would define it; a rule made
+    in a loop (`rule:` with a `name:`, rules/custom.smk) is named by its name's expression."""
     text = path.read_text()
-    starts = [(m.start(), m.group(2)) for m in re.finditer(r"^( *)rule (\w+):", text, re.M)]
+    rule = re.compile(r'^ *rule (\w+):|^ *rule:\n(?: +"""[^\n]*"""\n)? +name:\n +(.+)$', re.M)
+    starts = [(m.start(), m.group(1) or m.group(2)) for m in rule.finditer(text)]
     for i, (start, name) in enumerate(starts):
         end = starts[i + 1][0] if i + 1 < len(starts) else len(text)
         yield name, text[start:end]

@@ -14,7 +14,13 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[2]
 HEADER = "| rule | INNFER step | rules | script | library function |"
-RULE = re.compile(r"^\s*rule (\w+):|^\s*use rule (\w+) as (\w+) with:", re.M)
+RULE = re.compile(
+    r"^\s*rule (\w+):|^\s*use rule (\w+) as (\w+) with:"
+    # a rule made in a loop (rules/custom.smk): `rule:`, its docstring, `name: f"a_{b.c}"`,
+    # listed in the table as a_<b>
+    r'|^\s*rule:\s*\n(?:\s*"""[^\n]*"""\s*\n)?\s*name:\s*\n\s*f"(\w*)\{(\w+)[\w.]*\}(\w*)"',
+    re.M,
+)
 SCRIPT = re.compile(r'^\s*script:\s*\n\s*"\.\./scripts/([\w.]+)"', re.M)
 
 
@@ -45,9 +51,10 @@ def rule_scripts(path: Path) -> dict[str, str]:
     scripts, parents = {}, {}
     for i, m in enumerate(matches):
         end = matches[i + 1].start() if i + 1 < len(matches) else len(text)
-        if m.group(1):
+        name = m.group(1) or (m.group(4) is not None and f"{m.group(4)}<{m.group(5)}>{m.group(6)}")
+        if name:
             script = SCRIPT.search(text, m.end(), end)
-            scripts[m.group(1)] = script.group(1) if script else None
+            scripts[name] = script.group(1) if script else None
         else:
             parents[m.group(3)] = m.group(2)
     for child, parent in parents.items():

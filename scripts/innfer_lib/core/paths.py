@@ -552,6 +552,12 @@ class Paths:
         """Every per-epoch metric of one flow, min-max normalised, on one plot."""
         return self.plot("train_density", "{model}", "{category}", "epoch_metrics_merged")
 
+    # custom steps (issue 18): the declared output files of step `{step}`, `{output}` a relative
+    # file name from its `outputs` (it may hold subdirectories)
+    @property
+    def custom_output(self) -> str:
+        return self._p("custom", "{step}", "{output}")
+
     @property
     def log(self) -> str:
         return self._p("logs", "{rule}", "{name}.log")

@@ -4,29 +4,27 @@ INNFER lets a config entry name a Python function instead of an expression:
 
     {type: function, file: <module>, name: <function>, args: {...}, inputs: [...], outputs: [...]}
 
-means `frame = module.function(frame, **args)`. This is the one place where configs run code, so
-it is deliberately narrow: the module is either one of the built-in modules below or a Python file
-the analyst wrote (imported by path, never looked up on `sys.path`), and every way it can go wrong
-is reported as a ConfigError naming the config key, so an analyst is not left with a traceback
-from deep inside pandas.
+means `frame = module.function(frame, **args)`. This is one of the two places where configs run
+code (the other is the workflow's custom steps, `innfer_lib.custom`), so it is deliberately narrow:
+the module is either one of the built-in modules below or a Python file the analyst wrote
+(imported by path, never looked up on `sys.path`, by `innfer_lib.core.user_code`), and every way
+it can go wrong is reported as a ConfigError naming the config key, so an analyst is not left
+with a traceback from deep inside pandas.
 """
 
 from __future__ import annotations
 
-import importlib.util
-import re
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import pandas as pd
 
 from innfer_lib.core.errors import ConfigError, DataError, InnferError
+from innfer_lib.core.user_code import import_file, module_function
 from innfer_lib.data import asym_log_normal
 
 _KEYS = frozenset({"type", "file", "name", "args", "inputs", "outputs"})
-_MODULE_CACHE: dict[Path, ModuleType] = {}
 
 #: Modules a config can name by a bare `file:` without shipping a Python file.
 BUILTIN_MODULES: dict[str, dict[str, Callable[..., pd.DataFrame]]] = {
@@ -107,30 +105,6 @@ def _resolve_file(file: str, base_dir: str | Path | None, source: str) -> Path:
     )
 
 
-def _load_module(path: Path, source: str) -> ModuleType:
-    """Import a user's Python file by path, once per process.
-
-    Importing by path (not by module name) means the file the config names is the file that
-    runs, whatever happens to be on `sys.path`; the cache keeps module-level state (and import
-    time) to one copy when many inputs or entries use the same file.
-    """
-    if path in _MODULE_CACHE:
-        return _MODULE_CACHE[path]
-    module_name = "innfer_user_" + re.sub(r"\W", "_", str(path))
-    spec = importlib.util.spec_from_file_location(module_name, path)
-    if spec is None or spec.loader is None:
-        raise ConfigError(f"{source}.file: cannot import {path}")
-    module = importlib.util.module_from_spec(spec)
-    try:
-        spec.loader.exec_module(module)
-    except Exception as err:
-        raise ConfigError(
-            f"{source}.file: importing {path} failed: {type(err).__name__}: {err}"
-        ) from err
-    _MODULE_CACHE[path] = module
-    return module
-
-
 def _resolve_function(
     spec: Mapping[str, Any], source: str, base_dir: str | Path | None
 ) -> Callable[..., Any]:
@@ -145,17 +119,8 @@ def _resolve_function(
             )
         return functions[name]
     path = _resolve_file(file, base_dir, source)
-    module = _load_module(path, source)
-    # The config names the function, so looking that name up in what the file defines is the
-    # contract of a function dict, not a guess at what the module offers.
-    function = vars(module).get(name)
-    if function is None:
-        raise ConfigError(f"{source}.name: {path} defines no function {name!r}")
-    if not callable(function):
-        raise ConfigError(
-            f"{source}.name: {name!r} in {path} is a {type(function).__name__}, not a function"
-        )
-    return function
+    module = import_file(path, f"{source}.file")
+    return module_function(module, name, f"{source}.name", str(path))
 
 
 def apply_function(
