@@ -27,6 +27,8 @@ from innfer_lib.core.constraints import constrained_parameters
 from innfer_lib.core.errors import InnferError
 from innfer_lib.core.fit_sets import (
     BINNED_LIKELIHOODS,
+    RESAMPLED,
+    RESAMPLED_SPLIT,
     all_but_one_families,
     expand_fit_sets,
     summary_sets,
@@ -450,18 +452,16 @@ def validation_plot_inputs(wildcards):
 
 
 def resample_inputs(wildcards):
-    """Default-point validation sets of every process in a category, for pseudo-data."""
+    """The validation sets of every process in a category at one point, for pseudo-data."""
     category = [wildcards.category]
     return {
         **per_model_inputs("parameters", PATHS.parameters, category),
-        **per_model_inputs(
-            "validation", PATHS.validation, category, val=ANALYSIS.default_index
-        ),
+        **per_model_inputs("validation", PATHS.validation, category, val=wildcards.val),
     }
 
 
 def data_targets():
-    """The data stage: preprocessed sets, per-category data, pseudo-data and input plots."""
+    """The data stage: preprocessed sets, per-category data and input plots."""
     targets = expand([PATHS.train, PATHS.test, PATHS.parameters], **PER_MODEL)
     targets += expand(PATHS.validation, val=VAL_ALL, **PER_MODEL)
     for process, category, dataset, columns in TRAINING_DATASETS:
@@ -487,7 +487,7 @@ def data_targets():
         )
     if DATA_FILES:
         targets += expand(PATHS.data, category=CATEGORIES)
-    targets += expand(PATHS.resampled_data, category=CATEGORIES)
+    # Pseudo-data are built for the `data_type: resampled` fit sets that read them, not here.
     for (process, category), varying in VARYING.items():
         targets += expand(
             plot_files(PATHS.input_validation_plot),
@@ -1035,7 +1035,9 @@ def evaluation_plots():
 
 
 def fit_vals(fit):
-    """Validation points a fit set fits: a data fit has one (the defaults are its truth)."""
+    """Validation points a fit set fits: a data fit has one (the defaults are its truth);
+    sim, Asimov and pseudo-data (`resampled`) fits every point of `validation_indices`.
+    """
     if FITS[fit]["data_type"] == "data":
         return [ANALYSIS.default_index]
     return VAL_FIT
@@ -1060,6 +1062,11 @@ def fit_inputs(wildcards):
         for category in CATEGORIES:
             inputs[input_key("data", "all", category)] = fill(
                 PATHS.data, category=category
+            )
+    if data_type == RESAMPLED:
+        for category in CATEGORIES:
+            inputs[input_key("data", "all", category)] = fill(
+                PATHS.resampled_data, category=category, val=wildcards.val
             )
     if data_type == "asimov":
         inputs |= per_model_inputs("asimov", PATHS.asimov, val=wildcards.val)

@@ -119,13 +119,15 @@ if DATA_FILES:
 
 
 rule resample_validation_for_data:
-    """Pseudo-data: events drawn from the default-point validation sets of every process."""
+    """Pseudo-data of one category at one validation point, drawn from every process's
+    validation events there; built only for the points `data_type: resampled` fit sets fit.
+    """
     input:
         unpack(resample_inputs),
     output:
         PATHS.resampled_data,
     log:
-        log_path("resample_validation_for_data", "category"),
+        log_path("resample_validation_for_data", "category", "val"),
     conda:
         "../envs/data.yaml"
     resources:
@@ -133,6 +135,8 @@ rule resample_validation_for_data:
     params:
         analysis=ANALYSIS_FRAME,
         seed=config["seed"],
+        split=RESAMPLED_SPLIT,
+        poisson=config["resampled_data"]["poisson"],
     script:
         "../scripts/resample_validation_for_data.py"
 

@@ -459,6 +459,11 @@ CASES = [
         {"fits": {"mine": {"postfit": True, "likelihood": "binned_extended"}}},
     ),
     Case(
+        "resampled-fit-set-split",
+        ("fits.mine.split", "data_type: resampled", "'val'", "not 'full'"),
+        {"fits": {"mine": {"data_type": "resampled", "split": "full"}}},
+    ),
+    Case(
         "summary-unknown-density",
         ("summaries.both.densities", "['truth']"),
         {

@@ -83,14 +83,14 @@ class Paths:
             "preprocess", "{model}", "{category}", "{kind}", "{parameter}", "parameters.yaml"
         )
 
-    # observed data per category, and pseudo-data resampled from the validation sets
+    # observed data per category, and pseudo-data resampled from the validation sets of a point
     @property
     def data(self) -> str:
         return self._p("data", "{category}", "data.parquet")
 
     @property
     def resampled_data(self) -> str:
-        return self._p("data", "{category}", "resampled_validation.parquet")
+        return self._p("data", "{category}", "resampled", "val_{val}.parquet")
 
     # density models: {density} is `learned` (a trained flow) or `truth` (the benchmark's pdf)
     @property
