@@ -353,6 +353,27 @@ def test_resampled_fit_sets_pull_in_their_pseudo_data(snakemake, tmp_path):
     assert counts["summary_per_val"] == 9  # like sim, every point has its own truth
 
 
+def test_sim_to_data_adds_the_factor_jobs(snakemake, tmp_path):
+    """Top mass (2 categories x 2 processes): one factor job per group; with `apply`, one job
+    per process and category rewrites parameters.yaml; nothing else changes."""
+    base = dry_run(snakemake, tmp_path, base_config=TOP_MASS_WORKFLOW)
+
+    def added(sim_to_data):
+        counts = dry_run(
+            snakemake, tmp_path, base_config=TOP_MASS_WORKFLOW, sim_to_data=sim_to_data
+        )
+        extra = {k: v - base.get(k, 0) for k, v in counts.items() if v != base.get(k, 0)}
+        return extra
+
+    assert added({}) == {"sim_to_data_factors": 2, "total": 2}
+    assert added({"groups": [["one_b", "two_b"]]}) == {"sim_to_data_factors": 1, "total": 1}
+    applied = {"sim_to_data_factors": 2, "apply_sim_to_data_factors": 4, "total": 6}
+    assert added({"processes": ["wjets"], "apply": True}) == applied
+    # A category in no group still gets its parameters.yaml written, with factor 1.
+    partial = {"sim_to_data_factors": 1, "apply_sim_to_data_factors": 4, "total": 5}
+    assert added({"groups": [["two_b"]], "apply": True}) == partial
+
+
 def test_unknown_scan_parameter_is_a_config_error(snakemake, tmp_path):
     cfg = tmp_path / "config.yaml"
     base = yaml.safe_load(open("config/config.yaml"))

@@ -61,6 +61,11 @@ class Paths:
         return self._p("preprocess", "{model}", "{category}", "parameters.yaml")
 
     @property
+    def parameters_before_sim_to_data(self) -> str:
+        """PreProcess's own parameters.yaml when `sim_to_data.apply` rewrites `parameters`."""
+        return self._p("preprocess", "{model}", "{category}", "parameters_before_sim_to_data.yaml")
+
+    @property
     def validation(self) -> str:
         return self._p("preprocess", "{model}", "{category}", "val", "val_{val}.parquet")
 
@@ -91,6 +96,11 @@ class Paths:
     @property
     def resampled_data(self) -> str:
         return self._p("data", "{category}", "resampled", "val_{val}.parquet")
+
+    # simulation-to-data normalisation factors of one group of categories ({group})
+    @property
+    def sim_to_data_factors(self) -> str:
+        return self._p("sim_to_data", "normalisation_factors_{group}.yaml")
 
     # density models: {density} is `learned` (a trained flow) or `truth` (the benchmark's pdf)
     @property
