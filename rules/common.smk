@@ -7,6 +7,7 @@ the last section computes each stage's target list once, for the stage rules and
 """
 
 import functools
+import re
 import sys
 from pathlib import Path
 
@@ -27,6 +28,8 @@ from innfer_lib.core.constraints import constrained_parameters
 from innfer_lib.core.errors import InnferError
 from innfer_lib.core.fit_sets import (
     BINNED_LIKELIHOODS,
+    RESAMPLED,
+    RESAMPLED_SPLIT,
     all_but_one_families,
     expand_fit_sets,
     summary_sets,
@@ -77,6 +80,7 @@ from innfer_lib.ratios.loading import ratio_model_files
 from innfer_lib.inference.fit_inputs import RATIO_INPUT_FIELDS
 from innfer_lib.inference.freeze import check_fit_set_freezes, frozen_parameters
 from innfer_lib.inference.impacts import REFIT, SHIFTS, impacted_pois, refit_parameters
+from innfer_lib.data.sim_to_data import BLOCK as SIM_TO_DATA_BLOCK, sim_to_data_options
 
 # ------------------------------------------------------------------------------------ config
 
@@ -276,10 +280,22 @@ try:
     FITS = expand_fit_sets(config["fits"], ANALYSIS)
     ALL_BUT_ONE_FAMILIES = all_but_one_families(FITS)
     SUMMARIES = summary_sets(config.get("summaries"), FITS, DENSITIES)
+    # `sim_to_data`: factors per group of categories (and with `apply`, normalised yields).
+    SIM_TO_DATA = (
+        sim_to_data_options(config[SIM_TO_DATA_BLOCK], CATEGORIES, PROCESSES)
+        if SIM_TO_DATA_BLOCK in config
+        else None
+    )
 except ConfigKeyError as err:
     raise WorkflowError(LAYERS.problem(err.problem)) from None
 except InnferError as err:
     raise WorkflowError(str(err)) from None
+if SIM_TO_DATA and not DATA_FILES:
+    raise config_error(
+        (SIM_TO_DATA_BLOCK,),
+        f"normalises the simulation to the observed data, but {ANALYSIS.source} has no "
+        "data_file",
+    )
 
 # Every (process, category) pair: what `expand` fills per-model patterns with.
 PER_MODEL = dict(model=PROCESSES, category=CATEGORIES)
@@ -376,6 +392,16 @@ def generated_inputs():
     return list(dict.fromkeys(paths + DATA_FILES))
 
 
+# With `sim_to_data.apply`, PreProcess writes its parameters.yaml beside the one that
+# apply_sim_to_data_factors writes with normalised yields. Training reads PreProcess's own (a
+# flow learns shapes, and new data must not retrain it); everything else reads PATHS.parameters.
+PREPROCESS_PARAMETERS = (
+    PATHS.parameters_before_sim_to_data
+    if SIM_TO_DATA and SIM_TO_DATA.apply
+    else PATHS.parameters
+)
+
+
 def load_data_inputs(wildcards):
     """The raw inputs of one `files` entry."""
     return ANALYSIS.raw["files"][wildcards.file]["inputs"]
@@ -447,18 +473,34 @@ def validation_plot_inputs(wildcards):
 
 
 def resample_inputs(wildcards):
-    """Default-point validation sets of every process in a category, for pseudo-data."""
+    """The validation sets of every process in a category at one point, for pseudo-data."""
     category = [wildcards.category]
     return {
         **per_model_inputs("parameters", PATHS.parameters, category),
-        **per_model_inputs(
-            "validation", PATHS.validation, category, val=ANALYSIS.default_index
-        ),
+        **per_model_inputs("validation", PATHS.validation, category, val=wildcards.val),
     }
 
 
+def sim_to_data_inputs(wildcards):
+    """Observed data and PreProcess's parameters.yaml of every process in a group's categories."""
+    categories = SIM_TO_DATA.names[wildcards.group]
+    inputs = {
+        input_key("data", "all", c): fill(PATHS.data, category=c) for c in categories
+    }
+    return inputs | per_model_inputs("parameters", PREPROCESS_PARAMETERS, categories)
+
+
+def apply_sim_to_data_inputs(wildcards):
+    """PreProcess's parameters.yaml and the factors of the category's group (none: factor 1)."""
+    inputs = {"parameters": here(PATHS.parameters_before_sim_to_data, wildcards)}
+    group = SIM_TO_DATA.group_of(wildcards.category)
+    if group is not None:
+        inputs["factors"] = fill(PATHS.sim_to_data_factors, group=group)
+    return inputs
+
+
 def data_targets():
-    """The data stage: preprocessed sets, per-category data, pseudo-data and input plots."""
+    """The data stage: preprocessed sets, per-category data, sim-to-data factors, input plots."""
     targets = expand([PATHS.train, PATHS.test, PATHS.parameters], **PER_MODEL)
     targets += expand(PATHS.validation, val=VAL_ALL, **PER_MODEL)
     for process, category, dataset, columns in TRAINING_DATASETS:
@@ -484,7 +526,9 @@ def data_targets():
         )
     if DATA_FILES:
         targets += expand(PATHS.data, category=CATEGORIES)
-    targets += expand(PATHS.resampled_data, category=CATEGORIES)
+    # Pseudo-data are built for the `data_type: resampled` fit sets that read them, not here.
+    if SIM_TO_DATA:
+        targets += expand(PATHS.sim_to_data_factors, group=list(SIM_TO_DATA.names))
     for (process, category), varying in VARYING.items():
         targets += expand(
             plot_files(PATHS.input_validation_plot),
@@ -816,7 +860,7 @@ def density_architecture_input(wildcards):
 def search_event_inputs(wildcards):
     """parameters.yaml and the events a search's trials train on and are scored with."""
     return {
-        "parameters": here(PATHS.parameters, wildcards),
+        "parameters": here(PREPROCESS_PARAMETERS, wildcards),
         "validation": density_validation_files(wildcards),
         "train": here(PATHS.train, wildcards),
         "test": here(PATHS.test, wildcards),
@@ -1032,7 +1076,9 @@ def evaluation_plots():
 
 
 def fit_vals(fit):
-    """Validation points a fit set fits: a data fit has one (the defaults are its truth)."""
+    """Validation points a fit set fits: a data fit has one (the defaults are its truth);
+    sim, Asimov and pseudo-data (`resampled`) fits every point of `validation_indices`.
+    """
     if FITS[fit]["data_type"] == "data":
         return [ANALYSIS.default_index]
     return VAL_FIT
@@ -1057,6 +1103,11 @@ def fit_inputs(wildcards):
         for category in CATEGORIES:
             inputs[input_key("data", "all", category)] = fill(
                 PATHS.data, category=category
+            )
+    if data_type == RESAMPLED:
+        for category in CATEGORIES:
+            inputs[input_key("data", "all", category)] = fill(
+                PATHS.resampled_data, category=category, val=wildcards.val
             )
     if data_type == "asimov":
         inputs |= per_model_inputs("asimov", PATHS.asimov, val=wildcards.val)

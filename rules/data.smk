@@ -62,7 +62,7 @@ rule preprocess_model:
     output:
         train=PATHS.train,
         test=PATHS.test,
-        parameters=PATHS.parameters,
+        parameters=PREPROCESS_PARAMETERS,
         validation=expand(PATHS.validation, val=VAL_ALL, allow_missing=True),
     log:
         log_path("preprocess_model", "model", "category"),
@@ -119,13 +119,15 @@ if DATA_FILES:
 
 
 rule resample_validation_for_data:
-    """Pseudo-data: events drawn from the default-point validation sets of every process."""
+    """Pseudo-data of one category at one validation point, drawn from every process's
+    validation events there; built only for the points `data_type: resampled` fit sets fit.
+    """
     input:
         unpack(resample_inputs),
     output:
         PATHS.resampled_data,
     log:
-        log_path("resample_validation_for_data", "category"),
+        log_path("resample_validation_for_data", "category", "val"),
     conda:
         "../envs/data.yaml"
     resources:
@@ -133,8 +135,56 @@ rule resample_validation_for_data:
     params:
         analysis=ANALYSIS_FRAME,
         seed=config["seed"],
+        split=RESAMPLED_SPLIT,
+        poisson=config["resampled_data"]["poisson"],
     script:
         "../scripts/resample_validation_for_data.py"
+
+
+if SIM_TO_DATA:
+
+    rule sim_to_data_factors:
+        """INNFER's SimToDataFactors: the factor that normalises the chosen processes to the
+        data over one group of categories."""
+        input:
+            unpack(sim_to_data_inputs),
+        output:
+            PATHS.sim_to_data_factors,
+        log:
+            log_path("sim_to_data_factors", "group"),
+        wildcard_constraints:
+            group="|".join(re.escape(g) for g in SIM_TO_DATA.names),
+        conda:
+            "../envs/data.yaml"
+        resources:
+            **resources(),
+        params:
+            categories=lambda wildcards: list(SIM_TO_DATA.names[wildcards.group]),
+            processes=PROCESSES,
+            normalised=list(SIM_TO_DATA.processes),
+        script:
+            "../scripts/sim_to_data_factors.py"
+
+
+if SIM_TO_DATA and SIM_TO_DATA.apply:
+
+    rule apply_sim_to_data_factors:
+        """parameters.yaml with the nominal yields normalised to the data (`sim_to_data.apply`):
+        the file every fit, Asimov sample and plot reads its yields from."""
+        input:
+            unpack(apply_sim_to_data_inputs),
+        output:
+            PATHS.parameters,
+        log:
+            log_path("apply_sim_to_data_factors", "model", "category"),
+        conda:
+            "../envs/data.yaml"
+        resources:
+            **resources(),
+        params:
+            group=lambda wildcards: SIM_TO_DATA.group_of(wildcards.category),
+        script:
+            "../scripts/apply_sim_to_data_factors.py"
 
 
 rule input_plot_training:

@@ -6,7 +6,7 @@ rule train_density:
     input:
         train=PATHS.train,
         test=PATHS.test,
-        parameters=PATHS.parameters,
+        parameters=PREPROCESS_PARAMETERS,
         architecture=density_architecture_input,
     output:
         **({"epochs": directory(PATHS.epoch_models)} if SAVE_EPOCHS else {}),
@@ -47,7 +47,7 @@ rule train_density_member:
     input:
         train=PATHS.train,
         test=PATHS.test,
-        parameters=PATHS.parameters,
+        parameters=PREPROCESS_PARAMETERS,
         architecture=density_architecture_input,
     output:
         weights=PATHS.member_weights,

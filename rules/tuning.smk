@@ -9,7 +9,7 @@ rule train_scan_trial:
     input:
         train=PATHS.train,
         test=PATHS.test,
-        parameters=PATHS.parameters,
+        parameters=PREPROCESS_PARAMETERS,
         architecture=config["hyperparameter_scan"]["architecture"],
     output:
         weights=PATHS.scan_trial_file("weights"),

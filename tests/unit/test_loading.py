@@ -11,7 +11,12 @@ from innfer_lib.core.analysis import Analysis, load_analysis
 from innfer_lib.core.errors import ConfigError, DataError
 from innfer_lib.data.asym_log_normal import one_weight_variation, two_weight_variation
 from innfer_lib.data.benchmarks import get_benchmark
-from innfer_lib.data.data_events import load_data_events, resample_for_data
+from innfer_lib.data.data_events import (
+    load_data_events,
+    pull_width_warning,
+    resample_for_data,
+    resampling_pull_width,
+)
 from innfer_lib.data.functions import apply_function, function_columns
 from innfer_lib.data.loading import check_weight_shifts_modelled, load_file, required_columns
 from innfer_lib.data.tables import read_table
@@ -509,6 +514,47 @@ def test_resample_counts_and_reproducibility():
     toy = resample_for_data(samples, ["A", "B"], np.random.default_rng(5))
     assert abs(len(toy) - 1000) < 5 * np.sqrt(1000)
     assert not toy.equals(resample_for_data(samples, ["A", "B"], np.random.default_rng(6)))
+
+
+def test_resample_count_is_poisson_of_the_total_weight():
+    """Toys of one sample: the count has mean and variance Σw (Poisson), which is what makes
+    the pulls of a pseudo-data closure test unit-width; without `poisson` it never changes."""
+    total = 60.0
+    sample = [process(400, total, 3, 0.0)]
+    counts = np.array(
+        [len(resample_for_data(sample, ["A", "B"], np.random.default_rng(s))) for s in range(800)]
+    )
+    # mean ± 4 standard errors; the variance of a Poisson(60) over 800 toys within ±20 %
+    assert abs(counts.mean() - total) < 4 * np.sqrt(total / len(counts))
+    assert counts.var(ddof=1) == pytest.approx(total, rel=0.2)
+    fixed = {
+        len(resample_for_data(sample, ["A", "B"], np.random.default_rng(s), poisson=False))
+        for s in range(20)
+    }
+    assert fixed == {60}
+
+
+def test_resampling_pull_width_matches_toys():
+    """Pseudo-data drawn from a finite sample repeat its fluctuation: the spread of their mean
+    around the truth is √(1 + N/n_eff) times the σ a fit of N events quotes."""
+    n_source, n_data = 200, 600.0
+    pulls = []
+    for seed in range(600):
+        rng = np.random.default_rng(seed)
+        x = rng.normal(size=(n_source, 1))
+        w = np.full(n_source, n_data / n_source)
+        data = resample_for_data([(x, w)], ["A"], rng)
+        pulls.append(data["A"].mean() * np.sqrt(len(data)))
+    expected = resampling_pull_width([(x, w)])
+    assert expected == pytest.approx(2.0)
+    assert np.std(pulls) == pytest.approx(expected, rel=0.1)
+    assert pull_width_warning([(x, w)], "category c, point 3").startswith(
+        "category c, point 3: the pseudo-data (600 expected events) are drawn from validation "
+        "events worth 200 effective events"
+    )
+    big = [(np.zeros((60_000, 1)), np.full(60_000, 0.01))]  # N/n_eff = 0.01: no warning
+    assert resampling_pull_width(big) == pytest.approx(np.sqrt(1.01))
+    assert pull_width_warning(big, "c") is None
 
 
 def test_resample_draws_proportional_to_weight():

@@ -214,6 +214,33 @@ def test_data_problem_is_unweighted_and_centred_on_defaults(files, recorded):
         build_problem(analysis, VAL, files["inputs"], _options(data_type="data"), data={})
 
 
+def test_resampled_problem_fits_events_like_data_with_the_point_as_truth(files, recorded):
+    """Pseudo-data are read like observed data (unweighted, not rescaled), but their truth,
+    and the centre of the constraints, is the validation point they were drawn at."""
+    analysis = _analysis()
+    problem = build_problem(
+        analysis, VAL, files["inputs"], _options(data_type="resampled", scale_to_eff_events=True)
+    )
+    cat = problem.likelihood.categories[0]
+    assert len(cat.weights) == 250 and np.all(cat.weights == 1.0)
+    assert problem.info["categories"][CATEGORY]["weight_scale"] == 1.0
+    assert problem.truth == {"Y1": 173.0, "mu_Gaussian": 1.0, "nu": 0.5}
+    assert problem.likelihood.centres["nu"] == 0.5
+    assert "truth" not in problem.info  # summaries compare with the truth, as for sim
+    assert truth_row(analysis, VAL, "resampled") == analysis.validation_points[VAL]
+    with pytest.raises(ConfigError, match="resampled fit: no events file.*data__inclusive"):
+        build_problem(analysis, VAL, files["inputs"], _options(data_type="resampled"), data={})
+
+
+def test_resampled_binned_problem_histograms_the_events(files, recorded):
+    problem = build_problem(
+        _analysis(), VAL, files["inputs"], _options(data_type="resampled", likelihood="binned")
+    )
+    x = pd.read_parquet(files["dir"] / "data.parquet")["X1"]
+    expected = np.histogram(x, bins=EDGES)[0]
+    np.testing.assert_array_equal(problem.likelihood.categories[0].counts, expected)
+
+
 def test_unknown_options_are_config_errors(files):
     with pytest.raises(ConfigError, match="data_type"):
         build_problem(_analysis(), VAL, files["inputs"], _options(data_type="toys"))

@@ -467,6 +467,42 @@ CASES = [
         {"fits": {"mine": {"postfit": True, "likelihood": "binned_extended"}}},
     ),
     Case(
+        "resampled-fit-set-split",
+        ("fits.mine.split", "data_type: resampled", "'val'", "not 'full'"),
+        {"fits": {"mine": {"data_type": "resampled", "split": "full"}}},
+    ),
+    # --- simulation-to-data normalisation
+    Case(
+        "sim-to-data-typo",
+        ("sim_to_data.aply", "did you mean 'apply'"),
+        {"sim_to_data": {"aply": True}},
+    ),
+    Case(
+        "sim-to-data-unknown-category",
+        ("sim_to_data.groups[0]", "'inclusiv' is not a category", "did you mean 'inclusive'"),
+        {"sim_to_data": {"groups": [["inclusiv"]]}},
+    ),
+    Case(
+        "sim-to-data-unknown-process",
+        ("sim_to_data.processes", "'wjet' is not a process", "did you mean 'wjets'"),
+        {"sim_to_data": {"processes": ["wjet"]}},
+        analysis=lambda raw: None,
+    ),
+    Case(
+        "sim-to-data-category-twice",
+        ("sim_to_data.groups[1]", "'one_b' is already in group 0"),
+        {"sim_to_data": {"groups": [["one_b"], ["two_b", "one_b"]]}},
+        analysis=lambda raw: None,
+    ),
+    Case(
+        "sim-to-data-without-data",
+        ("sim_to_data", "observed data", "no data_file"),
+        {"sim_to_data": {"apply": True}},
+        analysis=lambda raw: [
+            raw.pop(k) for k in ("data_file", "data_calculate", "data_selection")
+        ],
+    ),
+    Case(
         "summary-unknown-density",
         ("summaries.both.densities", "['truth']"),
         {

@@ -56,7 +56,6 @@ def expected_counts(name: str, n_vals: int | None = None, densities: int = 2) ->
         "density_metrics_plot": n_proc,
         "generator_combined": 1 if n_proc > 1 else 0,
         "data_categories": 1,
-        "resample_validation_for_data": 1,
         "input_plot_training": training_columns,
         "input_plot_validation": n_proc + varying,
         "make_benchmark": 1,
@@ -243,7 +242,6 @@ def test_example_top_mass_counts(snakemake, tmp_path):
         "make_example": 1,
         "load_data": 2,  # ttbar (parquet), wjets (ROOT)
         "data_categories": 2,
-        "resample_validation_for_data": 2,
         "preprocess_model": 4,  # 2 processes x 2 categories
         # the isr regression of each process: its training sets, network, spline and plots
         "preprocess_aux": 4,
@@ -281,7 +279,7 @@ def test_example_top_mass_counts(snakemake, tmp_path):
         "density_metrics_plot": 4,
         "generator_combined": 2,
         "all": 1,
-        "total": 82 + 7 * 4 + 2 + 10 + 1 + 10 + 1 + 4 * 4 + 12 + 4 + 8,
+        "total": 80 + 7 * 4 + 2 + 10 + 1 + 10 + 1 + 4 * 4 + 12 + 4 + 8,
     }
 
 
@@ -335,6 +333,45 @@ def test_fit_set_options_select_their_jobs(snakemake, tmp_path):
     assert counts["likelihood_debug"] == 2 and counts["postfit_plot"] == 2
     assert counts["make_postfit_asimov"] == 2 * 2  # two processes, two densities
     assert counts["make_asimov"] == 2  # the Asimov fit set needs each process's samples
+
+
+def test_resampled_fit_sets_pull_in_their_pseudo_data(snakemake, tmp_path):
+    """Pseudo-data are built only for `data_type: resampled` fit sets, one job per category
+    and fitted point, shared by the densities and by every fit set that reads them."""
+    counts = one_point_dry_run(
+        snakemake, tmp_path, {"closure": {}, "observed": {"data_type": "data"}}
+    )
+    assert "resample_validation_for_data" not in counts
+    fits = {"closure": {}, "fake": {"data_type": "resampled"}, "fake_poisson": {
+        "data_type": "resampled", "likelihood": "poisson"}}  # fmt: skip
+    counts = one_point_dry_run(snakemake, tmp_path, fits)
+    assert counts["resample_validation_for_data"] == 1  # 1 category x 1 point
+    assert counts["initial_fit"] == 3 * 2 and counts["results_table"] == 3
+    counts = dry_run(snakemake, tmp_path, fits={"fake": {"data_type": "resampled"}})
+    # Dim1Gaussian: 9 points x (learned, truth) fits of 9 pseudo-data sets
+    assert counts["resample_validation_for_data"] == 9 and counts["initial_fit"] == 18
+    assert counts["summary_per_val"] == 9  # like sim, every point has its own truth
+
+
+def test_sim_to_data_adds_the_factor_jobs(snakemake, tmp_path):
+    """Top mass (2 categories x 2 processes): one factor job per group; with `apply`, one job
+    per process and category rewrites parameters.yaml; nothing else changes."""
+    base = dry_run(snakemake, tmp_path, base_config=TOP_MASS_WORKFLOW)
+
+    def added(sim_to_data):
+        counts = dry_run(
+            snakemake, tmp_path, base_config=TOP_MASS_WORKFLOW, sim_to_data=sim_to_data
+        )
+        extra = {k: v - base.get(k, 0) for k, v in counts.items() if v != base.get(k, 0)}
+        return extra
+
+    assert added({}) == {"sim_to_data_factors": 2, "total": 2}
+    assert added({"groups": [["one_b", "two_b"]]}) == {"sim_to_data_factors": 1, "total": 1}
+    applied = {"sim_to_data_factors": 2, "apply_sim_to_data_factors": 4, "total": 6}
+    assert added({"processes": ["wjets"], "apply": True}) == applied
+    # A category in no group still gets its parameters.yaml written, with factor 1.
+    partial = {"sim_to_data_factors": 1, "apply_sim_to_data_factors": 4, "total": 5}
+    assert added({"groups": [["two_b"]], "apply": True}) == partial
 
 
 def test_unknown_scan_parameter_is_a_config_error(snakemake, tmp_path):

@@ -27,7 +27,6 @@ EXPECTED = {
     "preprocess": {
         **PREPROCESSED,
         "data_categories": 1,
-        "resample_validation_for_data": 1,
         "input_plot_training": 2,  # X1 and Y1
         "input_plot_validation": 1,
     },

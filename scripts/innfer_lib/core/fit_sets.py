@@ -52,6 +52,22 @@ def _check_postfit_likelihood(name: str, filled: Mapping[str, Any]) -> None:
         )
 
 
+#: The pseudo-data `data_type` (`inference.problem.RESAMPLED`), named here for the same reason,
+#: and the split its events are drawn from: never trained on, like INNFER's X_val.
+RESAMPLED = "resampled"
+RESAMPLED_SPLIT = "val"
+
+
+def _check_resampled_split(name: str, filled: Mapping[str, Any]) -> None:
+    """Pseudo-data are drawn from the val split only; another split would be silently ignored."""
+    if filled["data_type"] == RESAMPLED and filled["split"] != RESAMPLED_SPLIT:
+        raise ConfigKeyError(
+            ("fits", name, "split"),
+            f"data_type: resampled draws its pseudo-data from the '{RESAMPLED_SPLIT}' split "
+            f"(events no flow was trained on), not '{filled['split']}'; leave split out",
+        )
+
+
 def _check_scan_ranges(name: str, filled: Mapping[str, Any]) -> None:
     """A fixed scan range is for a scanned parameter, with low < high."""
     scanned = filled.get("scan") or []
@@ -75,6 +91,7 @@ def expand_fit_sets(
     for name, options in fits.items():
         filled = fit_set_options(options)
         _check_postfit_likelihood(name, filled)
+        _check_resampled_split(name, filled)
         scan = filled.get("scan")
         if scan == "pois":
             filled["scan"] = list(analysis.pois)

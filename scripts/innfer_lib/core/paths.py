@@ -61,6 +61,11 @@ class Paths:
         return self._p("preprocess", "{model}", "{category}", "parameters.yaml")
 
     @property
+    def parameters_before_sim_to_data(self) -> str:
+        """PreProcess's own parameters.yaml when `sim_to_data.apply` rewrites `parameters`."""
+        return self._p("preprocess", "{model}", "{category}", "parameters_before_sim_to_data.yaml")
+
+    @property
     def validation(self) -> str:
         return self._p("preprocess", "{model}", "{category}", "val", "val_{val}.parquet")
 
@@ -83,14 +88,19 @@ class Paths:
             "preprocess", "{model}", "{category}", "{kind}", "{parameter}", "parameters.yaml"
         )
 
-    # observed data per category, and pseudo-data resampled from the validation sets
+    # observed data per category, and pseudo-data resampled from the validation sets of a point
     @property
     def data(self) -> str:
         return self._p("data", "{category}", "data.parquet")
 
     @property
     def resampled_data(self) -> str:
-        return self._p("data", "{category}", "resampled_validation.parquet")
+        return self._p("data", "{category}", "resampled", "val_{val}.parquet")
+
+    # simulation-to-data normalisation factors of one group of categories ({group})
+    @property
+    def sim_to_data_factors(self) -> str:
+        return self._p("sim_to_data", "normalisation_factors_{group}.yaml")
 
     # density models: {density} is `learned` (a trained flow) or `truth` (the benchmark's pdf)
     @property

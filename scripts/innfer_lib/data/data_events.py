@@ -22,6 +22,7 @@ from innfer_lib.core.expressions import select
 from innfer_lib.data.columns import as_float, calculate, check_finite, per_input_values
 from innfer_lib.data.schema import WEIGHT
 from innfer_lib.data.tables import describe_columns, read_table
+from innfer_lib.data.weighted_stats import effective_events
 
 LOG = logging.getLogger("innfer")
 
@@ -82,6 +83,55 @@ def load_data_events(
     if out.empty:
         LOG.warning("category '%s': no data events pass the selections", category)
     return out
+
+
+#: Pull width from the finite source sample above which the pseudo-data job warns.
+PULL_WIDTH_WARNING = 1.1
+
+
+def resampling_pull_width(samples: Sequence[tuple[np.ndarray, np.ndarray]]) -> float:
+    """How much wider than 1 closure pulls of fits to pseudo-data get from the source sample.
+
+    Pseudo-data drawn with replacement from a weighted sample repeat its statistical
+    fluctuation: an estimate's variance is σ²/N from the draw of N ≈ Σw events plus σ²/n_eff
+    from the sample itself (n_eff = Kish's effective events of all processes' weights), so
+    pulls against the true point widen by √(1 + N/n_eff). A sample much larger than the
+    pseudo-data keeps it near 1.
+
+    Args:
+        samples: (X, w) per process, the weights normalised to the expected yields.
+    """
+    w = np.concatenate([np.asarray(wi, dtype=np.float64).reshape(-1) for _, wi in samples])
+    n_eff = effective_events(w)
+    if not n_eff > 0:
+        return float("inf")
+    return float(np.sqrt(1.0 + float(w.sum()) / n_eff))
+
+
+def pull_width_warning(samples: Sequence[tuple[np.ndarray, np.ndarray]], where: str) -> str | None:
+    """The line a pseudo-data job warns with when `resampling_pull_width` exceeds
+    `PULL_WIDTH_WARNING`, naming the numbers; None when the source sample is large enough."""
+    width = resampling_pull_width(samples)
+    if width <= PULL_WIDTH_WARNING:
+        return None
+    w = np.concatenate([np.asarray(wi, dtype=np.float64).reshape(-1) for _, wi in samples])
+    return (
+        f"{where}: the pseudo-data ({float(w.sum()):.0f} expected events) are drawn from "
+        f"validation events worth {effective_events(w):.0f} effective events; they repeat "
+        f"that sample's fluctuation, so closure pulls will be about {width:.2f} wide "
+        "instead of 1 (simulate more events)"
+    )
+
+
+def event_weights(frame: pd.DataFrame) -> np.ndarray:
+    """Weights of observed events in float64: the `wt` column if the file has one, else 1 each.
+
+    Real data are counts; pseudo-data carry `wt` = 1; a user's data file may carry weights. The
+    fits and the simulation-to-data factors read them alike through this one rule.
+    """
+    if WEIGHT in frame.columns:
+        return frame[WEIGHT].to_numpy(np.float64)
+    return np.ones(len(frame), dtype=np.float64)
 
 
 def resample_for_data(

@@ -6,12 +6,14 @@ set chooses what is fitted (`data_type`, spec §1.4) and how (`likelihood`, §1.
 * `sim`: the simulated validation events of the point, from one split, each process
   normalised to its expected yield at the truth;
 * `asimov`: per (process, category) an Asimov file (X columns and `wt`, Σwt = the yield);
-* `data`: per category the observed events, unweighted unless the file has a `wt` column.
+* `data`: per category the observed events, unweighted unless the file has a `wt` column;
+* `resampled`: per category unweighted pseudo-data drawn from the validation events of the
+  point (`resample_validation_for_data`), fitted exactly like observed data.
 
 Unbinned kinds (`unbinned_extended`, `unbinned`, `poisson`) see the events; binned kinds
 (`binned_extended`, `binned`) see per-bin counts and PreProcess's per-bin yields. The truth
-row is the validation point for sim and Asimov fits and the defaults for data (there is no
-truth; INNFER's row is then the defaults), and constraints are centred on it.
+row is the validation point for sim, Asimov and pseudo-data fits and the defaults for data
+(there is no truth; INNFER's row is then the defaults), and constraints are centred on it.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from innfer_lib.core.constraints import constrained_parameters
 from innfer_lib.core.errors import ConfigError, DataError
 from innfer_lib.core.io import read_parquet, read_yaml
 from innfer_lib.core.paths import INPUT_KEY_SEPARATOR
+from innfer_lib.data.data_events import event_weights
 from innfer_lib.data.schema import WEIGHT
 from innfer_lib.data.validation_sets import validation_sample
 from innfer_lib.data.weighted_stats import effective_events
@@ -42,8 +45,11 @@ from innfer_lib.ratios.loading import reweight
 from innfer_lib.ratios.reweighted import ReweightedDensity
 from innfer_lib.results.intervals import TRUTH_FROM_DEFAULTS
 
-SIM, ASIMOV, DATA = "sim", "asimov", "data"
-DATA_TYPES = (SIM, ASIMOV, DATA)
+SIM, ASIMOV, DATA, RESAMPLED = "sim", "asimov", "data", "resampled"
+DATA_TYPES = (SIM, ASIMOV, DATA, RESAMPLED)
+#: Data types whose events are one file per category (the named input `data__<category>`),
+#: unweighted unless the file has a `wt` column: observed data and pseudo-data.
+EVENT_FILE_TYPES = (DATA, RESAMPLED)
 
 
 @dataclass
@@ -80,8 +86,9 @@ def truth_row(analysis: Analysis, val_index: int, data_type: str = SIM) -> dict[
     """The row a fit is compared with, freezes at, and centres its constraints on.
 
     Observed data has no truth; INNFER fitted it only at the default point, so the defaults
-    are its row. Callers resolving a freeze spec use this too, so they freeze at the same
-    values the problem reports.
+    are its row. Pseudo-data are drawn at the validation point, which is their truth. Callers
+    resolving a freeze spec use this too, so they freeze at the same values the problem
+    reports.
     """
     if data_type == DATA:
         return dict(analysis.defaults)
@@ -132,12 +139,7 @@ def _frame_events(
         missing.append(WEIGHT)
     if missing:
         raise DataError(f"{where} ({path}): missing column(s) {missing}")
-    x = frame[list(columns)].to_numpy(np.float64)
-    if WEIGHT in frame.columns:
-        w = frame[WEIGHT].to_numpy(np.float64)
-    else:
-        w = np.ones(len(frame))
-    return x, w
+    return frame[list(columns)].to_numpy(np.float64), event_weights(frame)
 
 
 def _category_events(
@@ -145,13 +147,14 @@ def _category_events(
 ) -> tuple[np.ndarray, np.ndarray]:
     """The fitted events of one category over `columns`, with their weights."""
     analysis = b.analysis
-    if b.data_type == DATA:
+    if b.data_type in EVENT_FILE_TYPES:
         if category not in b.data:
             raise ConfigError(
-                f"data fit: no observed data file for category '{category}' (named input "
+                f"{b.data_type} fit: no events file for category '{category}' (named input "
                 f"'{DATA_INPUT}{INPUT_KEY_SEPARATOR}{category}')"
             )
-        return _frame_events(b.data[category], columns, f"data, category '{category}'", False)
+        where = f"{b.data_type}, category '{category}'"
+        return _frame_events(b.data[category], columns, where, False)
     xs, ws = [], []
     for process in analysis.processes:
         files, params = b.inputs[(process, category)], b.parameters[(process, category)]
@@ -218,10 +221,10 @@ def build_problem(
         val_index: index into the canonical validation loop.
         inputs: files per (process, category), and the observed data files.
         fit_options: a filled fit-set block of the workflow config: `data_type` (sim, asimov,
-            data), `split`, `likelihood`, `scale_to_eff_events`, and optionally `freeze` (a
-            resolved {param: value} mapping or a single-fit spec) and `constraints` (False
-            drops the nuisance constraints, INNFER's --no-constraint).
-        data: observed data file per category (default: `inputs.data`).
+            data, resampled), `split`, `likelihood`, `scale_to_eff_events`, and optionally
+            `freeze` (a resolved {param: value} mapping or a single-fit spec) and
+            `constraints` (False drops the nuisance constraints, INNFER's --no-constraint).
+        data: observed data (or pseudo-data) file per category (default: `inputs.data`).
 
     Raises:
         ConfigError: an unknown data type or likelihood, missing inputs for the data type, or
@@ -236,7 +239,7 @@ def build_problem(
         raise ConfigError(f"fit set: likelihood {kind!r} is not one of {KINDS}")
     binned = kind in BINNED_KINDS
     split = fit_options.get("split", "val")
-    # Asimov weights already sum to the yield and data are counts: only sim is rescaled.
+    # Asimov weights already sum to the yield and (pseudo-)data are counts: only sim is rescaled.
     scale = bool(fit_options.get("scale_to_eff_events", True)) and data_type == SIM
     data = dict(data if data is not None else inputs.data)
     truth = truth_row(analysis, val_index, data_type)
