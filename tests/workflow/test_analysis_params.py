@@ -120,10 +120,8 @@ def test_a_files_entry_reaches_its_own_jobs_only(parsed):
         'preprocess_model {"category": "one_b", "model": "ttbar"}',
         'preprocess_model {"category": "two_b", "model": "ttbar"}',
         # ttbar's nuisance-variation sets are built from the same file
-        'preprocess_nuisance_variations {"category": "one_b", "model": "ttbar", '
-        '"order": "single"}',
-        'preprocess_nuisance_variations {"category": "two_b", "model": "ttbar", '
-        '"order": "single"}',
+        'preprocess_nuisance_variations {"category": "one_b", "model": "ttbar", "order": "single"}',
+        'preprocess_nuisance_variations {"category": "two_b", "model": "ttbar", "order": "single"}',
     ]
 
 
