@@ -1474,6 +1474,137 @@ def fit_constrained_parameters(wildcards):
     )
 
 
+# -------------------------------------------------------------- nuisance variations (issue 18)
+
+from innfer_lib.data.nuisance_variations import (
+    DOUBLE,
+    SINGLE,
+    process_nuisances,
+    variation_specs,
+    variations as order_variations,
+)
+
+# INNFER's NuisanceVariations: every nuisance of a process at ±1 (order `single`), and with
+# `nuisance_variations: {double: true}` every pair of them (order `double`), as validation
+# sets, as Asimov samples of the learned model, and their plots.
+NUISANCE_ORDERS = (
+    [SINGLE, DOUBLE] if config["nuisance_variations"]["double"] else [SINGLE]
+)
+
+
+def _nuisance_variations():
+    """{(process, category): {order: [Variation]}}, without the empty orders and pairs."""
+    found = {}
+    for process in PROCESSES:
+        for category in CATEGORIES:
+            for order in NUISANCE_ORDERS:
+                listed = order_variations(ANALYSIS, process, category, order)
+                if listed:
+                    found.setdefault((process, category), {})[order] = listed
+    return found
+
+
+try:
+    NUISANCE_VARIATIONS = _nuisance_variations()
+except InnferError as err:
+    raise WorkflowError(str(err)) from None
+# {(process, category): [nuisance]}: one pair of input plots per nuisance of a process.
+VARIED_NUISANCES = {
+    pair: process_nuisances(ANALYSIS, *pair) for pair in NUISANCE_VARIATIONS
+}
+# {(process, category): {tag: Variation}}: what a `{variation}` names for a process.
+VARIATIONS_BY_TAG = {
+    pair: {v.tag: v for listed in orders.values() for v in listed}
+    for pair, orders in NUISANCE_VARIATIONS.items()
+}
+# Every value of the `{variation}` wildcard.
+VARIATION_TAGS = sorted({tag for tags in VARIATIONS_BY_TAG.values() for tag in tags})
+
+
+def job_variations(wildcards):
+    """{tag: {nuisance: ±1}} of the job's process, category and order."""
+    pair = (wildcards.model, wildcards.category)
+    return variation_specs(NUISANCE_VARIATIONS[pair][wildcards.order])
+
+
+def job_nuisance_variations(wildcards):
+    """{tag: {nuisance: ±1}} of the job's nuisance: up, then down."""
+    pair = (wildcards.model, wildcards.category)
+    return variation_specs(
+        [
+            v
+            for v in NUISANCE_VARIATIONS[pair][SINGLE]
+            if v.values.keys() == {wildcards.nuisance}
+        ]
+    )
+
+
+def job_variation(wildcards):
+    """{nuisance: ±1} of the job's variation."""
+    return VARIATIONS_BY_TAG[(wildcards.model, wildcards.category)][
+        wildcards.variation
+    ].values
+
+
+def nuisance_variation_plot_inputs(wildcards):
+    """parameters.yaml, the default point's validation events and the single variations."""
+    return {
+        "parameters": here(PATHS.parameters, wildcards),
+        "nominal": here(PATHS.validation, wildcards, val=ANALYSIS.default_index),
+        "variations": here(PATHS.nuisance_variations, wildcards, order=SINGLE),
+    }
+
+
+def train_vs_variations_inputs(wildcards):
+    """`nuisance_variation_plot_inputs` and the density's training events."""
+    return {
+        **nuisance_variation_plot_inputs(wildcards),
+        "train": here(PATHS.train, wildcards),
+    }
+
+
+def generator_variation_inputs(wildcards):
+    """parameters.yaml, the simulated and the Asimov events of the variation's order."""
+    pair = (wildcards.model, wildcards.category)
+    order = VARIATIONS_BY_TAG[pair][wildcards.variation].order
+    return {
+        "parameters": here(PATHS.parameters, wildcards),
+        "variations": here(PATHS.nuisance_variations, wildcards, order=order),
+        "asimov": here(PATHS.asimov_nuisance_variations, wildcards, order=order),
+    }
+
+
+def nuisance_variation_data_targets():
+    """The variation sets and their input plots (data stage)."""
+    targets = []
+    for (process, category), orders in NUISANCE_VARIATIONS.items():
+        where = dict(model=process, category=category)
+        targets += expand(PATHS.nuisance_variations, order=list(orders), **where)
+        targets += expand(
+            plot_files(PATHS.input_nuisance_variations_plot)
+            + plot_files(PATHS.input_train_vs_variations_plot),
+            nuisance=VARIED_NUISANCES[(process, category)],
+            column=VARIABLES,
+            **where,
+        )
+    return targets
+
+
+def nuisance_variation_evaluation_targets():
+    """The Asimov samples at every variation and the generator plot of each (evaluation)."""
+    targets = []
+    for (process, category), orders in NUISANCE_VARIATIONS.items():
+        where = dict(model=process, category=category)
+        targets += expand(PATHS.asimov_nuisance_variations, order=list(orders), **where)
+        targets += expand(
+            plot_files(PATHS.generator_nuisance_variation_plot),
+            variation=list(VARIATIONS_BY_TAG[(process, category)]),
+            column=VARIABLES,
+            **where,
+        )
+    return targets
+
+
 # ------------------------------------------------------------------------------------ report
 
 # `snakemake --report report.html`: every plot is registered by its PNG, which the report shows
@@ -1543,9 +1674,12 @@ def scan_2d_report_labels(wildcards):
 
 # Each stage's files, computed once: the stage target rules (`snakemake preprocess`, ...) and
 # the default target `rule all` (workflow/Snakefile) take these lists.
-DATA_TARGETS = data_targets()
+NUISANCE_VARIATION_TARGETS = (
+    nuisance_variation_data_targets() + nuisance_variation_evaluation_targets()
+)
+DATA_TARGETS = data_targets() + nuisance_variation_data_targets()
 TRAINING_TARGETS = training_targets()
-EVALUATION_PLOTS = evaluation_plots()
+EVALUATION_PLOTS = evaluation_plots() + nuisance_variation_evaluation_targets()
 FIT_TARGETS = fit_targets()
 PVALUE_TARGETS = pvalue_targets()
 SUMMARY_TARGETS = summary_targets()

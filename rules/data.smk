@@ -253,3 +253,97 @@ rule input_plot_validation:
         analysis=ANALYSIS_FOR_PLOTS,
     script:
         "../scripts/input_plot_validation.py"
+
+
+rule preprocess_nuisance_variations:
+    """Validation events of one process with each nuisance (order `single`) or each pair of
+    nuisances (`double`) at ±1, all else at the defaults."""
+    input:
+        unpack(preprocess_inputs),
+    output:
+        PATHS.nuisance_variations,
+    log:
+        log_path("preprocess_nuisance_variations", "model", "category", "order"),
+    conda:
+        "../envs/data.yaml"
+    resources:
+        **resources(mem_mb=4000),
+    params:
+        analysis=preprocessing_analysis,
+        seed=config["seed"],
+        variations=job_variations,
+    script:
+        "../scripts/preprocess_nuisance_variations.py"
+
+
+rule input_plot_nuisance_variations:
+    """Each variable at the default point and with one nuisance at +1 and at −1."""
+    input:
+        unpack(nuisance_variation_plot_inputs),
+    output:
+        [
+            f
+            for column in VARIABLES
+            for f in report_plots(
+                plot_files(fill(PATHS.input_nuisance_variations_plot, column=column)),
+                caption="data/input_plot_nuisance_variations.rst",
+                category=REPORT_STAGES["data"],
+                subcategory="{model}",
+                labels={
+                    "plot": "nuisance variations",
+                    "category": "{category}",
+                    "nuisance": "{nuisance}",
+                    "variable": column,
+                },
+            )
+        ],
+    log:
+        log_path("input_plot_nuisance_variations", "model", "category", "nuisance"),
+    conda:
+        "../envs/plot.yaml"
+    resources:
+        **resources(),
+    params:
+        analysis=ANALYSIS_FOR_PLOTS,
+        variations=job_nuisance_variations,
+    script:
+        "../scripts/input_plot_nuisance_variations.py"
+
+
+rule input_plot_comparing_train_with_variations:
+    """Each variable of the density's training events against one nuisance at ±1."""
+    input:
+        unpack(train_vs_variations_inputs),
+    output:
+        [
+            f
+            for column in VARIABLES
+            for f in report_plots(
+                plot_files(fill(PATHS.input_train_vs_variations_plot, column=column)),
+                caption="data/input_plot_comparing_train_with_variations.rst",
+                category=REPORT_STAGES["data"],
+                subcategory="{model}",
+                labels={
+                    "plot": "training vs nuisance variations",
+                    "category": "{category}",
+                    "nuisance": "{nuisance}",
+                    "variable": column,
+                },
+            )
+        ],
+    log:
+        log_path(
+            "input_plot_comparing_train_with_variations",
+            "model",
+            "category",
+            "nuisance",
+        ),
+    conda:
+        "../envs/plot.yaml"
+    resources:
+        **resources(),
+    params:
+        analysis=ANALYSIS_FOR_PLOTS,
+        variations=job_nuisance_variations,
+    script:
+        "../scripts/input_plot_comparing_train_with_variations.py"

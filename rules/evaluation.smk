@@ -87,6 +87,65 @@ rule make_asimov:
         "../scripts/make_asimov.py"
 
 
+rule make_asimov_nuisance_variations:
+    """Events sampled from the learned model with each nuisance (or pair) at ±1."""
+    input:
+        unpack(job_ratio_inputs),
+        **learned_model_inputs(),
+    output:
+        PATHS.asimov_nuisance_variations,
+    log:
+        log_path("make_asimov_nuisance_variations", "model", "category", "order"),
+    conda:
+        "../envs/tensorflow.yaml"
+    threads: 2
+    resources:
+        **resources(mem_mb=8000, runtime=60),
+    params:
+        analysis=ANALYSIS_FRAME,
+        asimov=config["asimov"],
+        seed=config["seed"],
+        variations=job_variations,
+    script:
+        "../scripts/make_asimov_nuisance_variations.py"
+
+
+rule generator_nuisance_variations:
+    """Simulated events of one nuisance variation against the model's, per variable."""
+    input:
+        unpack(generator_variation_inputs),
+    output:
+        [
+            f
+            for column in VARIABLES
+            for f in report_plots(
+                plot_files(
+                    fill(PATHS.generator_nuisance_variation_plot, column=column)
+                ),
+                caption="evaluation/generator_nuisance_variations.rst",
+                category=REPORT_STAGES["evaluation"],
+                subcategory="{model}",
+                labels={
+                    "plot": "generator, nuisance variation",
+                    "category": "{category}",
+                    "variation": "{variation}",
+                    "variable": column,
+                },
+            )
+        ],
+    log:
+        log_path("generator_nuisance_variations", "model", "category", "variation"),
+    conda:
+        "../envs/plot.yaml"
+    resources:
+        **resources(),
+    params:
+        analysis=ANALYSIS_FOR_PLOTS,
+        values=job_variation,
+    script:
+        "../scripts/generator_nuisance_variations.py"
+
+
 rule generator:
     """Validation events against Asimov events, per validation point and variable."""
     input:

@@ -6,10 +6,8 @@ from innfer_lib.core.analysis import load_analysis
 from innfer_lib.core.io import read_yaml, write_parquet
 from innfer_lib.core.seeds import stable_seed
 from innfer_lib.data.schema import WEIGHT
-from innfer_lib.density.models import load_density
+from innfer_lib.density.asimov_job import process_model
 from innfer_lib.density.sampling import asimov_event_count_from_options, batch_seed, make_asimov
-from innfer_lib.inference.fit_inputs import ratio_inputs
-from innfer_lib.ratios.loading import reweight
 
 
 def main(smk):
@@ -17,9 +15,7 @@ def main(smk):
     w = smk.wildcards
     options = smk.params.asimov
     parameters = read_yaml(smk.input.parameters)
-    ratios = ratio_inputs(smk.input).get((w.model, w.category), {})
-    where = f"process '{w.model}', category '{w.category}'"
-    density = reweight(load_density(smk.input.architecture, parameters), ratios, where)
+    density = process_model(smk.input, parameters, w.model, w.category)
     for val, path in zip(smk.params.vals, smk.output, strict=True):
         point = analysis.validation_points[val]
         n = asimov_event_count_from_options(parameters, point, options)

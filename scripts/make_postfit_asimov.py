@@ -4,10 +4,8 @@ start_job(snakemake)  # noqa: F821  first: what the imports below print goes to 
 
 from innfer_lib.core.io import read_yaml, write_parquet
 from innfer_lib.core.seeds import stable_seed
-from innfer_lib.density.models import load_density
+from innfer_lib.density.asimov_job import process_model
 from innfer_lib.density.sampling import asimov_event_count_from_options, batch_seed, make_asimov
-from innfer_lib.inference.fit_inputs import ratio_inputs
-from innfer_lib.ratios.loading import reweight
 
 
 def main(smk):
@@ -15,9 +13,7 @@ def main(smk):
     parameters = read_yaml(smk.input.parameters)
     best = read_yaml(smk.input.best_fit)
     point = dict(zip(best["columns"], best["best_fit"], strict=True))
-    ratios = ratio_inputs(smk.input).get((w.model, w.category), {})
-    where = f"process '{w.model}', category '{w.category}'"
-    density = reweight(load_density(smk.input.architecture, parameters), ratios, where)
+    density = process_model(smk.input, parameters, w.model, w.category)
     options = smk.params.asimov
     n = asimov_event_count_from_options(parameters, point, options)
     seed = batch_seed(

@@ -168,6 +168,26 @@ def test_validation_unit_area_and_reference_ratio(tmp_path):
     assert res["reference"] == 1 and res["skipped"] == []
 
 
+def test_validation_events_per_bin_keep_the_yield(tmp_path):
+    """Without unit area (the nuisance-variation plots) a sample scaled by κ has ratio κ."""
+    rng = np.random.default_rng(7)
+    x = rng.normal(0.0, 1.0, 4000)
+    w = np.full(x.size, 0.25)
+    samples = [{"label": "nominal", "x": x, "w": w}, {"label": "up", "x": x, "w": 1.1 * w}]
+    out = plot_outputs(tmp_path, "X_distributions_x_yield")
+    res = validation_distribution_plot(samples, "x", reference=0, outputs=out, unit_area=False)
+    assert_written(out)
+    counts, _ = np.histogram(x, bins=res["edges"], weights=w)
+    sumw2, _ = np.histogram(x, bins=res["edges"], weights=w**2)
+    np.testing.assert_allclose(res["hists"][0], counts)
+    np.testing.assert_allclose(res["errors"][0], np.sqrt(sumw2))
+    filled = counts > 0
+    np.testing.assert_allclose(res["ratios"][1][filled], 1.1)
+    # The default still divides the yield out.
+    unit = validation_distribution_plot(samples, "x", reference=0)
+    np.testing.assert_allclose(unit["ratios"][1][filled], 1.0)
+
+
 def test_validation_unweighted_uses_plain_quantiles():
     rng = np.random.default_rng(5)
     x = rng.exponential(2.0, 5000)

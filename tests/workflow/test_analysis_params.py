@@ -103,6 +103,9 @@ def test_plot_labels_reach_plot_jobs_only(parsed):
         "scan_2d_collect",
         "postfit_plot",
         "impacts_plot",
+        "input_plot_nuisance_variations",
+        "input_plot_comparing_train_with_variations",
+        "generator_nuisance_variations",
     }
 
 
@@ -116,6 +119,9 @@ def test_a_files_entry_reaches_its_own_jobs_only(parsed):
         '"parameter": "isr"}',
         'preprocess_model {"category": "one_b", "model": "ttbar"}',
         'preprocess_model {"category": "two_b", "model": "ttbar"}',
+        # ttbar's nuisance-variation sets are built from the same file
+        'preprocess_nuisance_variations {"category": "one_b", "model": "ttbar", "order": "single"}',
+        'preprocess_nuisance_variations {"category": "two_b", "model": "ttbar", "order": "single"}',
     ]
 
 

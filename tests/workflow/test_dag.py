@@ -278,8 +278,16 @@ def test_example_top_mass_counts(snakemake, tmp_path):
         "density_performance_metrics": 4,
         "density_metrics_plot": 4,
         "generator_combined": 2,
+        # nuisance variations (issue 18): ttbar jes, isr, lumi; wjets also wjets_norm in two_b
+        # (13 nuisances of a process and category): the sets and Asimovs per process and
+        # category, two input plots per nuisance, a generator plot per variation (up, down)
+        "preprocess_nuisance_variations": 4,
+        "input_plot_nuisance_variations": 13,
+        "input_plot_comparing_train_with_variations": 13,
+        "make_asimov_nuisance_variations": 4,
+        "generator_nuisance_variations": 26,
         "all": 1,
-        "total": 80 + 7 * 4 + 2 + 10 + 1 + 10 + 1 + 4 * 4 + 12 + 4 + 8,
+        "total": 80 + 7 * 4 + 2 + 10 + 1 + 10 + 1 + 4 * 4 + 12 + 4 + 8 + 60,
     }
 
 

@@ -69,6 +69,13 @@ class Paths:
     def validation(self) -> str:
         return self._p("preprocess", "{model}", "{category}", "val", "val_{val}.parquet")
 
+    # nuisance variations (issue 18): the validation events of a process with each nuisance at
+    # ±1 ({order} `single`) or each pair of nuisances at ±1 ({order} `double`), one file per
+    # process, category and order with a `variation` column naming the variation
+    @property
+    def nuisance_variations(self) -> str:
+        return self._p("preprocess", "{model}", "{category}", "nuisance_variations_{order}.parquet")
+
     # auxiliary training sets of one parameter: {kind} is `regression` or `classifier`
     @property
     def aux_train(self) -> str:
@@ -273,6 +280,11 @@ class Paths:
     def asimov(self) -> str:
         """Events sampled from the learned density at one validation point."""
         return self._p("asimov", "{model}", "{category}", "val_{val}.parquet")
+
+    @property
+    def asimov_nuisance_variations(self) -> str:
+        """Events sampled from the learned model at every nuisance variation of one order."""
+        return self._p("asimov", "{model}", "{category}", "nuisance_variations_{order}.parquet")
 
     # density performance metrics and their p-values (issue 16), per density
     @property
@@ -524,6 +536,28 @@ class Paths:
         )
 
     @property
+    def input_nuisance_variations_plot(self) -> str:
+        """The nominal validation events against those with one nuisance at ±1, one variable."""
+        return self.plot(
+            "input_nuisance_variations",
+            "{model}",
+            "{category}",
+            "{nuisance}",
+            "X_distributions_{column}",
+        )
+
+    @property
+    def input_train_vs_variations_plot(self) -> str:
+        """The density's training events against one nuisance's ±1 variations, one variable."""
+        return self.plot(
+            "input_train_vs_variations",
+            "{model}",
+            "{category}",
+            "{nuisance}",
+            "X_distributions_{column}",
+        )
+
+    @property
     def density_comparison_plot(self) -> str:
         """Synthetic against simulated training events ({split}: train or test)."""
         return self.plot("plot_density", "{model}", "{category}", "comparison_{column}_{split}")
@@ -536,6 +570,17 @@ class Paths:
     def generator_extra_plot(self, stem: str) -> str:
         """Optional generator views of one point: `<column>_transformed`, `unrolled_2d_<a>_<b>`."""
         return self.plot("generator", "{model}", "{category}", "val_{val}", f"generation_{stem}")
+
+    @property
+    def generator_nuisance_variation_plot(self) -> str:
+        """Simulated events of one nuisance variation against the model's Asimov events."""
+        return self.plot(
+            "generator_nuisance_variations",
+            "{model}",
+            "{category}",
+            "{variation}",
+            "generation_{column}",
+        )
 
     @property
     def generator_combined_plot(self) -> str:

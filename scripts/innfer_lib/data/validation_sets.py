@@ -42,6 +42,28 @@ def check_validation_points(
                 )
 
 
+def point_set(pre: Preprocessor, point: Mapping[str, float], rng_key: str) -> pd.DataFrame:
+    """The validation file's events at one parameter point, as a validation set stores them.
+
+    Raw X and Y columns, the (unnormalised) weight, the extra columns and the split code of
+    each event; events of the file that no split kept are left out. A validation point and a
+    nuisance variation (`nuisance_variations`) are both such a set.
+
+    Args:
+        pre: the job.
+        point: a full parameter point: file-column parameters are selected at it, the others
+            set to it.
+        rng_key: the name of the build's random stream (unused when every shift is fixed).
+    """
+    base = pre.analysis.validation_file(pre.process, pre.category)
+    columns = [*pre.analysis.variables, *pre.y_columns]
+    events = pre.build(base, point, rng_key=rng_key)
+    events = events.loc[events[ROW_SPLIT] != DISCARDED]
+    frame = events[[*columns, WEIGHT, *pre.extra_columns]].reset_index(drop=True)
+    frame[SPLIT_COLUMN] = events[ROW_SPLIT].to_numpy()
+    return frame
+
+
 def validation_sets(
     pre: Preprocessor, ranges: Mapping[str, Sequence[float]]
 ) -> tuple[dict[int, pd.DataFrame], dict[str, dict[int, float]]]:
@@ -54,16 +76,11 @@ def validation_sets(
     Returns:
         The sets by validation index, and the effective number of events per sim type and index.
     """
-    base = pre.analysis.validation_file(pre.process, pre.category)
-    columns = [*pre.analysis.variables, *pre.y_columns]
     sets: dict[int, pd.DataFrame] = {}
     eff: dict[str, dict[int, float]] = {t: {} for t in SIM_TYPES}
     check_validation_points(pre, ranges)
     for index, point in enumerate(pre.analysis.validation_points):
-        events = pre.build(base, point, rng_key=f"val_{index}")
-        events = events.loc[events[ROW_SPLIT] != DISCARDED]
-        frame = events[[*columns, WEIGHT, *pre.extra_columns]].reset_index(drop=True)
-        frame[SPLIT_COLUMN] = events[ROW_SPLIT].to_numpy()
+        frame = point_set(pre, point, rng_key=f"val_{index}")
         sets[index] = frame
         for sim_type in SIM_TYPES:
             sel = sim_type_mask(frame[SPLIT_COLUMN].to_numpy(), sim_type)

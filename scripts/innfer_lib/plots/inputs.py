@@ -161,6 +161,7 @@ def validation_distribution_plot(
     title: str = "",
     *,
     n_bins: int = N_BINS,
+    unit_area: bool = True,
 ) -> dict[str, Any]:
     """Unit-area distributions of one column for several validation points, with a ratio panel.
 
@@ -181,10 +182,15 @@ def validation_distribution_plot(
         outputs: Paths to write ([pdf, png]); nothing is written when empty.
         title: Figure title.
         n_bins: Number of bins.
+        unit_area: Normalise each sample to unit area (shapes only). False draws the weights
+            as they are, in events per bin, so the ratio to the reference also shows a change
+            of the yield (the nuisance-variation plots, whose samples are normalised to the
+            yield at their point).
 
     Returns:
         ``{"edges": (n_bins + 1,) edges (empty when nothing could be binned), "hists": per
-        sample (input order) the unit-area density or None when skipped, "errors": per sample
+        sample (input order) the unit-area density (events per bin without ``unit_area``) or
+        None when skipped, "errors": per sample
         the statistical error of the density or None, "ratios": per sample density / reference
         density (NaN where the reference bin is empty) or None, "reference_band": relative
         statistical error of the reference per bin, "reference": index, "legend": legend texts
@@ -240,8 +246,9 @@ def validation_distribution_plot(
             if area <= 0:
                 notes[i] = "no weight in range, skipped"
                 continue
-            hists[i] = counts / (area * widths)
-            errors[i] = sigma / (area * widths)
+            scale = area * widths if unit_area else np.ones_like(widths)
+            hists[i] = counts / scale
+            errors[i] = sigma / scale
 
     ref_hist = hists[reference] if n else None
     ref_errors = errors[reference] if n else None
@@ -301,7 +308,7 @@ def validation_distribution_plot(
         ax.set_ylim(0.0, top * 1.4 if top > 0 else 1.0)
         ax.set_xlim(edges[0], edges[-1])
     rax.set_ylim(*ratio_range)
-    ax.set_ylabel("unit-area density")
+    ax.set_ylabel("unit-area density" if unit_area else "events per bin")
     rax.set_ylabel("ratio to ref.", fontsize=13)
     rax.set_xlabel(plain(xlabel))
     set_title(ax, title)

@@ -1,0 +1,45 @@
+from innfer_lib.core.runner import LOG, run, start_job
+
+start_job(snakemake)  # noqa: F821  first: what the imports below print goes to the job log
+
+from innfer_lib.core.analysis import load_analysis
+from innfer_lib.core.io import read_parquet, read_yaml
+from innfer_lib.data.nuisance_variations import variation_samples
+from innfer_lib.data.validation_sets import validation_sample
+from innfer_lib.plots.inputs import validation_distribution_plot
+
+#: The events shown: the validation split, never trained on (as InputPlotValidation).
+SIM_TYPE = "val"
+
+
+def main(smk):
+    analysis = load_analysis(smk.params.analysis)
+    w = smk.wildcards
+    parameters = read_yaml(smk.input.parameters)
+    defaults = analysis.defaults
+    x, weights = validation_sample(read_parquet(smk.input.nominal), parameters, defaults, SIM_TYPE)
+    samples = [{"label": "nominal", "x": x, "w": weights}]
+    samples += variation_samples(
+        read_parquet(smk.input.variations),
+        parameters,
+        defaults,
+        smk.params.variations,
+        analysis.label,
+        SIM_TYPE,
+        smk.input.variations,
+    )
+    outputs = list(smk.output)
+    for k, column in enumerate(analysis.variables):
+        drawn = validation_distribution_plot(
+            [{**s, "x": s["x"][:, k]} for s in samples],
+            column,
+            reference=0,
+            label=analysis.label(column),
+            outputs=outputs[2 * k : 2 * k + 2],
+            title=f"{w.model}, {w.category}: {analysis.label(w.nuisance)}",
+            unit_area=False,
+        )
+        LOG.info("%s: %s", column, drawn["legend"])
+
+
+run(snakemake, main)  # noqa: F821
