@@ -346,4 +346,4 @@ rule input_plot_comparing_train_with_variations:
         analysis=ANALYSIS_FOR_PLOTS,
         variations=job_nuisance_variations,
     script:
-        "../scripts/input_plot_comparing_train_with_variations.py"
+        "../scripts/input_plot_nuisance_variations.py"

@@ -15,6 +15,7 @@ The spline maps the box [-bound, bound] onto itself and is the identity outside 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 
 import numpy as np
 import tensorflow as tf
@@ -181,6 +182,24 @@ def rqs_inside(xs: tf.Tensor, table: tf.Tensor, bins: int) -> tuple[tf.Tensor, t
     return y, _rqs_log_slope(xi, xi1, xi2, two_s, d_lo, d_hi, s * inv_denom)
 
 
+def _identity_outside(
+    v: tf.Tensor,
+    table: tf.Tensor,
+    bins: int,
+    bound: float,
+    inside: Callable[[tf.Tensor, tf.Tensor, int], tuple[tf.Tensor, tf.Tensor]],
+) -> tuple[tf.Tensor, tf.Tensor]:
+    """The box spline: ``inside`` within [-bound, bound], the identity (log slope 0) outside.
+
+    Points outside are moved to the left edge before any arithmetic ("safe where"), so the
+    discarded branch stays finite and cannot send NaN into the gradients.
+    """
+    outside = tf.abs(v) >= bound
+    vs = tf.where(outside, tf.constant(-bound, v.dtype), v)
+    out, log_slope = inside(vs, table, bins)
+    return tf.where(outside, v, out), tf.where(outside, tf.zeros_like(log_slope), log_slope)
+
+
 def rqs_forward(
     x: tf.Tensor, table: tf.Tensor, bins: int, bound: float
 ) -> tuple[tf.Tensor, tf.Tensor]:
@@ -195,10 +214,7 @@ def rqs_forward(
     Returns:
         y and log dy/dx, both of shape (N, 1).
     """
-    outside = tf.abs(x) >= bound
-    xs = tf.where(outside, tf.constant(-bound, x.dtype), x)
-    y, log_slope = rqs_inside(xs, table, bins)
-    return tf.where(outside, x, y), tf.where(outside, tf.zeros_like(log_slope), log_slope)
+    return _identity_outside(x, table, bins, bound, rqs_inside)
 
 
 def rqs_inside_inverse(ys: tf.Tensor, table: tf.Tensor, bins: int) -> tuple[tf.Tensor, tf.Tensor]:
@@ -255,10 +271,7 @@ def rqs_inverse(
     Returns:
         x and log dx/dy, both of shape (N, 1).
     """
-    outside = tf.abs(y) >= bound
-    ys = tf.where(outside, tf.constant(-bound, y.dtype), y)
-    x, log_slope = rqs_inside_inverse(ys, table, bins)
-    return tf.where(outside, y, x), tf.where(outside, tf.zeros_like(log_slope), log_slope)
+    return _identity_outside(y, table, bins, bound, rqs_inside_inverse)
 
 
 def spline_params(
