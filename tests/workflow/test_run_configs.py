@@ -44,6 +44,17 @@ RUNBOOK_STEPS = {
     "Summary": "summary",
     "SummaryPerVal": "summary_per_val",
     "SummaryAllButOneCollect": "summary_all_but_one_collect",
+    "Custom": "custom_top_bw_fractioning",
+}
+#: The run-book's `--step Custom --custom-module top_bw_fractioning --custom-options ...` as a
+#: custom step, with the shipped example module standing in for INNFER's.
+RUNBOOK_CUSTOM = {
+    "top_bw_fractioning": {
+        "module": str(REPO / "config" / "examples" / "custom" / "mass_fractions.py"),
+        "options": "column=mtop;quantiles_of=m_jet",
+        "inputs": {"train": {"output": "train"}, "parameters": {"output": "parameters"}},
+        "outputs": ["fractions.yaml"],
+    }
 }
 
 
@@ -68,6 +79,7 @@ def test_two_categories_three_processes_six_systematics(snakemake, tmp_path, mon
         analysis=str(analysis),
         densities=["learned"],
         fits=RUNBOOK_FITS,
+        custom=RUNBOOK_CUSTOM,
     )
     missing = {step: rule for step, rule in RUNBOOK_STEPS.items() if rule not in counts}
     assert not missing, f"run-book steps without jobs: {missing}"
@@ -79,6 +91,9 @@ def test_two_categories_three_processes_six_systematics(snakemake, tmp_path, mon
     # fits each of the 8 parameters (mtop, mu_ttbar and the 6 systematics) alone at each
     assert counts["initial_fit"] == 11 + 11 * 8
     assert counts["summary_all_but_one_collect"] == 11
+    # one custom job; every process and category gets its nuisance-variation sets
+    assert counts["custom_top_bw_fractioning"] == 1
+    assert counts["preprocess_nuisance_variations"] == 6
 
 
 @pytest.mark.parametrize(
