@@ -199,3 +199,34 @@ def test_collinear_columns_are_refused_for_whitening() -> None:
     a = rng.normal(size=1000)
     with pytest.raises(DataError, match=r"\['a', 'b'\].*singular"):
         fit_pretransform(np.column_stack([a, 2 * a]), np.ones(1000), ["a", "b"], False, True)
+
+
+def test_a_saved_flow_reloads_with_its_pretransform(tmp_path) -> None:
+    """Train job -> architecture record -> load_density: the record carries the pre-transform,
+    so the loaded density is the trained one (float32 weights, float64 evaluation)."""
+    from innfer_lib.core.io import write_yaml
+    from innfer_lib.density.models import learned_architecture, load_density
+
+    record = record_of("both")
+    parameters = {
+        "density": {
+            "X_columns": ["a", "b"],
+            "Y_columns": ["m"],
+            "pretransform": record,
+            "standardisation": {
+                "a": {"mean": 1.0, "std": 2.0},
+                "b": {"mean": 0.0, "std": 1.0},
+                "m": {"mean": 0.0, "std": 1.0},
+            },
+        }
+    }
+    flow = ConditionalFlow(2, 1, ARCH, pretransform=record)
+    rng = np.random.default_rng(4)
+    flow.set_weights([v + rng.normal(0, 0.1, v.shape) for v in flow.get_weights()])
+    flow.save(str(tmp_path / "weights.npz"))
+    write_yaml(tmp_path / "architecture.yaml", learned_architecture(ARCH, parameters))
+    density = load_density(tmp_path / "architecture.yaml", parameters)
+    x = rng.normal(size=(50, 2))
+    expected = flow.log_prob((x - [1.0, 0.0]) / [2.0, 1.0], np.full((50, 1), 0.5)).numpy()
+    got = density.log_prob(tf.constant(x), {"m": 0.5}).numpy() + np.log(2.0)
+    np.testing.assert_allclose(got, expected, rtol=1e-5, atol=1e-5)
