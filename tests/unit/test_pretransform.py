@@ -230,3 +230,14 @@ def test_a_saved_flow_reloads_with_its_pretransform(tmp_path) -> None:
     expected = flow.log_prob((x - [1.0, 0.0]) / [2.0, 1.0], np.full((50, 1), 0.5)).numpy()
     got = density.log_prob(tf.constant(x), {"m": 0.5}).numpy() + np.log(2.0)
     np.testing.assert_allclose(got, expected, rtol=1e-5, atol=1e-5)
+
+
+def test_whitening_of_uncorrelated_columns_does_not_rotate_them() -> None:
+    """Symmetric (ZCA) whitening: independent inputs keep one variable per column. PCA's
+    rotation onto nearly degenerate principal axes would mix them arbitrarily."""
+    rng = np.random.default_rng(6)
+    x = np.column_stack([rng.exponential(1.0, 20_000), rng.uniform(0, 3, 20_000)])
+    x = (x - x.mean(axis=0)) / x.std(axis=0)
+    record = fit_pretransform(x, np.ones(len(x)), ["a", "b"], False, True)
+    matrix = np.asarray(record["pca_whitening"]["matrix"])
+    np.testing.assert_allclose(matrix, np.eye(2), atol=0.03)

@@ -17,8 +17,10 @@ The maps act on standardised X, in this order:
   of the monotone PCHIP interpolant and linear tails beyond the end knots. INNFER's histogram
   CDF with PCHIP inverse on a grid was only approximately invertible; this spline has an exact
   inverse and derivative.
-* **PCA whitening**: y = M (x − m) with M = Λ^(-1/2) Vᵀ from the weighted covariance of the
-  (Gaussianised) training events with positive weight; log|det| = −½ Σ log λ.
+* **PCA whitening**: y = M (x − m) with the symmetric (ZCA) whitening M = V Λ^(-1/2) Vᵀ of the
+  weighted covariance V Λ Vᵀ of the (Gaussianised) training events with positive weight;
+  log|det| = −½ Σ log λ. INNFER's PCA whitening, Λ^(-1/2) Vᵀ, also rotates onto the principal
+  axes (see `fit_pca_whitening`).
 
 This module fits the maps with NumPy and SciPy; it does not import TensorFlow.
 """
@@ -120,7 +122,7 @@ def gaussianise_approximately(x: np.ndarray, spline: dict[str, list[float]]) -> 
 
 
 def fit_pca_whitening(x: np.ndarray, w: np.ndarray, columns: Sequence[str]) -> dict[str, Any]:
-    """Whitening matrix M = Λ^(-1/2) Vᵀ, its inverse and log|det M| from the weighted covariance.
+    """Whitening matrix M = V Λ^(-1/2) Vᵀ, its inverse and log|det M| from the weighted covariance.
 
     Raises:
         DataError: The covariance is singular (collinear columns), naming the columns.
@@ -137,8 +139,14 @@ def fit_pca_whitening(x: np.ndarray, w: np.ndarray, columns: Sequence[str]) -> d
             f"singular (eigenvalues {eigenvalues.tolist()}); some inputs are linear combinations "
             "of the others"
         )
-    matrix = vectors.T / np.sqrt(eigenvalues)[:, None]
-    inverse = vectors * np.sqrt(eigenvalues)[None, :]
+    # Symmetric (ZCA) whitening, M = V Λ^(-1/2) Vᵀ: of all matrices that whiten, the one
+    # closest to the identity. PCA's own, Λ^(-1/2) Vᵀ, also rotates onto the principal axes;
+    # for inputs that are already uncorrelated the eigenvalues are nearly degenerate, the axes
+    # arbitrary, and the rotation mixes independent, hard-edged variables into every
+    # coordinate. On Dim5 that made the flow's test loss 2.49 instead of 2.16 without whitening
+    # and the closure χ² 21.7/9; with ZCA each whitened column stays its own variable.
+    matrix = (vectors / np.sqrt(eigenvalues)[None, :]) @ vectors.T
+    inverse = (vectors * np.sqrt(eigenvalues)[None, :]) @ vectors.T
     return {
         "mean": mean.tolist(),
         "matrix": matrix.tolist(),
