@@ -6,9 +6,8 @@ from innfer_lib.core.analysis import load_analysis
 from innfer_lib.core.io import read_yaml, write_parquet
 from innfer_lib.core.seeds import stable_seed
 from innfer_lib.data.nuisance_variations import stack_variations, variation_point
-from innfer_lib.data.schema import WEIGHT
-from innfer_lib.density.asimov_job import process_model
-from innfer_lib.density.sampling import asimov_event_count_from_options, batch_seed, make_asimov
+from innfer_lib.density.asimov_job import asimov_at, process_model
+from innfer_lib.density.sampling import batch_seed
 
 
 def main(smk):
@@ -20,16 +19,8 @@ def main(smk):
     samples = {}
     for tag, values in smk.params.variations.items():
         point = variation_point(analysis.defaults, values)
-        n = asimov_event_count_from_options(parameters, point, options)
         seed = batch_seed(smk.params.seed, *stable_seed(w.model, w.category, "variation", tag))
-        samples[tag] = make_asimov(density, parameters, point, n, seed, options["batch_size"])
-        LOG.info(
-            "%s: %d of %d sampled events inside the training range, yield %.3f",
-            tag,
-            len(samples[tag]),
-            n,
-            samples[tag][WEIGHT].sum(),
-        )
+        samples[tag] = asimov_at(density, parameters, point, options, seed, tag, LOG)
     write_parquet(smk.output[0], stack_variations(samples))
 
 
