@@ -57,6 +57,17 @@ def job_counts(output: str) -> dict[str, int]:
     return counts
 
 
+#: The small flow of the workflow integration tests: trains in seconds, yet learns enough that
+#: its fits and plots are meaningful. Each test adds its own `epochs` and options.
+SMALL_FLOW = {
+    "num_coupling_layers": 2,
+    "affine_units_per_dense_layer": 16,
+    "spline_units_per_dense_layer": 16,
+    "spline_bins": 8,
+    "batch_size": 512,
+}
+
+
 def dry_run(
     snakemake, tmp_path, base_config: str = "config/config.yaml", targets=(), **config
 ) -> dict[str, int]:

@@ -13,7 +13,7 @@ VALS = [3, 6]  # 172.5 (validation only: dropped from training) and 174.0 (also 
 
 @pytest.fixture(scope="module")
 def run(tmp_path_factory):
-    from tests.conftest import run_snakemake
+    from tests.conftest import SMALL_FLOW, run_snakemake
 
     tmp = tmp_path_factory.mktemp("e2e")
     cfg = tmp / "config.yaml"
@@ -24,12 +24,8 @@ def run(tmp_path_factory):
                 "benchmark": {"name": "Dim1Gaussian", "events": 20_000},
                 "validation_indices": VALS,
                 "density_architecture_overrides": {
-                    "num_coupling_layers": 2,
-                    "affine_units_per_dense_layer": 16,
-                    "spline_units_per_dense_layer": 16,
-                    "spline_bins": 8,
+                    **SMALL_FLOW,
                     "epochs": 3,
-                    "batch_size": 512,
                 },
             }
         )

@@ -21,7 +21,7 @@ PVALUES = {"toys": 8, "toys_per_job": 4, "families": ["histogram", "multidim"], 
 
 @pytest.fixture(scope="module")
 def run(tmp_path_factory):
-    from tests.conftest import run_snakemake
+    from tests.conftest import SMALL_FLOW, run_snakemake
 
     tmp = tmp_path_factory.mktemp("metrics")
     cfg = tmp / "config.yaml"
@@ -31,12 +31,8 @@ def run(tmp_path_factory):
                 "results_dir": str(tmp / "results"),
                 "benchmark": {"name": "Dim1Gaussian", "events": 20_000},
                 "density_architecture_overrides": {
-                    "num_coupling_layers": 2,
-                    "affine_units_per_dense_layer": 16,
-                    "spline_units_per_dense_layer": 16,
-                    "spline_bins": 8,
+                    **SMALL_FLOW,
                     "epochs": 1,
-                    "batch_size": 512,
                     "save_model_per_epoch": True,
                 },
                 "density_performance_metrics": METRICS,

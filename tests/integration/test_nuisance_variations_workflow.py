@@ -48,7 +48,7 @@ def values_of(tag: str) -> dict[str, float]:
 
 @pytest.fixture(scope="module")
 def run(tmp_path_factory):
-    from tests.conftest import run_snakemake
+    from tests.conftest import SMALL_FLOW, run_snakemake
 
     tmp = tmp_path_factory.mktemp("variations")
     inputs = tmp / "inputs"
@@ -73,12 +73,8 @@ def run(tmp_path_factory):
                 "analysis": str(analysis),
                 "nuisance_variations": {"double": True},
                 "density_architecture_overrides": {
-                    "num_coupling_layers": 2,
-                    "affine_units_per_dense_layer": 16,
-                    "spline_units_per_dense_layer": 16,
-                    "spline_bins": 8,
+                    **SMALL_FLOW,
                     "epochs": 1,
-                    "batch_size": 512,
                 },
             }
         )
