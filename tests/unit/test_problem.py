@@ -400,3 +400,14 @@ def test_a_per_process_fit_reads_its_process_and_holds_other_parameters(files, r
     assert frozen.fixed == {"nu": 0.5, "Y1": 172.0}
     with pytest.raises(ConfigError, match="'Nope'"):
         build_problem(analysis, VAL, files["inputs"], _options(processes=["Nope"]))
+
+
+def test_constraints_off_removes_exactly_the_gaussian_term(files):
+    """−ln L with and without the nu constraint differ by ½(nu − nu_truth)² (INNFER's
+    --no-constraint), and only there."""
+    analysis = _analysis(binned=False)
+    on = build_problem(analysis, VAL, files["inputs"], _options())
+    off = build_problem(analysis, VAL, files["inputs"], _options(constraints=False))
+    for nu, term in [(0.5, 0.0), (1.5, 0.5), (-0.5, 0.5)]:
+        theta = [173.0, 1.0, nu]  # Y1, mu_Gaussian, nu
+        assert on.likelihood(theta) - off.likelihood(theta) == pytest.approx(term, abs=1e-9)
