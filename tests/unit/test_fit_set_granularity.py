@@ -249,6 +249,13 @@ def test_a_per_process_fit_floats_its_own_shape_and_rate_parameters(top_mass):
     assert processes_frozen(top_mass, ["wjets", "ttbar"]) == processes_frozen(top_mass, None) == []
     fits = expand_fit_sets({"t": {"processes": ["ttbar"], "freeze": "all-but-one"}}, top_mass)
     assert sorted(all_but_one_families(fits)["t"]) == ["mtop", "mu_ttbar"]
+    # W+jets has neither a POI nor a rate parameter: nothing to loop over but its nuisances
+    err = _error({"w": {"processes": ["wjets"], "freeze": "all-but-one"}}, top_mass)
+    assert err.problem.path == ("fits", "w", "freeze") and "loop_over_nuisances" in str(err)
+    looped = {"processes": ["wjets"], "freeze": "all-but-one",
+              "all_but_one": {"loop_over_nuisances": True}}  # fmt: skip
+    assert sorted(all_but_one_families(expand_fit_sets({"w": looped}, top_mass))["w"]) == [
+        "isr", "jes"]  # fmt: skip
 
 
 @pytest.mark.parametrize(

@@ -309,8 +309,16 @@ def expand_fit_sets(
         loop = _all_but_one_options(name, filled)
         if filled.get("freeze") == ALL_BUT_ONE:
             own = process_fit_parameters(analysis, filled.get("processes"))
-            looped = all_but_one_columns(analysis, loop["loop_over_nuisances"])
-            for p in (q for q in looped if q in own):
+            looped = [
+                q for q in all_but_one_columns(analysis, loop["loop_over_nuisances"]) if q in own
+            ]
+            if not looped:
+                raise ConfigKeyError(
+                    ("fits", name, "freeze"),
+                    f"{ALL_BUT_ONE} floats the POIs and rate parameters among {own} one at a "
+                    "time, and there are none; set all_but_one: {loop_over_nuisances: true}",
+                )
+            for p in looped:
                 out[f"{name}_floating_only_{p}"] = {
                     **filled,
                     "freeze": f"all-but-{p}",
