@@ -30,8 +30,12 @@ from innfer_lib.core.fit_sets import (
     BINNED_LIKELIHOODS,
     RESAMPLED,
     RESAMPLED_SPLIT,
+    SCAN_FROM_INPUT,
     all_but_one_families,
     expand_fit_sets,
+    fit_set_vals,
+    processes_frozen,
+    scan_values_count,
     summary_sets,
 )
 from innfer_lib.core.paths import (
@@ -312,7 +316,9 @@ def here(pattern, wildcards, **more):
     return fill(pattern, **{**dict(wildcards.items()), **more})
 
 
-def per_model_inputs(kind, pattern, categories=CATEGORIES, key=(), **wildcards):
+def per_model_inputs(
+    kind, pattern, categories=CATEGORIES, key=(), processes=PROCESSES, **wildcards
+):
     """Named inputs `input_key(kind, process, category, *key)` of every process in `categories`.
 
     Each is `pattern` filled with that process and category and `wildcards`; the scripts look
@@ -323,7 +329,7 @@ def per_model_inputs(kind, pattern, categories=CATEGORIES, key=(), **wildcards):
         input_key(kind, process, category, *key): fill(
             pattern, model=process, category=category, **wildcards
         )
-        for process in PROCESSES
+        for process in processes
         for category in categories
     }
 
@@ -582,30 +588,31 @@ def job_ratio_inputs(wildcards):
     return ratio_inputs(wildcards.model, wildcards.category)
 
 
-def model_inputs(densities, vals):
+def model_inputs(densities, vals, processes=PROCESSES):
     """Named inputs `<kind>__<process>__<category>[__<val|density>]` of fits and plots.
 
-    Per process and category: parameters.yaml, the validation events of each point, and
-    each density model (architecture record, plus weights for a trained flow or an ensemble
-    member, the latter keyed by its density).
+    Per process (of `processes`, default all) and category: parameters.yaml, the validation
+    events of each point, and each density model (architecture record, plus weights for a
+    trained flow or an ensemble member, the latter keyed by its density).
     """
-    inputs = per_model_inputs("parameters", PATHS.parameters)
+    per_model = functools.partial(per_model_inputs, processes=processes)
+    inputs = per_model("parameters", PATHS.parameters)
     for val in vals:
-        inputs |= per_model_inputs("validation", PATHS.validation, key=[val], val=val)
+        inputs |= per_model("validation", PATHS.validation, key=[val], val=val)
     for density in densities:
-        inputs |= per_model_inputs(
+        inputs |= per_model(
             "architecture", PATHS.density_architecture, key=[density], density=density
         )
     if LEARNED in densities:
-        inputs |= per_model_inputs("weights", PATHS.flow_weights)
-        for process in PROCESSES:
+        inputs |= per_model("weights", PATHS.flow_weights)
+        for process in processes:
             for category in CATEGORIES:
                 inputs |= ratio_inputs(process, category)
     for member in (d for d in densities if d in ENSEMBLE_MEMBERS):
-        inputs |= per_model_inputs(
+        inputs |= per_model(
             "weights", PATHS.member_weights, key=[member], density=member
         )
-        for process in PROCESSES:
+        for process in processes:
             for category in CATEGORIES:
                 inputs |= ratio_inputs(process, category, member)
     return inputs
@@ -1077,11 +1084,10 @@ def evaluation_plots():
 
 def fit_vals(fit):
     """Validation points a fit set fits: a data fit has one (the defaults are its truth);
-    sim, Asimov and pseudo-data (`resampled`) fits every point of `validation_indices`.
+    sim, Asimov and pseudo-data (`resampled`) fits its own `validation_points`, else every
+    point of `validation_indices`.
     """
-    if FITS[fit]["data_type"] == "data":
-        return [ANALYSIS.default_index]
-    return VAL_FIT
+    return fit_set_vals(FITS[fit], VAL_FIT, ANALYSIS.default_index)
 
 
 @functools.cache
@@ -1092,12 +1098,15 @@ def free_parameters(fit):
     approximate-uncertainty job ask for the same few fit sets.
     """
     frozen = frozen_parameters(FITS[fit]["freeze"], ANALYSIS)
+    frozen += processes_frozen(ANALYSIS, FITS[fit]["processes"])
     return tuple(p for p in ANALYSIS.fit_parameters if p not in frozen)
 
 
 def fit_inputs(wildcards):
-    """Inputs of one fit: one validation point, one density source, and its events."""
-    inputs = model_inputs([wildcards.density], [wildcards.val])
+    """Inputs of one fit: one validation point, one density source, and its events (of the
+    fit set's `processes` only, when it fits some alone)."""
+    processes = FITS[wildcards.fit]["processes"] or PROCESSES
+    inputs = model_inputs([wildcards.density], [wildcards.val], processes)
     data_type = FITS[wildcards.fit]["data_type"]
     if data_type == "data":
         for category in CATEGORIES:
@@ -1110,7 +1119,9 @@ def fit_inputs(wildcards):
                 PATHS.resampled_data, category=category, val=wildcards.val
             )
     if data_type == "asimov":
-        inputs |= per_model_inputs("asimov", PATHS.asimov, val=wildcards.val)
+        inputs |= per_model_inputs(
+            "asimov", PATHS.asimov, processes=processes, val=wildcards.val
+        )
     return inputs
 
 
@@ -1157,9 +1168,20 @@ def scan_points_input(wildcards):
 
 
 def scan_point_inputs(wildcards):
-    """Every point of a 1-D scan."""
-    n_points = FITS[wildcards.fit]["scan_points"]["n_points"]
+    """Every point of a 1-D scan (one per given value with `scan_points: {from: input}`)."""
+    n_points = scan_values_count(FITS[wildcards.fit], wildcards.parameter)
     return [here(PATHS.scan_point, wildcards, index=i) for i in range(n_points)]
+
+
+def scan_points_file_input(wildcards):
+    """The analyst's scan-points file, if the fit set names one: an edit reruns the job."""
+    path = FITS[wildcards.fit]["scan_points"].get("file")
+    return {"values_file": path} if path else {}
+
+
+def scan_input_values(wildcards):
+    """The checked values of one parameter of a `from: input` scan, as the DAG counted them."""
+    return FITS[wildcards.fit]["scan_points"]["values"][wildcards.parameter]
 
 
 def scan_2d_point_inputs(wildcards):
@@ -1198,14 +1220,27 @@ PROBLEM_KEYS = (
     "scale_to_eff_events",
     "freeze",
     "constraints",
+    "processes",
     "minimiser",
 )
+
+
+# Problem options at the value that changes nothing are left out of the params, so adding an
+# option to the schema does not rerun every fit of an existing results directory.
+NEUTRAL_PROBLEM_OPTIONS = {"constraints": True, "processes": None}
 
 
 def fit_params(wildcards):
     """The problem-defining options of the job's fit set."""
     fit = FITS[wildcards.fit]
-    return {key: fit[key] for key in PROBLEM_KEYS if key in fit}
+    return {
+        key: fit[key]
+        for key in PROBLEM_KEYS
+        if key in fit
+        and not (
+            key in NEUTRAL_PROBLEM_OPTIONS and fit[key] == NEUTRAL_PROBLEM_OPTIONS[key]
+        )
+    }
 
 
 def fit_option(key):
@@ -1291,7 +1326,8 @@ def summary_vals(name):
     if not common:
         raise config_error(
             ("summaries", name, "fits"),
-            f"its fit sets {entries} share no validation point (validation_indices: {VAL_FIT})",
+            f"its fit sets {entries} share no validation point (their validation_points, "
+            f"else validation_indices: {VAL_FIT})",
         )
     return common
 

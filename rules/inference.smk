@@ -191,6 +191,27 @@ use rule scan_points_from_hessian as scan_points_from_approximate with:
         log_path("scan_points_from_approximate", "fit", "density", "val", "parameter"),
 
 
+rule scan_points_from_input:
+    """The analyst's scan values of one parameter (INNFER's ScanPointsFromInput)."""
+    input:
+        unpack(parameters_inputs),
+        unpack(scan_points_file_input),
+        best_fit=PATHS.best_fit,
+    output:
+        PATHS.scan_points(SCAN_FROM_INPUT),
+    log:
+        log_path("scan_points_from_input", "fit", "density", "val", "parameter"),
+    conda:
+        "../envs/fit.yaml"
+    resources:
+        **resources(mem_mb=1000, runtime=5),
+    params:
+        analysis=ANALYSIS_FRAME,
+        values=scan_input_values,
+    script:
+        "../scripts/scan_points_from_input.py"
+
+
 rule scan:
     """One profiled fit with the scanned parameter(s) fixed at one grid point."""
     input:
@@ -315,7 +336,7 @@ rule scan_2d_collect:
 
 
 rule likelihood_debug:
-    """NLL and gradient at the truth, the defaults and the best fit."""
+    """NLL and gradient at the truth, the defaults, the best fit and the given points."""
     input:
         unpack(fit_at_best_fit_inputs),
     output:
@@ -328,6 +349,7 @@ rule likelihood_debug:
         **FIT_RESOURCES,
     params:
         **FIT_JOB_PARAMS,
+        points=fit_option("debug_points"),
     script:
         "../scripts/likelihood_debug.py"
 

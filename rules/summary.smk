@@ -23,6 +23,7 @@ rule fit_result:
     params:
         analysis=ANALYSIS_FOR_FITS,
         source=fit_option("summary_from"),
+        constrained=fit_constrained_parameters,
     script:
         "../scripts/fit_result.py"
 

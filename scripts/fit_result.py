@@ -19,7 +19,7 @@ def main(smk):
         intervals,
         truth,
         smk.params.source,
-        constrained=analysis.nuisance_constraints,
+        constrained=list(smk.params.constrained),
         valid_from=records,
     )
     LOG.info("%s result: %s", smk.params.source, result)

@@ -5,7 +5,7 @@ start_job(snakemake)  # noqa: F821  first: what the imports below print goes to 
 import numpy as np
 
 from innfer_lib.core.io import write_yaml
-from innfer_lib.inference.debug import likelihood_debug
+from innfer_lib.inference.debug import debug_hypotheses, likelihood_debug
 from innfer_lib.inference.fit_job import fit_job
 
 
@@ -20,9 +20,13 @@ def main(smk):
         )
         return value, grad
 
-    points = [job.problem.truth, job.analysis.defaults, best]
-    rows = likelihood_debug(nll, points, columns=columns)
-    for label, row in zip(("truth", "defaults", "best fit"), rows, strict=True):
+    labelled = debug_hypotheses(
+        job.problem.truth, job.analysis.defaults, best, list(smk.params.points)
+    )
+    rows = likelihood_debug(
+        nll, list(labelled.values()), defaults=job.analysis.defaults, columns=columns
+    )
+    for label, row in zip(labelled, rows, strict=True):
         row["point"] = label
         LOG.info("%s: %s", label, row)
     write_yaml(smk.output[0], {"columns": columns, "rows": rows})

@@ -369,3 +369,45 @@ def test_binned_extended_likelihood_is_finite_and_fits(files):
     )
     assert result["valid"]
     assert 171.0 <= result["best_fit"][0] <= 174.0
+
+
+# --- per-process fits ----------------------------------------------------------------------------
+def _with_other_process():
+    """The analysis with a second process, "Other", whose files this fit never reads."""
+    analysis = _analysis(binned=False)
+    raw = dict(analysis.raw)
+    raw["models"] = {**raw["models"], "Other": {"density_models": [{"parameters": [],
+                     "file": "base"}], "yields": [{"file": "base"}]}}  # fmt: skip
+    raw["validation"] = {**raw["validation"], "files": {**raw["validation"]["files"],
+                         "Other": [{"file": "base"}]}}  # fmt: skip
+    return load_analysis(raw)
+
+
+def test_a_per_process_fit_reads_its_process_and_holds_other_parameters(files, recorded):
+    analysis = _with_other_process()
+    with pytest.raises(ConfigError, match="no files for process 'Other'"):
+        build_problem(analysis, VAL, files["inputs"], _options())
+    problem = build_problem(analysis, VAL, files["inputs"], _options(processes=[PROCESS]))
+    [category] = problem.likelihood.categories
+    assert [p.name for p in category.processes] == [PROCESS]
+    assert problem.info["processes"] == [PROCESS] and problem.info["categories"][CATEGORY][
+        "events"] == 400  # fmt: skip
+    # Y1 (shape) and mu_Gaussian (rate) float; nu changes only the yield (lnN): held at truth
+    assert problem.fixed == {"nu": 0.5}
+    frozen = build_problem(
+        analysis, VAL, files["inputs"], _options(processes=[PROCESS], freeze={"Y1": 172.0})
+    )
+    assert frozen.fixed == {"nu": 0.5, "Y1": 172.0}
+    with pytest.raises(ConfigError, match="'Nope'"):
+        build_problem(analysis, VAL, files["inputs"], _options(processes=["Nope"]))
+
+
+def test_constraints_off_removes_exactly_the_gaussian_term(files):
+    """−ln L with and without the nu constraint differ by ½(nu − nu_truth)² (INNFER's
+    --no-constraint), and only there."""
+    analysis = _analysis(binned=False)
+    on = build_problem(analysis, VAL, files["inputs"], _options())
+    off = build_problem(analysis, VAL, files["inputs"], _options(constraints=False))
+    for nu, term in [(0.5, 0.0), (1.5, 0.5), (-0.5, 0.5)]:
+        theta = [173.0, 1.0, nu]  # Y1, mu_Gaussian, nu
+        assert on.likelihood(theta) - off.likelihood(theta) == pytest.approx(term, abs=1e-9)

@@ -471,6 +471,64 @@ CASES = [
         ("fits.mine.split", "data_type: resampled", "'val'", "not 'full'"),
         {"fits": {"mine": {"data_type": "resampled", "split": "full"}}},
     ),
+    # --- fit-set granularity (issue 19)
+    Case(
+        "fit-set-validation-point-out-of-range",
+        ("fits.mine.validation_points", "9 is not a validation point", "0..8"),
+        {"fits": {"mine": {"validation_points": [0, 9]}}},
+    ),
+    Case(
+        "scan-points-file-missing",
+        ("fits.mine.scan_points.file", "does/not/exist.yaml", "no such scan-points file"),
+        {
+            "fits": {
+                "mine": {
+                    "scan": "pois",
+                    "scan_points": {"from": "input", "file": "does/not/exist.yaml"},
+                }
+            }
+        },  # fmt: skip
+    ),
+    Case(
+        # a YAML mapping, but of other keys than the scanned parameters
+        "scan-points-file-wrong-keys",
+        ("fits.mine.scan_points.file", "config/config.yaml", "is not scanned", "['Y1']"),
+        {
+            "fits": {
+                "mine": {
+                    "scan": "pois",
+                    "scan_points": {"from": "input", "file": "config/config.yaml"},
+                }
+            }
+        },  # fmt: skip
+    ),
+    Case(
+        "scan-points-values-unsorted",
+        ("fits.mine.scan_points.values", "Y1", "strictly ascending"),
+        {
+            "fits": {
+                "mine": {
+                    "scan": "pois",
+                    "scan_points": {"from": "input", "values": {"Y1": [173.0, 172.0]}},
+                }
+            }
+        },  # fmt: skip
+    ),
+    Case(
+        "all-but-one-options-without-the-freeze",
+        ("fits.mine.all_but_one", "freeze: all-but-one"),
+        {"fits": {"mine": {"all_but_one": {"loop_over_nuisances": True}}}},
+    ),
+    Case(
+        "debug-point-unknown-parameter",
+        ("fits.mine.debug_points[0]", "'Y2'"),
+        {"fits": {"mine": {"likelihood_debug": True, "debug_points": [{"Y2": 1.0}]}}},
+    ),
+    Case(
+        "per-process-fit-unknown-process",
+        ("fits.mine.processes", "'Gausian'", "did you mean 'Gaussian'"),
+        {"fits": {"mine": {"processes": ["Gausian"]}}},
+    ),
     # --- simulation-to-data normalisation
     Case(
         "sim-to-data-typo",

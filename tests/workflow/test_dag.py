@@ -605,3 +605,57 @@ def test_a_member_fit_reads_that_member_of_every_flow(snakemake, tmp_path):
     assert counts["train_density_member"] == 4
     assert counts["train_regression"] == 4
     assert counts["initial_fit"] == 1
+
+
+def test_fit_set_granularity_options_select_their_jobs(snakemake, tmp_path):
+    """Own validation points, constraints off, the all-but-one loop, scan values from a file
+    and debug points (VaryingYield: Y1 and mu_Gaussian, points 0 and 4)."""
+    points = tmp_path / "scan.csv"
+    points.write_text("Y1\n0.5\n1.0\n1.5\n")
+    fits = {
+        "closure": {},
+        "nominal": {
+            "data_type": "asimov",
+            "validation_points": [0],
+            "scan": "pois",
+            "scan_points": {"from": "input", "file": str(points)},
+        },
+        "unconstrained": {"constraints": False},
+        "debugged": {"likelihood_debug": True, "debug_points": [{"Y1": 1.0}]},
+        "each": {"freeze": "all-but-one"},
+    }
+    counts = dry_run(
+        snakemake,
+        tmp_path,
+        benchmark={"name": "Dim1GaussianWithExpBkgVaryingYield", "events": 1000},
+        validation_indices=[0, 4],
+        evaluation=False,
+        fits=fits,
+    )
+    # x 2 densities: closure, unconstrained, debugged 2 points each, nominal 1, each 2 x 2
+    assert counts["initial_fit"] == 2 * (3 * 2 + 1 + 2 * 2)
+    # three given values of Y1, at the one point of `nominal`
+    assert counts["scan_points_from_input"] == 2 and counts["scan"] == 3 * 2
+    assert "scan_points_from_hessian" not in counts
+    assert counts["likelihood_debug"] == 2 * 2
+    # one summary per fit set and the all-but-one family; per point only where it fits
+    assert counts["summary"] == 5 and counts["summary_per_val"] == 2 + 1 + 2 + 2 + 2
+    assert counts["summary_all_but_one_collect"] == 2 * 2
+
+
+@pytest.mark.parametrize(("loop", "sets"), [(False, 2), (True, 6)])
+def test_top_mass_all_but_one_loops_over_pois_and_rates_unless_asked(
+    snakemake, tmp_path, loop, sets
+):
+    """mtop and mu_ttbar by default; with loop_over_nuisances also jes, isr, lumi, wjets_norm."""
+    each = {"freeze": "all-but-one"}
+    if loop:
+        each["all_but_one"] = {"loop_over_nuisances": True}
+    counts = dry_run(
+        snakemake,
+        tmp_path,
+        base_config=TOP_MASS_WORKFLOW,
+        targets=["fits"],
+        fits={"closure": {}, "each": each},
+    )
+    assert counts["initial_fit"] == 10 + 10 * sets  # 10 validation points

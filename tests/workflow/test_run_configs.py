@@ -16,7 +16,8 @@ INPUTS = ("ttbar", "wjets", "st", "data", "gaussian")
 #: The run-book's fit steps (innfer_boosted_top_mass_runbook.md), as fit-set options.
 RUNBOOK_FITS = {
     "runbook": {"hessian": "parallel", "covariance": "dmatrix", "scan": "pois"},
-    "all_but_one": {"freeze": "all-but-one"},
+    # --freeze all-but-one --loop-over-nuisances --loop-over-rates --loop-over-lnN
+    "all_but_one": {"freeze": "all-but-one", "all_but_one": {"loop_over_nuisances": True}},
 }
 #: INNFER run-book step -> rule here, for the steps the converted config schedules.
 RUNBOOK_STEPS = {

@@ -10,13 +10,15 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from innfer_lib.core.analysis import Analysis
+from innfer_lib.core.analysis import Analysis, rate_parameter
 from innfer_lib.core.config_files import (
     ConfigKeyError,
     fill_defaults,
     unknown_name_message,
     workflow_entry_properties,
 )
+from innfer_lib.core.errors import ConfigError
+from innfer_lib.inference.scan_input import check_scan_values, read_scan_points
 
 ALL_BUT_ONE = "all-but-one"
 #: Key marking the fit sets `freeze: all-but-one` expanded into, with the name they came from.
@@ -79,10 +81,210 @@ def _check_scan_ranges(name: str, filled: Mapping[str, Any]) -> None:
             raise ConfigKeyError(path, f"needs low < high, got [{low}, {high}]")
 
 
+#: `scan_points.from` value that takes the analyst's values (INNFER's ScanPointsFromInput).
+SCAN_FROM_INPUT = "input"
+#: Defaults of the σ-step grid, applied here (the schema leaves them null) so that setting them
+#: with `from: input`, which does not use them, can be refused by name.
+SCAN_GRID_DEFAULTS = {"n_points": 21, "sigma_step": 0.25}
+
+
+def _resolve_scan_points(name: str, filled: dict[str, Any]) -> None:
+    """Fill `scan_points` so the DAG knows each scan's values count.
+
+    With `from: input` the values come inline (`values`) or from a file (`file`), are checked
+    now (a bad file fails before any job runs) and stored under `values`; the σ-step keys do
+    not apply and are refused. Otherwise `file` and `values` are refused and the σ-step
+    defaults filled.
+    """
+    options = dict(filled["scan_points"])
+    path = ("fits", name, "scan_points")
+    scanned = filled.get("scan") or []
+    if options["from"] == SCAN_FROM_INPUT:
+        for key in (*SCAN_GRID_DEFAULTS, "range"):
+            if options.get(key):
+                raise ConfigKeyError(
+                    (*path, key),
+                    f"not used with from: {SCAN_FROM_INPUT} (the values are given); leave it out",
+                )
+        given = [k for k in ("file", "values") if options.get(k) is not None]
+        if len(given) != 1:
+            raise ConfigKeyError(
+                path,
+                f"from: {SCAN_FROM_INPUT} needs exactly one of `file` (a YAML or CSV of the "
+                f"values per scanned parameter) or `values`, got {given or 'neither'}",
+            )
+        if not scanned:
+            raise ConfigKeyError(path, f"from: {SCAN_FROM_INPUT} needs `scan` (a list or 'pois')")
+        try:
+            if options.get("file") is not None:
+                options["values"] = read_scan_points(options["file"], scanned)
+            else:
+                options["values"] = check_scan_values(options["values"], scanned, "values")
+        except ConfigError as err:
+            raise ConfigKeyError((*path, given[0]), str(err)) from None
+    else:
+        for key in ("file", "values"):
+            if options.pop(key, None) is not None:
+                raise ConfigKeyError(
+                    (*path, key), f"only used with from: {SCAN_FROM_INPUT}, not '{options['from']}'"
+                )
+        for key, default in SCAN_GRID_DEFAULTS.items():
+            if options.get(key) is None:
+                options[key] = default
+    filled["scan_points"] = options
+
+
+def scan_values_count(options: Mapping[str, Any], parameter: str) -> int:
+    """How many scan jobs one scanned parameter of a filled fit set gets."""
+    scan_points = options["scan_points"]
+    if scan_points["from"] == SCAN_FROM_INPUT:
+        return len(scan_points["values"][parameter])
+    return int(scan_points["n_points"])
+
+
+def _check_validation_points(name: str, filled: Mapping[str, Any], n_points: int) -> None:
+    """A fit set's own points are validation points; a data fit has only the default one."""
+    points = filled.get("validation_points")
+    if points is None:
+        return
+    path = ("fits", name, "validation_points")
+    if filled["data_type"] == "data":
+        raise ConfigKeyError(
+            path,
+            "data_type: data is fitted once, at the default point (the defaults are its "
+            "truth); leave validation_points out",
+        )
+    for index in points:
+        if not 0 <= index < n_points:
+            raise ConfigKeyError(
+                path,
+                f"{index} is not a validation point; the analysis's validation.loop has "
+                f"{n_points} (indices 0..{n_points - 1})",
+            )
+
+
+def fit_set_vals(
+    options: Mapping[str, Any], workflow_vals: Sequence[int], default_index: int
+) -> list[int]:
+    """The validation points a filled fit set fits.
+
+    A data fit has one (the defaults are its truth); a fit set's own `validation_points` (the
+    run-book fits Asimov at one point) replace the workflow's `validation_indices`; otherwise
+    every point of the workflow.
+    """
+    if options["data_type"] == "data":
+        return [default_index]
+    own = options.get("validation_points")
+    return list(own) if own is not None else list(workflow_vals)
+
+
+def _check_debug_points(name: str, filled: Mapping[str, Any], analysis: Analysis) -> None:
+    """Debug points name fit parameters, and are only evaluated by the debug step."""
+    points = filled.get("debug_points") or []
+    path = ("fits", name, "debug_points")
+    if points and not filled["likelihood_debug"]:
+        raise ConfigKeyError(path, "evaluated by the debug step: set likelihood_debug: true")
+    for i, point in enumerate(points):
+        for p in point:
+            if p not in analysis.fit_parameters:
+                raise ConfigKeyError(
+                    (*path, i), unknown_name_message(p, "parameter", analysis.fit_parameters)
+                )
+
+
+#: Data types whose events hold every process (observed data, pseudo-data drawn from all of
+#: them): a fit of some processes alone cannot be told which events are theirs.
+ALL_PROCESS_DATA = ("data", RESAMPLED)
+
+
+def process_fit_parameters(analysis: Analysis, processes: Sequence[str] | None) -> list[str]:
+    """The parameters a fit of `processes` alone floats (every one when `processes` is None).
+
+    Each process's own: the shape parameters of its density and ratio models and its rate
+    parameter, if the analysis gives it one. Its events are weighted to its yield at the
+    truth, so with an extended likelihood the rate closes like a shape parameter, and a
+    point that varies the rate is not fitted with the wrong normalisation held fixed.
+    INNFER's per-model files dropped rate and lnN parameters unless --include-per-model-rate
+    / -lnN; here yield-only (lnN) nuisances are held at the truth: with a single process they
+    are degenerate with its rate, or without one measure only their constraint. The rest
+    of the analysis's parameters do not enter the likelihood and are held at the truth too.
+    """
+    if processes is None or set(processes) >= set(analysis.processes):
+        return list(analysis.fit_parameters)
+    own = {p for process in processes for p in analysis.process_parameters(process)}
+    return [p for p in analysis.fit_parameters if p in own]
+
+
+def processes_frozen(analysis: Analysis, processes: Sequence[str] | None) -> list[str]:
+    """Parameters a per-process fit holds at the truth: those not of its processes."""
+    own = process_fit_parameters(analysis, processes)
+    return [p for p in analysis.fit_parameters if p not in own]
+
+
+def _check_processes(name: str, filled: Mapping[str, Any], analysis: Analysis) -> None:
+    """A per-process fit names processes with parameters, fitted to their own events."""
+    processes = filled.get("processes")
+    if processes is None:
+        return
+    path = ("fits", name, "processes")
+    for process in processes:
+        if process not in analysis.processes:
+            raise ConfigKeyError(path, unknown_name_message(process, "process", analysis.processes))
+    if filled["data_type"] in ALL_PROCESS_DATA:
+        raise ConfigKeyError(
+            path,
+            f"data_type: {filled['data_type']} fits events of every process; a fit of "
+            f"{list(processes)} alone needs their own events (data_type: sim or asimov)",
+        )
+    if filled["postfit"]:
+        raise ConfigKeyError(
+            path, "postfit: true draws every process; leave it out of a per-process fit"
+        )
+    own = process_fit_parameters(analysis, processes)
+    if not own:
+        raise ConfigKeyError(
+            path,
+            f"{list(processes)} have no parameters of their own (shape or rate) to fit",
+        )
+    for key in ("scan",):
+        outside = [p for p in filled.get(key) or [] if p not in own]
+        if outside:
+            raise ConfigKeyError(
+                ("fits", name, key),
+                f"{outside} are not parameters of {list(processes)} (theirs: {own})",
+            )
+
+
+def all_but_one_columns(analysis: Analysis, loop_over_nuisances: bool = False) -> list[str]:
+    """The parameters `freeze: all-but-one` floats one at a time (INNFER's column loop).
+
+    POIs and rate parameters, in fit-parameter order, and the nuisances with
+    `all_but_one: {loop_over_nuisances: true}` (INNFER's --loop-over-nuisances): fitting a
+    constrained nuisance alone measures mostly its constraint, so it is opt-in.
+    """
+    loop = set(analysis.pois) | {rate_parameter(p) for p in analysis.rate_processes}
+    if loop_over_nuisances:
+        loop |= set(analysis.nuisances)
+    return [p for p in analysis.fit_parameters if p in loop]
+
+
+def _all_but_one_options(name: str, filled: Mapping[str, Any]) -> dict[str, Any]:
+    """The `all_but_one` block, refused unless the fit set loops (`freeze: all-but-one`)."""
+    block = filled.get("all_but_one")
+    if block is not None and filled.get("freeze") != ALL_BUT_ONE:
+        raise ConfigKeyError(
+            ("fits", name, "all_but_one"), f"only used with freeze: {ALL_BUT_ONE}; leave it out"
+        )
+    return {"loop_over_nuisances": False, **(block or {})}
+
+
 def expand_fit_sets(
     fits: Mapping[str, Mapping[str, Any] | None], analysis: Analysis
 ) -> dict[str, dict[str, Any]]:
-    """Filled fit sets; `freeze: all-but-one` becomes one set per floating parameter.
+    """Filled fit sets; `freeze: all-but-one` becomes one set per looped parameter.
+
+    The loop is over the POIs and rate parameters, and the nuisances too with
+    `all_but_one: {loop_over_nuisances: true}` (`all_but_one_columns`).
 
     INNFER looped over `_floating_only_<col>` directories inside one step; here each is its own
     fit set (a wildcard value), so every one is a separate, cacheable set of jobs.
@@ -100,8 +302,23 @@ def expand_fit_sets(
             ("fits", name, "scan_2d", "parameters"), filled["scan_2d"]["parameters"], analysis
         )
         _check_scan_ranges(name, filled)
+        _resolve_scan_points(name, filled)
+        _check_validation_points(name, filled, len(analysis.validation_points))
+        _check_debug_points(name, filled, analysis)
+        _check_processes(name, filled, analysis)
+        loop = _all_but_one_options(name, filled)
         if filled.get("freeze") == ALL_BUT_ONE:
-            for p in analysis.fit_parameters:
+            own = process_fit_parameters(analysis, filled.get("processes"))
+            looped = [
+                q for q in all_but_one_columns(analysis, loop["loop_over_nuisances"]) if q in own
+            ]
+            if not looped:
+                raise ConfigKeyError(
+                    ("fits", name, "freeze"),
+                    f"{ALL_BUT_ONE} floats the POIs and rate parameters among {own} one at a "
+                    "time, and there are none; set all_but_one: {loop_over_nuisances: true}",
+                )
+            for p in looped:
                 out[f"{name}_floating_only_{p}"] = {
                     **filled,
                     "freeze": f"all-but-{p}",

@@ -72,3 +72,26 @@ def likelihood_debug(
     for r in rows:
         r["delta_nll"] = r["nll"] - lowest if r["finite"] and lowest is not None else None
     return rows
+
+
+def debug_hypotheses(
+    truth: Mapping[str, float],
+    defaults: Mapping[str, float],
+    best_fit: Mapping[str, float],
+    points: Sequence[Mapping[str, float]] = (),
+) -> dict[str, dict[str, float]]:
+    """The labelled hypotheses of the debug table: truth, defaults, best fit, then `points`.
+
+    A given point (`debug_points`, INNFER's --debug-input) leaves its other parameters at the
+    analysis defaults, as INNFER did: the point then means the same hypothesis in every fit
+    set and validation point, which is what comparing tables between them needs.
+    """
+    labelled = {
+        "truth": dict(truth),
+        "defaults": dict(defaults),
+        "best fit": dict(best_fit),
+    }
+    for i, point in enumerate(points):
+        text = ",".join(f"{k}={v:g}" for k, v in point.items())
+        labelled[f"point {i}: {text}"] = {**defaults, **{k: float(v) for k, v in point.items()}}
+    return labelled

@@ -27,6 +27,7 @@ import numpy as np
 from innfer_lib.core.analysis import Analysis, rate_parameter
 from innfer_lib.core.constraints import constrained_parameters
 from innfer_lib.core.errors import ConfigError, DataError
+from innfer_lib.core.fit_sets import processes_frozen
 from innfer_lib.core.io import read_parquet, read_yaml
 from innfer_lib.core.paths import INPUT_KEY_SEPARATOR
 from innfer_lib.data.data_events import event_weights
@@ -78,6 +79,8 @@ class _Build:
     truth: dict[str, float]
     scale: bool
     info: dict[str, Any]
+    #: The processes fitted: every one, or a fit set's `processes` (fitted alone).
+    processes: list[str] = field(default_factory=list)
     #: Fit limits of weight-only nuisances: the ranges their ratio models were trained on.
     ratio_ranges: dict[str, tuple[float, float]] = field(default_factory=dict)
 
@@ -156,7 +159,7 @@ def _category_events(
         where = f"{b.data_type}, category '{category}'"
         return _frame_events(b.data[category], columns, where, False)
     xs, ws = [], []
-    for process in analysis.processes:
+    for process in b.processes:
         files, params = b.inputs[(process, category)], b.parameters[(process, category)]
         where = f"{b.data_type} fit, process '{process}', category '{category}'"
         if b.data_type == SIM:
@@ -223,7 +226,9 @@ def build_problem(
         fit_options: a filled fit-set block of the workflow config: `data_type` (sim, asimov,
             data, resampled), `split`, `likelihood`, `scale_to_eff_events`, and optionally
             `freeze` (a resolved {param: value} mapping or a single-fit spec) and
-            `constraints` (False drops the nuisance constraints, INNFER's --no-constraint).
+            `constraints` (False drops the nuisance constraints, INNFER's --no-constraint)
+            and `processes` (fit those processes' densities to their own events alone,
+            holding the parameters not theirs at the truth; `core.fit_sets`).
         data: observed data (or pseudo-data) file per category (default: `inputs.data`).
 
     Raises:
@@ -244,23 +249,40 @@ def build_problem(
     data = dict(data if data is not None else inputs.data)
     truth = truth_row(analysis, val_index, data_type)
     columns = analysis.fit_parameters
-    for key in ((p, c) for c in analysis.categories for p in analysis.processes):
+    processes = list(fit_options.get("processes") or analysis.processes)
+    unknown = [p for p in processes if p not in analysis.processes]
+    if unknown:
+        raise ConfigError(f"fit set: processes {unknown} are not among {analysis.processes}")
+    for key in ((p, c) for c in analysis.categories for p in processes):
         if key not in inputs:
             raise ConfigError(f"fit inputs: no files for process '{key[0]}', category '{key[1]}'")
-    parameters = {key: read_yaml(f.parameters) for key, f in inputs.items()}
+    parameters = {key: read_yaml(f.parameters) for key, f in inputs.items() if key[0] in processes}
     info: dict[str, Any] = {"data_type": data_type, "likelihood": kind, "categories": {}}
+    if processes != analysis.processes:
+        info["processes"] = processes
     if data_type == DATA:
         info["truth"] = TRUTH_FROM_DEFAULTS
     grids: dict[str, list[float]] = {}
     build = _Build(
-        analysis, val_index, inputs, parameters, data, data_type, split, truth, scale, info
+        analysis,
+        val_index,
+        inputs,
+        parameters,
+        data,
+        data_type,
+        split,
+        truth,
+        scale,
+        info,
+        processes=processes,
     )
     categories: list[Category | BinnedCategory] = []
     if binned:
         categories += _binned_categories(build, grids)
     else:
         categories += _unbinned_categories(build)
-    fixed = _resolve_fixed(fit_options.get("freeze"), analysis, truth)
+    fixed = {p: truth[p] for p in processes_frozen(analysis, fit_options.get("processes"))}
+    fixed |= _resolve_fixed(fit_options.get("freeze"), analysis, truth)
     _check_ratio_points(categories, truth, fixed)
     constrained = constrained_parameters(
         analysis.nuisance_constraints, columns, fit_options.get("constraints", True)
@@ -299,7 +321,7 @@ def _unbinned_categories(b: _Build) -> list[Category]:
     categories = []
     for category in analysis.categories:
         procs = []
-        for process in analysis.processes:
+        for process in b.processes:
             files, params = b.inputs[(process, category)], b.parameters[(process, category)]
             if not files.architecture:
                 raise ConfigError(
@@ -321,7 +343,7 @@ def _unbinned_categories(b: _Build) -> list[Category]:
                     lnN=params["yields"].get("lnN") or {},
                 )
             )
-        x_columns = _x_columns(analysis, b.parameters[(analysis.processes[0], category)])
+        x_columns = _x_columns(analysis, b.parameters[(b.processes[0], category)])
         x, w = _category_events(b, category, x_columns)
         if len(w) == 0:
             raise DataError(
@@ -362,12 +384,12 @@ def _binned_categories(b: _Build, grids: dict[str, list[float]]) -> list[BinnedC
         tables[(process, category)] = binned_inputs(params, analysis.pois, where)
     categories = []
     for category in analysis.categories:
-        ref = tables[(analysis.processes[0], category)]
-        for process in analysis.processes:
+        ref = tables[(b.processes[0], category)]
+        for process in b.processes:
             t = tables[(process, category)]
             if t.variable != ref.variable or not np.array_equal(t.edges, ref.edges):
                 raise ConfigError(
-                    f"binned fit, category '{category}': processes '{analysis.processes[0]}' "
+                    f"binned fit, category '{category}': processes '{b.processes[0]}' "
                     f"and '{process}' are binned differently"
                 )
         if b.data_type == SIM:
@@ -375,7 +397,7 @@ def _binned_categories(b: _Build, grids: dict[str, list[float]]) -> list[BinnedC
                 _sim_counts(
                     parameters[(p, category)], b.split, b.val_index, f"process '{p}', '{category}'"
                 )
-                for p in analysis.processes
+                for p in b.processes
             )
         else:
             x, w = _category_events(b, category, [ref.variable])
@@ -383,7 +405,7 @@ def _binned_categories(b: _Build, grids: dict[str, list[float]]) -> list[BinnedC
         scale = 1.0
         if b.scale:
             yields, squares = 0.0, 0.0
-            for p in analysis.processes:
+            for p in b.processes:
                 params = parameters[(p, category)]
                 n_p = expected_yield(params, b.truth)
                 yields += n_p
@@ -392,7 +414,7 @@ def _binned_categories(b: _Build, grids: dict[str, list[float]]) -> list[BinnedC
                 )
             scale = yields / squares if squares > 0 else 1.0
         procs = []
-        for process in analysis.processes:
+        for process in b.processes:
             t, params = tables[(process, category)], parameters[(process, category)]
             if t.poi is not None and t.grid:
                 # Every process's template is trusted only inside its own grid.

@@ -166,3 +166,15 @@ def _clipped_axis(values: np.ndarray, limits: tuple[float | None, float | None] 
             f"scan window [{values[0]}, {values[-1]}] lies outside the limits {limits}"
         )
     return np.linspace(start, stop, values.size)
+
+
+def scan_points_given(
+    values: list[float], limits: tuple[float | None, float | None] | None = None
+) -> list[float]:
+    """The analyst's values (`scan_points: {from: input}`) inside the physical range.
+
+    Values outside ``limits`` are dropped, as in `scan_points_from_sigma`: the density was not
+    trained there. The scan jobs beyond the returned list write skipped records.
+    """
+    lo, hi = _bounds(limits)
+    return [float(v) for v in values if lo <= v <= hi]
