@@ -424,8 +424,9 @@ rule postfit_plot:
 
 
 rule postfit_plot_binned:
-    """Fitted counts against the stacked post-fit bin yields per category, with the pre-fit
-    total and the band of the fit covariance (binned fit sets; INNFER's BinnedDistributions)."""
+    """Binned fit sets (INNFER's BinnedDistributions): fitted counts against the stacked
+    post-fit bin yields per category, with the pre-fit total and the fit-covariance band.
+    """
     input:
         unpack(fit_at_best_fit_inputs),
         covariance=summary_covariance_input,
