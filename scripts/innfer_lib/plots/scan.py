@@ -159,19 +159,12 @@ def scan_plot(
     given = dict(styles or {})
     for (other, scan), colour in zip(others.items(), cycle_colours(len(others)), strict=True):
         series[other] = _draw_scan(ax, scan, given.get(other, ScanStyle(colour)), other, label)
-    parts = None
+    parts, legend_title = None, None
     if stat_only is not None:
         parts = breakdown(collected, others[stat_only])
         centre = {int(k): v for k, v in collected["crossings"].items()}.get(0)
         if centre is not None:
-            ax.text(
-                0.03,
-                0.95,
-                breakdown_text(parts, centre, label),
-                transform=ax.transAxes,
-                va="top",
-                fontsize=13,
-            )
+            legend_title = breakdown_text(parts, centre, label)
     for k, level in SIGMA_LEVELS.items():
         ax.axhline(level, color="grey", ls="--", lw=1)
         ax.text(1.01, level, f"{k}σ", transform=ax.get_yaxis_transform(), va="center", fontsize=11)
@@ -194,11 +187,15 @@ def scan_plot(
     xlim = (float(min(lows)), float(max(highs))) if lows else (0.0, 1.0)
     if xlim[1] <= xlim[0]:
         xlim = (xlim[0] - DEGENERATE_HALF_WIDTH, xlim[1] + DEGENERATE_HALF_WIDTH)
+    # A little room each side, so a truth or crossing line on the edge stays visible.
+    pad = 0.02 * (xlim[1] - xlim[0])
+    xlim = (xlim[0] - pad, xlim[1] + pad)
     ax.set_xlim(*xlim)
     ax.set_ylim(0.0, y_max)
     ax.set_xlabel(plain(label))
     ax.set_ylabel(r"$-2\,\Delta\ln L$")
-    ax.legend(loc="upper center", fontsize=12, frameon=False)
+    # The breakdown heads the legend, so the two never overlap.
+    ax.legend(loc="upper center", fontsize=12, frameon=False, title=legend_title)
     text = result_text(collected, label)
     set_title(ax, title)
     save(fig, outputs)
