@@ -35,6 +35,7 @@ from innfer_lib.core.fit_sets import (
     expand_fit_sets,
     fit_set_vals,
     processes_frozen,
+    scan_plot_sets,
     scan_values_count,
     summary_sets,
 )
@@ -284,6 +285,7 @@ try:
     FITS = expand_fit_sets(config["fits"], ANALYSIS)
     ALL_BUT_ONE_FAMILIES = all_but_one_families(FITS)
     SUMMARIES = summary_sets(config.get("summaries"), FITS, DENSITIES)
+    SCAN_PLOTS = scan_plot_sets(config.get("scan_plots"), FITS, DENSITIES)
     # `sim_to_data`: factors per group of categories (and with `apply`, normalised yields).
     SIM_TO_DATA = (
         sim_to_data_options(config[SIM_TO_DATA_BLOCK], CATEGORIES, PROCESSES)
@@ -1203,11 +1205,78 @@ def postfit_model_inputs(wildcards):
 
 
 def postfit_inputs(wildcards):
-    """Fitted events and post-fit samples of every process and category."""
+    """Fitted events, post-fit and pre-fit samples of every process and category, and the
+    covariance the band is drawn from."""
+    where = dict(wildcards.items())
     return {
         **fit_at_best_fit_inputs(wildcards),
-        **per_model_inputs("postfit", PATHS.postfit_asimov, **dict(wildcards.items())),
+        **per_model_inputs("postfit", PATHS.postfit_asimov, **where),
+        **per_model_inputs("prefit", PATHS.prefit_asimov, **where),
+        "covariance": summary_covariance_input(wildcards),
     }
+
+
+# The binned fit's variable and edges per category (`inference.binned_fit.input`): the
+# post-fit plots of a binned fit set, one per category.
+BINNED_FIT_INPUT = {
+    category: dict(spec)
+    for category, spec in (ANALYSIS.binned_fit.get("input") or {}).items()
+    if category in CATEGORIES
+}
+for _fit, _options in FITS.items():
+    _unbinned = [c for c in CATEGORIES if c not in BINNED_FIT_INPUT]
+    if _options["likelihood"] in BINNED_LIKELIHOODS and _unbinned:
+        raise config_error(
+            ("fits", _fit, "likelihood"),
+            f"{_options['likelihood']} fits bin counts, but {ANALYSIS.source} has no "
+            f"inference.binned_fit.input for the categories {_unbinned}",
+        )
+
+
+def scan_overlay_vals(name):
+    """Points every fit set of a `scan_plots` overlay fits (a data fit has only the default)."""
+    fits = SCAN_PLOTS[name]["fits"]
+    common = [v for v in fit_vals(fits[0]) if all(v in fit_vals(f) for f in fits)]
+    if not common:
+        raise config_error(
+            ("scan_plots", name, "fits"),
+            f"its fit sets {fits} share no validation point (validation_indices: {VAL_FIT})",
+        )
+    return common
+
+
+def scan_overlay_inputs(wildcards):
+    """The collected scan of the parameter from each fit set of the overlay, keyed by fit set."""
+    return {
+        fit: fill(
+            PATHS.scan_result,
+            fit=fit,
+            density=wildcards.density,
+            val=wildcards.val,
+            parameter=wildcards.parameter,
+        )
+        for fit in SCAN_PLOTS[wildcards.overlay]["fits"]
+    }
+
+
+def scan_overlay_options(wildcards):
+    """The filled options of the job's overlay."""
+    return SCAN_PLOTS[wildcards.overlay]
+
+
+def scan_overlay_targets():
+    """Every overlay's plots and crossings file, per density, point and parameter."""
+    targets = []
+    for name, options in SCAN_PLOTS.items():
+        where = dict(
+            overlay=name,
+            density=options["densities"],
+            val=scan_overlay_vals(name),
+            parameter=options["parameters"],
+        )
+        targets += expand(PATHS.scan_overlay, **where)
+        targets += expand(plot_files(PATHS.scan_overlay_plot), **where)
+    return targets
 
 
 # The fit-set options that define the likelihood and its minimisation: the only ones a fit job
@@ -1292,14 +1361,22 @@ def fit_targets():
             targets += expand(plot_files(PATHS.scan_2d_plot), **where)
         if options["likelihood_debug"]:
             targets += expand(PATHS.likelihood_debug, **where)
-        if options["postfit"]:
+        if options["postfit"] and options["likelihood"] in BINNED_LIKELIHOODS:
+            for category, binning in BINNED_FIT_INPUT.items():
+                targets += expand(
+                    plot_files(PATHS.postfit_binned_plot),
+                    category=category,
+                    column=binning["variable"],
+                    **where,
+                )
+        elif options["postfit"]:
             targets += expand(
                 plot_files(PATHS.postfit_plot),
                 category=CATEGORIES,
                 column=VARIABLES,
                 **where,
             )
-    return targets + impacts_targets()
+    return targets + scan_overlay_targets() + impacts_targets()
 
 
 # ----------------------------------------------------------------------------------- summary

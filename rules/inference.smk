@@ -278,6 +278,37 @@ rule scan_plot:
         "../scripts/scan_plot.py"
 
 
+rule scan_overlay:
+    """Several fit sets' scans of one parameter on one plot, with a stat./syst. breakdown."""
+    input:
+        unpack(scan_overlay_inputs),
+    output:
+        crossings=PATHS.scan_overlay,
+        plot=report_plots(
+            plot_files(PATHS.scan_overlay_plot),
+            caption="inference/scan_overlay.rst",
+            category=REPORT_STAGES["inference"],
+            subcategory="scan overlay {overlay}",
+            labels={
+                "plot": "likelihood scans",
+                "density": "{density}",
+                "val": "{val}",
+                "parameter": "{parameter}",
+            },
+        ),
+    log:
+        log_path("scan_overlay", "overlay", "density", "val", "parameter"),
+    conda:
+        "../envs/plot.yaml"
+    resources:
+        **resources(),
+    params:
+        labels=ANALYSIS.plot_labels,
+        options=scan_overlay_options,
+    script:
+        "../scripts/scan_overlay.py"
+
+
 rule scan_2d_points:
     """The 2-D grid of two parameters, n_sigma Hessian σ around the best fit."""
     input:
@@ -355,12 +386,13 @@ rule likelihood_debug:
 
 
 rule make_postfit_asimov:
-    """Events of one process sampled at the best fit."""
+    """Events of one process sampled at the best fit and at the pre-fit point (the defaults)."""
     input:
         unpack(postfit_model_inputs),
         best_fit=PATHS.best_fit,
     output:
-        PATHS.postfit_asimov,
+        postfit=PATHS.postfit_asimov,
+        prefit=PATHS.prefit_asimov,
     log:
         log_path("make_postfit_asimov", "fit", "density", "val", "model", "category"),
     conda:
@@ -370,12 +402,14 @@ rule make_postfit_asimov:
     params:
         asimov=config["asimov"],
         seed=config["seed"],
+        prefit=ANALYSIS.defaults,
     script:
         "../scripts/make_postfit_asimov.py"
 
 
 rule postfit_plot:
-    """Fitted events against the stacked post-fit prediction, per category and variable."""
+    """Fitted events against the stacked post-fit prediction, per category and variable, with
+    the pre-fit total and the band of the fit covariance (unbinned fit sets)."""
     input:
         unpack(postfit_inputs),
     output:
@@ -406,5 +440,52 @@ rule postfit_plot:
     params:
         analysis=ANALYSIS_FOR_FIT_PLOTS,
         fit=fit_params,
+        seed=config["seed"],
     script:
         "../scripts/postfit_plot.py"
+
+
+rule postfit_plot_binned:
+    """Binned fit sets (INNFER's BinnedDistributions): fitted counts against the stacked
+    post-fit bin yields per category, with the pre-fit total and the fit-covariance band.
+    """
+    input:
+        unpack(fit_at_best_fit_inputs),
+        covariance=summary_covariance_input,
+    output:
+        [
+            f
+            for category, binning in BINNED_FIT_INPUT.items()
+            for f in report_plots(
+                plot_files(
+                    fill(
+                        PATHS.postfit_binned_plot,
+                        category=category,
+                        column=binning["variable"],
+                    )
+                ),
+                caption="inference/postfit_binned.rst",
+                category=REPORT_STAGES["inference"],
+                subcategory="{fit}",
+                labels={
+                    "plot": "post-fit (binned)",
+                    "density": "{density}",
+                    "val": "{val}",
+                    "category": category,
+                    "variable": binning["variable"],
+                },
+            )
+        ],
+    log:
+        log_path("postfit_plot_binned", "fit", "density", "val"),
+    conda:
+        "../envs/plot.yaml"
+    resources:
+        **resources(mem_mb=4000),
+    params:
+        analysis=ANALYSIS_FOR_FIT_PLOTS,
+        fit=fit_params,
+        seed=config["seed"],
+        binning=BINNED_FIT_INPUT,
+    script:
+        "../scripts/postfit_plot_binned.py"

@@ -15,11 +15,15 @@ def main(smk):
     point = dict(zip(best["columns"], best["best_fit"], strict=True))
     density = process_model(smk.input, parameters, w.model, w.category)
     options = smk.params.asimov
-    seed = batch_seed(
-        smk.params.seed, *stable_seed(w.fit, w.density, w.model, w.category), int(w.val)
-    )
+    key = stable_seed(w.fit, w.density, w.model, w.category)
+    seed = batch_seed(smk.params.seed, *key, int(w.val))
     events = asimov_at(density, parameters, point, options, seed, f"best fit {point}", LOG)
-    write_parquet(smk.output[0], events)
+    write_parquet(smk.output.postfit, events)
+    # The pre-fit sample: the model at the analysis defaults, where every fit starts.
+    prefit = dict(smk.params.prefit)
+    seed = batch_seed(smk.params.seed, *key, int(w.val), 1)
+    events = asimov_at(density, parameters, prefit, options, seed, f"pre-fit {prefit}", LOG)
+    write_parquet(smk.output.prefit, events)
 
 
 run(snakemake, main)  # noqa: F821

@@ -1,41 +1,88 @@
-from innfer_lib.core.runner import run, start_job
+from innfer_lib.core.runner import LOG, run, start_job
 
 start_job(snakemake)  # noqa: F821  first: what the imports below print goes to the job log
 
-from innfer_lib.core.io import read_parquet
+import numpy as np
+
+from innfer_lib.core.io import read_parquet, read_yaml
 from innfer_lib.core.paths import input_key
+from innfer_lib.core.seeds import stable_seed
 from innfer_lib.data.schema import WEIGHT
 from innfer_lib.inference.fit_job import fit_job
 from innfer_lib.inference.likelihood import fitted_yields
-from innfer_lib.plots.postfit import postfit_plot
+from innfer_lib.inference.postfit_band import band, histogram_draws, parameter_samples
+from innfer_lib.inference.postfit_prediction import EventReweighter
+from innfer_lib.plots.postfit import postfit_edges, postfit_plot
+
+
+def _scaled(path, variables, target):
+    """A sampled process's columns and weights rescaled to the yield the likelihood predicts
+    (a fit may scale yields with scale_to_eff_events)."""
+    events = read_parquet(path)
+    w = events[WEIGHT].to_numpy()
+    return events[list(variables)].to_numpy(np.float64), w * target / w.sum()
 
 
 def main(smk):
-    # A binned fit set cannot ask for post-fit plots (core.fit_sets refuses it at parse time),
-    # so the likelihood's event categories are every category.
+    # Only unbinned fit sets come here; binned ones have postfit_plot_binned.
     job = fit_job(smk)
-    likelihood = job.problem.likelihood
+    likelihood, columns = job.problem.likelihood, job.problem.columns
+    variables = job.analysis.variables
+    prefit_theta = np.array([job.analysis.defaults[c] for c in columns])
     yields = fitted_yields(likelihood, job.theta)
-    best = dict(zip(job.problem.columns, job.theta, strict=True))
+    prefit_yields = fitted_yields(likelihood, prefit_theta)
+    w = smk.wildcards
+    samples = parameter_samples(
+        job.theta,
+        columns,
+        read_yaml(smk.input.covariance),
+        seed=[int(smk.params.seed), *stable_seed(w.fit, w.density, w.val)],
+        limits=job.problem.limits,
+    )
+    best = dict(zip(columns, job.theta, strict=True))
     text = "best fit: " + ", ".join(f"{c}={best[c]:.4g}" for c in job.free)
     outputs = iter(smk.output)
     for category in likelihood.event_categories:
-        predicted = {}
+        predicted, prefit = {}, {}
         for proc in category.processes:
-            events = read_parquet(smk.input[input_key("postfit", proc.name, category.name)])
-            w = events[WEIGHT].to_numpy()
-            # The fit may scale yields (scale_to_eff_events): draw what the likelihood predicts.
-            predicted[proc.name] = (events, w * yields[category.name][proc.name] / w.sum())
-        for k, column in enumerate(job.analysis.variables):
-            postfit_plot(
-                (category.x[:, k], category.weights),
-                {p: (e[column].to_numpy(), w) for p, (e, w) in predicted.items()},
+            key = (proc.name, category.name)
+            predicted[proc.name] = _scaled(
+                smk.input[input_key("postfit", *key)], variables, yields[category.name][proc.name]
+            )
+            prefit[proc.name] = _scaled(
+                smk.input[input_key("prefit", *key)],
+                variables,
+                prefit_yields[category.name][proc.name],
+            )
+        reweighter = EventReweighter(columns, category, predicted, job.theta)
+        draws = [reweighter.weights(theta) for theta in samples]
+        for k, column in enumerate(variables):
+            observed = (category.x[:, k], category.weights)
+            by_process = {p: (x[:, k], wt) for p, (x, wt) in predicted.items()}
+            edges = postfit_edges(observed, by_process)
+            values = {p: x[:, k] for p, (x, _) in predicted.items()}
+            interval = band(histogram_draws(values, draws, edges))
+            drawn = postfit_plot(
+                observed,
+                by_process,
                 column,
                 label=job.analysis.label(column),
                 outputs=[next(outputs), next(outputs)],
+                prefit={p: (x[:, k], wt) for p, (x, wt) in prefit.items()},
+                bins=edges,
                 observed_label=f"fitted events ({job.options['data_type']})",
-                title=f"{category.name}: post-fit, {smk.wildcards.density} density",
+                title=f"{category.name}: post-fit, {w.density} density",
                 text=text,
+                band=(interval.low, interval.high),
+            )
+            half = (interval.high - interval.low) / 2
+            LOG.info(
+                "%s %s: χ²/bins %.1f/%d, median band half-width / total %.3g",
+                category.name,
+                column,
+                drawn["chi2"],
+                drawn["ndf"],
+                float(np.nanmedian(half / drawn["predicted_total"]["counts"])),
             )
 
 

@@ -52,13 +52,11 @@ def test_summary_labels_reach_the_summary():
 
 # --- freeze specs ------------------------------------------------------------------------------
 @pytest.mark.parametrize("kind", ["binned", "binned_extended"])
-def test_postfit_plots_of_a_binned_fit_set_are_refused_at_parse_time(kind):
-    """A post-fit plot draws the fitted events; a binned likelihood has only bin counts."""
+def test_postfit_plots_of_a_binned_fit_set_are_accepted(kind):
+    """A binned fit set's post-fit plot draws counts against bin yields (postfit_plot_binned)."""
     analysis = load_analysis(get_benchmark("Dim1Gaussian").analysis_config("inputs"))
-    with pytest.raises(ConfigError, match=rf"fits\.closure: postfit: true .*likelihood: {kind}"):
-        expand_fit_sets({"closure": {"postfit": True, "likelihood": kind}}, analysis)
-    fits = {"plain": {"likelihood": kind}, "drawn": {"postfit": True, "likelihood": "poisson"}}
-    assert list(expand_fit_sets(fits, analysis)) == ["plain", "drawn"]
+    fits = expand_fit_sets({"closure": {"postfit": True, "likelihood": kind}}, analysis)
+    assert fits["closure"]["postfit"] is True
 
 
 def test_freeze_explicit_values_and_bare_names():

@@ -462,9 +462,31 @@ CASES = [
         {"fits": {}},
     ),
     Case(
-        "postfit-with-binned-likelihood",
-        ("fits.mine", "postfit: true", "binned"),
+        "binned-likelihood-without-binned-fit-input",
+        ("fits.mine.likelihood", "binned_extended fits bin counts", "inference.binned_fit"),
         {"fits": {"mine": {"postfit": True, "likelihood": "binned_extended"}}},
+    ),
+    # --- scan overlays
+    Case(
+        "scan-plot-unknown-fit-set",
+        ("scan_plots.both.fits", "'closur'", "did you mean 'closure'"),
+        {"fits": {"closure": {"scan": "pois"}}, "scan_plots": {"both": {"fits": ["closur"]}}},
+    ),
+    Case(
+        "scan-plot-stat-only-is-the-main-curve",
+        ("scan_plots.both.stat_only", "after the first"),
+        {
+            "fits": {"closure": {"scan": "pois"}, "stat": {"scan": "pois"}},
+            "scan_plots": {"both": {"fits": ["closure", "stat"], "stat_only": "closure"}},
+        },
+    ),
+    Case(
+        "scan-plot-unknown-key",
+        ("scan_plots.both", "rezero_scan"),
+        {
+            "fits": {"closure": {"scan": "pois"}},
+            "scan_plots": {"both": {"fits": ["closure"], "rezero_scan": True}},
+        },
     ),
     Case(
         "resampled-fit-set-split",

@@ -343,6 +343,59 @@ def test_fit_set_options_select_their_jobs(snakemake, tmp_path):
     assert counts["make_asimov"] == 2  # the Asimov fit set needs each process's samples
 
 
+def test_scan_overlays_add_one_job_per_density_point_and_parameter(snakemake, tmp_path):
+    """A `scan_plots` overlay reads the fit sets' collected scans: no new fits or scans."""
+    fits = {
+        "closure": {"scan": ["Y1", "mu_Gaussian"], "scan_points": {"n_points": 5}},
+        "stat": {"scan": ["Y1"], "scan_points": {"n_points": 5}, "freeze": "mu_Gaussian"},
+    }
+    without = one_point_dry_run(snakemake, tmp_path, fits)
+    assert "scan_overlay" not in without
+    counts = dry_run(
+        snakemake,
+        tmp_path,
+        benchmark={"name": "Dim1GaussianWithExpBkgVaryingYield", "events": 1000},
+        validation_indices=[0],
+        evaluation=False,
+        fits=fits,
+        scan_plots={
+            "breakdown": {"fits": ["closure", "stat"], "stat_only": "stat"},  # Y1 only
+            "closure_only": {"fits": ["closure"], "densities": ["truth"], "rezero": True},
+        },
+    )
+    # breakdown: Y1 x 2 densities; closure_only: Y1 and mu_Gaussian x the true density
+    assert counts["scan_overlay"] == 2 + 2
+    assert counts["total"] == without["total"] + 4
+    assert counts["scan"] == without["scan"] and counts["scan_collect"] == without["scan_collect"]
+
+
+def test_binned_post_fit_plots_replace_the_sampled_ones(snakemake, tmp_path):
+    """A binned fit set's post-fit plot reads only the fit: no post-fit sampling jobs."""
+    raw = yaml.safe_load(open("config/examples/top_mass/analysis.yaml"))
+    edges = [120.0 + 10.0 * k for k in range(11)]
+    raw["inference"]["binned_fit"] = {
+        "files": {"ttbar": [{"file": "ttbar"}], "wjets": [{"file": "wjets"}]},
+        "shape_poi_values": [171.5, 172.5, 173.5],
+        "input": {c: {"variable": "m_jet", "binning": edges} for c in ("one_b", "two_b")},
+    }
+    analysis = tmp_path / "analysis.yaml"
+    analysis.write_text(yaml.safe_dump(raw))
+    counts = dry_run(
+        snakemake,
+        tmp_path,
+        base_config=TOP_MASS_WORKFLOW,
+        analysis=str(analysis),
+        validation_indices=[0],
+        evaluation=False,
+        fits={
+            "binned": {"likelihood": "binned_extended", "postfit": True},
+            "unbinned": {"postfit": True},
+        },
+    )
+    assert counts["postfit_plot_binned"] == 1  # one job per fit, each category's plot
+    assert counts["postfit_plot"] == 1 and counts["make_postfit_asimov"] == 2 * 2
+
+
 def test_resampled_fit_sets_pull_in_their_pseudo_data(snakemake, tmp_path):
     """Pseudo-data are built only for `data_type: resampled` fit sets, one job per category
     and fitted point, shared by the densities and by every fit set that reads them."""

@@ -126,6 +126,7 @@ def without_targets(counts: dict[str, int], targets) -> dict[str, int]:
                     "frozen": {"freeze": "all-but-one", "impacts": "approximate"},
                     "observed": {"data_type": "data"},
                 },
+                "scan_plots": {"overlay": {"fits": ["everything"], "rezero": True}},
             },
         ),
     ],

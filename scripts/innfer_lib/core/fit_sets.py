@@ -44,16 +44,6 @@ def _check_parameters(
             )
 
 
-def _check_postfit_likelihood(name: str, filled: Mapping[str, Any]) -> None:
-    """A post-fit plot draws the fitted events; a binned likelihood has counts, not events."""
-    if filled["postfit"] and filled["likelihood"] in BINNED_LIKELIHOODS:
-        raise ConfigKeyError(
-            ("fits", name),
-            f"postfit: true draws the fitted events, but likelihood: {filled['likelihood']} "
-            "fits bin counts; use an unbinned likelihood or postfit: false",
-        )
-
-
 #: The pseudo-data `data_type` (`inference.problem.RESAMPLED`), named here for the same reason,
 #: and the split its events are drawn from: never trained on, like INNFER's X_val.
 RESAMPLED = "resampled"
@@ -292,7 +282,6 @@ def expand_fit_sets(
     out: dict[str, dict[str, Any]] = {}
     for name, options in fits.items():
         filled = fit_set_options(options)
-        _check_postfit_likelihood(name, filled)
         _check_resampled_split(name, filled)
         scan = filled.get("scan")
         if scan == "pois":
@@ -375,6 +364,88 @@ def summary_sets(
             raise ConfigKeyError(
                 ("summaries", name, "densities"),
                 f"{unknown} are not among the densities {list(densities)} the workflow fits",
+            )
+        out[name] = filled
+    return out
+
+
+def _scanned_by_all(name: str, filled: Mapping[str, Any], fits: Mapping[str, Any]) -> list[str]:
+    """The overlay's parameters: as given (each scanned by every fit set) or all they share."""
+    path = ("scan_plots", name)
+    scanned = [list(fits[f].get("scan") or []) for f in filled["fits"]]
+    shared = [p for p in scanned[0] if all(p in s for s in scanned[1:])]
+    if filled.get("parameters") is None:
+        if not shared:
+            raise ConfigKeyError(
+                (*path, "fits"),
+                f"the fit sets {filled['fits']} scan no parameter in common (their `scan`: "
+                f"{dict(zip(filled['fits'], scanned, strict=True))})",
+            )
+        return shared
+    for p in filled["parameters"]:
+        missing = [f for f, s in zip(filled["fits"], scanned, strict=True) if p not in s]
+        if missing:
+            raise ConfigKeyError(
+                (*path, "parameters"), f"'{p}' is not scanned by the fit set(s) {missing}"
+            )
+    return list(filled["parameters"])
+
+
+def _check_named_fits(name: str, filled: Mapping[str, Any], key: str) -> None:
+    """A per-fit-set map (labels, colours, line styles) names only the overlaid fit sets."""
+    for fit in filled.get(key) or {}:
+        if fit not in filled["fits"]:
+            raise ConfigKeyError(
+                ("scan_plots", name, key, fit),
+                f"'{fit}' is not one of this overlay's fits {filled['fits']}",
+            )
+
+
+def scan_plot_sets(
+    scan_plots: Mapping[str, Mapping[str, Any] | None] | None,
+    fits: Mapping[str, Mapping[str, Any]],
+    densities: Sequence[str],
+) -> dict[str, dict[str, Any]]:
+    """Filled `scan_plots` overlays: fit sets, parameters and densities each one draws.
+
+    Raises:
+        ConfigKeyError: an unknown fit set, a parameter not every fit set scans, a density the
+            workflow does not fit, a stat-only fit set that is not an overlaid one (or is the
+            main curve), or a colour matplotlib does not know.
+    """
+    from matplotlib.colors import is_color_like
+
+    props = workflow_entry_properties("scan_plots")
+    out: dict[str, dict[str, Any]] = {}
+    for name, options in (scan_plots or {}).items():
+        filled = fill_defaults(props, dict(options or {}))
+        path = ("scan_plots", name)
+        if not filled.get("fits"):
+            raise ConfigKeyError((*path, "fits"), "list at least one fit set")
+        for fit in filled["fits"]:
+            if fit not in fits:
+                raise ConfigKeyError((*path, "fits"), unknown_name_message(fit, "fit set", fits))
+        filled["parameters"] = _scanned_by_all(name, filled, fits)
+        filled["densities"] = list(filled.get("densities") or densities)
+        unknown = [d for d in filled["densities"] if d not in densities]
+        if unknown:
+            raise ConfigKeyError(
+                (*path, "densities"),
+                f"{unknown} are not among the densities {list(densities)} the workflow fits",
+            )
+        for key in ("labels", "colours", "linestyles"):
+            _check_named_fits(name, filled, key)
+        for fit, colour in filled["colours"].items():
+            if not is_color_like(colour):
+                raise ConfigKeyError(
+                    (*path, "colours", fit), f"'{colour}' is not a matplotlib colour"
+                )
+        stat = filled.get("stat_only")
+        if stat is not None and stat not in filled["fits"][1:]:
+            raise ConfigKeyError(
+                (*path, "stat_only"),
+                f"'{stat}' must be one of the overlaid fit sets after the first (the total): "
+                f"{filled['fits'][1:]}",
             )
         out[name] = filled
     return out

@@ -3,7 +3,7 @@
 Rules build their `input:`/`output:` from these patterns and tests find outputs with them, so a
 path is changed here or nowhere. Patterns keep Snakemake wildcards (`{model}`, `{category}`,
 `{val}`, `{fit}`, `{density}`, `{file}`, `{stem}`, `{kind}`, `{parameter}`, `{dataset}`,
-`{column}`, `{varying}`); `Paths.format` fills them.
+`{column}`, `{varying}`, `{overlay}`); `Paths.format` fills them.
 """
 
 from __future__ import annotations
@@ -457,13 +457,36 @@ class Paths:
         return self.fit_file("postfit/{model}/{category}.parquet")
 
     @property
+    def prefit_asimov(self) -> str:
+        """Events sampled at the analysis defaults (the pre-fit model), beside the post-fit ones."""
+        return self.fit_file("postfit/{model}/{category}_prefit.parquet")
+
+    @property
     def scan_plot(self) -> str:
         return self.plot("scan", "{fit}", "{density}", "val_{val}", "likelihood_scan_{parameter}")
+
+    @property
+    def scan_overlay(self) -> str:
+        """The crossings a `scan_plots` overlay draws (re-zeroed if asked, with the breakdown)."""
+        return self._p("scan_overlay", "{overlay}", "{density}", "val_{val}", "{parameter}.yaml")
+
+    @property
+    def scan_overlay_plot(self) -> str:
+        return self.plot(
+            "scan_overlay", "{overlay}", "{density}", "val_{val}", "likelihood_scan_{parameter}"
+        )
 
     @property
     def postfit_plot(self) -> str:
         return self.plot(
             "postfit", "{fit}", "{density}", "val_{val}", "postfit_{category}_{column}"
+        )
+
+    @property
+    def postfit_binned_plot(self) -> str:
+        """Post-fit plot of a binned fit: fitted counts against bin yields ({column} binned)."""
+        return self.plot(
+            "postfit", "{fit}", "{density}", "val_{val}", "postfit_binned_{category}_{column}"
         )
 
     @property

@@ -50,7 +50,7 @@ EXTENDED = "unbinned_extended"
 UNBINNED = "unbinned"
 POISSON = "poisson"
 #: Kinds whose categories are `BinnedCategory` (counts per bin); the others read events.
-#: Named with the fit sets, which refuse a post-fit plot of a binned fit at parse time.
+#: Named with the fit sets, which pick the binned post-fit plot for these at parse time.
 BINNED_KINDS = BINNED_LIKELIHOODS
 BINNED_EXTENDED, BINNED = BINNED_KINDS
 #: Every kind, in the order of the workflow schema's `likelihood` enum.

@@ -238,12 +238,23 @@ def collect_scan(
     x = np.array(sorted(best_at))
     y = np.array([best_at[v] for v in x])
     curve = ProfileCurve(x, y)
-    x0, y0 = curve.minimum()
+    y0 = curve.minimum()[1]
     fitted = best_fit_nll if best_fit_nll is not None and math.isfinite(best_fit_nll) else None
     # A fitted minimum is an evaluation of the likelihood, the spline's minimum only an
     # interpolation (it undershoots next to a kink), so the latter is used only without a fit.
     reference = min(float(y.min()), float(fitted) if fitted is not None else y0)
+    result.update(_curve_crossings(curve, reference))
+    result["best_fit_delta"] = float(fitted - reference) if fitted is not None else None
+    return result
 
+
+def _curve_crossings(curve: ProfileCurve, reference: float) -> dict[str, Any]:
+    """Crossings of ``reference`` + 1 and + 4 on the curve, and the points re-zeroed on it.
+
+    The part of `collect_scan` that `rezero_scan` repeats with another reference.
+    """
+    x, y = curve.x, curve.y
+    x0 = curve.minimum()[0]
     crossings: dict[int, float] = {0: x0}
     open_keys: list[int] = []
     non_monotone: list[int] = []
@@ -258,18 +269,50 @@ def collect_scan(
                 crossings[side * k] = crossing
             if distinct > 1:
                 non_monotone.append(side * k)
+    return {
+        "crossings": {k: float(crossings[k]) for k in sorted(crossings)},
+        "scan_values": [float(v) for v in x],
+        "nlls": [float(v - reference) for v in y],
+        "open": sorted(open_keys),
+        "non_monotone": sorted(non_monotone),
+        "minimum_at_edge": curve.index in (0, len(x) - 1),
+        "reference_nll": float(reference),
+    }
 
-    result.update(
-        crossings={k: float(crossings[k]) for k in sorted(crossings)},
-        scan_values=[float(v) for v in x],
-        nlls=[float(v - reference) for v in y],
-        open=sorted(open_keys),
-        non_monotone=sorted(non_monotone),
-        minimum_at_edge=curve.index in (0, len(x) - 1),
-        reference_nll=float(reference),
-        best_fit_delta=float(fitted - reference) if fitted is not None else None,
-    )
-    return result
+
+def rezero_scan(collected: Mapping[str, Any]) -> dict[str, Any]:
+    """The scan re-zeroed on the minimum of its smooth curve (INNFER's --rezero-scan).
+
+    `collect_scan` zeroes −2ΔlnL on the global best fit when there is one. When that fit
+    stopped short of the true minimum (a tolerance too loose, a second minimum the scan found),
+    every point sits above zero and the crossings of 1 and 4 are too close to the minimum.
+    Re-zeroing takes the lowest value of the `ProfileCurve` through the points as zero and
+    solves for the crossings again; INNFER did this on a cubic spline sampled at 1000 points
+    with linear interpolation, here the spline itself is solved. ``rezero_shift`` is what was
+    subtracted (≥ 0 when the best fit was above the curve's minimum; negative when the curve
+    was already below zero, as an interpolation next to a kink can be).
+
+    Args:
+        collected: `collect_scan` output.
+
+    Returns:
+        A copy with ``crossings``, ``nlls``, ``open``, ``non_monotone`` and
+        ``reference_nll`` recomputed, plus ``rezero_shift``; unchanged (shift 0) without
+        usable points.
+    """
+    out = dict(collected)
+    if not collected.get("scan_values"):
+        out["rezero_shift"] = 0.0
+        return out
+    curve = ProfileCurve(collected["scan_values"], collected["nlls"])
+    shift = curve.minimum()[1]
+    out.update(_curve_crossings(curve, shift))
+    if collected.get("reference_nll") is not None:
+        out["reference_nll"] = float(collected["reference_nll"]) + shift
+    if collected.get("best_fit_delta") is not None:
+        out["best_fit_delta"] = float(collected["best_fit_delta"]) - shift
+    out["rezero_shift"] = float(shift)
+    return out
 
 
 def interval(collected: Mapping[str, Any], n_sigma: int = 1) -> tuple[float | None, float | None]:
@@ -281,6 +324,40 @@ def interval(collected: Mapping[str, Any], n_sigma: int = 1) -> tuple[float | No
     down = centre - crossings[-n_sigma] if -n_sigma in crossings else None
     up = crossings[n_sigma] - centre if n_sigma in crossings else None
     return down, up
+
+
+def breakdown(
+    total: Mapping[str, Any], stat: Mapping[str, Any], n_sigma: int = 1
+) -> dict[str, Any]:
+    """Stat. and syst. parts of a scan's interval (INNFER's --scan-plot-breakdown).
+
+    ``total`` floats every parameter, ``stat`` holds the nuisances fixed (a fit set with
+    `freeze: all-nuisances`); per side syst = √(tot² − stat²), the part the nuisances add in
+    quadrature. A stat. interval wider than the total (scan noise, or a stat. fit that was
+    not the same problem) gives syst 0 and is flagged in ``stat_exceeds_total`` rather than
+    an imaginary number; an open side gives None.
+
+    Returns:
+        ``{"total": {"down", "up"}, "stat": {...}, "syst": {...}, "stat_exceeds_total":
+        [sides]}`` with distances from each scan's own crossing 0.
+    """
+    tot_down, tot_up = interval(total, n_sigma)
+    stat_down, stat_up = interval(stat, n_sigma)
+    syst: dict[str, float | None] = {}
+    exceeds: list[str] = []
+    for side, t, s in (("down", tot_down, stat_down), ("up", tot_up, stat_up)):
+        if t is None or s is None:
+            syst[side] = None
+            continue
+        if s > t:
+            exceeds.append(side)
+        syst[side] = math.sqrt(max(t * t - s * s, 0.0))
+    return {
+        "total": {"down": tot_down, "up": tot_up},
+        "stat": {"down": stat_down, "up": stat_up},
+        "syst": syst,
+        "stat_exceeds_total": exceeds,
+    }
 
 
 # --------------------------------------------------------------------------------------------

@@ -240,6 +240,8 @@ class BinnedTerm(Term):
 
         self.name = category.name
         self.templates = binned_templates(category, columns)
+        #: The process of each template, for per-process post-fit yields.
+        self.process_names = [p.name for p in category.processes]
         self.shape_only = shape_only
         counts = np.asarray(category.counts, np.float64)
         if counts.ndim != 1 or not np.all(np.isfinite(counts)):
@@ -248,6 +250,7 @@ class BinnedTerm(Term):
             raise ValueError(
                 f"category {category.name!r}: a `binned` (shape-only) fit needs Σ counts > 0"
             )
+        self.counts = counts
         self._counts = tf.constant(counts, tf.float64)
 
     def expected(self, theta: Any) -> Any:

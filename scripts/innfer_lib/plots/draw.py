@@ -79,4 +79,23 @@ def draw_stack(
         ax.stairs(top, edges, baseline=base, fill=True, color=colour, alpha=0.8, label=name)
         base = top
     ax.stairs(total, edges, color="black", lw=1)
-    draw_band(ax, edges, total, total_errors, "grey", label="synthetic stat. unc.")
+    # Expected bin yields (a binned fit) have no sampling error to show.
+    if np.any(np.asarray(total_errors) > 0):
+        draw_band(ax, edges, total, total_errors, "grey", label="synthetic stat. unc.")
+
+
+def draw_interval(
+    ax: Any,
+    edges: np.ndarray,
+    low: npt.ArrayLike,
+    high: npt.ArrayLike,
+    label: str | None = None,
+) -> None:
+    """A hatched band between two histograms (a prediction's parameter uncertainty).
+
+    Hatched rather than shaded, so it stays distinguishable from a statistical band drawn
+    under it. NaN (an empty bin of a ratio) leaves a gap.
+    """
+    lo = np.nan_to_num(np.asarray(low, dtype=float))
+    hi = np.nan_to_num(np.asarray(high, dtype=float))
+    ax.stairs(hi, edges, baseline=lo, fill=False, hatch="////", color="dimgrey", lw=0, label=label)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import matplotlib.pyplot as plt
@@ -20,6 +21,7 @@ from innfer_lib.inference.scan import (
     CONTOUR_LEVELS_2D,
     SIGMA_LEVELS,
     ProfileCurve,
+    breakdown,
     interval,
     smooth_grid_2d,
 )
@@ -35,6 +37,18 @@ MAIN_COLOUR = "black"
 TRUTH_COLOUR = COLOURS["truth"]
 
 
+@dataclass(frozen=True)
+class ScanStyle:
+    """How one scan is drawn: colour, curve line style and point marker."""
+
+    colour: str
+    linestyle: str = "solid"
+    marker: str = "s"
+
+
+MAIN_STYLE = ScanStyle(MAIN_COLOUR, "solid", "o")
+
+
 # --------------------------------------------------------------------------------------------
 # ScanPlot
 # --------------------------------------------------------------------------------------------
@@ -45,13 +59,22 @@ def result_text(collected: Mapping[str, Any], label: str) -> str:
         return f"{plain(label)}: no valid scan points"
     down, up = interval(collected, 1)
     d = decimals(down, up)
+    return f"{plain(label)} = ${crossings[0]:.{d}f}{_errors(down, up, d)}$"
+
+
+def _errors(down: float | None, up: float | None, d: int) -> str:
+    """``^{+up}_{-down}`` in mathtext with ``d`` decimals; an open side reads "open"."""
     up_text = f"+{up:.{d}f}" if up is not None else r"+\mathrm{open}"
     down_text = f"-{down:.{d}f}" if down is not None else r"-\mathrm{open}"
-    return f"{plain(label)} = ${crossings[0]:.{d}f}^{{{up_text}}}_{{{down_text}}}$"
+    return f"^{{{up_text}}}_{{{down_text}}}"
 
 
 def _draw_scan(
-    ax: Any, collected: Mapping[str, Any], colour: str, name: str, label: str, marker: str
+    ax: Any,
+    collected: Mapping[str, Any],
+    style: ScanStyle,
+    name: str,
+    label: str,
 ) -> dict[str, Any]:
     """Points, smooth curve and ±1σ crossing lines of one collected scan."""
     x = np.asarray(collected["scan_values"], dtype=float)
@@ -59,20 +82,32 @@ def _draw_scan(
     drawn: dict[str, Any] = {"x": x, "y": y, "curve": (np.empty(0), np.empty(0)), "lines": []}
     legend = f"{name}: {result_text(collected, label)}" if name else result_text(collected, label)
     if x.size == 0:
-        ax.plot([], [], color=colour, label=legend)
+        ax.plot([], [], color=style.colour, ls=style.linestyle, label=legend)
         return drawn
     # The record's own values: the curve `collect_scan` solved the crossings on.
     curve = ProfileCurve(collected["scan_values"], collected["nlls"])
     cx, cy = curve.sample()
     drawn["curve"] = (cx, cy)
-    ax.plot(cx, cy, color=colour, lw=2, label=legend)
-    ax.plot(x, y, marker, color=colour, ms=4, ls="none")
+    ax.plot(cx, cy, color=style.colour, ls=style.linestyle, lw=2, label=legend)
+    ax.plot(x, y, style.marker, color=style.colour, ms=4, ls="none")
     crossings = {int(k): v for k, v in collected["crossings"].items()}
     for k in (-1, 1):
         if k in crossings:
-            ax.axvline(crossings[k], color=colour, lw=1, ls=":")
+            ax.axvline(crossings[k], color=style.colour, lw=1, ls=":")
             drawn["lines"].append(float(crossings[k]))
     return drawn
+
+
+def breakdown_text(parts: Mapping[str, Any], centre: float, label: str) -> str:
+    """``label = x0 +a −b (stat.) +c −d (syst.)`` as mathtext; an open side reads "open"."""
+    values = [v for kind in ("stat", "syst") for v in parts[kind].values()]
+    d = decimals(*values)
+    stat = _errors(parts["stat"]["down"], parts["stat"]["up"], d)
+    syst = _errors(parts["syst"]["down"], parts["syst"]["up"], d)
+    return (
+        f"{plain(label)} = ${centre:.{d}f}{stat}"
+        rf"\,(\mathrm{{stat.}}){syst}\,(\mathrm{{syst.}})$"
+    )
 
 
 def scan_plot(
@@ -84,6 +119,8 @@ def scan_plot(
     *,
     name: str = "",
     title: str = "",
+    styles: Mapping[str, ScanStyle] | None = None,
+    stat_only: str | None = None,
 ) -> dict[str, Any]:
     """ScanPlot: −2ΔlnL against one parameter, with its 1σ/2σ levels and crossings.
 
@@ -102,9 +139,14 @@ def scan_plot(
         others: Legend name to another collected scan.
         name: Legend name of the main scan (e.g. "stat. + syst.").
         title: Figure title.
+        styles: `ScanStyle` per name in ``others``; the others cycle the style's colours,
+            solid, squares. The main scan is black, solid, circles.
+        stat_only: The name in ``others`` fitted with the nuisances frozen: the main result is
+            then also given as stat. and syst. (`scan.breakdown`) in the top-left corner.
 
     Returns:
-        ``{"ylim", "xlim", "text", "series": {name: {"x", "y", "curve": (x, y), "lines"}}}``.
+        ``{"ylim", "xlim", "text", "breakdown" (None without ``stat_only``), "series":
+        {name: {"x", "y", "curve": (x, y), "lines"}}}``.
     """
     others = dict(others or {})
     every = [collected, *others.values()]
@@ -113,9 +155,16 @@ def scan_plot(
 
     apply_style()
     fig, ax = plt.subplots(figsize=(9, 7))
-    series = {name: _draw_scan(ax, collected, MAIN_COLOUR, name, label, "o")}
+    series = {name: _draw_scan(ax, collected, MAIN_STYLE, name, label)}
+    given = dict(styles or {})
     for (other, scan), colour in zip(others.items(), cycle_colours(len(others)), strict=True):
-        series[other] = _draw_scan(ax, scan, colour, other, label, "s")
+        series[other] = _draw_scan(ax, scan, given.get(other, ScanStyle(colour)), other, label)
+    parts, legend_title = None, None
+    if stat_only is not None:
+        parts = breakdown(collected, others[stat_only])
+        centre = {int(k): v for k, v in collected["crossings"].items()}.get(0)
+        if centre is not None:
+            legend_title = breakdown_text(parts, centre, label)
     for k, level in SIGMA_LEVELS.items():
         ax.axhline(level, color="grey", ls="--", lw=1)
         ax.text(1.01, level, f"{k}σ", transform=ax.get_yaxis_transform(), va="center", fontsize=11)
@@ -138,15 +187,25 @@ def scan_plot(
     xlim = (float(min(lows)), float(max(highs))) if lows else (0.0, 1.0)
     if xlim[1] <= xlim[0]:
         xlim = (xlim[0] - DEGENERATE_HALF_WIDTH, xlim[1] + DEGENERATE_HALF_WIDTH)
+    # A little room each side, so a truth or crossing line on the edge stays visible.
+    pad = 0.02 * (xlim[1] - xlim[0])
+    xlim = (xlim[0] - pad, xlim[1] + pad)
     ax.set_xlim(*xlim)
     ax.set_ylim(0.0, y_max)
     ax.set_xlabel(plain(label))
     ax.set_ylabel(r"$-2\,\Delta\ln L$")
-    ax.legend(loc="upper center", fontsize=12, frameon=False)
+    # The breakdown heads the legend, so the two never overlap.
+    ax.legend(loc="upper center", fontsize=12, frameon=False, title=legend_title)
     text = result_text(collected, label)
     set_title(ax, title)
     save(fig, outputs)
-    return {"ylim": (0.0, y_max), "xlim": xlim, "text": text, "series": series}
+    return {
+        "ylim": (0.0, y_max),
+        "xlim": xlim,
+        "text": text,
+        "breakdown": parts,
+        "series": series,
+    }
 
 
 # --------------------------------------------------------------------------------------------

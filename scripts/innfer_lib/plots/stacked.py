@@ -14,8 +14,8 @@ from typing import Any
 
 import numpy as np
 
-from innfer_lib.plots.draw import draw_points, draw_stack
-from innfer_lib.plots.histograms import Stack
+from innfer_lib.plots.draw import draw_interval, draw_points, draw_stack
+from innfer_lib.plots.histograms import Stack, divide
 from innfer_lib.plots.ratio import RATIO_LABEL, RatioFigure, compare
 from innfer_lib.plots.style import apply_style
 
@@ -35,6 +35,21 @@ class Overlay:
     label: str
 
 
+@dataclass(frozen=True)
+class IntervalBand:
+    """The prediction's parameter uncertainty: per-bin bounds of its total, and their label.
+
+    Attributes:
+        low: Lower bound of the total per bin.
+        high: Upper bound of the total per bin.
+        label: Its legend text.
+    """
+
+    low: np.ndarray
+    high: np.ndarray
+    label: str
+
+
 def stacked_ratio_plot(
     hists: Stack,
     names: tuple[str, str],
@@ -47,6 +62,7 @@ def stacked_ratio_plot(
     text: str = "",
     ratio_label: str = RATIO_LABEL,
     overlay: Overlay | None = None,
+    band: IntervalBand | None = None,
 ) -> dict[str, Any]:
     """Draw the stack, the overlay and the events over their ratio to the stack total; save.
 
@@ -62,6 +78,8 @@ def stacked_ratio_plot(
         text: Extra text in the top-left corner.
         ratio_label: y label of the ratio panel.
         overlay: Another total to draw over the stack, or None.
+        band: The total's parameter-uncertainty band, hatched over the stack and around 1 in
+            the ratio panel, or None.
 
     Returns:
         ``{"edges", names[0]: events, names[1]: {process: ...}, f"{names[1]}_total":
@@ -77,10 +95,15 @@ def stacked_ratio_plot(
     if overlay is not None:
         figure.main.stairs(overlay.counts, edges, color="grey", lw=2, ls="--", label=overlay.label)
         figure.ratio.stairs(overlay.ratio, edges, color="grey", lw=2, ls="--")
+    if band is not None:
+        draw_interval(figure.main, edges, band.low, band.high, label=band.label)
+        draw_interval(figure.ratio, edges, divide(band.low, total), divide(band.high, total))
     draw_points(figure.main, edges, events["counts"], events["errors"], events_label)
     tops = [total + total_err, events["counts"] + events["errors"]]
     if overlay is not None:
         tops.append(overlay.counts)
+    if band is not None:
+        tops.append(band.high)
     figure.finish_main(edges, tops, hists.empty)
     figure.finish(
         edges, numbers, ratio_range, xlabel, title, outputs, text=text, ratio_label=ratio_label
