@@ -79,6 +79,22 @@ def _check_scan_ranges(name: str, filled: Mapping[str, Any]) -> None:
             raise ConfigKeyError(path, f"needs low < high, got [{low}, {high}]")
 
 
+def _check_bootstrap(name: str, filled: Mapping[str, Any]) -> None:
+    """Bootstrap replicas resample events: they need the option, and an unbinned fit."""
+    if filled["summary_from"] == "bootstrap" and filled["bootstrap"] is None:
+        raise ConfigKeyError(
+            ("fits", name, "summary_from"),
+            "summary_from: bootstrap needs the `bootstrap` option (bootstrap: {} for 100 "
+            "replicas)",
+        )
+    if filled["bootstrap"] is not None and filled["likelihood"] in BINNED_LIKELIHOODS:
+        raise ConfigKeyError(
+            ("fits", name, "bootstrap"),
+            f"a bootstrap resamples the fitted events, but likelihood: {filled['likelihood']} "
+            "fits bin counts; use an unbinned likelihood or leave bootstrap out",
+        )
+
+
 def expand_fit_sets(
     fits: Mapping[str, Mapping[str, Any] | None], analysis: Analysis
 ) -> dict[str, dict[str, Any]]:
@@ -92,6 +108,7 @@ def expand_fit_sets(
         filled = fit_set_options(options)
         _check_postfit_likelihood(name, filled)
         _check_resampled_split(name, filled)
+        _check_bootstrap(name, filled)
         scan = filled.get("scan")
         if scan == "pois":
             filled["scan"] = list(analysis.pois)
