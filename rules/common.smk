@@ -1277,7 +1277,9 @@ def fit_targets():
             targets += expand(PATHS.minos, parameter=free_parameters(fit), **where)
         if options["bootstrap"] is not None:
             targets += expand(
-                plot_files(PATHS.bootstrap_plot), parameter=free_parameters(fit), **where
+                plot_files(PATHS.bootstrap_plot),
+                parameter=free_parameters(fit),
+                **where,
             )
         if options["scan_2d"]["parameters"]:
             targets += expand(plot_files(PATHS.scan_2d_plot), **where)
@@ -1384,7 +1386,9 @@ def interval_inputs(wildcards):
         "minos": PATHS.minos,
         "bootstrap": PATHS.bootstrap_result,
     }[source]
-    return [here(pattern, wildcards, parameter=p) for p in free_parameters(wildcards.fit)]
+    return [
+        here(pattern, wildcards, parameter=p) for p in free_parameters(wildcards.fit)
+    ]
 
 
 def all_but_one_inputs(wildcards):

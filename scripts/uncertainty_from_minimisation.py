@@ -17,7 +17,8 @@ def main(smk):
     if not result["valid"]:
         w = smk.wildcards
         label = fit_label(w.fit, w.density, int(w.val))
-        warn_terminal(f"{label}: MINOS interval of {column} failed ({'; '.join(result['reasons'])})")
+        reasons = "; ".join(result["reasons"])
+        warn_terminal(f"{label}: MINOS interval of {column} failed ({reasons})")
     write_yaml(smk.output[0], result)
 
 

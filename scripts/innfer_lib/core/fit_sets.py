@@ -84,8 +84,7 @@ def _check_bootstrap(name: str, filled: Mapping[str, Any]) -> None:
     if filled["summary_from"] == "bootstrap" and filled["bootstrap"] is None:
         raise ConfigKeyError(
             ("fits", name, "summary_from"),
-            "summary_from: bootstrap needs the `bootstrap` option (bootstrap: {} for 100 "
-            "replicas)",
+            "summary_from: bootstrap needs the `bootstrap` option (bootstrap: {} for 100 replicas)",
         )
     if filled["bootstrap"] is not None and filled["likelihood"] in BINNED_LIKELIHOODS:
         raise ConfigKeyError(

@@ -57,7 +57,8 @@ def bootstrap_plot(
     apply_style()
     fig, ax = plt.subplots(figsize=(9, 7))
     lines: dict[str, float] = {}
-    counts, edges = np.zeros(0), np.zeros(0)
+    counts: Any = np.zeros(0)
+    edges: Any = np.zeros(0)
     gaussian = (np.zeros(0), np.zeros(0))
     if values.size:
         low, high = float(values.min()), float(values.max())
@@ -99,7 +100,8 @@ def bootstrap_plot(
     ax.set_xlabel(plain(label))
     ax.set_ylabel("Replicas")
     ax.set_ylim(0.0, max(float(np.max(counts)) if counts.size else 1.0, 1.0) * 1.35)
-    ax.legend(loc="upper right", fontsize=12, frameon=False)
+    if ax.get_legend_handles_labels()[0]:
+        ax.legend(loc="upper right", fontsize=12, frameon=False)
     set_title(ax, title)
     save(fig, outputs)
     return {"counts": counts, "edges": edges, "gaussian": gaussian, "lines": lines, "text": text}
