@@ -23,7 +23,8 @@ from innfer_lib.results.rounding import decimals
 #: Bins of the histogram: about √n, within these bounds.
 MIN_BINS, MAX_BINS = 10, 50
 HIST_COLOUR = "#5790fc"
-GAUSS_COLOUR = "black"
+GAUSS_COLOUR = "#964a8b"
+MEAN_COLOUR = "black"
 TRUTH_COLOUR = COLOURS["truth"]
 
 
@@ -82,11 +83,12 @@ def bootstrap_plot(
             gaussian = (x, y)
             ax.plot(x, y, color=GAUSS_COLOUR, lw=2, label="Gaussian (mean, std)")
     if math.isfinite(mean):
-        ax.axvline(mean, color=GAUSS_COLOUR, lw=1.5, label="mean")
+        ax.axvline(mean, color=MEAN_COLOUR, lw=1.5, label="mean")
         lines["mean"] = mean
     if math.isfinite(std):
         for k in (-1, 1):
-            ax.axvline(mean + k * std, color=GAUSS_COLOUR, lw=1, ls=":")
+            band = "mean ± std" if k == 1 else None
+            ax.axvline(mean + k * std, color=MEAN_COLOUR, lw=1, ls=":", label=band)
             lines[f"{k:+d}sigma"] = mean + k * std
     if truth is not None and math.isfinite(truth):
         ax.axvline(truth, color=TRUTH_COLOUR, ls="--", lw=1.5, label="truth")
