@@ -1132,6 +1132,26 @@ def fit_at_best_fit_inputs(wildcards):
     return {**fit_inputs(wildcards), "best_fit": here(PATHS.best_fit, wildcards)}
 
 
+@functools.cache
+def bootstrap_batches(fit):
+    """[start, stop) replica indices of each bootstrap_fit job of a fit set."""
+    options = FITS[fit]["bootstrap"]
+    return toy_batches(options["n"], options["per_job"])
+
+
+def bootstrap_replicas(wildcards):
+    """The replica indices the job's batch fits."""
+    return bootstrap_batches(wildcards.fit)[int(wildcards.batch)]
+
+
+def bootstrap_batch_inputs(wildcards):
+    """Every batch of replica fits of one fit."""
+    return [
+        here(PATHS.bootstrap_batch, wildcards, batch=b)
+        for b in range(len(bootstrap_batches(wildcards.fit)))
+    ]
+
+
 def parameters_inputs(wildcards):
     """parameters.yaml of every process and category (yields, trained ranges)."""
     return per_model_inputs("parameters", PATHS.parameters)
@@ -1357,6 +1377,14 @@ def fit_targets():
             targets += expand(
                 PATHS.approximate_uncertainty, parameter=free_parameters(fit), **where
             )
+        if options["minos"]:
+            targets += expand(PATHS.minos, parameter=free_parameters(fit), **where)
+        if options["bootstrap"] is not None:
+            targets += expand(
+                plot_files(PATHS.bootstrap_plot),
+                parameter=free_parameters(fit),
+                **where,
+            )
         if options["scan_2d"]["parameters"]:
             targets += expand(plot_files(PATHS.scan_2d_plot), **where)
         if options["likelihood_debug"]:
@@ -1466,9 +1494,13 @@ def interval_inputs(wildcards):
         return [
             here(PATHS.scan_result, wildcards, parameter=p) for p in options["scan"]
         ]
+    pattern = {
+        "approximate": PATHS.approximate_uncertainty,
+        "minos": PATHS.minos,
+        "bootstrap": PATHS.bootstrap_result,
+    }[source]
     return [
-        here(PATHS.approximate_uncertainty, wildcards, parameter=p)
-        for p in free_parameters(wildcards.fit)
+        here(pattern, wildcards, parameter=p) for p in free_parameters(wildcards.fit)
     ]
 
 

@@ -44,6 +44,82 @@ rule approximate_uncertainty:
         "../scripts/approximate_uncertainty.py"
 
 
+rule uncertainty_from_minimisation:
+    """MINOS ±1σ/±2σ crossings of one parameter, profiled; failed sides recorded, not fatal."""
+    input:
+        unpack(fit_at_best_fit_inputs),
+    output:
+        PATHS.minos,
+    log:
+        log_path("uncertainty_from_minimisation", "fit", "density", "val", "parameter"),
+    conda:
+        "../envs/fit.yaml"
+    threads: 1
+    resources:
+        **FIT_RESOURCES,
+    params:
+        **FIT_JOB_PARAMS,
+    script:
+        "../scripts/uncertainty_from_minimisation.py"
+
+
+rule bootstrap_fit:
+    """Refit a batch of bootstrap replicas of the fitted events (one trace per batch)."""
+    input:
+        unpack(fit_at_best_fit_inputs),
+    output:
+        PATHS.bootstrap_batch,
+    log:
+        log_path("bootstrap_fit", "fit", "density", "val", "batch"),
+    conda:
+        "../envs/fit.yaml"
+    threads: 1
+    resources:
+        **FIT_RESOURCES,
+    params:
+        **FIT_JOB_PARAMS,
+        replicas=bootstrap_replicas,
+        method=lambda wildcards: FITS[wildcards.fit]["bootstrap"]["method"],
+        seed=config["seed"],
+    script:
+        "../scripts/bootstrap_fit.py"
+
+
+rule bootstrap_collect:
+    """One parameter's replica best fits as ±1σ/±2σ (std around the best fit)."""
+    input:
+        best_fit=PATHS.best_fit,
+        batches=bootstrap_batch_inputs,
+    output:
+        PATHS.bootstrap_result,
+    log:
+        log_path("bootstrap_collect", "fit", "density", "val", "parameter"),
+    conda:
+        "../envs/plot.yaml"
+    resources:
+        **resources(mem_mb=1000, runtime=5),
+    script:
+        "../scripts/bootstrap_collect.py"
+
+
+rule bootstrap_plot:
+    """Histogram of one parameter's replica best fits, Gaussian, truth, mean and ±1σ."""
+    input:
+        PATHS.bootstrap_result,
+    output:
+        plot_files(PATHS.bootstrap_plot),
+    log:
+        log_path("bootstrap_plot", "fit", "density", "val", "parameter"),
+    conda:
+        "../envs/plot.yaml"
+    resources:
+        **resources(mem_mb=1000, runtime=5),
+    params:
+        labels=ANALYSIS.plot_labels,
+    script:
+        "../scripts/bootstrap_plot.py"
+
+
 rule hessian:
     """Hessian of −ln L at the best fit: autodiff, or measured on the σ scale where ln L has kinks."""
     input:

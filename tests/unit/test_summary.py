@@ -79,7 +79,7 @@ def test_fit_result_from_asymmetric_scans_and_frozen_parameters():
     with pytest.raises(DataError, match="varied_column"):
         intervals_from_records("scan", [{"crossings": {}}])
     with pytest.raises(DataError, match="not one of"):
-        intervals_from_records("bootstrap", [])
+        intervals_from_records("guess", [])
 
 
 def test_all_but_one_merge_takes_each_parameter_from_its_own_fit():

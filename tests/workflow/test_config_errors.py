@@ -489,6 +489,31 @@ CASES = [
         },
     ),
     Case(
+        "bootstrap-no-replicas",
+        ("fits.mine.bootstrap.n", "0", "minimum"),
+        {"fits": {"mine": {"bootstrap": {"n": 0}}}},
+    ),
+    Case(
+        "bootstrap-per-job",
+        ("fits.mine.bootstrap.per_job", "minimum"),
+        {"fits": {"mine": {"bootstrap": {"per_job": 0}}}},
+    ),
+    Case(
+        "bootstrap-method",
+        ("fits.mine.bootstrap.method", "'poisson'"),
+        {"fits": {"mine": {"bootstrap": {"method": "undersample_to_eff_events"}}}},
+    ),
+    Case(
+        "summary-from-bootstrap-without-bootstrap",
+        ("fits.mine.summary_from", "needs the `bootstrap` option"),
+        {"fits": {"mine": {"summary_from": "bootstrap"}}},
+    ),
+    Case(
+        "bootstrap-with-binned-likelihood",
+        ("fits.mine.bootstrap", "binned", "resamples the fitted events"),
+        {"fits": {"mine": {"bootstrap": {}, "likelihood": "binned"}}},
+    ),
+    Case(
         "resampled-fit-set-split",
         ("fits.mine.split", "data_type: resampled", "'val'", "not 'full'"),
         {"fits": {"mine": {"data_type": "resampled", "split": "full"}}},

@@ -396,6 +396,24 @@ def test_binned_post_fit_plots_replace_the_sampled_ones(snakemake, tmp_path):
     assert counts["postfit_plot"] == 1 and counts["make_postfit_asimov"] == 2 * 2
 
 
+def test_minos_and_bootstrap_jobs(snakemake, tmp_path):
+    """MINOS: one job per floating parameter; bootstrap: ceil(n/per_job) fit jobs, one collect
+    and one plot per parameter; `summary_from` pulls in what it reads (VaryingYield: Y1 and
+    mu_Gaussian, 1 point, 2 densities)."""
+    fits = {
+        "closure": {},
+        "minos": {"minos": True},
+        "boot": {"bootstrap": {"n": 10, "per_job": 4}, "summary_from": "bootstrap"},
+        "from_minos": {"summary_from": "minos", "freeze": "Y1=0"},
+    }
+    counts = one_point_dry_run(snakemake, tmp_path, fits)
+    assert counts["initial_fit"] == 4 * 2 and counts["fit_result"] == 4 * 2
+    # minos: 2 parameters x 2 densities; from_minos: mu_Gaussian only (Y1 frozen) x 2
+    assert counts["uncertainty_from_minimisation"] == 2 * 2 + 2
+    assert counts["bootstrap_fit"] == 3 * 2  # batches of 4, 4, 2 replicas
+    assert counts["bootstrap_collect"] == 2 * 2 and counts["bootstrap_plot"] == 2 * 2
+
+
 def test_resampled_fit_sets_pull_in_their_pseudo_data(snakemake, tmp_path):
     """Pseudo-data are built only for `data_type: resampled` fit sets, one job per category
     and fitted point, shared by the densities and by every fit set that reads them."""

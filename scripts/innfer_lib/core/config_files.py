@@ -301,8 +301,14 @@ def fill_defaults(properties: Mapping[str, Any], given: Mapping[str, Any]) -> di
     filled: dict[str, Any] = {}
     blocks = set()
     for key, spec in properties.items():
-        if spec.get("type") == "object" and "properties" in spec:
+        kind = spec.get("type")
+        if kind == "object" and "properties" in spec:
             filled[key] = fill_defaults(spec["properties"], given.get(key) or {})
+            blocks.add(key)
+        elif isinstance(kind, list) and "object" in kind and "properties" in spec:
+            # An optional block (null: off): filled only when given, so {} means its defaults.
+            value = given.get(key, spec.get("default"))
+            filled[key] = None if value is None else fill_defaults(spec["properties"], value)
             blocks.add(key)
         elif "default" in spec:
             filled[key] = spec["default"]

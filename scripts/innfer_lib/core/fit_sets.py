@@ -268,6 +268,21 @@ def _all_but_one_options(name: str, filled: Mapping[str, Any]) -> dict[str, Any]
     return {"loop_over_nuisances": False, **(block or {})}
 
 
+def _check_bootstrap(name: str, filled: Mapping[str, Any]) -> None:
+    """Bootstrap replicas resample events: they need the option, and an unbinned fit."""
+    if filled["summary_from"] == "bootstrap" and filled["bootstrap"] is None:
+        raise ConfigKeyError(
+            ("fits", name, "summary_from"),
+            "summary_from: bootstrap needs the `bootstrap` option (bootstrap: {} for 100 replicas)",
+        )
+    if filled["bootstrap"] is not None and filled["likelihood"] in BINNED_LIKELIHOODS:
+        raise ConfigKeyError(
+            ("fits", name, "bootstrap"),
+            f"a bootstrap resamples the fitted events, but likelihood: {filled['likelihood']} "
+            "fits bin counts; use an unbinned likelihood or leave bootstrap out",
+        )
+
+
 def expand_fit_sets(
     fits: Mapping[str, Mapping[str, Any] | None], analysis: Analysis
 ) -> dict[str, dict[str, Any]]:
@@ -283,6 +298,7 @@ def expand_fit_sets(
     for name, options in fits.items():
         filled = fit_set_options(options)
         _check_resampled_split(name, filled)
+        _check_bootstrap(name, filled)
         scan = filled.get("scan")
         if scan == "pois":
             filled["scan"] = list(analysis.pois)

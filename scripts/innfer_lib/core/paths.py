@@ -419,6 +419,27 @@ class Paths:
     def approximate_uncertainty(self) -> str:
         return self.fit_file("approximate_uncertainty/{parameter}.yaml")
 
+    @property
+    def minos(self) -> str:
+        """MINOS crossings of one parameter (uncertainty_from_minimisation)."""
+        return self.fit_file("minos/{parameter}.yaml")
+
+    @property
+    def bootstrap_batch(self) -> str:
+        """The replica fits of one batch of a bootstrap (bootstrap_fit)."""
+        return self.fit_file("bootstrap/batch_{batch}.yaml")
+
+    @property
+    def bootstrap_result(self) -> str:
+        """The bootstrap crossings of one parameter (bootstrap_collect)."""
+        return self.fit_file("bootstrap/{parameter}.yaml")
+
+    @property
+    def bootstrap_plot(self) -> str:
+        return self.plot(
+            "bootstrap", "{fit}", "{density}", "val_{val}", "bootstrap_distribution_{parameter}"
+        )
+
     def scan_points(self, source: str) -> str:
         """The grid of a 1-D scan in steps of the σ from `source` (hessian, approximate)."""
         return self.fit_file(f"scan/{{parameter}}/points_{source}.yaml")

@@ -2,9 +2,9 @@
 
 Summaries, tables, χ² and impacts plots all need the same thing from a fit: its best fit and
 the ±1σ/±2σ crossings of each parameter. Those come from a covariance (H⁻¹ or the sandwich,
-symmetric), a profiled scan or the approximate step (both possibly asymmetric). This module
-turns any of them into one record, so every consumer reads one format and computes pulls
-the same way.
+symmetric), a profiled scan, the approximate step, MINOS or a bootstrap (possibly
+asymmetric). This module turns any of them into one record, so every consumer reads one
+format and computes pulls the same way.
 """
 
 from __future__ import annotations
@@ -17,7 +17,8 @@ from innfer_lib.core.errors import DataError
 from innfer_lib.inference.validity import best_fit_reasons, interval_reasons, verdict
 
 COVARIANCE, SCAN, APPROXIMATE = "covariance", "scan", "approximate"
-SOURCES = (COVARIANCE, SCAN, APPROXIMATE)
+MINOS, BOOTSTRAP = "minos", "bootstrap"
+SOURCES = (COVARIANCE, SCAN, APPROXIMATE, MINOS, BOOTSTRAP)
 SIGMA_LEVELS = (-2, -1, 1, 2)
 
 
@@ -32,7 +33,8 @@ def intervals_from_records(
 
     Args:
         source: `covariance` (one covariance or sandwich file with crossings per parameter),
-            or `scan`/`approximate` (one file per parameter, with `varied_column`).
+            or `scan`/`approximate`/`minos`/`bootstrap` (one file per parameter, with
+            `varied_column`).
         records: the loaded files.
 
     Raises:

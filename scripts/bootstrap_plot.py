@@ -1,0 +1,23 @@
+from innfer_lib.core.runner import run, start_job
+
+start_job(snakemake)  # noqa: F821  first: what the imports below print goes to the job log
+
+from innfer_lib.core.io import read_yaml
+from innfer_lib.plots.bootstrap import bootstrap_plot
+
+
+def main(smk):
+    collected = read_yaml(smk.input[0])
+    column = collected["varied_column"]
+    row = dict(zip(collected["columns"], collected["row"], strict=True))
+    w = smk.wildcards
+    bootstrap_plot(
+        collected,
+        row.get(column),
+        smk.params.labels.get(column, column),
+        outputs=list(smk.output),
+        title=f"fit {w.fit}, {w.density} density, validation point {w.val}",
+    )
+
+
+run(snakemake, main)  # noqa: F821
