@@ -56,6 +56,7 @@ def main(smk):
                 simulated_label="data",
                 text=f"{what} at the default point\n{label}",
                 ratio_label=ratio_label,
+                band_label=f"{what} stat. unc.",
             )
             LOG.info(
                 "data vs %s, %s: chi2 %.1f / %d bins",

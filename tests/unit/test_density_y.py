@@ -36,10 +36,20 @@ def test_edges_follow_the_weights_not_the_event_counts():
 def test_discrete_column_gets_one_slice_per_value():
     y = np.repeat([171.5, 172.5, 173.5], [10, 500, 10])
     slices = y_slices(y, np.ones(y.size))
-    assert [s.low for s in slices] == [171.5, 172.5, 173.5]
-    assert all(s.discrete for s in slices)
+    assert [s.value for s in slices] == [171.5, 172.5, 173.5]
     assert slices[1].label("mtop") == "mtop = 172.5"
     assert [int(s.mask(y).sum()) for s in slices] == [10, 500, 10]
+
+
+def test_discrete_slices_survive_float_noise():
+    # A column standardised in float32 and back: each value is off by ~1e-7 relative, and the
+    # synthetic rows carry the exact values; both must land in the same slices.
+    exact = np.repeat([166.0, 167.0, 168.0], 100)
+    noisy = exact * (1 + 1e-7 * np.random.default_rng(0).standard_normal(exact.size))
+    slices = y_slices(noisy, np.ones(noisy.size))
+    assert len(slices) == 3
+    assert [int(s.mask(exact).sum()) for s in slices] == [100, 100, 100]
+    assert [int(s.mask(noisy).sum()) for s in slices] == [100, 100, 100]
 
 
 def test_slices_refuse_no_values():

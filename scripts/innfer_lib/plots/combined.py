@@ -27,6 +27,7 @@ def stacked_generator_plot(
     simulated_label: str = "simulated",
     text: str = "",
     ratio_label: str = RATIO_LABEL,
+    band_label: str = "synthetic stat. unc.",
 ) -> dict[str, Any]:
     """Generator "combined" view: stacked synthetic processes against all simulated events.
 
@@ -47,6 +48,8 @@ def stacked_generator_plot(
         simulated_label: Legend text of the simulated events.
         text: Extra text in the top-left corner.
         ratio_label: y label of the ratio panel ("data / sim." for observed data).
+        band_label: Legend text of the stack's statistical band ("simulated stat. unc." when
+            the stack is simulated events).
 
     Returns:
         ``{"edges", "simulated": {...as generator_plot}, "synthetic": {process: {...}},
@@ -66,4 +69,5 @@ def stacked_generator_plot(
         events_label=simulated_label,
         text=text,
         ratio_label=ratio_label,
+        band_label=band_label,
     )

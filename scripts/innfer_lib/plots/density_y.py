@@ -90,13 +90,16 @@ def density_slices_plot(
     nrows = math.ceil(n / ncols)
 
     apply_style()
-    fig = plt.figure(figsize=(3.6 * ncols, 3.4 * nrows + 0.8))
-    grid = fig.add_gridspec(2 * nrows, ncols, height_ratios=[3, 1] * nrows, hspace=0.08)
+    fig = plt.figure(figsize=(3.8 * ncols, 3.9 * nrows + 0.8))
+    # Each slice is a (main, ratio) pair sharing its x axis; pairs are spaced so that every
+    # ratio panel keeps its own x tick labels (each slice has its own X range).
+    outer = fig.add_gridspec(nrows, ncols, hspace=0.35, wspace=0.3)
     drawn = []
     for k, s in enumerate(slices):
         row, col = divmod(k, ncols)
-        ax = fig.add_subplot(grid[2 * row, col])
-        rax = fig.add_subplot(grid[2 * row + 1, col], sharex=ax)
+        pair = outer[row, col].subgridspec(2, 1, height_ratios=[3, 1], hspace=0.05)
+        ax = fig.add_subplot(pair[0])
+        rax = fig.add_subplot(pair[1], sharex=ax)
         ms, my = s.mask(ys), s.mask(yy)
         edges, sim, syn, numbers, _ = compare_samples(
             (np.asarray(xs)[ms], np.asarray(ws)[ms]),
@@ -156,7 +159,7 @@ def density_profile_plot(
 
     Points at the weighted mean Y of each slice: simulated with error bars, synthetic as a line
     with its error band; the bottom panel is (simulated − synthetic) / √(σ²_sim + σ²_synth)
-    for both moments, which should scatter within ±2.
+    for both moments, which should scatter within ±2 (beyond ±4: hollow markers on the edge).
 
     Args:
         simulated, synthetic, y, slices, column, y_column, outputs, title: As
@@ -200,8 +203,15 @@ def density_profile_plot(
     ax_mean.legend(loc="best", fontsize=11)
     ax_pull.axhline(0.0, color="grey", ls="--", lw=1)
     ax_pull.axhspan(-2, 2, color="grey", alpha=0.15, lw=0)
-    ax_pull.plot(centre, pull_mean, "o", color=SIMULATED_COLOUR, ms=4, label="mean")
-    ax_pull.plot(centre, pull_std, "s", color=SYNTHETIC_COLOUR, ms=4, label="std. dev.")
+    # Off-scale pulls are drawn on the panel's edge, hollow, so a gross mismodelling still shows.
+    for pull, marker, colour, name in (
+        (pull_mean, "o", SIMULATED_COLOUR, "mean"),
+        (pull_std, "s", SYNTHETIC_COLOUR, "std. dev."),
+    ):
+        inside = np.abs(pull) <= PULL_RANGE[1]
+        shown = np.clip(pull, *PULL_RANGE)
+        ax_pull.plot(centre[inside], shown[inside], marker, color=colour, ms=4, label=name)
+        ax_pull.plot(centre[~inside], shown[~inside], marker, mfc="none", color=colour, ms=6)
     ax_pull.set_ylim(*PULL_RANGE)
     ax_pull.set_ylabel("(sim. − synth.) / σ", fontsize=12)
     ax_pull.legend(loc="upper right", fontsize=9, ncol=2)

@@ -21,36 +21,51 @@ from innfer_lib.plots.histograms import equal_statistics_edges
 Y_BINS = 20
 
 
+#: Values of a discrete column closer than this (relative to its largest magnitude) are one
+#: value: a column that went through float32 standardisation and back is off by ~1e-7.
+SAME_VALUE_RTOL = 1e-6
+
+
 @dataclass(frozen=True)
 class YSlice:
-    """One slice of a Y column: ``low ≤ y < high`` (``≤ high`` for the last), or ``y == low``.
+    """One slice of a Y column: ``low ≤ y < high`` (``≤ high`` for the last bin).
+
+    A slice of a discrete column has ``value`` set and its edges half way to the neighbouring
+    values (±inf at the ends), so float noise in a column's values does not lose events.
 
     Attributes:
-        low: Lower edge (the value, for a discrete slice).
-        high: Upper edge (the value, for a discrete slice).
+        low: Lower edge.
+        high: Upper edge.
         last: The slice includes its upper edge (the last equal-statistics bin).
-        discrete: The slice is one value of a discrete column.
+        value: The value of a discrete column's slice; None for an equal-statistics bin.
     """
 
     low: float
     high: float
     last: bool = False
-    discrete: bool = False
+    value: float | None = None
 
     def mask(self, y: np.ndarray) -> np.ndarray:
         """Which entries of ``y`` fall in the slice."""
         y = np.asarray(y, dtype=float)
-        if self.discrete:
-            return y == self.low
         upper = y <= self.high if self.last else y < self.high
         return (y >= self.low) & upper
 
     def label(self, column: str) -> str:
         """Legend text of the slice, e.g. ``"mass = 172.5"`` or ``"171.2 ≤ mass < 171.9"``."""
-        if self.discrete:
-            return f"{column} = {self.low:.6g}"
+        if self.value is not None:
+            return f"{column} = {self.value:.6g}"
         upper = "≤" if self.last else "<"
         return f"{self.low:.4g} ≤ {column} {upper} {self.high:.4g}"
+
+
+def distinct_values(y: np.ndarray) -> np.ndarray:
+    """The distinct values of a column, values within `SAME_VALUE_RTOL` of each other merged."""
+    values = np.unique(y)
+    if len(values) < 2:
+        return values
+    tol = SAME_VALUE_RTOL * max(1.0, float(np.max(np.abs(values))))
+    return values[np.concatenate([[True], np.diff(values) > tol])]
 
 
 def y_slices(y: np.ndarray, w: np.ndarray, n_bins: int = Y_BINS) -> list[YSlice]:
@@ -79,9 +94,12 @@ def y_slices(y: np.ndarray, w: np.ndarray, n_bins: int = Y_BINS) -> list[YSlice]
     keep = np.isfinite(y) & np.isfinite(w)
     if not keep.any():
         raise ValueError("no finite Y values to slice")
-    values = np.unique(y[keep])
+    values = distinct_values(y[keep])
     if len(values) <= int(n_bins):
-        return [YSlice(float(v), float(v), discrete=True) for v in values]
+        mids = np.concatenate([[-np.inf], 0.5 * (values[1:] + values[:-1]), [np.inf]])
+        return [
+            YSlice(float(mids[i]), float(mids[i + 1]), value=float(v)) for i, v in enumerate(values)
+        ]
     edges = equal_statistics_edges(y[keep], w[keep], int(n_bins))
     n = len(edges) - 1
     return [YSlice(float(edges[i]), float(edges[i + 1]), last=i == n - 1) for i in range(n)]
