@@ -318,6 +318,47 @@ def here(pattern, wildcards, **more):
     return fill(pattern, **{**dict(wildcards.items()), **more})
 
 
+def _density_warm_starts():
+    """`density_warm_start`, checked: {(process, category): weights file} of existing files.
+
+    A file named after this run's own flow output would make training its own input (a
+    cycle, and a rerun that starts from whatever the last run left), so it is refused.
+    """
+    starts = {}
+    for process, pattern in config["density_warm_start"].items():
+        key = ("density_warm_start", process)
+        if process not in PROCESSES:
+            raise config_error(
+                key, f"not a process of the analysis; expected one of {PROCESSES}"
+            )
+        if LEARNED not in DENSITIES:
+            raise config_error(
+                key, "no flow is trained: `densities` leaves out 'learned'"
+            )
+        for category in CATEGORIES:
+            path = pattern.replace("{category}", category)
+            if "{" in path or "}" in path:
+                raise config_error(
+                    key,
+                    f"{pattern}: the only placeholder a path may hold is {{category}}",
+                )
+            if not Path(path).is_file():
+                raise config_error(
+                    key, f"no such weights file: {path} (category {category})"
+                )
+            own = fill(PATHS.flow_weights, model=process, category=category)
+            if Path(path).resolve() == Path(own).resolve():
+                raise config_error(
+                    key,
+                    f"{path} is this run's own trained flow; copy it elsewhere to start from it",
+                )
+            starts[(process, category)] = path
+    return starts
+
+
+DENSITY_WARM_STARTS = _density_warm_starts()
+
+
 def per_model_inputs(
     kind, pattern, categories=CATEGORIES, key=(), processes=PROCESSES, **wildcards
 ):
@@ -858,6 +899,12 @@ SCAN_METRIC_SPEC = {"key": SCAN_METRIC.key, "direction": SCAN_METRIC.direction}
 TUNING_METRIC_SPEC = {"key": TUNING_METRIC.key, "direction": TUNING_METRIC.direction}
 
 
+def warm_start_input(wildcards):
+    """The weights file a flow starts training from (`density_warm_start`), if any."""
+    path = DENSITY_WARM_STARTS.get((wildcards.model, wildcards.category))
+    return {"warm_start": path} if path else {}
+
+
 def density_architecture_input(wildcards):
     """The architecture file a flow trains from: the configured file, or a search's best."""
     search = SEARCHES.get(config["density_architecture"])
@@ -1031,6 +1078,30 @@ def _generator_extra_views():
 GENERATOR_EXTRA_VIEWS = _generator_extra_views()
 
 
+# `generator: {data: true}`: the observed data of each category against the stacked
+# simulation and the stacked synthetic events at the default point.
+GENERATOR_DATA = bool(config["generator"]["data"])
+GENERATOR_DATA_PREDICTIONS = ("simulation", "synthetic")
+if GENERATOR_DATA and not DATA_FILES:
+    raise config_error(
+        ("generator", "data"),
+        f"plots the observed data, but {ANALYSIS.source} has no data_file",
+    )
+
+
+def generator_data_inputs(wildcards):
+    """A category's data, and every process's parameters, validation set and Asimov sample at
+    the default point."""
+    category = [wildcards.category]
+    where = dict(key=[ANALYSIS.default_index], val=ANALYSIS.default_index)
+    return {
+        "data": here(PATHS.data, wildcards),
+        **per_model_inputs("parameters", PATHS.parameters, category),
+        **per_model_inputs("validation", PATHS.validation, category, **where),
+        **per_model_inputs("asimov", PATHS.asimov, category, **where),
+    }
+
+
 def combined_generator_inputs(wildcards):
     """Validation sets, parameters and Asimov samples of every process in a category."""
     category = [wildcards.category]
@@ -1042,6 +1113,25 @@ def combined_generator_inputs(wildcards):
     return inputs
 
 
+def density_y_plots():
+    """PlotDensity per Y column of every density: slices and profiles, one job per column."""
+    return [
+        f
+        for model in PROCESSES
+        for category in CATEGORIES
+        for parameter in ANALYSIS.model_parameters(model, category)
+        for f in expand(
+            plot_files(PATHS.density_slices_plot)
+            + plot_files(PATHS.density_profile_plot),
+            model=model,
+            category=category,
+            parameter=parameter,
+            column=VARIABLES,
+            split=SPLITS,
+        )
+    ]
+
+
 def evaluation_plots():
     """Plots that judge the learned densities: what the `evaluate` target builds."""
     targets = expand(
@@ -1050,13 +1140,17 @@ def evaluation_plots():
         split=SPLITS,
         **PER_MODEL,
     )
+    targets += density_y_plots()
     targets += expand(
-        plot_files(PATHS.generator_summary_plot) + plot_files(PATHS.flow_plot),
+        plot_files(PATHS.generator_summary_plot),
         column=VARIABLES,
         **PER_MODEL,
     )
     targets += expand(
-        plot_files(PATHS.generator_plot), val=VAL_ALL, column=VARIABLES, **PER_MODEL
+        plot_files(PATHS.generator_plot) + plot_files(PATHS.flow_plot),
+        val=VAL_ALL,
+        column=VARIABLES,
+        **PER_MODEL,
     )
     targets += expand(
         plot_files(PATHS.generator_extra_plot("{stem}")),
@@ -1071,6 +1165,13 @@ def evaluation_plots():
         **PER_MODEL,
     )
     targets += metrics_targets()
+    if GENERATOR_DATA:
+        targets += expand(
+            plot_files(PATHS.generator_data_plot),
+            category=CATEGORIES,
+            prediction=GENERATOR_DATA_PREDICTIONS,
+            column=VARIABLES,
+        )
     if len(PROCESSES) > 1:
         targets += expand(
             plot_files(PATHS.generator_combined_plot),

@@ -4,6 +4,8 @@
 rule train_density:
     """Train the conditional coupling flow p(x | θ) of one process in one category."""
     input:
+        # `density_warm_start`: the weights the flow starts from; an input, so a change retrains.
+        unpack(warm_start_input),
         train=PATHS.train,
         test=PATHS.test,
         parameters=PREPROCESS_PARAMETERS,

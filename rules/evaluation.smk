@@ -64,6 +64,67 @@ rule plot_density:
         "../scripts/plot_density.py"
 
 
+rule plot_density_y:
+    """PlotDensity in the 20 equal-statistics slices of one Y column, and the mean and width of
+    each variable against it."""
+    input:
+        parameters=PATHS.parameters,
+        train=PATHS.train,
+        test=PATHS.test,
+        synth_train=fill(PATHS.synthetic, split="train"),
+        synth_test=fill(PATHS.synthetic, split="test"),
+    output:
+        slices=[
+            f
+            for column in VARIABLES
+            for split in SPLITS
+            for f in report_plots(
+                plot_files(
+                    fill(PATHS.density_slices_plot, column=column, split=split)
+                ),
+                caption="evaluation/density_slices.rst",
+                category=REPORT_STAGES["evaluation"],
+                subcategory="{model}",
+                labels={
+                    "plot": "synthetic vs simulated, Y slices",
+                    "category": "{category}",
+                    "variable": f"{column} in slices of {{parameter}}",
+                    "split": split,
+                },
+            )
+        ],
+        profiles=[
+            f
+            for column in VARIABLES
+            for split in SPLITS
+            for f in report_plots(
+                plot_files(
+                    fill(PATHS.density_profile_plot, column=column, split=split)
+                ),
+                caption="evaluation/density_profile.rst",
+                category=REPORT_STAGES["evaluation"],
+                subcategory="{model}",
+                labels={
+                    "plot": "synthetic vs simulated, against Y",
+                    "category": "{category}",
+                    "variable": f"{column} against {{parameter}}",
+                    "split": split,
+                },
+            )
+        ],
+    log:
+        log_path("plot_density_y", "model", "category", "parameter"),
+    conda:
+        "../envs/plot.yaml"
+    resources:
+        **resources(),
+    params:
+        labels=ANALYSIS.plot_labels,
+        splits=SPLITS,
+    script:
+        "../scripts/plot_density_y.py"
+
+
 rule make_asimov:
     """Events sampled from the learned density at every validation point."""
     input:
@@ -238,6 +299,46 @@ rule generator_combined:
         "../scripts/generator_combined.py"
 
 
+rule generator_data:
+    """Observed data of one category against the stacked simulation and the stacked synthetic
+    events at the default point, per variable (`generator: {data: true}`)."""
+    input:
+        unpack(generator_data_inputs),
+    output:
+        [
+            f
+            for prediction in GENERATOR_DATA_PREDICTIONS
+            for column in VARIABLES
+            for f in report_plots(
+                plot_files(
+                    fill(
+                        PATHS.generator_data_plot, prediction=prediction, column=column
+                    )
+                ),
+                caption="evaluation/generator_data.rst",
+                category=REPORT_STAGES["evaluation"],
+                subcategory="data",
+                labels={
+                    "plot": f"data vs {prediction}",
+                    "category": "{category}",
+                    "variable": column,
+                },
+            )
+        ],
+    log:
+        log_path("generator_data", "category"),
+    conda:
+        "../envs/plot.yaml"
+    resources:
+        **resources(),
+    params:
+        analysis=ANALYSIS_FOR_PLOTS,
+        val=ANALYSIS.default_index,
+        predictions=GENERATOR_DATA_PREDICTIONS,
+    script:
+        "../scripts/generator_data.py"
+
+
 rule generator_summary:
     """All validation points of one process relative to the default-point Asimov."""
     input:
@@ -274,22 +375,25 @@ rule generator_summary:
 
 
 rule flow:
-    """Each variable after every coupling layer of the flow, at the default point."""
+    """Each variable after every coupling layer of the flow, at every validation point (one
+    job per model: the flow is loaded once)."""
     input:
         **learned_model_inputs(),
-        validation=fill(PATHS.validation, val=ANALYSIS.default_index),
+        validation=expand(PATHS.validation, val=VAL_ALL, allow_missing=True),
     output:
         [
             f
+            for val in VAL_ALL
             for column in VARIABLES
             for f in report_plots(
-                plot_files(fill(PATHS.flow_plot, column=column)),
+                plot_files(fill(PATHS.flow_plot, val=val, column=column)),
                 caption="evaluation/flow.rst",
                 category=REPORT_STAGES["evaluation"],
                 subcategory="{model}",
                 labels={
                     "plot": "flow stages",
                     "category": "{category}",
+                    "val": str(val),
                     "variable": column,
                 },
             )
@@ -302,6 +406,7 @@ rule flow:
         **resources(mem_mb=4000),
     params:
         analysis=ANALYSIS_FOR_PLOTS,
+        vals=VAL_ALL,
     script:
         "../scripts/flow_plot.py"
 

@@ -1,4 +1,4 @@
-from innfer_lib.core.runner import run, start_job
+from innfer_lib.core.runner import LOG, run, start_job
 
 start_job(snakemake)  # noqa: F821  first: what the imports below print goes to the job log
 
@@ -12,31 +12,42 @@ from innfer_lib.plots.flow import flow_stages_plot
 
 
 def main(smk):
+    # One job for every validation point: the flow (and TensorFlow) is loaded once, and the
+    # stages at each point show whether the Gaussianisation holds across the parameter range.
     analysis = load_analysis(smk.params.analysis)
     w = smk.wildcards
     parameters = read_yaml(smk.input.parameters)
     density = load_density(smk.input.architecture, parameters)
-    point = analysis.validation_points[analysis.default_index]
-    x, weights = validation_sample(read_parquet(smk.input.validation), parameters, point, "val")
     info = parameters["density"]
     s = info["standardisation"]
-    x_std = (x - [s[c]["mean"] for c in info["X_columns"]]) / [
-        s[c]["std"] for c in info["X_columns"]
-    ]
-    theta = [(point[p] - s[p]["mean"]) / s[p]["std"] for p in info["Y_columns"]]
-    cond = np.tile(np.asarray(theta, np.float64), (len(x_std), 1)).reshape(len(x_std), -1)
-    stages = [np.asarray(t) for t in density.flow.forward_stages(x_std, cond)]
-    outputs = list(smk.output)
-    for k, column in enumerate(info["X_columns"]):
-        flow_stages_plot(
-            [stage[:, k] for stage in stages],
-            column,
-            outputs=outputs[2 * k : 2 * k + 2],
-            weights=weights,
-            label=f"standardised {analysis.label(column)}",
-            title=f"{w.model}, {w.category}, default point",
-            pretransformed=bool(info.get("pretransform")),
-        )
+    mean = np.array([s[c]["mean"] for c in info["X_columns"]])
+    std = np.array([s[c]["std"] for c in info["X_columns"]])
+    outputs = iter(smk.output)
+    for i, val in enumerate(smk.params.vals):
+        point = analysis.validation_points[val]
+        frame = read_parquet(smk.input.validation[i])
+        x, weights = validation_sample(frame, parameters, point, "val")
+        x_std = (x - mean) / std
+        theta = [(point[p] - s[p]["mean"]) / s[p]["std"] for p in info["Y_columns"]]
+        cond = np.tile(np.asarray(theta, np.float64), (len(x_std), 1)).reshape(len(x_std), -1)
+        stages = [np.asarray(t) for t in density.flow.forward_stages(x_std, cond)]
+        label = ", ".join(f"{p}={point[p]:g}" for p in info["Y_columns"]) or "no parameters"
+        for k, column in enumerate(info["X_columns"]):
+            drawn = flow_stages_plot(
+                [stage[:, k] for stage in stages],
+                column,
+                outputs=[next(outputs), next(outputs)],
+                weights=weights,
+                label=f"standardised {analysis.label(column)}",
+                title=f"{w.model}, {w.category}, val {val}: {label}",
+                pretransformed=bool(info.get("pretransform")),
+            )
+            LOG.info(
+                "val %d %s: last stage has %.3f of the weight outside [-3, 3]",
+                val,
+                column,
+                drawn["fraction_outside"][-1],
+            )
 
 
 run(snakemake, main)  # noqa: F821

@@ -39,6 +39,8 @@ def main(smk):
         parameters,
         architecture,
         checkpoint_dir=ckpt,
+        # `density_warm_start`: an input of train_density only, so changing it reruns training.
+        warm_start=smk.input.get("warm_start"),
     )
     save_trained(
         flow,

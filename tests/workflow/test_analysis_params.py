@@ -94,6 +94,7 @@ def test_plot_labels_reach_plot_jobs_only(parsed):
         "input_plot_training",
         "input_plot_validation",
         "plot_density",
+        "plot_density_y",
         "generator",
         "generator_combined",
         "generator_summary",

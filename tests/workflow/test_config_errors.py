@@ -139,6 +139,29 @@ CASES = [
         ("prune_classifier_models.roc_auc_test", "'high'"),
         {"prune_classifier_models": {"roc_auc_test": "high"}},
     ),
+    # --- density_warm_start: each entry names a process and an existing weights file
+    Case(
+        "warm-start-process",
+        ("density_warm_start.Gausian", "not a process", "Gaussian"),
+        {"density_warm_start": {"Gausian": "weights.npz"}},
+    ),
+    Case(
+        "warm-start-missing-file",
+        ("density_warm_start.Gaussian", "no such weights file", "nowhere/inclusive.npz"),
+        {"density_warm_start": {"Gaussian": "nowhere/{category}.npz"}},
+    ),
+    Case(
+        "warm-start-placeholder",
+        ("density_warm_start.Gaussian", "only placeholder", "{category}"),
+        {"density_warm_start": {"Gaussian": "old/{model}.npz"}},
+    ),
+    # --- generator.data plots the observed data, which an analysis without data_file lacks
+    Case(
+        "generator-data-without-data",
+        ("generator.data", "no data_file"),
+        {"generator": {"data": True}},
+        analysis=lambda raw: raw.pop("data_file"),
+    ),
     Case(
         "benchmark-typo",
         ("benchmark.event", "did you mean 'events'"),

@@ -54,6 +54,8 @@ def expected_counts(name: str, n_vals: int | None = None, densities: int = 2) ->
         # performance metrics of every density, and one overview plot, per process
         "density_performance_metrics": n_proc * densities,
         "density_metrics_plot": n_proc,
+        # PlotDensity in slices of each Y column: one job per density parameter of a process
+        "plot_density_y": sum(len(analysis.model_parameters(p)) for p in analysis.processes),
         "generator_combined": 1 if n_proc > 1 else 0,
         "data_categories": 1,
         "input_plot_training": training_columns,
@@ -269,6 +271,8 @@ def test_example_top_mass_counts(snakemake, tmp_path):
         # density evaluation: one job per process and category, the stacked view per category
         "evaluate_density": 4,
         "plot_density": 4,
+        # PlotDensity per Y column: ttbar's mtop and jes, wjets's jes, in both categories
+        "plot_density_y": 6,
         "make_asimov": 4,
         "generator": 4,
         "generator_summary": 4,
@@ -287,7 +291,7 @@ def test_example_top_mass_counts(snakemake, tmp_path):
         "make_asimov_nuisance_variations": 4,
         "generator_nuisance_variations": 26,
         "all": 1,
-        "total": 80 + 7 * 4 + 2 + 10 + 1 + 10 + 1 + 4 * 4 + 12 + 4 + 8 + 60,
+        "total": 80 + 7 * 4 + 2 + 10 + 1 + 10 + 1 + 4 * 4 + 12 + 4 + 8 + 60 + 6,
     }
 
 

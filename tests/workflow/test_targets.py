@@ -35,6 +35,7 @@ EXPECTED = {
         **TRAINED,
         "evaluate_density": 1,
         "plot_density": 1,
+        "plot_density_y": 1,  # Y1
         "make_asimov": 1,
         "generator": 1,
         "generator_summary": 1,

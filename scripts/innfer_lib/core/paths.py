@@ -607,6 +607,21 @@ class Paths:
         return self.plot("plot_density", "{model}", "{category}", "comparison_{column}_{split}")
 
     @property
+    def density_slices_plot(self) -> str:
+        """Synthetic against simulated events of one split in slices of the Y column
+        {parameter} (INNFER's PlotDensity "<Y>_bin_<i>"), all slices in one figure."""
+        return self.plot(
+            "plot_density", "{model}", "{category}", "comparison_{column}_{split}_{parameter}_bins"
+        )
+
+    @property
+    def density_profile_plot(self) -> str:
+        """Mean and width of one X column against the Y column {parameter}, sim vs synthetic."""
+        return self.plot(
+            "plot_density", "{model}", "{category}", "profile_{column}_{split}_vs_{parameter}"
+        )
+
+    @property
     def generator_plot(self) -> str:
         """Validation events against the density's Asimov events at one point."""
         return self.plot("generator", "{model}", "{category}", "val_{val}", "generation_{column}")
@@ -632,6 +647,12 @@ class Paths:
         return self.plot("generator", "combined", "{category}", "val_{val}", "generation_{column}")
 
     @property
+    def generator_data_plot(self) -> str:
+        """Observed data of a category against the stacked simulation ({prediction}:
+        `simulation`) or the stacked synthetic events (`synthetic`) at the default point."""
+        return self.plot("generator", "data", "{category}", "data_vs_{prediction}_{column}")
+
+    @property
     def generator_summary_plot(self) -> str:
         return self.plot(
             "generator_summary", "{model}", "{category}", "generation_summary_{column}"
@@ -639,8 +660,8 @@ class Paths:
 
     @property
     def flow_plot(self) -> str:
-        """One variable through the coupling layers at the default validation point."""
-        return self.plot("flow", "{model}", "{category}", "flow_{column}")
+        """One variable through the coupling layers at one validation point (INNFER's Flow)."""
+        return self.plot("flow", "{model}", "{category}", "val_{val}", "flow_{column}")
 
     @property
     def epoch_metric_plot(self) -> str:

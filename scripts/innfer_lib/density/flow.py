@@ -59,6 +59,7 @@ from innfer_lib.density.pretransform import PreTransform  # noqa: E402
 from innfer_lib.density.tensor_ops import sum_last  # noqa: E402
 from innfer_lib.density.weights_file import (  # noqa: E402
     assign_weights,
+    load_warm_start,
     load_weights,
     read_weights,
     save_weights,
@@ -420,6 +421,16 @@ class ConditionalFlow(tf.Module):
     def save(self, path: str) -> None:
         """Write the weights and a signature of dimensions and architecture to one .npz file."""
         save_weights(path, self.get_weights(), self.signature())
+
+    def warm_start(self, path: str) -> None:
+        """Start from the weights of a saved flow of the same signature (training's warm start).
+
+        Raises:
+            ModelFileError: (a ValueError) The file cannot be read or was saved for another
+                network; the message names the file and each differing architecture key.
+        """
+        weights = load_warm_start(path, self.signature(), "flow")
+        set_loaded_weights(self, path, weights, "train_density")
 
     @classmethod
     def load(

@@ -6,6 +6,7 @@ its training loop; the rule script only reads and writes files.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -72,6 +73,16 @@ def prepare_architecture(
     return member_architecture(arch, member)
 
 
+def file_digest(path: str | Path) -> str:
+    """SHA-256 of a file: which weights a warm-started flow came from, even if the file moves
+    or is overwritten later."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
 def _arrays(
     frame: pd.DataFrame, parameters: Mapping[str, Any]
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -91,6 +102,7 @@ def train_density(
     progress: bool = True,
     checkpoint_dir: str | Path | None = None,
     on_epoch_end: Callable[[int, float], None] | None = None,
+    warm_start: str | Path | None = None,
 ) -> tuple[ConditionalFlow, dict[str, Any]]:
     """Build and train the conditional flow; returns (flow at its best epoch, history).
 
@@ -111,6 +123,9 @@ def train_density(
         dtype="float32",
         pretransform=d.get("pretransform"),
     )
+    if warm_start is not None:
+        flow.warm_start(str(warm_start))
+        LOG.info("warm start: the flow starts from the weights in %s", warm_start)
     history = train_flow(
         flow,
         _arrays(train, parameters),
@@ -121,6 +136,13 @@ def train_density(
         checkpoint_dir=checkpoint_dir,
         on_epoch_end=on_epoch_end,
     )
+    if warm_start is not None:
+        history["warm_start"] = {
+            "file": str(warm_start),
+            "sha256": file_digest(warm_start),
+            "train_loss_at_start": history["train_loss"][0],
+            "test_loss_at_start": history["test_loss"][0],
+        }
     history["flops_per_event"] = int(flow.count_flops_per_event())
     history["train_events"] = len(train)
     return flow, history

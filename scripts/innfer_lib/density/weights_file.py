@@ -9,6 +9,7 @@ writes it again. No TensorFlow here: the variables are anything with `shape` and
 
 from __future__ import annotations
 
+import json
 import zipfile
 from collections.abc import Sequence
 from typing import Any
@@ -51,6 +52,62 @@ def save_weights(path: str, weights: Sequence[np.ndarray], signature: str) -> No
         np.savez(handle, allow_pickle=False, **arrays)
 
 
+def _read(path: str, what: str, hint: str) -> tuple[str, list[np.ndarray]]:
+    """The stored signature and weight arrays of a file `save_weights` wrote."""
+    try:
+        with np.load(path) as data:
+            stored = str(data["meta_signature"])
+            weights = [data[k] for k in sorted(k for k in data.files if k.startswith("w"))]
+    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as err:
+        raise ModelFileError(
+            f"{path}: cannot read the {what}'s weights ({type(err).__name__}: {err}); {hint}"
+        ) from err
+    return stored, weights
+
+
+def signature_differences(stored: str, requested: str) -> list[str]:
+    """What differs between two signatures, one ``"key: stored in the file, requested"`` each.
+
+    Signatures are JSON objects (`architecture.signature`); text that is not one is compared
+    whole, so an old or foreign file still gets a message.
+    """
+    try:
+        a, b = json.loads(stored), json.loads(requested)
+    except ValueError:
+        a, b = None, None
+    if not isinstance(a, dict) or not isinstance(b, dict):
+        return [f"signature: {stored!r} in the file, {requested!r} requested"]
+    missing = object()
+    out = []
+    for key in sorted(set(a) | set(b)):
+        x, y = a.get(key, missing), b.get(key, missing)
+        if x != y:
+            shown = ["(absent)" if v is missing else json.dumps(v) for v in (x, y)]
+            out.append(f"{key}: {shown[0]} in the file, {shown[1]} requested")
+    return out
+
+
+def load_warm_start(path: str, signature: str, what: str) -> list[np.ndarray]:
+    """Weights to start a training from, refused unless saved for the same network.
+
+    Unlike `load_weights` (a model's own output, retrained when bad), a warm-start file is the
+    user's choice, so the error says what differs and leaves the file alone.
+
+    Raises:
+        ModelFileError: (a ValueError) the file cannot be read, or its signature differs; the
+            message names the file and each differing architecture key.
+    """
+    hint = "check the density_warm_start entry of the workflow config"
+    stored, weights = _read(path, what, hint)
+    if stored != signature:
+        diffs = "; ".join(signature_differences(stored, signature))
+        raise ModelFileError(
+            f"{path}: cannot warm-start the {what} from this file, it was saved for another "
+            f"network ({diffs}); {hint}"
+        )
+    return weights
+
+
 def load_weights(path: str, signature: str, what: str, rule: str) -> list[np.ndarray]:
     """The weights stored at `path` for a network of `signature`.
 
@@ -65,14 +122,7 @@ def load_weights(path: str, signature: str, what: str, rule: str) -> list[np.nda
             signature; the message names the file and how to write it again.
     """
     retrain = f"remove it (or run with --forcerun {rule}) to train again"
-    try:
-        with np.load(path) as data:
-            stored = str(data["meta_signature"])
-            weights = [data[k] for k in sorted(k for k in data.files if k.startswith("w"))]
-    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as err:
-        raise ModelFileError(
-            f"{path}: cannot read the {what}'s weights ({type(err).__name__}: {err}); {retrain}"
-        ) from err
+    stored, weights = _read(path, what, retrain)
     if stored != signature:
         raise ModelFileError(
             f"{path} was saved for {stored}, which does not match the requested "

@@ -10,6 +10,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from innfer_lib.plots.histograms import GENERATOR_BINS, stack
+from innfer_lib.plots.ratio import RATIO_LABEL
 from innfer_lib.plots.stacked import stacked_ratio_plot
 
 
@@ -25,6 +26,8 @@ def stacked_generator_plot(
     *,
     simulated_label: str = "simulated",
     text: str = "",
+    ratio_label: str = RATIO_LABEL,
+    band_label: str = "synthetic stat. unc.",
 ) -> dict[str, Any]:
     """Generator "combined" view: stacked synthetic processes against all simulated events.
 
@@ -44,6 +47,9 @@ def stacked_generator_plot(
         title: Figure title.
         simulated_label: Legend text of the simulated events.
         text: Extra text in the top-left corner.
+        ratio_label: y label of the ratio panel ("data / sim." for observed data).
+        band_label: Legend text of the stack's statistical band ("simulated stat. unc." when
+            the stack is simulated events).
 
     Returns:
         ``{"edges", "simulated": {...as generator_plot}, "synthetic": {process: {...}},
@@ -62,4 +68,6 @@ def stacked_generator_plot(
         title,
         events_label=simulated_label,
         text=text,
+        ratio_label=ratio_label,
+        band_label=band_label,
     )

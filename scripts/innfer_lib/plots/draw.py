@@ -71,8 +71,12 @@ def draw_stack(
     series: Mapping[str, Mapping[str, np.ndarray]],
     total: np.ndarray,
     total_errors: np.ndarray,
+    band_label: str = "synthetic stat. unc.",
 ) -> None:
-    """Filled stack of synthetic processes (first at the bottom), their summed band and outline."""
+    """Filled stack of processes (first at the bottom), their summed band and outline.
+
+    ``band_label`` names what the band is the error of (the synthetic events, or simulated
+    events when they are the prediction)."""
     base = np.zeros(len(edges) - 1)
     for colour, (name, values) in zip(cycle_colours(len(series)), series.items(), strict=True):
         top = base + values["counts"]
@@ -81,7 +85,7 @@ def draw_stack(
     ax.stairs(total, edges, color="black", lw=1)
     # Expected bin yields (a binned fit) have no sampling error to show.
     if np.any(np.asarray(total_errors) > 0):
-        draw_band(ax, edges, total, total_errors, "grey", label="synthetic stat. unc.")
+        draw_band(ax, edges, total, total_errors, "grey", label=band_label)
 
 
 def draw_interval(

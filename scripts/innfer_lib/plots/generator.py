@@ -23,12 +23,33 @@ from innfer_lib.plots.histograms import (
     resolve_edges,
     values_and_weights,
 )
-from innfer_lib.plots.ratio import RatioFigure, compare
+from innfer_lib.plots.ratio import Ratio, RatioFigure, compare
 from innfer_lib.plots.style import SYNTHETIC_COLOUR, apply_style
 
 DENSITY_BINS = 20
 DENSITY_TRIM = 0.02
 DENSITY_RATIO_RANGE = (0.9, 1.1)
+
+
+def compare_samples(
+    simulated: tuple[Any, Any],
+    synthetic: tuple[Any, Any],
+    bins: int | Sequence[float],
+    quantiles: tuple[float, float],
+) -> tuple[Any, dict[str, Any], dict[str, Any], Ratio, bool]:
+    """Both samples histogrammed in bins framed by the simulated one, and their ratio numbers.
+
+    Returns:
+        ``(edges, simulated series, synthetic series, Ratio, empty)``, the series as
+        `histograms.histogram_series` gives them.
+    """
+    xs, ws, dropped_s = values_and_weights(simulated, "simulated")
+    xy, wy, dropped_y = values_and_weights(synthetic, "synthetic")
+    edges, empty = resolve_edges(bins, (xs, ws), (xy, wy), quantiles)
+    sim = histogram_series(xs, ws, edges, dropped_s)
+    syn = histogram_series(xy, wy, edges, dropped_y)
+    numbers = compare(sim["counts"], sim["errors"], syn["counts"], syn["errors"])
+    return edges, sim, syn, numbers, empty
 
 
 def _comparison(
@@ -47,12 +68,7 @@ def _comparison(
     ylabel: str,
 ) -> dict[str, Any]:
     """Shared body of `generator_plot` and `density_comparison_plot`."""
-    xs, ws, dropped_s = values_and_weights(simulated, "simulated")
-    xy, wy, dropped_y = values_and_weights(synthetic, "synthetic")
-    edges, empty = resolve_edges(bins, (xs, ws), (xy, wy), quantiles)
-    sim = histogram_series(xs, ws, edges, dropped_s)
-    syn = histogram_series(xy, wy, edges, dropped_y)
-    numbers = compare(sim["counts"], sim["errors"], syn["counts"], syn["errors"])
+    edges, sim, syn, numbers, empty = compare_samples(simulated, synthetic, bins, quantiles)
     xlabel = label if label is not None else column
 
     apply_style()

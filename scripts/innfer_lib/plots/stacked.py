@@ -63,6 +63,7 @@ def stacked_ratio_plot(
     ratio_label: str = RATIO_LABEL,
     overlay: Overlay | None = None,
     band: IntervalBand | None = None,
+    band_label: str = "synthetic stat. unc.",
 ) -> dict[str, Any]:
     """Draw the stack, the overlay and the events over their ratio to the stack total; save.
 
@@ -80,6 +81,7 @@ def stacked_ratio_plot(
         overlay: Another total to draw over the stack, or None.
         band: The total's parameter-uncertainty band, hatched over the stack and around 1 in
             the ratio panel, or None.
+        band_label: Legend text of the stack's statistical band.
 
     Returns:
         ``{"edges", names[0]: events, names[1]: {process: ...}, f"{names[1]}_total":
@@ -91,7 +93,7 @@ def stacked_ratio_plot(
 
     apply_style()
     figure = RatioFigure()
-    draw_stack(figure.main, edges, hists.processes, total, total_err)
+    draw_stack(figure.main, edges, hists.processes, total, total_err, band_label)
     if overlay is not None:
         figure.main.stairs(overlay.counts, edges, color="grey", lw=2, ls="--", label=overlay.label)
         figure.ratio.stairs(overlay.ratio, edges, color="grey", lw=2, ls="--")
