@@ -79,6 +79,49 @@ def _check_scan_ranges(name: str, filled: Mapping[str, Any]) -> None:
             raise ConfigKeyError(path, f"needs low < high, got [{low}, {high}]")
 
 
+#: Key of the toy count of a fit set and of its options block.
+TOYS, TOY_OPTIONS = "toys", "toy_options"
+
+
+def _check_toys(name: str, raw: Mapping[str, Any], filled: Mapping[str, Any]) -> None:
+    """`toys` is a count of at least one; its options need it, an unbinned likelihood and a
+    scan grid that reaches past 2σ with the best fit in the middle."""
+    toys = filled.get(TOYS)
+    if toys is not None and (isinstance(toys, bool) or not isinstance(toys, int) or toys < 1):
+        raise ConfigKeyError(
+            ("fits", name, TOYS), f"needs an integer number of toys >= 1, got {toys!r}"
+        )
+    if toys is None:
+        if raw.get(TOY_OPTIONS):
+            raise ConfigKeyError(
+                ("fits", name, TOY_OPTIONS), "toy_options without toys: set `toys: N` too"
+            )
+        return
+    if filled["likelihood"] in BINNED_LIKELIHOODS:
+        raise ConfigKeyError(
+            ("fits", name, TOYS),
+            f"toys are fitted event by event; likelihood: {filled['likelihood']} fits bin "
+            "counts (use an unbinned likelihood)",
+        )
+    options = filled[TOY_OPTIONS]
+    n_points, step = int(options["scan_points"]), float(options["scan_sigma_step"])
+    if n_points % 2 == 0:
+        raise ConfigKeyError(
+            ("fits", name, TOY_OPTIONS, "scan_points"), f"must be odd, got {n_points}"
+        )
+    if "scan" in options["sources"] and (n_points - 1) / 2 * step <= 2.0:
+        raise ConfigKeyError(
+            ("fits", name, TOY_OPTIONS, "scan_sigma_step"),
+            f"{n_points} points in steps of {step}σ reach only ±{(n_points - 1) / 2 * step:g}σ; "
+            "the 95.4 % crossings need more than ±2σ",
+        )
+
+
+def toy_options(options: Mapping[str, Any]) -> dict[str, Any]:
+    """The options a toy_fit job reads: the `toy_options` block and the count as `n`."""
+    return {**options[TOY_OPTIONS], "n": int(options[TOYS])}
+
+
 def expand_fit_sets(
     fits: Mapping[str, Mapping[str, Any] | None], analysis: Analysis
 ) -> dict[str, dict[str, Any]]:
@@ -92,6 +135,7 @@ def expand_fit_sets(
         filled = fit_set_options(options)
         _check_postfit_likelihood(name, filled)
         _check_resampled_split(name, filled)
+        _check_toys(name, dict(options or {}), filled)
         scan = filled.get("scan")
         if scan == "pois":
             filled["scan"] = list(analysis.pois)
@@ -100,6 +144,9 @@ def expand_fit_sets(
             ("fits", name, "scan_2d", "parameters"), filled["scan_2d"]["parameters"], analysis
         )
         _check_scan_ranges(name, filled)
+        _check_parameters(
+            ("fits", name, TOY_OPTIONS, "parameters"), filled[TOY_OPTIONS]["parameters"], analysis
+        )
         if filled.get("freeze") == ALL_BUT_ONE:
             for p in analysis.fit_parameters:
                 out[f"{name}_floating_only_{p}"] = {

@@ -80,6 +80,8 @@ class _Build:
     info: dict[str, Any]
     #: Fit limits of weight-only nuisances: the ranges their ratio models were trained on.
     ratio_ranges: dict[str, tuple[float, float]] = field(default_factory=dict)
+    #: Events given in memory per category (x, weights), used instead of any file: a toy.
+    events: Mapping[str, tuple[np.ndarray, np.ndarray]] | None = None
 
 
 def truth_row(analysis: Analysis, val_index: int, data_type: str = SIM) -> dict[str, float]:
@@ -147,6 +149,10 @@ def _category_events(
 ) -> tuple[np.ndarray, np.ndarray]:
     """The fitted events of one category over `columns`, with their weights."""
     analysis = b.analysis
+    if b.events is not None:
+        if category not in b.events:
+            raise ConfigError(f"{b.data_type} fit: no events given for category '{category}'")
+        return b.events[category]
     if b.data_type in EVENT_FILE_TYPES:
         if category not in b.data:
             raise ConfigError(
@@ -213,6 +219,7 @@ def build_problem(
     inputs: FitInputs,
     fit_options: Mapping[str, Any],
     data: Mapping[str, str] | None = None,
+    events: Mapping[str, tuple[np.ndarray, np.ndarray]] | None = None,
 ) -> FitProblem:
     """Build the likelihood of one validation point for one fit set.
 
@@ -225,6 +232,8 @@ def build_problem(
             `freeze` (a resolved {param: value} mapping or a single-fit spec) and
             `constraints` (False drops the nuisance constraints, INNFER's --no-constraint).
         data: observed data (or pseudo-data) file per category (default: `inputs.data`).
+        events: (x, weights) per category in memory, instead of files: a toy, fitted like
+            pseudo-data (`data_type` must then be `resampled`, whose truth is the point).
 
     Raises:
         ConfigError: an unknown data type or likelihood, missing inputs for the data type, or
@@ -252,8 +261,20 @@ def build_problem(
     if data_type == DATA:
         info["truth"] = TRUTH_FROM_DEFAULTS
     grids: dict[str, list[float]] = {}
+    if events is not None and data_type != RESAMPLED:
+        raise ConfigError(f"fit set: in-memory events are pseudo-data, not data_type {data_type}")
     build = _Build(
-        analysis, val_index, inputs, parameters, data, data_type, split, truth, scale, info
+        analysis,
+        val_index,
+        inputs,
+        parameters,
+        data,
+        data_type,
+        split,
+        truth,
+        scale,
+        info,
+        events=events,
     )
     categories: list[Category | BinnedCategory] = []
     if binned:
