@@ -1293,7 +1293,8 @@ def toy_targets():
         targets += expand(PATHS.toy_coverage, **where)
         targets += expand(table_files(PATHS.toy_coverage_table), **where)
         targets += expand(
-            plot_files(PATHS.toy_coverage_plot) + plot_files(PATHS.toy_pulls_plot), **where
+            plot_files(PATHS.toy_coverage_plot) + plot_files(PATHS.toy_pulls_plot),
+            **where,
         )
     return targets
 

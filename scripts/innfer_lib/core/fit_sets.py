@@ -83,7 +83,7 @@ def _check_scan_ranges(name: str, filled: Mapping[str, Any]) -> None:
 TOYS, TOY_OPTIONS = "toys", "toy_options"
 
 
-def _check_toys(name: str, raw: Mapping[str, Any], filled: Mapping[str, Any]) -> None:
+def _check_toys(name: str, filled: Mapping[str, Any]) -> None:
     """`toys` is a count of at least one; its options need it, an unbinned likelihood and a
     scan grid that reaches past 2σ with the best fit in the middle."""
     toys = filled.get(TOYS)
@@ -92,7 +92,9 @@ def _check_toys(name: str, raw: Mapping[str, Any], filled: Mapping[str, Any]) ->
             ("fits", name, TOYS), f"needs an integer number of toys >= 1, got {toys!r}"
         )
     if toys is None:
-        if raw.get(TOY_OPTIONS):
+        # The workflow fills schema defaults into the config before this check, so options
+        # the user set are the ones that differ from the defaults.
+        if filled[TOY_OPTIONS] != fit_set_options({})[TOY_OPTIONS]:
             raise ConfigKeyError(
                 ("fits", name, TOY_OPTIONS), "toy_options without toys: set `toys: N` too"
             )
@@ -135,7 +137,7 @@ def expand_fit_sets(
         filled = fit_set_options(options)
         _check_postfit_likelihood(name, filled)
         _check_resampled_split(name, filled)
-        _check_toys(name, dict(options or {}), filled)
+        _check_toys(name, filled)
         scan = filled.get("scan")
         if scan == "pois":
             filled["scan"] = list(analysis.pois)

@@ -183,7 +183,9 @@ def coverage_summary(
     out: dict[str, Any] = {}
     for source in sources:
         for parameter in parameters:
-            cell = {v: _summarise(per_val[v], source, parameter, truth_of) for v in vals}
+            cell: dict[int | str, Any] = {
+                v: _summarise(per_val[v], source, parameter, truth_of) for v in vals
+            }
             cell[POOLED] = _summarise(everything, source, parameter, truth_of)
             out.setdefault(source, {})[parameter] = cell
     return {
