@@ -8,7 +8,7 @@ object offers. Everything is −ln L over the parameter vector θ in `columns` o
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from typing import Protocol
 
 import numpy as np
@@ -54,3 +54,23 @@ class NegativeLogLikelihood(Protocol):
             ValueError: where the likelihood cannot say it (binned counts without Σw²).
         """
         ...
+
+
+#: Parameter values either by name or as a vector in `columns` order.
+ParameterValues = Mapping[str, float] | Sequence[float] | np.ndarray
+
+
+def by_name(values: ParameterValues, columns: Sequence[str]) -> dict[str, float]:
+    """{name: value} over `columns` from values given by name or as a θ vector.
+
+    Interval and bootstrap callers get a best fit either from a file (by name) or from a
+    minimiser (a vector); they all accept both through this.
+
+    Raises:
+        KeyError: a column missing from a mapping.
+        ValueError: a vector of the wrong length.
+    """
+    if isinstance(values, Mapping):
+        return {c: float(values[c]) for c in columns}
+    vector = np.asarray(values, np.float64).reshape(len(columns))
+    return dict(zip(columns, (float(v) for v in vector), strict=True))

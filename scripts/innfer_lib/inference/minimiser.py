@@ -153,7 +153,8 @@ class _Task:
     max_calls: int | None
 
 
-def _minuit_attempt(task: _Task, x0: np.ndarray) -> _Attempt:
+def _minuit(task: _Task, x0: np.ndarray) -> Any:
+    """A Minuit over the task's objective: errordef ½ for −ln L, limits, frozen values."""
     from iminuit import Minuit
 
     objective = task.objective
@@ -166,6 +167,38 @@ def _minuit_attempt(task: _Task, x0: np.ndarray) -> _Attempt:
     for name, value in task.fixed.items():
         m.values[name] = value
         m.fixed[name] = True
+    return m
+
+
+def minuit_at(
+    value_and_gradient: ValueAndGradient,
+    columns: Sequence[str],
+    start: Mapping[str, float],
+    limits: Limits | None = None,
+    fixed: Mapping[str, float] | None = None,
+    strategy: int = 1,
+    tolerance: float = 0.1,
+) -> Any:
+    """A MIGRAD-ready `iminuit.Minuit` set up exactly as `minimise` sets up its attempts.
+
+    For callers that need Minuit itself after the minimisation (MINOS): the same cached,
+    NaN-safe objective, errordef, strategy, tolerance, limits and frozen values, so an
+    interval is measured on the same function the fit minimised. Nothing is run yet.
+    """
+    columns = list(columns)
+    fixed_values = {str(k): float(v) for k, v in (fixed or {}).items()}
+    limits = {k: v for k, v in (limits or {}).items() if k in columns}
+    x0 = np.array(
+        [fixed_values[c] if c in fixed_values else float(start[c]) for c in columns], np.float64
+    )
+    x0 = _clip(x0, [c if c not in fixed_values else "" for c in columns], limits)
+    objective = _CachedObjective(value_and_gradient)
+    task = _Task(objective, columns, limits, fixed_values, strategy, tolerance, None)
+    return _minuit(task, x0)
+
+
+def _minuit_attempt(task: _Task, x0: np.ndarray) -> _Attempt:
+    m = _minuit(task, x0)
     m.migrad(ncall=task.max_calls)
     fm = m.fmin
     return _Attempt(
