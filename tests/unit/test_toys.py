@@ -236,3 +236,31 @@ def test_toy_options_are_filled_and_carry_the_count(analysis):
     options = toy_options(fits["c"])
     assert options["n"] == 120 and options["per_job"] == 50
     assert options["sources"] == ["hessian", "sandwich", "scan"]
+
+
+# ------------------------------------------------------------------------------ interval sources
+def test_a_failing_source_is_recorded_and_the_others_still_run():
+    from innfer_lib.inference import toy_intervals as ti
+
+    def fails(fit):
+        raise ti.IntervalError("no minimum")
+
+    ti.register_source("test_fails", fails)
+    ti.register_source("test_works", lambda fit: {"a": {"crossings": {0: 1.0}}})
+    seconds: dict[str, float] = {}
+    try:
+        out = ti.toy_intervals(None, ["test_fails", "test_works"], seconds)  # type: ignore[arg-type]
+    finally:
+        del ti.SOURCES["test_fails"], ti.SOURCES["test_works"]
+    assert out["test_fails"] == {"error": "IntervalError: no minimum"}
+    assert out["test_works"]["a"]["crossings"] == {0: 1.0}
+    assert set(seconds) == {"test_fails", "test_works"}
+    assert set(ti.SOURCES) == {"hessian", "sandwich", "scan", "minos", "bootstrap"}
+
+
+def test_reported_parameters_default_to_pois_and_rates():
+    from innfer_lib.inference.toy_intervals import reported_parameters
+
+    free = ["Y1", "mu_signal", "nu"]
+    assert reported_parameters(free, ["Y1"], ["mu_signal"], None) == ["Y1", "mu_signal"]
+    assert reported_parameters(free, ["Y1"], ["mu_signal"], ["nu"]) == ["nu"]

@@ -12,7 +12,9 @@ Sources here:
 * `sandwich`: θ̂ ± kσ from H⁻¹DH⁻¹, where for unweighted toys D = Σ_e s_e s_eᵀ, the
   per-event score outer products (`Likelihood.dmatrix`);
 * `scan`: the crossings of the profile likelihood on a small grid around θ̂ (steps of the
-  Hessian σ), from `scan.collect_scan`, the same spline crossings as the workflow's scans.
+  Hessian σ), from `scan.collect_scan`, the same spline crossings as the workflow's scans;
+* `minos`: MINOS's profile crossings at ΔlnL = ½ and 2 (`minos.minos_intervals`);
+* `bootstrap`: θ̂ ± k·std of Poisson-bootstrap refits of the toy (`bootstrap`).
 
 TensorFlow enters only through the likelihood the `FitJob` holds.
 """
@@ -160,9 +162,45 @@ def scan_intervals(fit: ToyFit) -> dict[str, Any]:
     return out
 
 
+def minos_source(fit: ToyFit) -> dict[str, Any]:
+    """MINOS's asymmetric crossings (`minos.minos_intervals`); a failed side is left out,
+    so the toy counts as an interval failure for that level, with MINOS's reasons kept."""
+    from innfer_lib.inference.minos import minos_intervals
+
+    found = minos_intervals(fit.job, fit.best["best_fit"], fit.parameters)
+    return {
+        p: {"crossings": r["crossings"], "valid": r["valid"], "reasons": r["reasons"]}
+        for p, r in found.items()
+    }
+
+
+def bootstrap_source(fit: ToyFit) -> dict[str, Any]:
+    """θ̂ ± k·std over `bootstraps` Poisson-bootstrap refits of the toy's own events
+    (`bootstrap.bootstrap_fit`, which restores the toy's events afterwards)."""
+    from innfer_lib.inference.bootstrap import bootstrap_fit, collect_bootstrap
+
+    replicas = [
+        bootstrap_fit(fit.job, fit.best["best_fit"], b, seed=[fit.seed])
+        for b in range(int(fit.options["bootstraps"]))
+    ]
+    best = {p: fit.best_value(p) for p in fit.parameters}
+    found = collect_bootstrap(replicas, fit.parameters, best_fit=best)
+    return {
+        p: {
+            "crossings": r["crossings"],
+            "n_valid": r["n_valid"],
+            "valid": r["valid"],
+            "reasons": r["reasons"],
+        }
+        for p, r in found.items()
+    }
+
+
 register_source("hessian", hessian_intervals)
 register_source("sandwich", sandwich_intervals)
 register_source("scan", scan_intervals)
+register_source("minos", minos_source)
+register_source("bootstrap", bootstrap_source)
 
 
 def toy_intervals(
