@@ -38,6 +38,7 @@ from innfer_lib.core.fit_sets import (
     scan_plot_sets,
     scan_values_count,
     summary_sets,
+    toy_options,
 )
 from innfer_lib.core.paths import (
     ALL_POINTS,
@@ -57,6 +58,7 @@ from innfer_lib.density.performance import (
     summary_metric_keys,
 )
 from innfer_lib.density.pvalues import pvalue_keys, toy_batches
+from innfer_lib.inference.toys import n_batches as n_toy_batches
 from innfer_lib.density.scan_space import (
     SEARCHES,
     TRIAL_OVERRIDES,
@@ -1505,7 +1507,59 @@ def fit_targets():
                 column=VARIABLES,
                 **where,
             )
-    return targets + scan_overlay_targets() + impacts_targets()
+    return targets + scan_overlay_targets() + impacts_targets() + toy_targets()
+
+
+# -------------------------------------------------------------------------------------- toys
+# The generator of the toys: a benchmark's true density, the learned flow otherwise.
+TOY_GENERATOR = TRUE if BENCHMARK else LEARNED
+
+
+def toy_fits():
+    """Fit sets with `toys`."""
+    return [fit for fit, options in FITS.items() if options["toys"] is not None]
+
+
+def fit_toy_batches(fit):
+    """Batch indices of one fit set's toy_fit jobs per density and point."""
+    options = toy_options(FITS[fit])
+    return list(range(n_toy_batches(options["n"], options["per_job"])))
+
+
+def toy_targets():
+    """The coverage table and plots of every fit set with toys, per density."""
+    targets = []
+    for fit in toy_fits():
+        where = dict(fit=fit, density=DENSITIES)
+        targets += expand(PATHS.toy_coverage, **where)
+        targets += expand(table_files(PATHS.toy_coverage_table), **where)
+        targets += expand(
+            plot_files(PATHS.toy_coverage_plot) + plot_files(PATHS.toy_pulls_plot),
+            **where,
+        )
+    return targets
+
+
+def toy_fit_inputs(wildcards):
+    """The fit's density inputs plus the generator density of every process."""
+    inputs = model_inputs([wildcards.density], [wildcards.val])
+    inputs |= per_model_inputs(
+        "generator", PATHS.density_architecture, density=TOY_GENERATOR
+    )
+    if TOY_GENERATOR == LEARNED:
+        inputs |= per_model_inputs("generator_weights", PATHS.flow_weights)
+    return inputs
+
+
+def toy_collect_inputs(wildcards):
+    """Every toy batch of one fit set and density, over its validation points."""
+    return expand(
+        PATHS.toy_fit,
+        fit=wildcards.fit,
+        density=wildcards.density,
+        val=fit_vals(wildcards.fit),
+        batch=fit_toy_batches(wildcards.fit),
+    )
 
 
 # ----------------------------------------------------------------------------------- summary

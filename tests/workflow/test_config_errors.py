@@ -111,6 +111,27 @@ CASES = [
         ("fits.mine.scan_points.npoints", "did you mean 'n_points'"),
         {"fits": {"mine": {"scan_points": {"npoints": 5}}}},
     ),
+    # --- toy coverage: a count of at least one, options only with toys
+    Case(
+        "toys-zero",
+        ("fits.mine.toys", "less than the minimum of 1"),
+        {"fits": {"mine": {"toys": 0}}},
+    ),
+    Case(
+        "toys-not-integer",
+        ("fits.mine.toys", "expected integer"),
+        {"fits": {"mine": {"toys": 2.5}}},
+    ),
+    Case(
+        "toy-options-without-toys",
+        ("fits.mine.toy_options", "without toys"),
+        {"fits": {"mine": {"toy_options": {"per_job": 3}}}},
+    ),
+    Case(
+        "toy-options-typo",
+        ("fits.mine.toy_options.perjob", "did you mean 'per_job'"),
+        {"fits": {"mine": {"toys": 10, "toy_options": {"perjob": 3}}}},
+    ),
     Case(
         "asimov-typo",
         ("asimov.n_event", "did you mean 'n_events'"),

@@ -345,6 +345,16 @@ def test_fit_set_options_select_their_jobs(snakemake, tmp_path):
     assert counts["likelihood_debug"] == 2 and counts["postfit_plot"] == 2
     assert counts["make_postfit_asimov"] == 2 * 2  # two processes, two densities
     assert counts["make_asimov"] == 2  # the Asimov fit set needs each process's samples
+    assert "toy_fit" not in counts and "toy_collect" not in counts
+
+
+def test_toys_add_batches_per_density_and_point_and_one_collect(snakemake, tmp_path):
+    """ceil(toys / per_job) toy_fit jobs per density and point, one toy_collect per density."""
+    fits = {"closure": {}, "cov": {"toys": 120, "toy_options": {"per_job": 50}}}
+    counts = one_point_dry_run(snakemake, tmp_path, fits)
+    assert counts["toy_fit"] == 3 * 2 and counts["toy_collect"] == 2
+    # the toys' generator is the benchmark's true density, set up even for learned-only fits
+    assert counts["setup_density_from_benchmark"] == 2
 
 
 def test_scan_overlays_add_one_job_per_density_point_and_parameter(snakemake, tmp_path):

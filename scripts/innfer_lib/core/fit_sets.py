@@ -283,6 +283,51 @@ def _check_bootstrap(name: str, filled: Mapping[str, Any]) -> None:
         )
 
 
+#: Key of the toy count of a fit set and of its options block.
+TOYS, TOY_OPTIONS = "toys", "toy_options"
+
+
+def _check_toys(name: str, filled: Mapping[str, Any]) -> None:
+    """`toys` is a count of at least one; its options need it, an unbinned likelihood and a
+    scan grid that reaches past 2σ with the best fit in the middle."""
+    toys = filled.get(TOYS)
+    if toys is not None and (isinstance(toys, bool) or not isinstance(toys, int) or toys < 1):
+        raise ConfigKeyError(
+            ("fits", name, TOYS), f"needs an integer number of toys >= 1, got {toys!r}"
+        )
+    if toys is None:
+        # The workflow fills schema defaults into the config before this check, so options
+        # the user set are the ones that differ from the defaults.
+        if filled[TOY_OPTIONS] != fit_set_options({})[TOY_OPTIONS]:
+            raise ConfigKeyError(
+                ("fits", name, TOY_OPTIONS), "toy_options without toys: set `toys: N` too"
+            )
+        return
+    if filled["likelihood"] in BINNED_LIKELIHOODS:
+        raise ConfigKeyError(
+            ("fits", name, TOYS),
+            f"toys are fitted event by event; likelihood: {filled['likelihood']} fits bin "
+            "counts (use an unbinned likelihood)",
+        )
+    options = filled[TOY_OPTIONS]
+    n_points, step = int(options["scan_points"]), float(options["scan_sigma_step"])
+    if n_points % 2 == 0:
+        raise ConfigKeyError(
+            ("fits", name, TOY_OPTIONS, "scan_points"), f"must be odd, got {n_points}"
+        )
+    if "scan" in options["sources"] and (n_points - 1) / 2 * step <= 2.0:
+        raise ConfigKeyError(
+            ("fits", name, TOY_OPTIONS, "scan_sigma_step"),
+            f"{n_points} points in steps of {step}σ reach only ±{(n_points - 1) / 2 * step:g}σ; "
+            "the 95.4 % crossings need more than ±2σ",
+        )
+
+
+def toy_options(options: Mapping[str, Any]) -> dict[str, Any]:
+    """The options a toy_fit job reads: the `toy_options` block and the count as `n`."""
+    return {**options[TOY_OPTIONS], "n": int(options[TOYS])}
+
+
 def expand_fit_sets(
     fits: Mapping[str, Mapping[str, Any] | None], analysis: Analysis
 ) -> dict[str, dict[str, Any]]:
@@ -299,6 +344,7 @@ def expand_fit_sets(
         filled = fit_set_options(options)
         _check_resampled_split(name, filled)
         _check_bootstrap(name, filled)
+        _check_toys(name, filled)
         scan = filled.get("scan")
         if scan == "pois":
             filled["scan"] = list(analysis.pois)
@@ -312,6 +358,9 @@ def expand_fit_sets(
         _check_debug_points(name, filled, analysis)
         _check_processes(name, filled, analysis)
         loop = _all_but_one_options(name, filled)
+        _check_parameters(
+            ("fits", name, TOY_OPTIONS, "parameters"), filled[TOY_OPTIONS]["parameters"], analysis
+        )
         if filled.get("freeze") == ALL_BUT_ONE:
             own = process_fit_parameters(analysis, filled.get("processes"))
             looped = [

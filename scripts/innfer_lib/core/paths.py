@@ -534,6 +534,31 @@ class Paths:
         return self._p("ensemble", "{fit}", "summary.yaml")
 
     @property
+    def toy_fit(self) -> str:
+        """One batch of toy fits of one fit set, density and point (`toy_fit`)."""
+        return self.fit_file("toys/batch_{batch}.yaml")
+
+    @property
+    def toy_coverage(self) -> str:
+        """Pulls and coverage per interval source of one fit set and density (`toy_collect`)."""
+        return self._p("toys", "{fit}", "{density}", "coverage.yaml")
+
+    @property
+    def toy_coverage_table(self) -> str:
+        """The coverage table, without extension: `.csv` and `.md` are written."""
+        return self._p("toys", "{fit}", "{density}", "coverage")
+
+    @property
+    def toy_coverage_plot(self) -> str:
+        """Coverage per interval source with Clopper–Pearson errors and the nominal lines."""
+        return self.plot("toys", "{fit}", "{density}", "coverage")
+
+    @property
+    def toy_pulls_plot(self) -> str:
+        """Pull histograms per source and parameter with a unit Gaussian."""
+        return self.plot("toys", "{fit}", "{density}", "pulls")
+
+    @property
     def results_table(self) -> str:
         """Results table of one fit set, without extension: `.csv` and `.md` are written."""
         return self._p("tables", "{fit}")

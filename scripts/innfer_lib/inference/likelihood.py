@@ -181,6 +181,23 @@ class TermSum:
         self._batch_events()
         return new
 
+    def tracing_count(self) -> int:
+        """How often the likelihood's TensorFlow functions have been traced so far.
+
+        A batch of toys swaps events with `set_events`; this staying flat after the first toy
+        shows that the graphs were reused rather than retraced per data set.
+        """
+        functions = [
+            *self._event_grad,
+            *self._event_hess,
+            *self._event_dmatrix,
+            self._global_grad,
+            self._global_hess,
+            self._global_dmat,
+            self._expected,
+        ]
+        return sum(int(f.experimental_get_tracing_count()) for f in functions)
+
     # --- traced parts ---------------------------------------------------------------------
     def _global_term(self, theta: Any) -> Any:
         """Every term's global part: yields, counts, bins, constraints (no event loop)."""

@@ -83,6 +83,8 @@ class _Build:
     processes: list[str] = field(default_factory=list)
     #: Fit limits of weight-only nuisances: the ranges their ratio models were trained on.
     ratio_ranges: dict[str, tuple[float, float]] = field(default_factory=dict)
+    #: Events given in memory per category (x, weights), used instead of any file: a toy.
+    events: Mapping[str, tuple[np.ndarray, np.ndarray]] | None = None
 
 
 def truth_row(analysis: Analysis, val_index: int, data_type: str = SIM) -> dict[str, float]:
@@ -150,6 +152,10 @@ def _category_events(
 ) -> tuple[np.ndarray, np.ndarray]:
     """The fitted events of one category over `columns`, with their weights."""
     analysis = b.analysis
+    if b.events is not None:
+        if category not in b.events:
+            raise ConfigError(f"{b.data_type} fit: no events given for category '{category}'")
+        return b.events[category]
     if b.data_type in EVENT_FILE_TYPES:
         if category not in b.data:
             raise ConfigError(
@@ -216,6 +222,7 @@ def build_problem(
     inputs: FitInputs,
     fit_options: Mapping[str, Any],
     data: Mapping[str, str] | None = None,
+    events: Mapping[str, tuple[np.ndarray, np.ndarray]] | None = None,
 ) -> FitProblem:
     """Build the likelihood of one validation point for one fit set.
 
@@ -230,6 +237,8 @@ def build_problem(
             and `processes` (fit those processes' densities to their own events alone,
             holding the parameters not theirs at the truth; `core.fit_sets`).
         data: observed data (or pseudo-data) file per category (default: `inputs.data`).
+        events: (x, weights) per category in memory, instead of files: a toy, fitted like
+            pseudo-data (`data_type` must then be `resampled`, whose truth is the point).
 
     Raises:
         ConfigError: an unknown data type or likelihood, missing inputs for the data type, or
@@ -263,6 +272,8 @@ def build_problem(
     if data_type == DATA:
         info["truth"] = TRUTH_FROM_DEFAULTS
     grids: dict[str, list[float]] = {}
+    if events is not None and data_type != RESAMPLED:
+        raise ConfigError(f"fit set: in-memory events are pseudo-data, not data_type {data_type}")
     build = _Build(
         analysis,
         val_index,
@@ -275,6 +286,7 @@ def build_problem(
         scale,
         info,
         processes=processes,
+        events=events,
     )
     categories: list[Category | BinnedCategory] = []
     if binned:
