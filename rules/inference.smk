@@ -116,8 +116,9 @@ rule bootstrap_plot:
         **resources(mem_mb=1000, runtime=5),
     params:
         labels=ANALYSIS.plot_labels,
+        plot="bootstrap",
     script:
-        "../scripts/bootstrap_plot.py"
+        "../scripts/crossings_plot.py"
 
 
 rule hessian:
@@ -350,8 +351,9 @@ rule scan_plot:
         **resources(),
     params:
         labels=ANALYSIS.plot_labels,
+        plot="scan",
     script:
-        "../scripts/scan_plot.py"
+        "../scripts/crossings_plot.py"
 
 
 rule scan_overlay:

@@ -1,9 +1,18 @@
+"""One parameter's collected intervals drawn against its truth: a likelihood scan or bootstraps.
+
+Both collected files share the crossings schema (`varied_column`, `columns`, `row`), so one
+script serves `scan_plot` and `bootstrap_plot`; the rule's `plot` param picks the drawing.
+"""
+
 from innfer_lib.core.runner import run, start_job
 
 start_job(snakemake)  # noqa: F821  first: what the imports below print goes to the job log
 
 from innfer_lib.core.io import read_yaml
+from innfer_lib.plots.bootstrap import bootstrap_plot
 from innfer_lib.plots.scan import scan_plot
+
+PLOTS = {"scan": scan_plot, "bootstrap": bootstrap_plot}
 
 
 def main(smk):
@@ -11,7 +20,7 @@ def main(smk):
     column = collected["varied_column"]
     row = dict(zip(collected["columns"], collected["row"], strict=True))
     w = smk.wildcards
-    scan_plot(
+    PLOTS[smk.params.plot](
         collected,
         row.get(column),
         smk.params.labels.get(column, column),
