@@ -10,7 +10,7 @@ from innfer_lib.core.seeds import stable_seed
 from innfer_lib.data.schema import WEIGHT
 from innfer_lib.inference.fit_job import fit_job
 from innfer_lib.inference.likelihood import fitted_yields
-from innfer_lib.inference.postfit_band import band, histogram_draws, parameter_samples
+from innfer_lib.inference.postfit_band import band, histogram_draws, postfit_setup
 from innfer_lib.inference.postfit_prediction import EventReweighter
 from innfer_lib.plots.postfit import postfit_edges, postfit_plot
 
@@ -28,19 +28,15 @@ def main(smk):
     job = fit_job(smk)
     likelihood, columns = job.problem.likelihood, job.problem.columns
     variables = job.analysis.variables
-    prefit_theta = np.array([job.analysis.defaults[c] for c in columns])
-    yields = fitted_yields(likelihood, job.theta)
-    prefit_yields = fitted_yields(likelihood, prefit_theta)
     w = smk.wildcards
-    samples = parameter_samples(
-        job.theta,
-        columns,
+    setup = postfit_setup(
+        job,
         read_yaml(smk.input.covariance),
         seed=[int(smk.params.seed), *stable_seed(w.fit, w.density, w.val)],
-        limits=job.problem.limits,
     )
-    best = dict(zip(columns, job.theta, strict=True))
-    text = "best fit: " + ", ".join(f"{c}={best[c]:.4g}" for c in job.free)
+    prefit_theta, samples, text = setup.prefit_theta, setup.samples, setup.text
+    yields = fitted_yields(likelihood, job.theta)
+    prefit_yields = fitted_yields(likelihood, prefit_theta)
     outputs = iter(smk.output)
     for category in likelihood.event_categories:
         predicted, prefit = {}, {}

@@ -2,32 +2,27 @@ from innfer_lib.core.runner import LOG, run, start_job
 
 start_job(snakemake)  # noqa: F821  first: what the imports below print goes to the job log
 
-import numpy as np
 
 from innfer_lib.core.io import read_yaml
 from innfer_lib.core.seeds import stable_seed
 from innfer_lib.inference.fit_job import fit_job
-from innfer_lib.inference.postfit_band import parameter_samples, propagate
+from innfer_lib.inference.postfit_band import postfit_setup, propagate
 from innfer_lib.inference.postfit_prediction import binned_predictions, binned_total
 from innfer_lib.plots.postfit import binned_postfit_plot
 
 
 def main(smk):
     job = fit_job(smk)
-    likelihood, columns = job.problem.likelihood, job.problem.columns
+    likelihood = job.problem.likelihood
     w = smk.wildcards
-    prefit_theta = np.array([job.analysis.defaults[c] for c in columns])
-    postfit = binned_predictions(likelihood, job.theta)
-    prefit = binned_predictions(likelihood, prefit_theta)
-    samples = parameter_samples(
-        job.theta,
-        columns,
+    setup = postfit_setup(
+        job,
         read_yaml(smk.input.covariance),
         seed=[int(smk.params.seed), *stable_seed(w.fit, w.density, w.val)],
-        limits=job.problem.limits,
     )
-    best = dict(zip(columns, job.theta, strict=True))
-    text = "best fit: " + ", ".join(f"{c}={best[c]:.4g}" for c in job.free)
+    prefit_theta, samples, text = setup.prefit_theta, setup.samples, setup.text
+    postfit = binned_predictions(likelihood, job.theta)
+    prefit = binned_predictions(likelihood, prefit_theta)
     outputs = iter(smk.output)
     for category, binning in smk.params.binning.items():
         prediction = postfit[category]

@@ -121,3 +121,32 @@ def histogram_draws(
             k = keep[p]
             out[i] += np.histogram(np.asarray(x)[k], bins=edges, weights=weights[p][k])[0]
     return out
+
+
+@dataclass(frozen=True)
+class PostfitSetup:
+    """What both post-fit plots (unbinned and binned) take from a fit before drawing."""
+
+    prefit_theta: np.ndarray
+    samples: np.ndarray
+    text: str
+
+
+def postfit_setup(job: Any, covariance: Mapping[str, Any], seed: Sequence[int]) -> PostfitSetup:
+    """The prefit point (the analysis defaults), the seeded band draws and the best-fit text.
+
+    Args:
+        job: the fit's `inference.fit_job.FitJob` with its best fit (typed loosely so this
+            module stays free of TensorFlow imports).
+        covariance: the fit's covariance record (H⁻¹ or the sandwich).
+        seed: the draws' seed, e.g. [config seed, *stable_seed(fit, density, val)].
+    """
+    columns = job.problem.columns
+    best = dict(zip(columns, job.theta, strict=True))
+    return PostfitSetup(
+        prefit_theta=np.array([job.analysis.defaults[c] for c in columns]),
+        samples=parameter_samples(
+            job.theta, columns, covariance, seed=list(seed), limits=job.problem.limits
+        ),
+        text="best fit: " + ", ".join(f"{c}={best[c]:.4g}" for c in job.free),
+    )
