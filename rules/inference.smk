@@ -107,7 +107,18 @@ rule bootstrap_plot:
     input:
         PATHS.bootstrap_result,
     output:
-        plot_files(PATHS.bootstrap_plot),
+        report_plots(
+            plot_files(PATHS.bootstrap_plot),
+            caption="inference/bootstrap.rst",
+            category=REPORT_STAGES["inference"],
+            subcategory="{fit}",
+            labels={
+                "plot": "bootstrap",
+                "density": "{density}",
+                "val": "{val}",
+                "parameter": "{parameter}",
+            },
+        ),
     log:
         log_path("bootstrap_plot", "fit", "density", "val", "parameter"),
     conda:

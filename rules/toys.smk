@@ -36,7 +36,23 @@ rule toy_collect:
     output:
         coverage=PATHS.toy_coverage,
         tables=table_files(PATHS.toy_coverage_table),
-        plots=plot_files(PATHS.toy_coverage_plot) + plot_files(PATHS.toy_pulls_plot),
+        # The coverage plot's PDF and PNG, then the pulls' (collect_coverage splits them).
+        plots=[
+            *report_plots(
+                plot_files(PATHS.toy_coverage_plot),
+                caption="inference/toy_coverage.rst",
+                category=REPORT_STAGES["inference"],
+                subcategory="{fit}",
+                labels={"plot": "toy coverage", "density": "{density}"},
+            ),
+            *report_plots(
+                plot_files(PATHS.toy_pulls_plot),
+                caption="inference/toy_pulls.rst",
+                category=REPORT_STAGES["inference"],
+                subcategory="{fit}",
+                labels={"plot": "toy pulls", "density": "{density}"},
+            ),
+        ],
     log:
         log_path("toy_collect", "fit", "density"),
     conda:

@@ -10,6 +10,7 @@ a table apart.
 from pathlib import Path
 
 import pytest
+import yaml
 from docutils.core import publish_parts
 from docutils.utils import SystemMessage
 from jinja2 import Environment, StrictUndefined
@@ -78,10 +79,42 @@ emit({
 """
 
 
+def binned_top_mass_config(tmp_path: Path, results_dir: str) -> dict:
+    """The top-mass example with a binned fit input, the only config whose
+    postfit_plot_binned rule has outputs (a plot per binned category)."""
+    base = yaml.safe_load(open(REPO / "config" / "config.yaml"))
+    base.update(yaml.safe_load(open(REPO / "config/examples/top_mass/workflow.yaml")))
+    raw = yaml.safe_load(open(REPO / base["analysis"]))
+    raw["inference"]["binned_fit"] = {
+        "files": {"ttbar": [{"file": "ttbar"}], "wjets": [{"file": "wjets"}]},
+        "shape_poi_values": [171.5, 172.5, 173.5],
+        "input": {
+            c: {"variable": "m_jet", "binning": [120.0, 150.0, 180.0]} for c in ("one_b", "two_b")
+        },
+    }
+    analysis = tmp_path / "analysis.yaml"
+    analysis.write_text(yaml.safe_dump(raw))
+    return {**base, "analysis": str(analysis), "results_dir": results_dir}
+
+
 @pytest.fixture(scope="module")
-def parsed(tmp_path_factory):
-    config = {**CONFIG, "results_dir": str(tmp_path_factory.mktemp("report") / "results")}
-    return introspect_workflow(INTROSPECT, config)
+def parses(tmp_path_factory):
+    """Two parses: the two-variable benchmark with the generator views on, and the binned
+    top-mass example, so that every plot rule has plots in at least one of them."""
+    tmp = tmp_path_factory.mktemp("report")
+    return {
+        "Dim2": introspect_workflow(
+            INTROSPECT, {**CONFIG, "results_dir": str(tmp / "Dim2" / "results")}
+        ),
+        "binned_top_mass": introspect_workflow(
+            INTROSPECT, binned_top_mass_config(tmp, str(tmp / "top_mass" / "results"))
+        ),
+    }
+
+
+@pytest.fixture(scope="module", params=["Dim2", "binned_top_mass"])
+def parsed(parses, request):
+    return parses[request.param]
 
 
 def plot_rules(parsed):
@@ -93,8 +126,9 @@ def plot_rules(parsed):
     ]
 
 
-def test_rules_with_plots_are_found(parsed):
-    names = {r["name"] for r in plot_rules(parsed)}
+def test_rules_with_plots_are_found(parses):
+    names = {r["name"] for r in plot_rules(parses["Dim2"])}
+    assert "postfit_plot_binned" in {r["name"] for r in plot_rules(parses["binned_top_mass"])}
     assert {
         "input_plot_training",
         "input_plot_validation",
@@ -178,8 +212,12 @@ def test_captions_render_with_their_rules_wildcards(parsed):
         assert "{{" not in html and "What to look for" in html, rep["caption"]
 
 
-def test_every_caption_file_is_used(parsed):
-    used = {Path(rep["caption"]).resolve() for _, _, rep in registered(parsed)}
+def test_every_caption_file_is_used(parses):
+    used = {
+        Path(rep["caption"]).resolve()
+        for parsed in parses.values()
+        for _, _, rep in registered(parsed)
+    }
     files = {
         p.resolve()
         for p in REPORT_DIR.rglob("*.rst")
