@@ -664,11 +664,17 @@ def model_inputs(densities, vals, processes=PROCESSES):
 
 
 def training_targets():
-    """The density stage: every density model the fits use, with the training-loss plots."""
-    targets = expand(
-        [PATHS.flow_weights, PATHS.training_history, *plot_files(PATHS.loss_plot)],
-        **PER_MODEL,
-    )
+    """The density stage: every density model the fits use, with the training-loss plots.
+
+    The flows only when the fits use the learned density: `densities: [truth]` trains
+    nothing (a job that needs a flow anyway, such as the evaluation plots, pulls it in).
+    """
+    targets = []
+    if LEARNED in DENSITIES:
+        targets += expand(
+            [PATHS.flow_weights, PATHS.training_history, *plot_files(PATHS.loss_plot)],
+            **PER_MODEL,
+        )
     targets += expand(PATHS.density_architecture, density=DENSITIES, **PER_MODEL)
     targets += expand(
         [PATHS.member_weights, PATHS.member_history, PATHS.density_architecture],

@@ -131,6 +131,26 @@ def test_output_goes_to_the_log_from_the_first_line(script: Path, tmp_path: Path
     assert "main started" in text and "done in" in text
 
 
+def test_innfer_profile_writes_the_jobs_profile(script: Path, tmp_path: Path) -> None:
+    """INNFER_PROFILE: a pstats file per job and the top calls in the job log."""
+    log = tmp_path / "tiny.log"
+    proc = subprocess.run(
+        [sys.executable, str(script), str(log), "sleep", "0.2"],
+        env=env(INNFER_PROFILE=str(tmp_path / "profiles")),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert proc.returncode == 0, proc.stderr
+    (path,) = (tmp_path / "profiles").glob("*.prof")
+    assert path.name == "tiny.prof"
+    import pstats
+
+    stats = pstats.Stats(str(path)).stats  # type: ignore[attr-defined]
+    assert any(name == "sleep" or "sleep" in name for _, _, name in stats)
+    assert "profile written to" in log.read_text() and "cumulative" in log.read_text()
+
+
 def test_an_innfer_error_is_one_line_on_the_terminal(script: Path, tmp_path: Path) -> None:
     log = tmp_path / "tiny.log"
     proc = subprocess.run(

@@ -744,3 +744,17 @@ def test_top_mass_all_but_one_loops_over_pois_and_rates_unless_asked(
         fits={"closure": {}, "each": each},
     )
     assert counts["initial_fit"] == 10 + 10 * sets  # 10 validation points
+
+
+def test_true_densities_only_train_nothing(snakemake, tmp_path):
+    """`densities: [truth]` with evaluation off: no flow is trained (nothing reads one)."""
+    counts = dry_run(
+        snakemake,
+        tmp_path,
+        benchmark={"name": "Dim1GaussianWithExpBkgVaryingYield", "events": 1000},
+        densities=["truth"],
+        evaluation=False,
+        validation_indices=[4],
+    )
+    assert "train_density" not in counts
+    assert counts["setup_density_from_benchmark"] == 2 and counts["initial_fit"] == 1

@@ -10,13 +10,22 @@ before its other imports, and ends with `run(snakemake, main)`:
 - `run` calls `main`. A failing job writes the message that names the file, key or column (or
   the traceback of an unexpected error) into its log and exits non-zero; Snakemake then deletes
   the partial outputs, and every writer is atomic, so nothing half-written survives.
+
+With the environment variable `INNFER_PROFILE` set to a directory, `run` profiles `main` with
+cProfile: the statistics go to `<dir>/<rule>_<wildcards>.prof` (for snakeviz or pstats) and the
+30 most expensive calls by cumulative time to the job log. One run on a user's node (a GPU
+slot) then shows where a job's time goes, without changing the job.
 """
 
 from __future__ import annotations
 
 import contextlib
+import cProfile
+import io
 import logging
 import os
+import pstats
+import re
 import sys
 import time
 from collections.abc import Callable, Iterator
@@ -111,6 +120,34 @@ def start_job(snakemake: Any) -> None:
     _job(snakemake)
 
 
+def profile_path(directory: str, snakemake: Any) -> str:
+    """`<directory>/<rule>_<wildcard values>.prof`: one file per job, safe as a file name."""
+    values = [str(v) for v in getattr(snakemake, "wildcards", [])]
+    stem = "_".join([str(snakemake.rule), *values])
+    return os.path.join(directory, re.sub(r"[^A-Za-z0-9_.=-]+", "-", stem) + ".prof")
+
+
+@contextlib.contextmanager
+def _profiled(snakemake: Any) -> Iterator[None]:
+    """cProfile around the job when INNFER_PROFILE names a directory, else nothing."""
+    directory = os.environ.get("INNFER_PROFILE")
+    if not directory:
+        yield
+        return
+    profiler = cProfile.Profile()
+    profiler.enable()
+    try:
+        yield
+    finally:
+        profiler.disable()
+        os.makedirs(directory, exist_ok=True)
+        path = profile_path(directory, snakemake)
+        profiler.dump_stats(path)
+        text = io.StringIO()
+        pstats.Stats(profiler, stream=text).sort_stats("cumulative").print_stats(30)
+        LOG.info("profile written to %s; by cumulative time:\n%s", path, text.getvalue())
+
+
 def run(snakemake: Any, main: Callable[[Any], None]) -> None:
     """Run a rule's main function with all its output sent to the rule's `log:`."""
     global _JOB
@@ -118,7 +155,8 @@ def run(snakemake: Any, main: Callable[[Any], None]) -> None:
     start = time.perf_counter()
     _terminal.append((job.real_stderr, str(snakemake.rule)))
     try:
-        main(snakemake)
+        with _profiled(snakemake):
+            main(snakemake)
         LOG.info("done in %.1f s", time.perf_counter() - start)
     except InnferError as err:
         LOG.error("%s", err)
