@@ -14,7 +14,7 @@ from pathlib import Path
 REPO = Path(workflow.basedir).parent
 sys.path.insert(0, str(REPO / "scripts"))
 
-from innfer_lib.core.analysis import AUX_KINDS, load_analysis
+from innfer_lib.core.analysis import AUX_KINDS, load_analysis, rate_parameter
 from innfer_lib.core.analysis_checks import check_weight_variations
 from innfer_lib.data.loading import check_weight_shifts_modelled
 from innfer_lib.core.analysis_slices import (
@@ -38,6 +38,7 @@ from innfer_lib.core.fit_sets import (
     scan_plot_sets,
     scan_values_count,
     summary_sets,
+    toy_job_minutes,
     toy_options,
 )
 from innfer_lib.core.paths import (
@@ -1519,6 +1520,24 @@ def fit_targets():
 # -------------------------------------------------------------------------------------- toys
 # The generator of the toys: a benchmark's true density, the learned flow otherwise.
 TOY_GENERATOR = TRUE if BENCHMARK else LEARNED
+
+
+def toy_fit_minutes(wildcards):
+    """A toy_fit job's runtime: its batch of toys at a generous per-toy cost (fit_sets)."""
+    options = toy_options(FITS[wildcards.fit])
+    reported = options.get("parameters") or [
+        *ANALYSIS.pois,
+        *(rate_parameter(p) for p in ANALYSIS.rate_processes),
+    ]
+    return toy_job_minutes(options, len(reported))
+
+
+# A batch of toys runs longer than one fit: its runtime scales with `per_job` and the sources.
+TOY_FIT_RESOURCES = {
+    **FIT_RESOURCES,
+    "runtime": toy_fit_minutes,
+    "classad_MaxRuntime": lambda wildcards: 60 * toy_fit_minutes(wildcards),
+}
 
 
 def toy_fits():

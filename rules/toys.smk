@@ -18,7 +18,7 @@ rule toy_fit:
         "../envs/fit.yaml"
     threads: 1
     resources:
-        **FIT_RESOURCES,
+        **TOY_FIT_RESOURCES,
     params:
         **FIT_JOB_PARAMS,
         toys=lambda w: toy_options(FITS[w.fit]),

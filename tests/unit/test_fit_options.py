@@ -7,7 +7,13 @@ import pytest
 
 from innfer_lib.core.analysis import load_analysis
 from innfer_lib.core.errors import ConfigError, DataError
-from innfer_lib.core.fit_sets import expand_fit_sets, summary_sets
+from innfer_lib.core.fit_sets import (
+    TOY_SECONDS,
+    TOY_SETUP_MINUTES,
+    expand_fit_sets,
+    summary_sets,
+    toy_job_minutes,
+)
 from innfer_lib.data.benchmarks import get_benchmark
 from innfer_lib.inference import minimiser
 from innfer_lib.inference.approximate import approximate_uncertainty
@@ -457,3 +463,18 @@ def test_covariance_and_sandwich_agree_whether_the_hessian_is_positive_definite(
     # The sandwich C is checked as well: a D with NaN entries makes it invalid.
     nan_d = np.full((2, 2), math.nan)
     assert not sandwich_result(record, nan_d)["positive_definite"]
+
+
+def test_toy_job_minutes_scale_with_the_batch_and_its_sources():
+    """A toy batch requests a runtime its toys fit in: 30 minutes at least, more with
+    per_job, scans (per point and parameter), MINOS and bootstrap replicas."""
+    base = {"sources": ["hessian", "sandwich"], "per_job": 50, "scan_points": 7, "bootstraps": 20}
+    assert toy_job_minutes(base, 2) == 30  # 50 × 3 s = 2.5 min: the floor
+    scan = {**base, "sources": ["scan"], "per_job": 250}
+    per_toy = TOY_SECONDS["fit"] + 7 * 2 * TOY_SECONDS["scan_point"]
+    assert toy_job_minutes(scan, 2) == TOY_SETUP_MINUTES + math.ceil(250 * per_toy / 60)
+    boot = {**base, "sources": ["bootstrap"], "per_job": 250}
+    assert toy_job_minutes(boot, 2) > toy_job_minutes({**boot, "bootstraps": 10}, 2) > 30
+    assert toy_job_minutes({**scan, "sources": ["minos"]}, 3) > toy_job_minutes(
+        {**scan, "sources": ["minos"]}, 1
+    )

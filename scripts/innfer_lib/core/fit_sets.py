@@ -7,6 +7,7 @@ overlays. The DAG's loops over fits and summaries come from here.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -326,6 +327,35 @@ def _check_toys(name: str, filled: Mapping[str, Any]) -> None:
 def toy_options(options: Mapping[str, Any]) -> dict[str, Any]:
     """The options a toy_fit job reads: the `toy_options` block and the count as `n`."""
     return {**options[TOY_OPTIONS], "n": int(options[TOYS])}
+
+
+#: Seconds per toy a toy_fit job budgets, per piece of work: generous for a learned spline
+#: flow on one cluster core (measured on 2 shared cores: a fit 0.3–1 s, MINOS 0.6–1 s per
+#: parameter, a scan point 0.25 s, a bootstrap replica 0.26–0.44 s).
+TOY_SECONDS = {"fit": 3.0, "scan_point": 1.0, "minos": 3.0, "bootstrap": 1.5}
+#: Minutes a toy_fit job budgets for TensorFlow's import and the likelihood's tracing.
+TOY_SETUP_MINUTES = 10
+
+
+def toy_job_minutes(options: Mapping[str, Any], n_parameters: int) -> int:
+    """The runtime (minutes) to request for one toy_fit job of `per_job` toys.
+
+    A batch of 250 toys with scans or bootstraps runs for an hour or more; the 30 minutes
+    every other fit job requests would have HTCondor kill it. At least those 30 minutes.
+
+    Args:
+        options: the fit set's `toy_options` (sources, per_job, scan_points, bootstraps).
+        n_parameters: how many parameters each toy reports (scans and MINOS run per parameter).
+    """
+    sources = options["sources"]
+    per_toy = TOY_SECONDS["fit"]
+    if "scan" in sources:
+        per_toy += TOY_SECONDS["scan_point"] * int(options["scan_points"]) * n_parameters
+    if "minos" in sources:
+        per_toy += TOY_SECONDS["minos"] * n_parameters
+    if "bootstrap" in sources:
+        per_toy += TOY_SECONDS["bootstrap"] * int(options["bootstraps"])
+    return max(30, TOY_SETUP_MINUTES + math.ceil(int(options["per_job"]) * per_toy / 60))
 
 
 def expand_fit_sets(
