@@ -29,3 +29,25 @@ def test_physical_density_integrates_to_one(design):
         p = np.exp(density.log_prob(grid[:, None], {"m": m}).numpy())
         assert np.trapezoid(p, grid) == pytest.approx(1.0, abs=1e-4)
     # Without the −log σ term the integral would be σ = 3.
+
+
+def test_a_float32_flow_is_summed_in_float64_and_agrees_to_float32_precision():
+    """load_density's precision="float32": the same weights, log-densities returned as float64
+    (summed with the float64 parts of −ln L) and within float32 rounding of the float64 flow."""
+    import tensorflow as tf
+
+    arch = {"coupling_design": "interleaved", "num_coupling_layers": 4}
+    flows = {d: ConditionalFlow(2, 1, arch, dtype=d) for d in ("float64", "float32")}
+    rng = np.random.default_rng(5)
+    weights = [w + rng.normal(0, 0.05, w.shape) for w in flows["float64"].get_weights()]
+    for flow in flows.values():
+        flow.set_weights(weights)
+    stand = {c: {"mean": 0.0, "std": 2.0} for c in ("x1", "x2", "m")}
+    x = rng.normal(size=(500, 2))
+    logs = {
+        d: LearnedDensity(flow, stand, ["x1", "x2"], ["m"]).log_prob(x, {"m": tf.constant(0.3)})
+        for d, flow in flows.items()
+    }
+    assert logs["float32"].dtype == tf.float64
+    assert np.allclose(logs["float32"].numpy(), logs["float64"].numpy(), rtol=0, atol=1e-4)
+    assert not np.array_equal(logs["float32"].numpy(), logs["float64"].numpy())

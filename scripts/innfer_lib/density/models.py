@@ -96,7 +96,9 @@ class LearnedDensity:
             cond = ((theta - self._y_mean) / self._y_std)[tf.newaxis, :]
         else:
             cond = tf.zeros([1, 0], tf.float64)
-        return self.flow.log_prob(x_std, cond) + self._log_jacobian
+        log_q = self.flow.log_prob(x_std, cond)
+        # A float32 flow (load_density's `precision`) is summed in float64 like the rest.
+        return tf.cast(log_q, tf.float64) + self._log_jacobian
 
     def sample(self, n: int, params: Mapping[str, float], seed: int) -> np.ndarray:
         """Draw n events at one parameter point, in physical units."""
@@ -182,11 +184,14 @@ def load_density(
     architecture_path: str | Path,
     parameters: Mapping[str, Any],
     weights: str | Path | None = None,
+    precision: str = "float64",
 ) -> Density:
     """Load either kind of density from its architecture record.
 
     A flow's weights sit beside the record unless ``weights`` names another file of the
-    same flow (the weights after one epoch, for the per-epoch metrics).
+    same flow (the weights after one epoch, for the per-epoch metrics). `precision` is the
+    dtype the flow is evaluated in ("float64", or "float32" whose per-event log-densities
+    are then summed in float64); a benchmark's true density is always float64.
     """
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     record = read_yaml(architecture_path)
@@ -202,7 +207,7 @@ def load_density(
             n_x=len(record["X_columns"]),
             n_cond=len(record["Y_columns"]),
             architecture=record["architecture"],
-            dtype="float64",
+            dtype=precision,
             pretransform=record.get("pretransform"),
         )
         return LearnedDensity(

@@ -67,10 +67,14 @@ class Traced:
     (so a graph that is never called is never traced), skips that.
     """
 
-    def __init__(self, function: Callable[..., Any], signature: Sequence[Any]) -> None:
+    def __init__(
+        self, function: Callable[..., Any], signature: Sequence[Any], jit_compile: bool = False
+    ) -> None:
         import tensorflow as tf
 
-        self.function = tf.function(function, input_signature=list(signature))
+        self.function = tf.function(
+            function, input_signature=list(signature), jit_compile=jit_compile or None
+        )
         self._concrete: Any = None
 
     def __call__(self, *args: Any) -> Any:
@@ -92,12 +96,20 @@ class TermSum:
         terms: the pieces of −ln L; global parts are summed in this order, and the per-event
             parts of the `EventTerm`s follow in this order.
         batch_size: events per TensorFlow call; bounds memory, not the result.
+        jit_compile: compile the per-event graphs with XLA (tests/perf/bench_multi_flow.py
+            measures whether it pays).
 
     Raises:
         ValueError: events that are not (n_events, n_x) with one weight each.
     """
 
-    def __init__(self, columns: Sequence[str], terms: Sequence[Term], batch_size: int = 20_000):
+    def __init__(
+        self,
+        columns: Sequence[str],
+        terms: Sequence[Term],
+        batch_size: int = 20_000,
+        jit_compile: bool = False,
+    ):
         import tensorflow as tf
 
         self.columns = list(columns)
@@ -121,10 +133,14 @@ class TermSum:
             ]
 
         self._relevant_params = [t.relevant() for t in self._event_terms]
-        self._event_grad = [Traced(self._make_event_grad(t), spec(t)) for t in self._event_terms]
-        self._event_hess = [Traced(self._make_event_hess(t), spec(t)) for t in self._event_terms]
+        self._event_grad = [
+            Traced(self._make_event_grad(t), spec(t), jit_compile) for t in self._event_terms
+        ]
+        self._event_hess = [
+            Traced(self._make_event_hess(t), spec(t), jit_compile) for t in self._event_terms
+        ]
         self._event_dmatrix = [
-            Traced(self._make_event_dmatrix(t, r), spec(t))
+            Traced(self._make_event_dmatrix(t, r), spec(t), jit_compile)
             for t, r in zip(self._event_terms, self._relevant_params, strict=True)
         ]
         theta_spec = [tf.TensorSpec([n_par], tf.float64)]
@@ -487,6 +503,7 @@ class Likelihood(TermSum):
         constrained: nuisances with a unit-Gaussian constraint.
         constraint_centres: centre of each constraint (the truth for closure fits).
         batch_size: events per TensorFlow call; bounds memory, not the result.
+        jit_compile: compile the per-event graphs with XLA (see `TermSum`).
 
     Raises:
         ValueError: unknown kind, a category type the kind cannot use, inconsistent bins or
@@ -501,6 +518,7 @@ class Likelihood(TermSum):
         constrained: Sequence[str] = (),
         constraint_centres: Mapping[str, float] | None = None,
         batch_size: int = 20_000,
+        jit_compile: bool = False,
     ):
         self.kind = kind
         self.constrained = list(constrained)
@@ -510,4 +528,4 @@ class Likelihood(TermSum):
         terms = kind_terms(columns, categories, kind)
         centres = constraint_centres or {}
         terms += [GaussianConstraint(columns, c, centres.get(c, 0.0)) for c in self.constrained]
-        super().__init__(columns, terms, batch_size)
+        super().__init__(columns, terms, batch_size, jit_compile)
