@@ -11,7 +11,7 @@ likelihood set-up included; training and the rest of the DAG excluded) and the l
 Nothing is asserted.
 
 `python tests/perf/toy_coverage.py [--cores 2] [--toys N] [--per-job K] [--fits F ...]
-[--densities D ...] [--default-flow] [--collect-only]` (`--collect-only` prints the tables of a
+[--densities D ...] [--default-flow] [--collect-only] [--continue]` (`--collect-only` prints the tables of a
 finished run; fit sets not run are listed as such). `--default-flow` trains the project's
 default architecture (interleaved affine and spline couplings) instead of the small affine
 flow, into its own results directory: in one X dimension an affine coupling is only an affine
@@ -83,6 +83,13 @@ def main() -> None:
     parser.add_argument("--densities", nargs="+", choices=DENSITIES, default=list(DENSITIES))
     parser.add_argument("--default-flow", action="store_true")
     parser.add_argument("--collect-only", action="store_true")
+    parser.add_argument(
+        "--continue",
+        dest="resume",
+        action="store_true",
+        help="finish a stopped run: only missing outputs run (Snakemake's --rerun-triggers "
+        "mtime), so edits to the code since then do not retrain the flow or redo toys",
+    )
     args = parser.parse_args()
     path, config = _config(args)
     # Relative targets, like the config's results_dir: Snakemake matches paths as written.
@@ -101,6 +108,7 @@ def main() -> None:
             str(args.cores),
             "--configfile",
             str(path),
+            *(["--rerun-triggers", "mtime"] if args.resume else []),
         ]
         print("$", " ".join(command), flush=True)
         subprocess.run(command, cwd=REPO, check=True)
