@@ -11,11 +11,12 @@ likelihood set-up included; training and the rest of the DAG excluded) and the l
 Nothing is asserted.
 
 `python tests/perf/toy_coverage.py [--cores 2] [--toys N] [--per-job K] [--fits F ...]
-[--densities D ...] [--default-flow] [--collect-only] [--continue]` (`--collect-only` prints the tables of a
-finished run; fit sets not run are listed as such). `--default-flow` trains the project's
-default architecture (interleaved affine and spline couplings) instead of the small affine
-flow, into its own results directory: in one X dimension an affine coupling is only an affine
-map of a Gaussian, which cannot be the exponential background.
+[--densities D ...] [--default-flow] [--collect-only] [--continue]` (`--collect-only` prints
+the tables of a finished run; fit sets not run are listed as such). `--default-flow` trains
+the project's default architecture (interleaved affine and spline couplings) instead of the
+small affine flow, into its own results directory: in one X dimension an affine coupling is
+only an affine map of a Gaussian, which cannot be the exponential background. `--continue`
+finishes a stopped run without redoing what exists (mtime triggers only).
 """
 
 from __future__ import annotations

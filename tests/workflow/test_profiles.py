@@ -5,6 +5,7 @@ no HTCondor pool: dry runs never build the executor. The submit description is c
 handing a dry-run job's resources to the plugin's own `run_job` with the schedd replaced.
 """
 
+import math
 import os
 import re
 import subprocess
@@ -21,6 +22,8 @@ from tests.conftest import introspect_workflow
 REPO = Path(__file__).resolve().parents[2]
 RULE_FILES = sorted((REPO / "rules").glob("*.smk"))
 ENVS = {"data", "tensorflow", "fit", "plot"}
+# Rules whose runtime is computed per job (a function of its wildcards).
+PER_JOB_RUNTIME = {"toy_fit"}
 # The rules that train a network (issue 15 added the weight-ratio FCNNs, issue 16 the
 # members of a density ensemble, issue 17 the trials of the hyperparameter searches).
 TRAINING_RULES = {
@@ -49,13 +52,18 @@ def parse_value(text: str):
 
 
 def dry_run_jobs(output: str) -> list[dict]:
-    """Each job block of a dry run: rule, threads and resources (values not known yet dropped)."""
+    """Each job block of a dry run: rule, threads, wildcards and resources (values not known
+    yet dropped)."""
     jobs, job = [], None
     for line in output.splitlines():
         m = re.match(r"^(?:local)?rule (\w+):$", line)
         if m:
-            job = {"rule": m.group(1), "threads": 1, "resources": {}}
+            job = {"rule": m.group(1), "threads": 1, "wildcards": {}, "resources": {}}
             jobs.append(job)
+        elif job is not None and line.startswith("    wildcards: "):
+            for item in line.split(":", 1)[1].split(", "):
+                name, value = item.strip().split("=", 1)
+                job["wildcards"][name] = value
         elif job is not None and line.startswith("    threads: "):
             job["threads"] = int(line.split(":", 1)[1])
         elif job is not None and line.startswith("    resources: "):
@@ -119,6 +127,33 @@ def test_only_training_jobs_request_a_gpu(dry_runs):
         assert res["htcondor_request_mem_mb"] == res["mem_mb"], job
         assert res["classad_MaxRuntime"] == 60 * res["runtime"], job
         assert res["getenv"] is True, job
+
+
+def test_toy_fit_runtime_per_batch(tmp_path):
+    """toy_fit's runtime follows its batch (per_job and sources), in both names."""
+    from tests.conftest import run_snakemake
+
+    toys = {"per_job": 100, "sources": ["hessian", "sandwich", "scan"], "scan_points": 9}
+    cfg = write_config(
+        tmp_path,
+        benchmark={"name": "Dim1GaussianWithExpBkgVaryingYield", "events": 1000},
+        densities=["truth"],
+        evaluation=False,
+        validation_indices=[4],
+        fits={
+            "few": {"toys": 100, "toy_options": {**toys, "per_job": 10}},
+            "many": {"toys": 100, "toy_options": toys},
+        },
+    )
+    out = run_snakemake("-n", "--profile", "profiles/htcondor", "--configfile", str(cfg))
+    runtimes = {}
+    for job in dry_run_jobs(out.stdout + out.stderr):
+        if job["rule"] == "toy_fit":
+            res = job["resources"]
+            assert res["classad_MaxRuntime"] == 60 * res["runtime"], job
+            runtimes.setdefault(job["wildcards"]["fit"], set()).add(res["runtime"])
+    # Y1 and mu_Gaussian each scanned at 9 points: 3 s + 18 s per toy.
+    assert runtimes == {"few": {30}, "many": {10 + math.ceil(100 * 21 / 60)}}
 
 
 def test_default_profile_dry_run_is_local(dry_runs):
@@ -375,6 +410,9 @@ def test_rule_resources_training_alone_has_a_gpu(parsed):
             continue
         res = rule["resources"]
         assert res["htcondor_request_mem_mb"] == res["mem_mb"], name
+        if name in PER_JOB_RUNTIME:  # a function of the job (test_toy_fit_runtime_per_batch)
+            assert "classad_MaxRuntime" not in res, name
+            continue
         assert res["classad_MaxRuntime"] == 60 * res["runtime"], name
 
 
