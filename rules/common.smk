@@ -38,6 +38,7 @@ from innfer_lib.core.fit_sets import (
     scan_plot_sets,
     scan_values_count,
     summary_sets,
+    reported_parameters,
     toy_job_minutes,
     toy_options,
 )
@@ -1525,10 +1526,12 @@ TOY_GENERATOR = TRUE if BENCHMARK else LEARNED
 def toy_fit_minutes(wildcards):
     """A toy_fit job's runtime: its batch of toys at a generous per-toy cost (fit_sets)."""
     options = toy_options(FITS[wildcards.fit])
-    reported = options.get("parameters") or [
-        *ANALYSIS.pois,
-        *(rate_parameter(p) for p in ANALYSIS.rate_processes),
-    ]
+    reported = reported_parameters(
+        ANALYSIS.fit_parameters,
+        ANALYSIS.pois,
+        [rate_parameter(p) for p in ANALYSIS.rate_processes],
+        options.get("parameters"),
+    )
     return toy_job_minutes(options, len(reported))
 
 

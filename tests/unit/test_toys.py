@@ -259,7 +259,7 @@ def test_a_failing_source_is_recorded_and_the_others_still_run():
 
 
 def test_reported_parameters_default_to_pois_and_rates():
-    from innfer_lib.inference.toy_intervals import reported_parameters
+    from innfer_lib.core.fit_sets import reported_parameters
 
     free = ["Y1", "mu_signal", "nu"]
     assert reported_parameters(free, ["Y1"], ["mu_signal"], None) == ["Y1", "mu_signal"]

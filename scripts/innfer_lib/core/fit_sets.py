@@ -329,6 +329,17 @@ def toy_options(options: Mapping[str, Any]) -> dict[str, Any]:
     return {**options[TOY_OPTIONS], "n": int(options[TOYS])}
 
 
+def reported_parameters(
+    free: Sequence[str], pois: Sequence[str], rate_parameters: Sequence[str], chosen: Any
+) -> list[str]:
+    """The parameters whose coverage a fit set reports: its `toy_options.parameters`, or
+    every floating POI and rate parameter (nuisances add little but cost a scan each)."""
+    if chosen:
+        return [p for p in free if p in chosen]
+    wanted = set(pois) | set(rate_parameters)
+    return [p for p in free if p in wanted]
+
+
 #: Seconds per toy a toy_fit job budgets, per piece of work: generous for a learned spline
 #: flow on one cluster core (measured on 2 shared cores: a fit 0.3–1 s, MINOS 0.6–1 s per
 #: parameter, a scan point 0.25 s, a bootstrap replica 0.26–0.44 s).

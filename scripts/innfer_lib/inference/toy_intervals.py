@@ -228,17 +228,6 @@ def toy_intervals(
     return out
 
 
-def reported_parameters(
-    free: Sequence[str], pois: Sequence[str], rate_parameters: Sequence[str], chosen: Any
-) -> list[str]:
-    """The parameters whose coverage a fit set reports: its `toy_options.parameters`, or
-    every floating POI and rate parameter (nuisances add little but cost a scan each)."""
-    if chosen:
-        return [p for p in free if p in chosen]
-    wanted = set(pois) | set(rate_parameters)
-    return [p for p in free if p in wanted]
-
-
 def best_fit_values(fit: ToyFit) -> Mapping[str, float]:
     """{parameter: θ̂} of the reported parameters."""
     return {p: fit.best_value(p) for p in fit.parameters}

@@ -17,13 +17,14 @@ from dataclasses import dataclass
 from typing import Any
 
 from innfer_lib.core.analysis import Analysis, load_analysis, rate_parameter
+from innfer_lib.core.fit_sets import reported_parameters
 from innfer_lib.core.io import read_yaml
 from innfer_lib.core.paths import input_key
 from innfer_lib.density.models import load_density
 from innfer_lib.inference.fit_inputs import FitInputs, inputs_from_snakemake
 from innfer_lib.inference.fit_job import FitJob
 from innfer_lib.inference.problem import RESAMPLED, build_problem, truth_row
-from innfer_lib.inference.toy_intervals import ToyFit, reported_parameters, toy_intervals
+from innfer_lib.inference.toy_intervals import ToyFit, toy_intervals
 from innfer_lib.inference.toys import Toy, ToyProcess, draw_toy, toy_indices, toy_seed
 from innfer_lib.inference.validity import best_fit_reasons
 
