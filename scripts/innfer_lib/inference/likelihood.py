@@ -57,6 +57,25 @@ BINNED_EXTENDED, BINNED = BINNED_KINDS
 KINDS = (EXTENDED, UNBINNED, POISSON, BINNED_EXTENDED, BINNED)
 
 
+def _disable_graph_optimiser() -> None:
+    """Turn Grappler off for the rest of the process: likelihood graphs gain nothing from it.
+
+    TensorFlow optimises a function's graph when the function is instantiated, on its first
+    call. On a likelihood of four spline flows (tests/perf/bench_multi_flow.py, 2 idle cores,
+    float64) Grappler took 10 s of the value-and-gradient's first call (15.2 s → 5.5 s without
+    it) and 65 s of the Hessian's (208 s → 143 s), while the calls after it ran as fast (value
+    and gradient 1.60 s vs 1.69 s, Hessian 20.0 s vs 19.1 s): its rewrites buy nothing on
+    graphs of dense matmuls that the Python code already keeps lean. The option cannot be
+    scoped to the first call: the runtime keys instantiated functions by the options in force,
+    so restoring it re-instantiates, and re-optimises, the function on its next call (the
+    Hessian's second call then took 126 s). A process that builds a likelihood is a fit-stage
+    job; what it traces afterwards (a post-fit flow sample) runs unoptimised too.
+    """
+    import tensorflow as tf
+
+    tf.config.optimizer.set_experimental_options({"disable_meta_optimizer": True})
+
+
 class Traced:
     """A tf.function of a fixed signature, called through its one concrete function.
 
@@ -64,7 +83,9 @@ class Traced:
     the arguments against its signature on every call, which cost as much as the graph itself
     on 1,000 events (about 2 ms of a 4 ms value-and-gradient call, measured with the
     INNFER_PROFILE cProfile of a toy_fit job); the concrete function, traced on first use
-    (so a graph that is never called is never traced), skips that.
+    (so a graph that is never called is never traced), skips that. Its graph runs
+    without Grappler (`_disable_graph_optimiser`), and the Python code is traced as written:
+    it has no tensor-dependent control flow for AutoGraph to convert.
     """
 
     def __init__(
@@ -73,9 +94,13 @@ class Traced:
         import tensorflow as tf
 
         self.function = tf.function(
-            function, input_signature=list(signature), jit_compile=jit_compile or None
+            function,
+            input_signature=list(signature),
+            jit_compile=jit_compile or None,
+            autograph=False,
         )
         self._concrete: Any = None
+        _disable_graph_optimiser()
 
     def __call__(self, *args: Any) -> Any:
         if self._concrete is None:
