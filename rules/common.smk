@@ -397,8 +397,9 @@ def resources(kind="cpu", mem_mb=2000, runtime=30):
     htcondor 0.3.x maps none of Snakemake's standard resources to the submit description, so
     each value is also given under the name the plugin reads: `htcondor_request_mem_mb`
     (-> request_memory), `classad_MaxRuntime` in seconds (-> +MaxRuntime) and, for
-    kind="gpu", `request_gpus` (-> request_gpus) next to Snakemake's `gpu`. Only training
-    asks for a GPU. A profile's `set-resources` must set both names of a value it changes.
+    kind="gpu", `request_gpus` (-> request_gpus) next to Snakemake's `gpu`. Training asks for
+    a GPU, and so do the fit-stage rules (FIT_RESOURCES) with `fit_gpu: true`. A profile's
+    `set-resources` must set both names of a value it changes.
     """
     if kind not in RESOURCE_KINDS:
         raise ValueError(
@@ -1455,7 +1456,7 @@ def fit_option(key):
 # What every job that builds a fit's likelihood (fit_job) takes: the analysis it reads and the
 # options that define the problem, and the same resources (rules/inference.smk, impacts.smk).
 FIT_JOB_PARAMS = {"analysis": ANALYSIS_FOR_FITS, "fit": fit_params}
-FIT_RESOURCES = resources(mem_mb=4000)
+FIT_RESOURCES = resources(kind="gpu" if config["fit_gpu"] else "cpu", mem_mb=4000)
 
 
 def ensemble_fits():

@@ -396,6 +396,20 @@ def test_resources_helper_gives_both_name_sets(parsed):
     assert "kind must be one of" in calls["bad_kind"]
 
 
+def test_fit_gpu_puts_the_fit_stage_jobs_on_gpu_slots(monkeypatch, tmp_path):
+    """`fit_gpu: true` is one switch: every FIT_RESOURCES job asks for a GPU, nothing else."""
+    from tests.conftest import run_snakemake
+
+    cfg = write_config(tmp_path, fit_gpu=True)
+    run = run_snakemake("-n", "--profile", "profiles/htcondor", "--configfile", str(cfg))
+    jobs = dry_run_jobs(run.stdout + run.stderr)
+    with_gpu = {j["rule"] for j in jobs if {"gpu", "request_gpus"} & set(j["resources"])}
+    assert with_gpu == {"train_density", "initial_fit", "hessian"}
+    fit = next(j for j in jobs if j["rule"] == "initial_fit")
+    assert fit["resources"]["gpu"] == fit["resources"]["request_gpus"] == 1
+    assert submit_description(monkeypatch, tmp_path, fit)["request_gpus"] == 1
+
+
 def test_rule_resources_training_alone_has_a_gpu(parsed):
     rules = parsed["rules"]
     gpu_rules = {n for n, r in rules.items() if {"gpu", "request_gpus"} & set(r["resources"])}

@@ -14,6 +14,7 @@ import numpy as np
 
 from innfer_lib.core.analysis import Analysis, load_analysis
 from innfer_lib.core.io import read_yaml
+from innfer_lib.core.runner import LOG
 from innfer_lib.inference.fit_inputs import inputs_from_snakemake
 from innfer_lib.inference.hessian import matrix_record
 from innfer_lib.inference.minimiser import minimise
@@ -96,11 +97,24 @@ def limits_from_inputs(analysis: Analysis, named_inputs: Mapping[str, Any]) -> d
     return parameter_limits(analysis, parameters)
 
 
+def evaluation_device() -> str:
+    """Where TensorFlow runs the likelihood: its first GPU if it sees one, else the CPU.
+
+    A job on a GPU slot (`fit_gpu: true`) whose CUDA libraries were not found runs on the
+    CPU without an error; this line in its log tells.
+    """
+    import tensorflow as tf
+
+    gpus = tf.config.list_logical_devices("GPU")
+    return f"{gpus[0].name} ({len(gpus)} GPU(s) visible)" if gpus else "CPU (no GPU visible)"
+
+
 def fit_job(smk: Any) -> FitJob:
     """Build the job's problem from `smk.params.analysis`, `smk.params.fit` and its inputs."""
     analysis = load_analysis(smk.params.analysis)
     val = int(smk.wildcards.val)
     inputs = inputs_from_snakemake(smk.input)
     problem = build_problem(analysis, val, inputs, smk.params.fit)
+    LOG.info("likelihood evaluated on %s", evaluation_device())
     best = read_yaml(smk.input.best_fit) if "best_fit" in smk.input.keys() else None
     return FitJob(analysis, problem, dict(smk.params.fit), val, best)
