@@ -115,7 +115,7 @@ class _CachedObjective:
                     if math.isfinite(self.evaluate(shifted)[0]):
                         h[:, i] = (self.gradient(shifted) - g0) / (sign * step)
                         break
-        fixed = sorted(set(range(theta.size)) - set(free))
+        fixed = [i for i in range(theta.size) if i not in set(free)]
         h[fixed, :] = 0.0
         h[:, fixed] = 0.0
         h[fixed, fixed] = 1.0
