@@ -97,16 +97,16 @@ def limits_from_inputs(analysis: Analysis, named_inputs: Mapping[str, Any]) -> d
     return parameter_limits(analysis, parameters)
 
 
-def evaluation_device() -> str:
-    """Where TensorFlow runs the likelihood: its first GPU if it sees one, else the CPU.
+def visible_gpus() -> str:
+    """The GPUs TensorFlow sees in this job ("none" if none), as training's placement line says.
 
-    A job on a GPU slot (`fit_gpu: true`) whose CUDA libraries were not found runs on the
-    CPU without an error; this line in its log tells.
+    TensorFlow puts the likelihood on its first GPU when it sees one. A job on a GPU slot
+    (`fit_gpu: true`) whose CUDA libraries were not found sees none and runs on the CPU
+    without an error; this line in its log tells.
     """
     import tensorflow as tf
 
-    gpus = tf.config.list_logical_devices("GPU")
-    return f"{gpus[0].name} ({len(gpus)} GPU(s) visible)" if gpus else "CPU (no GPU visible)"
+    return ", ".join(d.name for d in tf.config.list_logical_devices("GPU")) or "none"
 
 
 def fit_job(smk: Any) -> FitJob:
@@ -115,6 +115,6 @@ def fit_job(smk: Any) -> FitJob:
     val = int(smk.wildcards.val)
     inputs = inputs_from_snakemake(smk.input)
     problem = build_problem(analysis, val, inputs, smk.params.fit)
-    LOG.info("likelihood evaluated on %s", evaluation_device())
+    LOG.info("GPUs visible to the likelihood: %s", visible_gpus())
     best = read_yaml(smk.input.best_fit) if "best_fit" in smk.input.keys() else None
     return FitJob(analysis, problem, dict(smk.params.fit), val, best)
