@@ -179,6 +179,54 @@ def test_unknown_fixed_parameter_or_method_is_a_config_error():
         minimise(QUAD, ["a", "b", "c"], START, method="simplex")
 
 
+def test_minuit_is_given_the_hessian_from_gradient_differences():
+    """The matrix Minuit gets is the curvature; with it MIGRAD needs few evaluations."""
+    objective = minimiser._CachedObjective(QUAD)
+    h = objective.hessian(np.array([0.3, -1.0, 2.0]), [0, 1, 2], [(None, None)] * 3)
+    np.testing.assert_allclose(h, [[4.0, 1.0, 0.0], [1.0, 3.0, 0.5], [0.0, 0.5, 2.0]], atol=1e-6)
+    # A fixed column is left out (unit diagonal) and costs no evaluation.
+    objective = minimiser._CachedObjective(QUAD)
+    h = objective.hessian(np.array([0.3, -1.0, 2.0]), [0, 2], [(None, None)] * 3)
+    assert objective.calls == 3 and h[1, 1] == 1.0 and h[0, 1] == h[1, 0] == 0.0
+    np.testing.assert_allclose(h[np.ix_([0, 2], [0, 2])], [[4.0, 0.0], [0.0, 2.0]], atol=1e-6)
+    # Minuit estimated these second derivatives from values: 37 evaluations, now 12.
+    result = minimise(QUAD, ["a", "b", "c"], START)
+    assert result["valid"] and result["likelihood_evaluations"] <= 15
+
+
+def test_the_hessian_step_stays_inside_limits_and_where_the_nll_is_finite():
+    seen = []
+
+    def walled(theta):
+        seen.append(np.array(theta))
+        if theta[0] > 1.0 or theta[1] < -2.0:
+            return math.inf, np.zeros(3)
+        return QUAD(theta)
+
+    objective = minimiser._CachedObjective(walled)
+    # a sits at its upper limit: the step goes down. b sits at a wall with no limit: the
+    # step down is not finite and is tried upwards.
+    limits = [(None, 1.0), (None, None), (None, None)]
+    h = objective.hessian(np.array([1.0, -2.0, 0.5]), [0, 1, 2], limits)
+    assert all(t[0] <= 1.0 for t in seen)
+    np.testing.assert_allclose(h, [[4.0, 1.0, 0.0], [1.0, 3.0, 0.5], [0.0, 0.5, 2.0]], atol=1e-6)
+
+
+def test_the_hessian_step_is_retaken_at_a_tenth_of_the_error_it_implies():
+    """A parameter of size 1000 with σ = 10⁻³: 10⁻⁴·|θ| = 0.1 is 100σ, far outside the bowl."""
+    centre, sigma = 1000.0, 1e-3
+
+    def bowl(theta):
+        z = (theta[0] - centre) / sigma
+        return 0.5 * z**2 + z**4, np.array([(z + 4.0 * z**3) / sigma])
+
+    objective = minimiser._CachedObjective(bowl)
+    h = objective.hessian(np.array([centre]), [0], [(None, None)])
+    # The first step alone gives 1/σ² + 4·(0.1/σ)²/σ² = 4·10¹⁰; the retaken one the curvature.
+    np.testing.assert_allclose(h[0, 0], 1.0 / sigma**2, rtol=0.01)
+    assert objective.calls == 3
+
+
 def test_scipy_fallback_when_every_migrad_attempt_is_invalid(monkeypatch):
     real = minimiser.RUNNERS["minuit"]
 

@@ -11,6 +11,7 @@ validation points always completes and the summary can show which points failed.
 from __future__ import annotations
 
 import math
+import warnings
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -29,6 +30,10 @@ ERRORDEF = 0.5
 # EDM target relative to tolerance·errordef, as Minuit defines it, so that both minimisers
 # are judged by the same convergence criterion.
 EDM_GOAL_FACTOR = 0.002
+#: Relative step of the Hessian Minuit is given (`_CachedObjective.hessian`).
+HESSIAN_STEP = 1e-4
+#: Longest step of that Hessian, in units of the error its first estimate implies.
+HESSIAN_STEP_IN_SIGMA = 0.1
 
 Limits = Mapping[str, tuple[float | None, float | None]]
 
@@ -51,6 +56,7 @@ class _CachedObjective:
         self.calls = 0
         self.nonfinite = 0
         self.lowest: tuple[float, np.ndarray, np.ndarray] | None = None
+        self._hessian: tuple[np.ndarray, np.ndarray] | None = None
 
     def evaluate(self, theta: np.ndarray) -> tuple[float, np.ndarray]:
         """(value, gradient) at θ; the value is NaN where −ln L is not finite."""
@@ -78,6 +84,60 @@ class _CachedObjective:
     def gradient(self, theta: np.ndarray) -> np.ndarray:
         value, grad = self.evaluate(theta)
         return grad if math.isfinite(value) else np.zeros_like(grad)
+
+    def hessian(
+        self, theta: np.ndarray, free: Sequence[int], limits: Sequence[tuple[Any, Any]]
+    ) -> np.ndarray:
+        """∂²(−ln L)/∂θ² by forward differences of the analytic gradient: one call per free column.
+
+        MIGRAD seeds its curvature and HESSE measures it from function values alone: of the
+        120 calls of a six-parameter fit of four flows (tests/perf/bench_multi_flow.py
+        --fit), 110 were for those and 10 for gradients. Handing Minuit this matrix, which
+        costs one gradient per parameter, fitted the same minimum in 43 calls (2.8× faster).
+        The step, 10⁻⁴ of the parameter's size (at least 10⁻⁴), goes away from a limit; a
+        column whose step lands where −ln L is not finite is tried the other way, and stays
+        zero if both are (as Minuit's own estimate from values would be; so is the whole
+        matrix where −ln L itself is not finite). A step longer than a tenth of the error the
+        column implies (σ = 1/√H_ii for −ln L) is retaken at that tenth: a difference over
+        many σ measures the shape of −ln L far from the point, not its curvature there.
+        Fixed rows and columns are zero with a unit diagonal (Minuit ignores them). The result
+        is symmetrised and cached per point: Minuit may ask for it and for its diagonal
+        (`g2`) at the same point.
+        """
+        theta = np.asarray(theta, np.float64)
+        if self._hessian is not None and np.array_equal(theta, self._hessian[0]):
+            return self._hessian[1]
+        h = np.zeros((theta.size, theta.size))
+        if math.isfinite(self.evaluate(theta)[0]):
+            g0 = self.gradient(theta)
+            for i in free:
+                step = HESSIAN_STEP * max(abs(theta[i]), 1.0)
+                column = self._difference(theta, g0, i, step, limits[i][1])
+                if column is not None and column[i] > 0.0:
+                    sigma_step = HESSIAN_STEP_IN_SIGMA / math.sqrt(column[i])
+                    if step > sigma_step:
+                        column = self._difference(theta, g0, i, sigma_step, limits[i][1])
+                if column is not None:
+                    h[:, i] = column
+        fixed = sorted(set(range(theta.size)) - set(free))
+        h[fixed, :] = 0.0
+        h[:, fixed] = 0.0
+        h[fixed, fixed] = 1.0
+        h = 0.5 * (h + h.T)
+        self._hessian = (theta.copy(), h)
+        return h
+
+    def _difference(
+        self, theta: np.ndarray, g0: np.ndarray, i: int, step: float, high: float | None
+    ) -> np.ndarray | None:
+        """(∇(θ + step·eᵢ) − ∇θ)/step, stepping down if up would pass `high` or is not finite."""
+        above = high is not None and theta[i] + step > high
+        for sign in (-1.0, 1.0) if above else (1.0, -1.0):
+            shifted = theta.copy()
+            shifted[i] += sign * step
+            if math.isfinite(self.evaluate(shifted)[0]):
+                return (self.gradient(shifted) - g0) / (sign * step)
+        return None
 
     def barrier(self, theta: np.ndarray) -> tuple[float, np.ndarray]:
         """Value and gradient, with f_low + 1 + 2|g_low|·d + d² where −ln L is not finite.
@@ -154,11 +214,31 @@ class _Task:
 
 
 def _minuit(task: _Task, x0: np.ndarray) -> Any:
-    """A Minuit over the task's objective: errordef ½ for −ln L, limits, frozen values."""
+    """A Minuit over the task's objective: errordef ½ for −ln L, limits, frozen values.
+
+    Minuit gets the gradient and a Hessian from differences of it (`_CachedObjective.hessian`)
+    for its seed and HESSE, instead of the second derivatives it would estimate from values.
+    """
     from iminuit import Minuit
 
     objective = task.objective
-    m = Minuit(objective.value, x0, grad=objective.gradient, name=task.columns)
+    free = [i for i, c in enumerate(task.columns) if c not in task.fixed]
+    limits = [task.limits.get(c, (None, None)) for c in task.columns]
+
+    def hessian(x: np.ndarray) -> np.ndarray:
+        return objective.hessian(x, free, limits)
+
+    def g2(x: np.ndarray) -> np.ndarray:
+        return np.diag(hessian(x)).copy()
+
+    # iminuit warns that g2 has no effect next to a Hessian, yet Minuit2 still calls it when
+    # MIGRAD cannot make the curvature positive definite (without g2 an unbounded −ln L raised
+    # "'NoneType' object is not callable" inside migrad, iminuit 2.33).
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="hessian overrides g2")
+        m = Minuit(
+            objective.value, x0, grad=objective.gradient, g2=g2, hessian=hessian, name=task.columns
+        )
     m.errordef = Minuit.LIKELIHOOD
     m.strategy = task.strategy
     m.tol = task.tolerance
@@ -197,6 +277,15 @@ def minuit_at(
     return _minuit(task, x0)
 
 
+def minimum_valid(m: Any) -> bool:
+    """Whether a Minuit after MIGRAD holds a valid minimum: Minuit says so, at a finite −ln L.
+
+    Where −ln L is not finite all around, the gradient and curvature Minuit is given are zero
+    (see `_CachedObjective`), and it may call that point a minimum; it is none.
+    """
+    return bool(m.valid) and float(m.fval) < HUGE
+
+
 def _minuit_attempt(task: _Task, x0: np.ndarray) -> _Attempt:
     m = _minuit(task, x0)
     m.migrad(ncall=task.max_calls)
@@ -205,7 +294,7 @@ def _minuit_attempt(task: _Task, x0: np.ndarray) -> _Attempt:
         minimiser="minuit",
         values=np.array(m.values, np.float64),
         fval=float(fm.fval),
-        valid=bool(fm.is_valid),
+        valid=minimum_valid(m),
         edm=float(fm.edm),
         edm_goal=float(fm.edm_goal),
         nfcn=int(fm.nfcn),

@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from innfer_lib.inference.contract import ParameterValues, by_name
-from innfer_lib.inference.minimiser import minuit_at
+from innfer_lib.inference.minimiser import minimum_valid, minuit_at
 
 #: The σ levels MINOS is run at (iminuit's `cl` ≥ 1 means "this many σ": Δ(−ln L) = k²/2).
 LEVELS = (1, 2)
@@ -118,9 +118,9 @@ def minos_intervals(
     )
     try:
         m.migrad()
-        minimum_valid = bool(m.valid)
+        valid = minimum_valid(m)
     except (RuntimeError, ValueError) as exc:
-        minimum_valid = False
+        valid = False
         minimum_error = f"{MINIMUM_INVALID}: {exc}"
     else:
         minimum_error = MINIMUM_INVALID
@@ -132,7 +132,7 @@ def minos_intervals(
             out[parameter] = _failed(columns, parameter, start[parameter], FROZEN)
             continue
         centre = float(m.values[parameter])
-        if not minimum_valid:
+        if not valid:
             out[parameter] = _failed(columns, parameter, centre, minimum_error)
             continue
         crossings: dict[int, float] = {}
