@@ -42,6 +42,7 @@ from innfer_lib.core.fit_sets import (
     toy_job_minutes,
     toy_options,
 )
+from innfer_lib.core.point_batches import POINT_WILDCARDS, point_input_key, split_points
 from innfer_lib.core.paths import (
     ALL_POINTS,
     DENSITY_DATASET,
@@ -1456,7 +1457,83 @@ def fit_option(key):
 # What every job that builds a fit's likelihood (fit_job) takes: the analysis it reads and the
 # options that define the problem, and the same resources (rules/inference.smk, impacts.smk).
 FIT_JOB_PARAMS = {"analysis": ANALYSIS_FOR_FITS, "fit": fit_params}
-FIT_RESOURCES = resources(kind="gpu" if config["fit_gpu"] else "cpu", mem_mb=4000)
+
+
+def fit_resources(points=1):
+    """Resources of a fit-stage job of `points` validation points: the runtime a cluster
+    allows it grows with them."""
+    return resources(
+        kind="gpu" if config["fit_gpu"] else "cpu", mem_mb=4000, runtime=30 * points
+    )
+
+
+FIT_RESOURCES = fit_resources()
+
+
+class PointWildcards(dict):
+    """The wildcards one point of a batched job would have had, for the per-point functions."""
+
+    def __getattr__(self, name):
+        try:
+            return self[name]
+        except KeyError:
+            raise AttributeError(name) from None
+
+
+def point_batches():
+    """(index, fit set, points) of each batched fit-stage job. A point alone in its batch (at
+    `points_per_job: 1`, or of a fit set of one point, as a data fit) is a job of the
+    per-point rule (`initial_fit`, `hessian`)."""
+    per_job = config["points_per_job"]
+    batches = [
+        (fit, points)
+        for fit in FITS
+        for points in split_points(fit_vals(fit), per_job)
+        if len(points) > 1
+    ]
+    return [(k, fit, points) for k, (fit, points) in enumerate(batches)]
+
+
+def _point_wildcards(wildcards, fit, val):
+    return PointWildcards({**dict(wildcards.items()), "fit": fit, "val": str(val)})
+
+
+def batch_inputs(inputs, fit, points):
+    """An input function of a batch: every point's inputs (per-point function `inputs`) under
+    `point_input_key`, so the script can hand each point its own (core.point_batches).
+    """
+
+    def function(wildcards):
+        return {
+            point_input_key(val, key): path
+            for val in points
+            for key, path in inputs(_point_wildcards(wildcards, fit, val)).items()
+        }
+
+    return function
+
+
+def batch_outputs(pattern, fit, points):
+    """Every point's output file, in the order of the points."""
+    return [fill(pattern, fit=fit, val=val) for val in points]
+
+
+def batch_log(rule_name, fit, points):
+    """One log per batch: `<rule>/<fit>_<density>_points_<first>_to_<last>.log`."""
+    name = f"{fit}_{{density}}_points_{points[0]}_to_{points[-1]}"
+    return fill(PATHS.log, rule=rule_name, name=name)
+
+
+def batch_params(params, fit, points):
+    """A per-point rule's params for a batch of one fit set: its functions of the wildcards
+    called with the fit set's, and each point's wildcards for the script."""
+
+    def at_fit(function):
+        return lambda wildcards: function(PointWildcards({**wildcards, "fit": fit}))
+
+    out = {k: at_fit(v) if callable(v) else v for k, v in params.items()}
+    out[POINT_WILDCARDS] = [{"fit": fit, "val": str(val)} for val in points]
+    return out
 
 
 def ensemble_fits():

@@ -26,6 +26,54 @@ rule initial_fit:
         "../scripts/initial_fit.py"
 
 
+# `points_per_job` > 1: the points of each fit set in batches, one job each (initial_fit_batch<k>
+# and hessian_batch<k>), preferred over the per-point rules (innfer_lib.core.point_batches).
+for k, fit, points in point_batches():
+
+    rule:
+        name:
+            f"initial_fit_batch{k}"
+        input:
+            unpack(batch_inputs(fit_inputs, fit, points)),
+        output:
+            batch_outputs(PATHS.best_fit, fit, points),
+        log:
+            batch_log("initial_fit", fit, points),
+        conda:
+            "../envs/fit.yaml"
+        threads: 1
+        resources:
+            **fit_resources(len(points)),
+        params:
+            **batch_params({**FIT_JOB_PARAMS, "seed": config["seed"]}, fit, points),
+        script:
+            "../scripts/initial_fit.py"
+
+    rule:
+        name:
+            f"hessian_batch{k}"
+        input:
+            unpack(batch_inputs(fit_at_best_fit_inputs, fit, points)),
+        output:
+            batch_outputs(PATHS.hessian, fit, points),
+        log:
+            batch_log("hessian", fit, points),
+        conda:
+            "../envs/fit.yaml"
+        threads: 1
+        resources:
+            **fit_resources(len(points)),
+        params:
+            **batch_params(
+                {**FIT_JOB_PARAMS, "method": fit_option("hessian")}, fit, points
+            ),
+        script:
+            "../scripts/hessian.py"
+
+    workflow.ruleorder(f"initial_fit_batch{k}", "initial_fit")
+    workflow.ruleorder(f"hessian_batch{k}", "hessian")
+
+
 rule approximate_uncertainty:
     """Non-profiled ±1σ/±2σ of one parameter from the NLL around the best fit."""
     input:

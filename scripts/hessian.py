@@ -3,6 +3,7 @@ from innfer_lib.core.runner import LOG, run, start_job
 start_job(snakemake)  # noqa: F821  first: what the imports below print goes to the job log
 
 from innfer_lib.core.io import write_yaml
+from innfer_lib.core.point_batches import for_each_point
 from innfer_lib.inference.fit_job import fit_job
 from innfer_lib.inference.hessian import hessian_at
 
@@ -21,4 +22,4 @@ def main(smk):
     write_yaml(smk.output[0], {**job.matrix_record("hessian", hessian), "hessian_method": how})
 
 
-run(snakemake, main)  # noqa: F821
+run(snakemake, for_each_point(main))  # noqa: F821

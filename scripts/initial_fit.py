@@ -3,6 +3,7 @@ from innfer_lib.core.runner import LOG, run, start_job, warn_terminal
 start_job(snakemake)  # noqa: F821  first: what the imports below print goes to the job log
 
 from innfer_lib.core.io import write_yaml
+from innfer_lib.core.point_batches import for_each_point
 from innfer_lib.inference.data_range import fit_data_warnings
 from innfer_lib.inference.fit_inputs import inputs_from_snakemake
 from innfer_lib.inference.fit_job import fit_job
@@ -30,4 +31,4 @@ def main(smk):
     write_yaml(smk.output[0], result)
 
 
-run(snakemake, main)  # noqa: F821
+run(snakemake, for_each_point(main))  # noqa: F821

@@ -68,12 +68,20 @@ SMALL_FLOW = {
 }
 
 
+#: `points_per_job` of the tests that count or inspect fit-stage jobs per validation point:
+#: every point a job of the per-point rules (`initial_fit`, `hessian`). The batched jobs of
+#: the default (10 points per job) have their own tests (test_dag, test_point_batches), and
+#: the workflow runs use the default.
+PER_POINT_JOBS = 1
+
+
 def dry_run(
     snakemake, tmp_path, base_config: str = "config/config.yaml", targets=(), **config
 ) -> dict[str, int]:
     """Job counts of `snakemake -n [targets]` with `config` merged over the `base_config` file."""
     cfg = tmp_path / "config.yaml"
     base = yaml.safe_load(open(REPO / base_config))
+    base.setdefault("points_per_job", PER_POINT_JOBS)
     base.update(config)
     base["results_dir"] = str(tmp_path / "results")
     cfg.write_text(yaml.safe_dump(base))

@@ -101,6 +101,26 @@ def test_default_config_counts(snakemake, tmp_path):
     assert counts["train_density"] == 1
 
 
+@pytest.mark.parametrize(
+    ("per_job", "batches"),
+    [(10, {"initial_fit_batch0": 2, "hessian_batch0": 2}), (5, {}), (1, {})],
+)
+def test_points_per_job_runs_the_points_of_a_fit_set_in_batches(
+    snakemake, tmp_path, per_job, batches
+):
+    """9 points per density: one job each at 10 per job, 5 + 4 at 5, every point alone at 1;
+    the one-point data fit stays a job of the per-point rule; per-point outputs downstream."""
+    fits = {"closure": {}, "observed": {"data_type": "data"}}
+    counts = dry_run(snakemake, tmp_path, points_per_job=per_job, fits=fits)
+    if per_job == 5:
+        batches = {f"{stage}_batch{k}": 2 for stage in ("initial_fit", "hessian") for k in (0, 1)}
+    batched = {rule: n for rule, n in counts.items() if "_batch" in rule}
+    assert batched == batches
+    per_point = 2 * 9 if per_job == 1 else 0
+    assert counts["initial_fit"] == counts["hessian"] == per_point + 2  # + the data fits
+    assert counts["fit_result"] == counts["covariance"] == 2 * 10
+
+
 def test_pvalue_chain_batches_its_toys(snakemake, tmp_path):
     counts = dry_run(
         snakemake, tmp_path, targets=["pvalues"], pvalues={"toys": 45, "toys_per_job": 20}

@@ -319,11 +319,13 @@ def test_plugin_submits_gpu_memory_and_runtime_for_training(dry_runs, monkeypatc
 
 def test_plugin_submits_no_gpu_for_a_fit(dry_runs, monkeypatch, tmp_path):
     jobs = dry_run_jobs(dry_runs["htcondor"])
-    fit = next(j for j in jobs if j["rule"] == "initial_fit")
+    # The default run fits its 9 points per density in one job (points_per_job: 10).
+    fit = next(j for j in jobs if j["rule"] == "initial_fit_batch0")
     sub = submit_description(monkeypatch, tmp_path, fit)
     assert "request_gpus" not in sub and "require_gpus" not in sub
     assert fit["resources"]["mem_mb"] == 4000
     assert sub["request_memory"] == "4000MB"  # the plugin writes GB only for multiples of 1024
+    assert fit["resources"]["runtime"] == 9 * 30  # 30 minutes per point
     assert sub["+MaxRuntime"] == 60 * fit["resources"]["runtime"]
     assert sub["getenv"] is True
 
@@ -404,8 +406,8 @@ def test_fit_gpu_puts_the_fit_stage_jobs_on_gpu_slots(monkeypatch, tmp_path):
     run = run_snakemake("-n", "--profile", "profiles/htcondor", "--configfile", str(cfg))
     jobs = dry_run_jobs(run.stdout + run.stderr)
     with_gpu = {j["rule"] for j in jobs if {"gpu", "request_gpus"} & set(j["resources"])}
-    assert with_gpu == {"train_density", "initial_fit", "hessian"}
-    fit = next(j for j in jobs if j["rule"] == "initial_fit")
+    assert with_gpu == {"train_density", "initial_fit_batch0", "hessian_batch0"}
+    fit = next(j for j in jobs if j["rule"] == "initial_fit_batch0")
     assert fit["resources"]["gpu"] == fit["resources"]["request_gpus"] == 1
     assert submit_description(monkeypatch, tmp_path, fit)["request_gpus"] == 1
 
