@@ -17,6 +17,7 @@ from innfer_lib.density.architecture import (
     resolve_architecture,
 )
 from innfer_lib.density.flow import ConditionalFlow
+from innfer_lib.density.tensor_ops import shared_rows
 from innfer_lib.density.transform import SplineTransform
 
 DESIGNS = ("affine", "spline", "interleaved")
@@ -464,6 +465,49 @@ def test_single_row_cond_broadcasts(n_x: int) -> None:
             total = tf.reduce_sum(flow.log_prob(x, make_cond(theta)))
         grads.append(tape.gradient(total, theta).numpy())
     np.testing.assert_allclose(grads[0], grads[1], rtol=1e-10)
+
+
+@pytest.mark.parametrize("design", DESIGNS)
+def test_1d_conditioners_run_once_per_distinct_theta_with_the_same_results(design: str) -> None:
+    """SharedRows give the per-event log-density and weight gradients (training's use)."""
+    flow = ConditionalFlow(1, 2, small_arch(design), dtype="float64")
+    randomise(flow)
+    rng = np.random.default_rng(16)
+    points = rng.normal(size=(3, 2))
+    cond = tf.constant(points[rng.integers(0, 3, size=50)])
+    x = rng.normal(size=(50, 1))
+    shared = shared_rows(cond)
+    assert shared.rows.shape == (3, 2)
+    results = []
+    for c in (cond, shared):
+        with tf.GradientTape() as tape:
+            log_prob = flow.log_prob(x, c, training=True)
+            total = tf.reduce_sum(log_prob)
+        grads = tape.gradient(total, flow.trainable_variables)
+        results.append([log_prob.numpy(), *(g.numpy() for g in grads)])
+    for a, b in zip(*results, strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-12)
+
+
+def test_training_shares_conditioner_rows_only_where_it_pays() -> None:
+    """1-D, conditioned, no dropout, and at most one distinct θ per 8 events of a batch."""
+    few = np.repeat(np.arange(16.0)[:, None], 100, axis=0)
+    many = np.arange(1600.0)[:, None]
+    flow = ConditionalFlow(1, 1, small_arch("interleaved"))
+    assert flow.distinct_training_rows(few, batch_size=128) == 16
+    assert flow.distinct_training_rows(few, batch_size=127) is None
+    assert flow.distinct_training_rows(many, batch_size=2048) is None
+    assert ConditionalFlow(2, 1, small_arch("interleaved")).distinct_training_rows(few, 128) is None
+    assert (
+        ConditionalFlow(1, 0, small_arch("interleaved")).distinct_training_rows(few[:, :0], 128)
+        is None
+    )
+    dropout = small_arch("interleaved", affine_dropout=True, affine_dropout_prob=0.1)
+    assert ConditionalFlow(1, 1, dropout).distinct_training_rows(few, 128) is None
+    with pytest.raises(ValueError, match="SharedRows cond is for 1-D flows"):
+        ConditionalFlow(2, 1, small_arch("interleaved")).log_prob(
+            np.zeros((4, 2)), shared_rows(tf.zeros((4, 1)))
+        )
 
 
 def test_spline_implementation_is_not_part_of_the_saved_signature(tmp_path) -> None:

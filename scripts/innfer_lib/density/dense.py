@@ -14,6 +14,8 @@ from collections.abc import Callable
 import numpy as np
 import tensorflow as tf
 
+from innfer_lib.density.tensor_ops import SharedRows
+
 
 def _silu(x: tf.Tensor) -> tf.Tensor:
     """x * sigmoid(x), the same values as tf.nn.silu without its custom gradient.
@@ -153,7 +155,9 @@ class MLP:
         self.dropout_rate = float(dropout_rate) if dropout_rng is not None else 0.0
         self.dropout_rng = dropout_rng
 
-    def __call__(self, h: tf.Tensor, training: bool = False) -> tf.Tensor:
+    def __call__(self, h: tf.Tensor | SharedRows, training: bool = False) -> tf.Tensor:
+        if isinstance(h, SharedRows):
+            return tf.gather(self(h.rows, training), h.index)
         # The generator only when masks are drawn: evaluation never touches it.
         rng = self.dropout_rng if training and self.dropout_rate > 0.0 else None
         for layer in self.layers[:-1]:

@@ -56,7 +56,7 @@ from innfer_lib.density.architecture import (  # noqa: E402
 from innfer_lib.density.coupling import CouplingLayer, LogDets  # noqa: E402
 from innfer_lib.density.mixing import LUMixing  # noqa: E402
 from innfer_lib.density.pretransform import PreTransform  # noqa: E402
-from innfer_lib.density.tensor_ops import sum_last  # noqa: E402
+from innfer_lib.density.tensor_ops import SharedRows, sum_last  # noqa: E402
 from innfer_lib.density.weights_file import (  # noqa: E402
     assign_weights,
     load_warm_start,
@@ -196,6 +196,20 @@ class ConditionalFlow(tf.Module):
         """
         return [] if self._dropout_rng is None else [self._dropout_rng.state]
 
+    def distinct_training_rows(self, cond: np.ndarray, batch_size: int) -> int | None:
+        """How many distinct θ rows training runs the conditioners on, or None for per event.
+
+        A 1-D flow's conditioners see θ alone, and training sets hold a few θ points
+        (Dim1Gaussian: 15 masses for 77k events), so its steps can run them once per distinct
+        row of the batch (`SharedRows`): the same numbers for a fraction of the work. Where
+        θ is continuous this only adds a sort, so it needs at most one distinct row per 8
+        events of a batch; and no dropout, whose masks must differ between events.
+        """
+        if self.n_x != 1 or self.n_cond == 0 or self._dropout_rng is not None:
+            return None
+        distinct = len(np.unique(np.asarray(cond), axis=0))
+        return distinct if distinct * 8 <= batch_size else None
+
     @property
     def permutations(self) -> list[np.ndarray]:
         """Per-layer permutation of the dimensions, for inspection and reproducibility checks.
@@ -236,6 +250,10 @@ class ConditionalFlow(tf.Module):
             return None
         if cond is None:
             raise ValueError(f"this flow needs cond of shape (n, {self.n_cond})")
+        if isinstance(cond, SharedRows):
+            if self.n_x > 1:
+                raise ValueError("SharedRows cond is for 1-D flows, whose conditioners see θ alone")
+            return SharedRows(self._cast(cond.rows), cond.index)
         c = self._cast(cond)
         if self.n_x > 1:
             c = tf.broadcast_to(c, tf.stack([n, self.n_cond]))

@@ -40,6 +40,7 @@ from innfer_lib.density.checkpoint import (  # noqa: E402
 )
 from innfer_lib.density.flow import ConditionalFlow  # noqa: E402
 from innfer_lib.density.optimisers import make_lr_schedule, make_optimizer  # noqa: E402
+from innfer_lib.density.tensor_ops import shared_rows  # noqa: E402
 from innfer_lib.density.training_options import resolve_training_options  # noqa: E402
 
 # Loss evaluation needs no gradients, so it can use larger batches than training.
@@ -179,8 +180,11 @@ class TrainableModel(Protocol):
 class _FlowTraining:
     """ConditionalFlow as a `TrainableModel`: the loss is −log q(x | θ)."""
 
-    def __init__(self, flow: ConditionalFlow) -> None:
+    def __init__(self, flow: ConditionalFlow, share_rows: bool = False) -> None:
         self.flow = flow
+        #: Conditioners run once per distinct θ of a batch (see
+        #: `ConditionalFlow.distinct_training_rows`).
+        self.share_rows = share_rows
 
     @property
     def dtype(self) -> tf.DType:
@@ -215,7 +219,8 @@ class _FlowTraining:
     def per_event_loss(self, inputs: Sequence[tf.Tensor], training: bool) -> tf.Tensor:
         x, c = inputs
         # Training mode: the conditioners' dropout (if configured) acts in training steps only.
-        return -self.flow.log_prob(x, c, training=training)
+        cond = shared_rows(c) if self.share_rows else c
+        return -self.flow.log_prob(x, cond, training=training)
 
     def penalty(self) -> tf.Tensor | None:
         return None
@@ -273,9 +278,14 @@ def train_flow(
     Raises:
         ValueError: For invalid options or data, or save_model_per_epoch without a directory.
     """
+    train_arrays = _as_arrays(train, flow, "train")
+    batch_size = int(resolve_training_options(options)["batch_size"])
+    distinct = flow.distinct_training_rows(train_arrays[1], batch_size)
+    if distinct is not None:
+        log(f"conditioners run once per distinct θ of a batch: {distinct} θ points in training")
     return train_model(
-        _FlowTraining(flow),
-        _as_arrays(train, flow, "train"),
+        _FlowTraining(flow, share_rows=distinct is not None),
+        train_arrays,
         _as_arrays(test, flow, "test"),
         options,
         progress=progress,
