@@ -26,8 +26,9 @@ rule initial_fit:
         "../scripts/initial_fit.py"
 
 
-# `points_per_job` > 1: the points of each fit set in batches, one job each (initial_fit_batch<k>
-# and hessian_batch<k>), preferred over the per-point rules (innfer_lib.core.point_batches).
+# `points_per_job` > 1: the points of each fit set in batches, one job each (initial_fit_batch<k>,
+# hessian_batch<k>, dmatrix_batch<k>), preferred over the per-point rules
+# (innfer_lib.core.point_batches).
 for k, fit, points in point_batches():
 
     rule:
@@ -70,8 +71,27 @@ for k, fit, points in point_batches():
         script:
             "../scripts/hessian.py"
 
+    rule:
+        name:
+            f"dmatrix_batch{k}"
+        input:
+            unpack(batch_inputs(fit_at_best_fit_inputs, fit, points)),
+        output:
+            batch_outputs(PATHS.dmatrix, fit, points),
+        log:
+            batch_log("dmatrix", fit, points),
+        conda:
+            "../envs/fit.yaml"
+        resources:
+            **fit_resources(len(points)),
+        params:
+            **batch_params(FIT_JOB_PARAMS, fit, points),
+        script:
+            "../scripts/dmatrix.py"
+
     workflow.ruleorder(f"initial_fit_batch{k}", "initial_fit")
     workflow.ruleorder(f"hessian_batch{k}", "hessian")
+    workflow.ruleorder(f"dmatrix_batch{k}", "dmatrix")
 
 
 rule approximate_uncertainty:

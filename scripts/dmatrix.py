@@ -5,6 +5,7 @@ start_job(snakemake)  # noqa: F821  first: what the imports below print goes to 
 import numpy as np
 
 from innfer_lib.core.io import write_yaml
+from innfer_lib.core.point_batches import for_each_point
 from innfer_lib.inference.fit_job import fit_job
 
 
@@ -16,4 +17,4 @@ def main(smk):
     write_yaml(smk.output[0], job.matrix_record("D_matrix", dmatrix))
 
 
-run(snakemake, main)  # noqa: F821
+run(snakemake, for_each_point(main))  # noqa: F821

@@ -121,6 +121,18 @@ def test_points_per_job_runs_the_points_of_a_fit_set_in_batches(
     assert counts["fit_result"] == counts["covariance"] == 2 * 10
 
 
+def test_batched_d_matrices_follow_the_fit_set_that_asks_for_them(snakemake, tmp_path):
+    fits = {"closure": {}, "sandwich": {"covariance": "dmatrix"}}
+    counts = dry_run(snakemake, tmp_path, points_per_job=10, fits=fits)
+    batched = {rule: n for rule, n in counts.items() if "_batch" in rule}
+    # batch 0: closure's 9 points, batch 1: sandwich's; only sandwich reads D matrices
+    assert batched == {
+        **{f"{stage}_batch{k}": 2 for stage in ("initial_fit", "hessian") for k in (0, 1)},
+        "dmatrix_batch1": 2,
+    }
+    assert "dmatrix" not in counts and counts["covariance_with_dmatrix"] == 2 * 9
+
+
 def test_pvalue_chain_batches_its_toys(snakemake, tmp_path):
     counts = dry_run(
         snakemake, tmp_path, targets=["pvalues"], pvalues={"toys": 45, "toys_per_job": 20}
