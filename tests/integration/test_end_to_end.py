@@ -1,5 +1,7 @@
 """One tiny run of the default chain: simulate, preprocess, train, fit, Hessian, summary."""
 
+import shutil
+
 import numpy as np
 import pytest
 import yaml
@@ -87,6 +89,37 @@ def test_rerun_has_nothing_to_do(run):
     _, cfg, _, _ = run
     proc = run_snakemake("-n", "--configfile", str(cfg))
     assert "Nothing to be done" in proc.stdout + proc.stderr
+
+
+def test_points_in_jobs_of_their_own_give_the_batched_results(run, tmp_path):
+    """The run fitted its 2 points per density in one job (`points_per_job`, default 10);
+    refitted one point per job (`points_per_job: 1`), every best fit and Hessian is the same."""
+    from tests.conftest import run_snakemake
+
+    tmp, cfg, proc, paths = run
+    assert "initial_fit_batch0" in proc.stdout + proc.stderr
+    copy = tmp_path / "results"
+    shutil.copytree(tmp / "results", copy)  # keeps the files' times: only the forced jobs run
+    config = {**yaml.safe_load(cfg.read_text()), "results_dir": str(copy), "points_per_job": 1}
+    (tmp_path / "config.yaml").write_text(yaml.safe_dump(config))
+    batched = [
+        (Paths.format(pattern, fit="closure", density=density, val=val), key)
+        for density in ("learned", "truth")
+        for val in VALS
+        for pattern, key in ((paths.best_fit, "best_fit"), (paths.hessian, "hessian"))
+    ]
+    alone = [path.replace(str(tmp / "results"), str(copy)) for path, _ in batched]
+    out = run_snakemake(
+        *("--cores", "2", "--configfile", str(tmp_path / "config.yaml")),
+        *("--forcerun", "initial_fit", "hessian", *alone),
+        timeout=900,
+    )
+    log = out.stdout + out.stderr
+    assert "_batch" not in log
+    assert log.count("rule initial_fit:") == log.count("rule hessian:") == 2 * len(VALS)
+    for (path, key), single in zip(batched, alone, strict=True):
+        a, b = yaml.safe_load(open(path)), yaml.safe_load(open(single))
+        np.testing.assert_allclose(b[key], a[key], rtol=1e-7, err_msg=single)
 
 
 # Plot directories (under plots/) of the stages whose rules register their plots for
