@@ -1483,7 +1483,7 @@ class PointWildcards(dict):
 def point_batches():
     """(index, fit set, points) of each batched fit-stage job. A point alone in its batch (at
     `points_per_job: 1`, or of a fit set of one point, as a data fit) is a job of the
-    per-point rule (`initial_fit`, `hessian`)."""
+    per-point rule (`initial_fit`, `hessian`, `dmatrix`)."""
     per_job = config["points_per_job"]
     batches = [
         (fit, points)
@@ -1494,8 +1494,8 @@ def point_batches():
     return [(k, fit, points) for k, (fit, points) in enumerate(batches)]
 
 
-def _point_wildcards(wildcards, fit, val):
-    return PointWildcards({**dict(wildcards.items()), "fit": fit, "val": str(val)})
+def _point_wildcards(wildcards, **values):
+    return PointWildcards({**dict(wildcards.items()), **values})
 
 
 def batch_inputs(inputs, fit, points):
@@ -1507,7 +1507,9 @@ def batch_inputs(inputs, fit, points):
         return {
             point_input_key(val, key): path
             for val in points
-            for key, path in inputs(_point_wildcards(wildcards, fit, val)).items()
+            for key, path in inputs(
+                _point_wildcards(wildcards, fit=fit, val=str(val))
+            ).items()
         }
 
     return function
@@ -1529,7 +1531,7 @@ def batch_params(params, fit, points):
     called with the fit set's, and each point's wildcards for the script."""
 
     def at_fit(function):
-        return lambda wildcards: function(PointWildcards({**wildcards, "fit": fit}))
+        return lambda wildcards: function(_point_wildcards(wildcards, fit=fit))
 
     out = {k: at_fit(v) if callable(v) else v for k, v in params.items()}
     out[POINT_WILDCARDS] = [{"fit": fit, "val": str(val)} for val in points]

@@ -1,9 +1,9 @@
 """Several validation points in one fit-stage job (`points_per_job`, INNFER's --points-per-job).
 
-A fit or Hessian job of a small likelihood spends most of its time starting: importing
-TensorFlow, loading the density models and tracing the likelihood (about 8 of the 11 s of
-each of the default run's 36 fit and Hessian jobs). One process that handles several points
-pays the imports once, while every point keeps its own declared output file.
+A fit-stage job of a small likelihood spends most of its time starting: about 7 s of the 12 s
+of each of the default run's 36 fit and Hessian jobs went to importing TensorFlow and loading
+the models. One process that handles several points pays that once, while every point keeps
+its own declared output file.
 
 The workflow side (rules/common.smk) declares one job per batch of points: every point's
 outputs, and every point's inputs under `point_input_key(val, key)`. Its params carry the
@@ -66,17 +66,14 @@ class _Named(dict):
 class PointJob:
     """One point's view of a batched job: its wildcards, inputs and outputs; the rest shared."""
 
-    def __init__(
-        self, smk: Any, wildcards: Mapping[str, Any], index: int, points: int, val: str
-    ) -> None:
+    def __init__(self, smk: Any, wildcards: Mapping[str, Any], outputs: list[str]) -> None:
         self._smk = smk
         self.wildcards = _Named({**dict(smk.wildcards.items()), **wildcards})
-        prefix = point_input_key(val, "")
+        prefix = point_input_key(self.wildcards.val, "")
         self.input = _Named(
             {k[len(prefix) :]: v for k, v in smk.input.items() if str(k).startswith(prefix)}
         )
-        per_point = len(smk.output) // points
-        self.output = list(smk.output)[index * per_point : (index + 1) * per_point]
+        self.output = outputs
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._smk, name)
@@ -101,8 +98,9 @@ def point_jobs(smk: Any) -> Iterator[Any]:
             f"rule {smk.rule}: {len(smk.output)} outputs for {len(points)} points; a batched "
             "job declares the same outputs for every point"
         )
-    for index, wildcards in enumerate(points):
-        yield PointJob(smk, wildcards, index, len(points), str(wildcards["val"]))
+    outputs, per_point = list(smk.output), len(smk.output) // len(points)
+    for k, wildcards in enumerate(points):
+        yield PointJob(smk, wildcards, outputs[k * per_point : (k + 1) * per_point])
 
 
 def for_each_point(main: Callable[[Any], None]) -> Callable[[Any], None]:
