@@ -42,7 +42,12 @@ from innfer_lib.core.fit_sets import (
     toy_job_minutes,
     toy_options,
 )
-from innfer_lib.core.point_batches import POINT_WILDCARDS, point_input_key, split_points
+from innfer_lib.core.point_batches import (
+    POINT_WILDCARDS,
+    point_input_key,
+    point_wildcards,
+    split_points,
+)
 from innfer_lib.core.paths import (
     ALL_POINTS,
     DENSITY_DATASET,
@@ -1470,16 +1475,6 @@ def fit_resources(points=1):
 FIT_RESOURCES = fit_resources()
 
 
-class PointWildcards(dict):
-    """The wildcards one point of a batched job would have had, for the per-point functions."""
-
-    def __getattr__(self, name):
-        try:
-            return self[name]
-        except KeyError:
-            raise AttributeError(name) from None
-
-
 def point_batches():
     """(index, fit set, points) of each batched fit-stage job. A point alone in its batch (at
     `points_per_job: 1`, or of a fit set of one point, as a data fit) is a job of the
@@ -1494,10 +1489,6 @@ def point_batches():
     return [(k, fit, points) for k, (fit, points) in enumerate(batches)]
 
 
-def _point_wildcards(wildcards, **values):
-    return PointWildcards({**dict(wildcards.items()), **values})
-
-
 def batch_inputs(inputs, fit, points):
     """An input function of a batch: every point's inputs (per-point function `inputs`) under
     `point_input_key`, so the script can hand each point its own (core.point_batches).
@@ -1508,7 +1499,7 @@ def batch_inputs(inputs, fit, points):
             point_input_key(val, key): path
             for val in points
             for key, path in inputs(
-                _point_wildcards(wildcards, fit=fit, val=str(val))
+                point_wildcards(wildcards, fit=fit, val=str(val))
             ).items()
         }
 
@@ -1531,7 +1522,7 @@ def batch_params(params, fit, points):
     called with the fit set's, and each point's wildcards for the script."""
 
     def at_fit(function):
-        return lambda wildcards: function(_point_wildcards(wildcards, fit=fit))
+        return lambda wildcards: function(point_wildcards(wildcards, fit=fit))
 
     out = {k: at_fit(v) if callable(v) else v for k, v in params.items()}
     out[POINT_WILDCARDS] = [{"fit": fit, "val": str(val)} for val in points]

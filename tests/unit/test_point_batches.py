@@ -6,6 +6,7 @@ import pytest
 
 from innfer_lib.core.point_batches import (
     POINT_WILDCARDS,
+    Named,
     for_each_point,
     point_input_key,
     point_jobs,
@@ -37,16 +38,6 @@ def test_points_per_job_below_one_is_refused():
         split_points([1, 2], 0)
 
 
-class _Named(dict):
-    """Snakemake's named lists: attributes, AttributeError for a missing one."""
-
-    def __getattr__(self, name):
-        try:
-            return self[name]
-        except KeyError:
-            raise AttributeError(name) from None
-
-
 def _batched_job(points, outputs_per_point=1):
     inputs = {}
     for val in points:
@@ -54,14 +45,14 @@ def _batched_job(points, outputs_per_point=1):
         inputs[point_input_key(val, "validation__sig__cat")] = f"val_{val}.parquet"
     inputs["unrelated"] = "shared.yaml"
     outputs = [f"out_{val}_{k}.yaml" for val in points for k in range(outputs_per_point)]
-    params = _Named(
+    params = Named(
         {"seed": 42, POINT_WILDCARDS: [{"fit": "closure", "val": str(v)} for v in points]}
     )
     return SimpleNamespace(
-        input=_Named(inputs),
+        input=Named(inputs),
         output=outputs,
         params=params,
-        wildcards=_Named({"density": "learned"}),
+        wildcards=Named({"density": "learned"}),
         rule="initial_fit_batch0",
         log=["batch.log"],
     )
@@ -86,7 +77,7 @@ def test_each_point_sees_its_own_wildcards_inputs_and_outputs():
 
 
 def test_a_job_of_one_point_is_run_as_it_is():
-    smk = SimpleNamespace(params=_Named({"seed": 1}), output=["a.yaml"])
+    smk = SimpleNamespace(params=Named({"seed": 1}), output=["a.yaml"])
     assert list(point_jobs(smk)) == [smk]
 
 

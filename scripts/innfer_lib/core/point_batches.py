@@ -53,8 +53,9 @@ def point_input_key(val: int | str, key: str) -> str:
     return f"{_POINT_PREFIX}{val}{INPUT_KEY_SEPARATOR}{key}"
 
 
-class _Named(dict):
-    """A dict that also reads as attributes, as Snakemake's named lists do."""
+class Named(dict):
+    """A dict that also reads as attributes, as Snakemake's named lists do (a missing name is
+    an AttributeError), so per-point code takes it for the job's wildcards or inputs."""
 
     def __getattr__(self, name: str) -> Any:
         try:
@@ -63,14 +64,19 @@ class _Named(dict):
             raise AttributeError(name) from None
 
 
+def point_wildcards(wildcards: Any, **values: Any) -> Named:
+    """A job's wildcards with one point's values (its fit set, its val) added."""
+    return Named({**dict(wildcards.items()), **values})
+
+
 class PointJob:
     """One point's view of a batched job: its wildcards, inputs and outputs; the rest shared."""
 
     def __init__(self, smk: Any, wildcards: Mapping[str, Any], outputs: list[str]) -> None:
         self._smk = smk
-        self.wildcards = _Named({**dict(smk.wildcards.items()), **wildcards})
+        self.wildcards = point_wildcards(smk.wildcards, **wildcards)
         prefix = point_input_key(self.wildcards.val, "")
-        self.input = _Named(
+        self.input = Named(
             {k[len(prefix) :]: v for k, v in smk.input.items() if str(k).startswith(prefix)}
         )
         self.output = outputs
