@@ -116,7 +116,8 @@ class _CachedObjective:
                 if column is not None and column[i] > 0.0:
                     sigma_step = HESSIAN_STEP_IN_SIGMA / math.sqrt(column[i])
                     if step > sigma_step:
-                        column = self._difference(theta, g0, i, sigma_step, limits[i][1])
+                        retaken = self._difference(theta, g0, i, sigma_step, limits[i][1])
+                        column = column if retaken is None else retaken
                 if column is not None:
                     h[:, i] = column
         fixed = sorted(set(range(theta.size)) - set(free))
