@@ -51,3 +51,56 @@ def test_a_float32_flow_is_summed_in_float64_and_agrees_to_float32_precision():
     assert logs["float32"].dtype == tf.float64
     assert np.allclose(logs["float32"].numpy(), logs["float64"].numpy(), rtol=0, atol=1e-4)
     assert not np.array_equal(logs["float32"].numpy(), logs["float64"].numpy())
+
+
+def test_the_points_of_a_batch_share_one_flow_and_its_trace(tmp_path):
+    """A batch job builds one likelihood per point from the same files (points_per_job): the
+    flow is loaded once and its log-density traced once; a retrained model is a new flow."""
+    import os
+
+    import tensorflow as tf
+
+    from innfer_lib.core.io import write_yaml
+    from innfer_lib.density.models import learned_architecture, load_density
+    from innfer_lib.inference.likelihood import Likelihood
+    from innfer_lib.inference.model import Category, Process
+
+    arch = {"coupling_design": "spline", "num_coupling_layers": 2}
+    parameters = {
+        "density": {
+            "X_columns": ["x"],
+            "Y_columns": ["m"],
+            "standardisation": {"x": {"mean": 1.0, "std": 2.0}, "m": {"mean": 0.0, "std": 1.0}},
+        }
+    }
+    write_yaml(tmp_path / "architecture.yaml", learned_architecture(arch, parameters))
+    flow = ConditionalFlow(1, 1, arch, dtype="float64")
+    rng = np.random.default_rng(7)
+    flow.set_weights([w + rng.normal(0, 0.05, w.shape) for w in flow.get_weights()])
+    flow.save(str(tmp_path / "weights.npz"))
+
+    def point_likelihood(m: float) -> tuple:
+        density = load_density(tmp_path / "architecture.yaml", parameters)
+        x = rng.normal(1.0 + m, 2.0, size=(300, 1))
+        process = Process(name="p", density=density, nominal=300.0)
+        category = Category(name="c", x=x, weights=np.ones(300), processes=[process])
+        return density, Likelihood(["m"], [category])
+
+    first, nll = point_likelihood(0.2)
+    expected = nll.value_and_gradient([0.1])
+    second, nll2 = point_likelihood(-0.3)
+    assert second.flow is first.flow
+    traced = first.flow.evaluation_log_prob()
+    nll2.value_and_gradient([0.1])
+    assert traced.experimental_get_tracing_count() == 1
+    # The same answer as a flow of its own (no state leaks from one point to the next).
+    alone = LearnedDensity(flow, parameters["density"]["standardisation"], ["x"], ["m"])
+    x = tf.constant(np.linspace(-3, 5, 11)[:, None], tf.float64)
+    assert np.allclose(first.log_prob(x, {"m": 0.1}), alone.log_prob(x, {"m": 0.1}), atol=1e-12)
+    assert np.isfinite(expected[0])
+    # Rewritten weights (a retraining into the same path) are loaded afresh.
+    flow.set_weights([w * 1.01 for w in flow.get_weights()])
+    flow.save(str(tmp_path / "weights.npz"))
+    stat = os.stat(tmp_path / "weights.npz")
+    os.utime(tmp_path / "weights.npz", ns=(stat.st_atime_ns, stat.st_mtime_ns + 1))
+    assert load_density(tmp_path / "architecture.yaml", parameters).flow is not first.flow

@@ -149,6 +149,7 @@ class ConditionalFlow(tf.Module):
         )
         self._log_norm = -0.5 * self.n_x * math.log(2.0 * math.pi)
         self._pretransform_record = self._no_dependency(copy.deepcopy(pretransform))
+        self._evaluation_log_prob: Any = self._no_dependency(None)
         self._pretransform = self._no_dependency(
             PreTransform(pretransform, self.n_x, self._dtype) if pretransform else None
         )
@@ -385,6 +386,30 @@ class ConditionalFlow(tf.Module):
     def base_log_prob(self, z: tf.Tensor) -> tf.Tensor:
         """Log density of the standard normal base distribution, shape (n,)."""
         return self._log_norm - 0.5 * sum_last(tf.square(z))
+
+    def evaluation_log_prob(self) -> tf.types.experimental.PolymorphicFunction:
+        """:meth:`log_prob` (no dropout) as one tf.function of this flow, built on first use.
+
+        A graph that calls it, such as a likelihood's value and gradient, embeds a call of
+        this one traced function (and of its gradient, built once) instead of tracing the
+        layers afresh. A job that fits several validation points builds one likelihood per
+        point; with the flow loaded once (`models.load_density` keeps it), each point after
+        the first traces only its own few ops. Arguments are (n, n_x) and (m, n_cond) tensors
+        in the flow's dtype, m being 1 or n as for :meth:`forward`.
+        """
+        if self._evaluation_log_prob is None:
+            spec = [
+                tf.TensorSpec([None, self.n_x], self._dtype),
+                tf.TensorSpec([None, self.n_cond], self._dtype),
+            ]
+            self._evaluation_log_prob = self._no_dependency(
+                tf.function(
+                    _no_autograph(lambda x, cond: self.log_prob(x, cond)),
+                    input_signature=spec,
+                    autograph=False,
+                )
+            )
+        return self._evaluation_log_prob
 
     @_no_autograph
     def log_prob(self, x: Any, cond: Any, training: bool = False) -> tf.Tensor:
