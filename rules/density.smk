@@ -24,6 +24,7 @@ rule train_density:
         ),
     log:
         log_path("train_density", "model", "category"),
+    priority: PRIORITY_TRAINING
     conda:
         "../envs/tensorflow.yaml"
     threads: 2
@@ -59,6 +60,7 @@ rule train_density_member:
         log_path("train_density_member", "model", "category", "density"),
     wildcard_constraints:
         density=MEMBER_CONSTRAINT,
+    priority: PRIORITY_TRAINING
     conda:
         "../envs/tensorflow.yaml"
     threads: 2

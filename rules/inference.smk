@@ -14,6 +14,7 @@ rule initial_fit:
         PATHS.best_fit,
     log:
         log_path("initial_fit", "fit", "density", "val"),
+    priority: PRIORITY_FITS
     conda:
         "../envs/fit.yaml"
     threads: 1
@@ -40,6 +41,7 @@ for k, fit, points in point_batches():
             batch_outputs(PATHS.best_fit, fit, points),
         log:
             batch_log("initial_fit", fit, points),
+        priority: PRIORITY_FITS
         conda:
             "../envs/fit.yaml"
         threads: 1
@@ -59,6 +61,7 @@ for k, fit, points in point_batches():
             batch_outputs(PATHS.hessian, fit, points),
         log:
             batch_log("hessian", fit, points),
+        priority: PRIORITY_FITS
         conda:
             "../envs/fit.yaml"
         threads: 1
@@ -208,6 +211,7 @@ rule hessian:
         PATHS.hessian,
     log:
         log_path("hessian", "fit", "density", "val"),
+    priority: PRIORITY_FITS
     conda:
         "../envs/fit.yaml"
     threads: 1

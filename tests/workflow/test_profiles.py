@@ -52,13 +52,19 @@ def parse_value(text: str):
 
 
 def dry_run_jobs(output: str) -> list[dict]:
-    """Each job block of a dry run: rule, threads, wildcards and resources (values not known
-    yet dropped)."""
+    """Each job block of a dry run: rule, threads, priority, wildcards and resources (values not
+    known yet dropped)."""
     jobs, job = [], None
     for line in output.splitlines():
         m = re.match(r"^(?:local)?rule (\w+):$", line)
         if m:
-            job = {"rule": m.group(1), "threads": 1, "wildcards": {}, "resources": {}}
+            job = {
+                "rule": m.group(1),
+                "threads": 1,
+                "priority": 0,
+                "wildcards": {},
+                "resources": {},
+            }
             jobs.append(job)
         elif job is not None and line.startswith("    wildcards: "):
             for item in line.split(":", 1)[1].split(", "):
@@ -66,6 +72,8 @@ def dry_run_jobs(output: str) -> list[dict]:
                 job["wildcards"][name] = value
         elif job is not None and line.startswith("    threads: "):
             job["threads"] = int(line.split(":", 1)[1])
+        elif job is not None and line.startswith("    priority: "):
+            job["priority"] = int(line.split(":", 1)[1])
         elif job is not None and line.startswith("    resources: "):
             for item in line.split(":", 1)[1].split(", "):
                 name, value = item.strip().split("=", 1)
@@ -315,6 +323,43 @@ def test_plugin_submits_gpu_memory_and_runtime_for_training(dry_runs, monkeypatc
     assert sub["getenv"] is True
     assert sub["request_cpus"] == str(train["threads"])
     assert sub["batch_name"] == "train_density-1"
+
+
+# Rules that reserve EVALUATION_THREADS (rules/common.smk) locally and 2 cores on a slot.
+EVALUATION_RULES = {
+    "evaluate_density",
+    "make_asimov",
+    "make_asimov_nuisance_variations",
+    "density_performance_metrics",
+    "density_performance_metrics_per_epoch",
+    "pvalue_sim_vs_synth",
+    "pvalue_synth_vs_synth",
+}
+
+
+def test_evaluation_jobs_pack_locally_and_ask_two_cores_of_a_slot(dry_runs, monkeypatch, tmp_path):
+    profile = yaml.safe_load(open(REPO / "profiles/htcondor/config.yaml"))
+    assert set(profile["set-threads"]) == EVALUATION_RULES
+    local = {j["rule"]: j["threads"] for j in dry_run_jobs(dry_runs["default"])}
+    cluster = [j for j in dry_run_jobs(dry_runs["htcondor"]) if j["rule"] in EVALUATION_RULES]
+    assert {"evaluate_density", "make_asimov", "density_performance_metrics"} <= {
+        j["rule"] for j in cluster
+    }
+    for job in cluster:
+        assert local[job["rule"]] == 1 and job["threads"] == 2, job
+    sub = submit_description(monkeypatch, tmp_path, cluster[0])
+    assert sub["request_cpus"] == "2"
+    # Training keeps both cores in either profile.
+    assert local["train_density"] == 2
+
+
+def test_training_then_the_fits_start_first_among_ready_jobs(dry_runs):
+    """A local run's length is training plus the fits that wait for it: the rest packs."""
+    priority = {j["rule"]: j["priority"] for j in dry_run_jobs(dry_runs["default"])}
+    fits = {"initial_fit_batch0", "hessian_batch0"}
+    others = set(priority) - fits - {"train_density"}
+    assert priority["train_density"] > max(priority[r] for r in fits)
+    assert min(priority[r] for r in fits) > max(priority[r] for r in others)
 
 
 def test_plugin_submits_no_gpu_for_a_fit(dry_runs, monkeypatch, tmp_path):
