@@ -10,6 +10,8 @@ Paths, each timed on the same events and θ (`--repeats` calls after a warm-up c
 
 - `polymorphic`: the tf.function called as such (signature matching on every call), as the
   likelihood did before it called concrete functions;
+- `inline`: each flow's layers traced into the likelihood's graphs, as before the flows'
+  log-densities became functions of their own (`ConditionalFlow.evaluation_log_prob`);
 - `concrete`: the likelihood's default (`likelihood.Traced`);
 - `xla`: the per-event graphs compiled with XLA (`jit_compile`);
 - `float32`, `float32_xla`: the flows evaluated in float32, their per-event log-densities summed
@@ -53,7 +55,7 @@ from innfer_lib.inference.model import Category, Process  # noqa: E402
 PARAMETERS = ["isr", "jes", "lumi", "mtop", "mu_ttbar", "wjets_norm"]
 THETA = {"isr": 0.1, "jes": -0.2, "lumi": 0.05, "mtop": 172.8, "mu_ttbar": 1.02, "wjets_norm": 0.1}
 CONDITIONS = {"ttbar": ["mtop", "jes"], "wjets": ["jes"]}
-PATHS = ("polymorphic", "concrete", "xla", "float32", "float32_xla")
+PATHS = ("polymorphic", "inline", "concrete", "xla", "float32", "float32_xla")
 #: Minuit's EDM target at iminuit's default tol (0.1) and errordef 0.5: 0.002 × tol × errordef.
 EDM_TARGET = 0.002 * 0.1 * 0.5
 
@@ -117,11 +119,19 @@ def _polymorphic(self, *args):
     return self.function(*args)
 
 
+def _inline(self):
+    """ConditionalFlow.evaluation_log_prob as it was: the layers traced into each graph."""
+    return lambda x, cond: self.log_prob(x, cond)
+
+
 def time_path(name: str, args: argparse.Namespace, flows: dict, theta: np.ndarray) -> tuple:
     precision = "float32" if name.startswith("float32") else "float64"
     original = likelihood_module.Traced.__call__
+    original_flow = ConditionalFlow.evaluation_log_prob
     if name == "polymorphic":
         likelihood_module.Traced.__call__ = _polymorphic
+    if name == "inline":
+        ConditionalFlow.evaluation_log_prob = _inline
     try:
         nll = build(args.events, precision, name.endswith("xla"), flows)
         start = time.perf_counter()
@@ -133,6 +143,7 @@ def time_path(name: str, args: argparse.Namespace, flows: dict, theta: np.ndarra
         per_call = (time.perf_counter() - start) / args.repeats
     finally:
         likelihood_module.Traced.__call__ = original
+        ConditionalFlow.evaluation_log_prob = original_flow
     n_events = 2 * args.events
     print(
         f"{name:12s} {n_events / per_call:12,.0f} events/s  {1e3 * per_call:8.1f} ms per call  "
