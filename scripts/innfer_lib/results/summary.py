@@ -18,7 +18,9 @@ import math
 from collections.abc import Collection, Mapping, Sequence
 from typing import Any
 
-from scipy.stats import chi2 as chi2_dist
+# χ²'s survival function from scipy.special: scipy.stats would add 0.8 s to the start of each
+# of a run's summary jobs (nine per-point plots in the README run) for this one function.
+from scipy.special import chdtrc
 
 from innfer_lib.core.errors import ConfigError
 
@@ -211,7 +213,7 @@ def chi_squared(
                 "chi2": total,
                 "ndf": ndf,
                 "mean": total / ndf if ndf else math.nan,
-                "p_value": float(chi2_dist.sf(total, ndf)) if ndf else math.nan,
+                "p_value": float(chdtrc(ndf, total)) if ndf else math.nan,
                 "missing": missing,
                 "invalid": invalid,
             }
