@@ -26,12 +26,16 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from functools import reduce
 from types import MappingProxyType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
 
 from innfer_lib.core.errors import ConfigError, DataError
+
+if TYPE_CHECKING:
+    import pandas as pd
+# pandas is imported where a frame is evaluated (it is loaded by then): the analysis config
+# parses expressions in every job, most of which read no table, and pandas costs 0.4 s.
 
 #: The functions an expression may call, each on one argument.
 FUNCTIONS: MappingProxyType[str, np.ufunc] = MappingProxyType(
@@ -106,7 +110,7 @@ _GRAMMAR = (
 #: Largest integer power worked out exactly: `9**9**9` would otherwise hang the job.
 _MAX_POWER_BITS = 4096
 
-_Run = Callable[[pd.DataFrame], Any]
+_Run = Callable[["pd.DataFrame"], Any]
 
 
 @dataclass(frozen=True)
@@ -120,6 +124,8 @@ class Expression:
 
     def evaluate(self, frame: pd.DataFrame) -> pd.Series:
         """Values over a frame holding every column of `columns` as numbers or booleans."""
+        import pandas as pd
+
         missing = [c for c in self.columns if c not in frame.columns]
         if missing:
             raise DataError(
@@ -157,6 +163,8 @@ class _Rejected(Exception):
 
 def _check_numeric(values: pd.Series, column: str, expression: Expression) -> None:
     """A column of text (numbers stored as strings) is named, not left to a pandas traceback."""
+    import pandas as pd
+
     if pd.api.types.is_numeric_dtype(values.dtype) or pd.api.types.is_bool_dtype(values.dtype):
         return
     example = f", e.g. {values.iloc[0]!r}" if len(values) else ""
@@ -187,6 +195,8 @@ def _pandas_precedence(text: str) -> str:
 
 
 def _is_boolean(value: Any) -> bool:
+    import pandas as pd
+
     if isinstance(value, bool | np.bool_):
         return True
     return isinstance(value, pd.Series) and pd.api.types.is_bool_dtype(value.dtype)
@@ -194,6 +204,8 @@ def _is_boolean(value: Any) -> bool:
 
 def _boolean(value: Any, word: str, node: ast.AST) -> Any:
     if not _is_boolean(value):
+        import pandas as pd
+
         kind = value.dtype if isinstance(value, pd.Series) else type(value).__name__
         raise _ExpressionValueError(
             f"`{word}` needs true/false values, but `{_snippet(node)}` gives {kind}"

@@ -13,14 +13,18 @@ import os
 import tempfile
 from collections.abc import Iterator, Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
 import yaml
 
 from innfer_lib.core.controller import on_orphan_exit
 from innfer_lib.core.errors import DataError
+
+if TYPE_CHECKING:
+    # pandas costs 0.4 s to import, and most jobs (fit results, covariances, summaries) only
+    # read and write YAML: read_parquet imports it when a table is read.
+    import pandas as pd
 
 #: The temporaries being written now: removed if the job stops because its controller died.
 _IN_FLIGHT: set[str] = set()
@@ -115,6 +119,7 @@ def read_parquet(path: str | Path, columns: list[str] | None = None) -> pd.DataF
     path = Path(path)
     if not path.is_file():
         raise DataError(f"missing file: {path}")
+    import pandas as pd
     import pyarrow.parquet as pq
 
     try:
