@@ -393,9 +393,10 @@ class ConditionalFlow(tf.Module):
         A graph that calls it, such as a likelihood's value and gradient, embeds a call of
         this one traced function (and of its gradient, built once) instead of tracing the
         layers afresh. A job that fits several validation points builds one likelihood per
-        point; with the flow loaded once (`models.load_density` keeps it), each point after
-        the first traces only its own few ops. Arguments are (n, n_x) and (m, n_cond) tensors
-        in the flow's dtype, m being 1 or n as for :meth:`forward`.
+        point from one loaded flow (`models.load_density` keeps it and has its
+        `LearnedDensity` call this), so later points trace only their own few ops. Arguments
+        are (n, n_x) and (m, n_cond) tensors in the flow's dtype, m being 1 or n as for
+        :meth:`forward`.
         """
         if self._evaluation_log_prob is None:
             spec = [

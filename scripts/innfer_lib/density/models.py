@@ -11,7 +11,6 @@ rule files import its constants); the classes import them when they are built or
 
 from __future__ import annotations
 
-import functools
 import os
 from collections.abc import Mapping
 from pathlib import Path
@@ -70,10 +69,18 @@ class LearnedDensity:
         standardisation: Mapping[str, Mapping[str, float]],
         x_columns: list[str],
         y_columns: list[str],
+        shared_trace: bool = False,
     ) -> None:
         import tensorflow as tf
 
         self.flow = flow
+        #: Evaluate through the flow's own traced function (`evaluation_log_prob`), which the
+        #: graphs of every likelihood built on this flow share, instead of tracing its layers
+        #: into each graph. Sharing pays from the second likelihood of a process on: its
+        #: first trace costs more (9 s more on the four flows of
+        #: tests/perf/bench_multi_flow.py), so `load_density` turns it on when it hands out a
+        #: flow it loaded before.
+        self.shared_trace = shared_trace
         self.x_columns = list(x_columns)
         self.parameters = list(y_columns)
         sx = [standardisation[c] for c in self.x_columns]
@@ -98,7 +105,8 @@ class LearnedDensity:
         else:
             cond = tf.zeros([1, 0], tf.float64)
         dtype = self.flow.dtype
-        log_q = self.flow.evaluation_log_prob()(tf.cast(x_std, dtype), tf.cast(cond, dtype))
+        evaluate = self.flow.evaluation_log_prob() if self.shared_trace else self.flow.log_prob
+        log_q = evaluate(tf.cast(x_std, dtype), tf.cast(cond, dtype))
         # A float32 flow (load_density's `precision`) is summed in float64 like the rest.
         return tf.cast(log_q, tf.float64) + self._log_jacobian
 
@@ -202,9 +210,15 @@ def load_density(
         return TrueDensity(record["benchmark"], record["process"])
     if kind == "flow":
         weights_file = weights or Path(architecture_path).with_name("weights.npz")
-        flow = _load_flow(_file_stamp(architecture_path), _file_stamp(weights_file), precision)
+        flow, reused = _load_flow(
+            _file_stamp(architecture_path), _file_stamp(weights_file), precision
+        )
         return LearnedDensity(
-            flow, parameters["density"]["standardisation"], record["X_columns"], record["Y_columns"]
+            flow,
+            parameters["density"]["standardisation"],
+            record["X_columns"],
+            record["Y_columns"],
+            shared_trace=reused,
         )
     raise ConfigError(f"{architecture_path}: unknown density type {kind!r} (flow or benchmark)")
 
@@ -223,19 +237,31 @@ def _file_stamp(path: str | Path) -> FileStamp:
     return (str(Path(path).resolve()), stat.st_mtime_ns, stat.st_size)
 
 
-@functools.lru_cache(maxsize=16)
-def _load_flow(architecture: FileStamp, weights: FileStamp, precision: str) -> ConditionalFlow:
+#: Flows loaded by this process, oldest first (at most _FLOWS_KEPT).
+_FLOWS: dict[tuple[FileStamp, FileStamp, str], ConditionalFlow] = {}
+_FLOWS_KEPT = 16
+
+
+def _load_flow(
+    architecture: FileStamp, weights: FileStamp, precision: str
+) -> tuple[ConditionalFlow, bool]:
     """The flow of an architecture record and weights file, loaded once per process.
 
     A batch of fit-stage points (`points_per_job`) builds one likelihood per point from the
     same files. Sharing the flow shares its traced log-density (`evaluation_log_prob`), so
-    each point after the first skips the flow's tracing: 3 s of each Hessian point of the
+    each point after the second skips the flow's tracing: 3 s of each Hessian point of the
     README run's learned density. Nothing changes a loaded flow's weights.
+
+    Returns:
+        The flow, and whether this process had loaded it before.
     """
+    key = (architecture, weights, precision)
+    if key in _FLOWS:
+        return _FLOWS[key], True
     from innfer_lib.density.flow import ConditionalFlow
 
     record = read_yaml(architecture[0])
-    return ConditionalFlow.load(
+    flow = ConditionalFlow.load(
         weights[0],
         n_x=len(record["X_columns"]),
         n_cond=len(record["Y_columns"]),
@@ -243,3 +269,7 @@ def _load_flow(architecture: FileStamp, weights: FileStamp, precision: str) -> C
         dtype=precision,
         pretransform=record.get("pretransform"),
     )
+    _FLOWS[key] = flow
+    if len(_FLOWS) > _FLOWS_KEPT:
+        del _FLOWS[next(iter(_FLOWS))]
+    return flow, False
