@@ -10,9 +10,9 @@ Paths, each timed on the same events and θ (`--repeats` calls after a warm-up c
 
 - `polymorphic`: the tf.function called as such (signature matching on every call), as the
   likelihood did before it called concrete functions;
-- `inline`: each flow's layers traced into the likelihood's graphs, as before the flows'
-  log-densities became functions of their own (`ConditionalFlow.evaluation_log_prob`);
 - `concrete`: the likelihood's default (`likelihood.Traced`);
+- `shared`: each flow evaluated through its own traced function
+  (`ConditionalFlow.evaluation_log_prob`), as a batch job's likelihoods after its first do;
 - `xla`: the per-event graphs compiled with XLA (`jit_compile`);
 - `float32`, `float32_xla`: the flows evaluated in float32, their per-event log-densities summed
   in float64 (load_density's `precision`).
@@ -55,7 +55,7 @@ from innfer_lib.inference.model import Category, Process  # noqa: E402
 PARAMETERS = ["isr", "jes", "lumi", "mtop", "mu_ttbar", "wjets_norm"]
 THETA = {"isr": 0.1, "jes": -0.2, "lumi": 0.05, "mtop": 172.8, "mu_ttbar": 1.02, "wjets_norm": 0.1}
 CONDITIONS = {"ttbar": ["mtop", "jes"], "wjets": ["jes"]}
-PATHS = ("polymorphic", "inline", "concrete", "xla", "float32", "float32_xla")
+PATHS = ("polymorphic", "concrete", "shared", "xla", "float32", "float32_xla")
 #: Minuit's EDM target at iminuit's default tol (0.1) and errordef 0.5: 0.002 × tol × errordef.
 EDM_TARGET = 0.002 * 0.1 * 0.5
 
@@ -75,16 +75,18 @@ def _flow_weights(seed: int, n_cond: int) -> list[np.ndarray]:
     return weights, arch
 
 
-def _density(weights, arch, process: str, precision: str) -> LearnedDensity:
+def _density(weights, arch, process: str, precision: str, shared: bool) -> LearnedDensity:
     conditions = CONDITIONS[process]
     flow = ConditionalFlow(2, len(conditions), arch, dtype=precision)
     flow.set_weights(weights)
     stand = {"m_jet": {"mean": 0.0, "std": 1.0}, "pt": {"mean": 0.0, "std": 1.0}}
     stand |= {"mtop": {"mean": 172.5, "std": 1.0}, "jes": {"mean": 0.0, "std": 1.0}}
-    return LearnedDensity(flow, stand, ["m_jet", "pt"], conditions)
+    return LearnedDensity(flow, stand, ["m_jet", "pt"], conditions, shared_trace=shared)
 
 
-def build(events: int, precision: str, jit_compile: bool, flows: dict) -> Likelihood:
+def build(
+    events: int, precision: str, jit_compile: bool, flows: dict, shared: bool = False
+) -> Likelihood:
     rng = np.random.default_rng(7)
     categories = []
     for category in ("one_b", "two_b"):
@@ -93,14 +95,14 @@ def build(events: int, precision: str, jit_compile: bool, flows: dict) -> Likeli
         processes = [
             Process(
                 "ttbar",
-                _density(*flows[(category, "ttbar")], "ttbar", precision),
+                _density(*flows[(category, "ttbar")], "ttbar", precision, shared),
                 nominal=0.7 * events,
                 rate_parameter="mu_ttbar",
                 lnN={"lumi": [0.98, 1.02]},
             ),
             Process(
                 "wjets",
-                _density(*flows[(category, "wjets")], "wjets", precision),
+                _density(*flows[(category, "wjets")], "wjets", precision, shared),
                 nominal=0.3 * events,
                 lnN={"lumi": [0.98, 1.02], "wjets_norm": [0.9, 1.1]},
             ),
@@ -119,21 +121,13 @@ def _polymorphic(self, *args):
     return self.function(*args)
 
 
-def _inline(self):
-    """ConditionalFlow.evaluation_log_prob as it was: the layers traced into each graph."""
-    return lambda x, cond: self.log_prob(x, cond)
-
-
 def time_path(name: str, args: argparse.Namespace, flows: dict, theta: np.ndarray) -> tuple:
     precision = "float32" if name.startswith("float32") else "float64"
     original = likelihood_module.Traced.__call__
-    original_flow = ConditionalFlow.evaluation_log_prob
     if name == "polymorphic":
         likelihood_module.Traced.__call__ = _polymorphic
-    if name == "inline":
-        ConditionalFlow.evaluation_log_prob = _inline
     try:
-        nll = build(args.events, precision, name.endswith("xla"), flows)
+        nll = build(args.events, precision, name.endswith("xla"), flows, name == "shared")
         start = time.perf_counter()
         nll.value_and_gradient(theta)
         first = time.perf_counter() - start
@@ -143,7 +137,6 @@ def time_path(name: str, args: argparse.Namespace, flows: dict, theta: np.ndarra
         per_call = (time.perf_counter() - start) / args.repeats
     finally:
         likelihood_module.Traced.__call__ = original
-        ConditionalFlow.evaluation_log_prob = original_flow
     n_events = 2 * args.events
     print(
         f"{name:12s} {n_events / per_call:12,.0f} events/s  {1e3 * per_call:8.1f} ms per call  "
