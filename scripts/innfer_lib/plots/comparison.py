@@ -21,7 +21,7 @@ import numpy as np
 
 from innfer_lib.plots.histograms import histogram
 from innfer_lib.plots.save import save
-from innfer_lib.plots.style import COLOURS, LABELS, apply_style
+from innfer_lib.plots.style import COLOURS, LABELS, apply_style, fix_ticks, title_y
 
 if TYPE_CHECKING:
     from innfer_lib.density.models import Density
@@ -175,6 +175,9 @@ def density_plot(
         rax.set_xlabel(panel["variable"])
         ax.set_ylabel("events per bin")
         ax.legend(fontsize=11)
+    # Full-size panels keep the style's minor ticks; only their positions are fixed.
+    for ax in axes.flat:
+        fix_ticks(ax, minor_divisions=None)
     if title:
-        axes[0, 0].set_title(title, fontsize=13)
+        axes[0, 0].set_title(title, fontsize=13, y=title_y(axes[0, 0]))
     save(fig, outputs)

@@ -33,7 +33,13 @@ from innfer_lib.plots.generator import (
 )
 from innfer_lib.plots.histograms import divide
 from innfer_lib.plots.save import save
-from innfer_lib.plots.style import SIMULATED_COLOUR, SYNTHETIC_COLOUR, apply_style
+from innfer_lib.plots.style import (
+    SIMULATED_COLOUR,
+    SYNTHETIC_COLOUR,
+    apply_style,
+    fix_ticks,
+    title_y,
+)
 from innfer_lib.plots.text import plain
 from innfer_lib.plots.y_bins import YSlice, slice_moments
 
@@ -127,6 +133,9 @@ def density_slices_plot(
             rax.set_ylabel("sim./synth.", fontsize=9)
         if k == 0:
             ax.legend(loc="upper right", fontsize=8)
+        # Up to 20 small pairs: one minor tick per interval, positions fixed (`style.fix_ticks`).
+        fix_ticks(ax)
+        fix_ticks(rax)
         drawn.append(
             {
                 "label": s.label(y_column),
@@ -216,7 +225,12 @@ def density_profile_plot(
     ax_pull.set_ylabel("(sim. − synth.) / σ", fontsize=12)
     ax_pull.legend(loc="upper right", fontsize=9, ncol=2)
     ax_pull.set_xlabel(plain(y_label if y_label is not None else y_column))
+    # Full-size panels keep the style's minor ticks; only their positions are fixed.
+    for ax in (ax_mean, ax_std, ax_pull):
+        fix_ticks(ax, minor_divisions=None)
     if title:
-        ax_mean.set_title(plain(f"{title}: {column} against {y_column}"), fontsize=13)
+        ax_mean.set_title(
+            plain(f"{title}: {column} against {y_column}"), fontsize=13, y=title_y(ax_mean)
+        )
     save(fig, outputs)
     return {"simulated": sim, "synthetic": syn, "pull_mean": pull_mean, "pull_std": pull_std}

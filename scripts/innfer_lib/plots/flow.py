@@ -13,39 +13,15 @@ from typing import Any
 
 import matplotlib.pyplot as plt
 import numpy as np
-from matplotlib.ticker import AutoMinorLocator, FixedLocator
 
 from innfer_lib.plots.histograms import values_and_weights
 from innfer_lib.plots.save import save
-from innfer_lib.plots.style import SYNTHETIC_COLOUR, apply_style
+from innfer_lib.plots.style import SYNTHETIC_COLOUR, apply_style, fix_ticks
 from innfer_lib.plots.text import plain
 
 FLOW_BINS = 100
 FLOW_RANGE = (-3.0, 3.0)
 FLOW_COLUMNS = 4
-#: Minor intervals per major one: a single minor tick halfway, where the CMS style puts 4 or 5.
-FLOW_MINOR_DIVISIONS = 2
-
-
-def _fix_ticks(ax: Any) -> None:
-    """Put one minor tick between major ones and fix the tick positions of a finished panel.
-
-    A tick is several artists that matplotlib places again in every layout pass of a save (the
-    draw, the tight box, each format), recomputing the locators each time, several times per
-    axis. With the CMS style's 24 to 26 minor ticks on each of the 22 axes of an 11-stage
-    figure that was most of this plot's time; a 3.6-inch panel does not need them to be read,
-    so one minor tick per interval stays. Fixing the positions (those the locators give for the
-    final limits, so nothing moves) lets matplotlib skip the locators in every later pass.
-    Call it once all data and limits of the panel are set.
-
-    Args:
-        ax: The panel.
-    """
-    for axis in (ax.xaxis, ax.yaxis):
-        axis.set_minor_locator(AutoMinorLocator(FLOW_MINOR_DIVISIONS))
-        major, minor = axis.get_majorticklocs(), axis.get_minorticklocs()
-        axis.set_major_locator(FixedLocator(major))
-        axis.set_minor_locator(FixedLocator(minor))
 
 
 def flow_stages_plot(
@@ -121,8 +97,9 @@ def flow_stages_plot(
         ax.set_title(stage, fontsize=11, y=1.0)
         ax.tick_params(labelsize=9)
         ax.set_xlim(*FLOW_RANGE)
+    # Eleven small panels: one minor tick per interval, positions fixed (`style.fix_ticks`).
     for ax in axes.flat[:n]:
-        _fix_ticks(ax)
+        fix_ticks(ax)
     fig.supxlabel(f"{plain(xlabel)} (latent coordinate)", fontsize=13)
     fig.supylabel("unit-area density", fontsize=13)
     if title:

@@ -21,7 +21,7 @@ from innfer_lib.plots.histograms import (
     values_and_weights,
 )
 from innfer_lib.plots.save import save
-from innfer_lib.plots.style import apply_style, cycle_colours
+from innfer_lib.plots.style import apply_style, cycle_colours, fix_ticks, title_y
 from innfer_lib.plots.text import plain, set_title
 
 SUMMARY_BINS = 10
@@ -139,7 +139,10 @@ def generator_summary_plot(
     axes[-1, 0].set_xlabel(plain(xlabel))
     axes[-1, 0].set_xlim(edges[0], edges[-1])
     fig.supylabel(f"ratio to synthetic at {plain(labels[reference_index])}", fontsize=13)
-    set_title(axes[0, 0], title)
+    # One row per point, each a full-width panel: the style's minor ticks, positions fixed.
+    for ax in axes[:, 0]:
+        fix_ticks(ax, minor_divisions=None)
+    set_title(axes[0, 0], title, y=title_y(axes[0, 0]))
     save(fig, outputs)
 
     return {

@@ -19,7 +19,7 @@ import numpy as np
 from innfer_lib.plots.draw import draw_band, draw_points
 from innfer_lib.plots.histograms import chi_squared, divide
 from innfer_lib.plots.save import save
-from innfer_lib.plots.style import SYNTHETIC_COLOUR
+from innfer_lib.plots.style import SYNTHETIC_COLOUR, fix_ticks, title_y
 from innfer_lib.plots.text import no_events, plain, set_title
 
 #: What the ratio panel shows by default.
@@ -137,7 +137,10 @@ class RatioFigure:
         self.main.legend(loc="upper right", fontsize=11)
         self.draw_ratio(edges, numbers, ratio_range, ratio_label)
         self.ratio.set_xlabel(plain(xlabel))
-        set_title(self.main, title)
+        # Full-size panels keep the style's minor ticks; only their positions are fixed.
+        fix_ticks(self.main, minor_divisions=None)
+        fix_ticks(self.ratio, minor_divisions=None)
+        set_title(self.main, title, y=title_y(self.main))
         self.save(outputs)
 
     def save(self, outputs: Sequence[str]) -> None:

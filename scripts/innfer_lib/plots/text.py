@@ -26,10 +26,13 @@ def plain(text: str) -> str:
     return text
 
 
-def set_title(ax: Any, title: str) -> None:
-    """Title of an axis in literal text; no title (and no space for one) when empty."""
+def set_title(ax: Any, title: str, y: float | None = None) -> None:
+    """Title of an axis in literal text; no title (and no space for one) when empty.
+
+    ``y`` pins the title's height (`style.title_y`); None lets matplotlib place it.
+    """
     if title:
-        ax.set_title(plain(title), fontsize=14)
+        ax.set_title(plain(title), fontsize=14, y=y)
 
 
 def no_events(ax: Any) -> None:
