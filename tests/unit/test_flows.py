@@ -17,7 +17,7 @@ from innfer_lib.density.architecture import (
     resolve_architecture,
 )
 from innfer_lib.density.flow import ConditionalFlow
-from innfer_lib.density.tensor_ops import shared_rows
+from innfer_lib.density.tensor_ops import SharedRows, shared_rows
 from innfer_lib.density.transform import SplineTransform
 
 DESIGNS = ("affine", "spline", "interleaved")
@@ -508,6 +508,20 @@ def test_training_shares_conditioner_rows_only_where_it_pays() -> None:
         ConditionalFlow(2, 1, small_arch("interleaved")).log_prob(
             np.zeros((4, 2)), shared_rows(tf.zeros((4, 1)))
         )
+
+
+@pytest.mark.parametrize("design", DESIGNS)
+def test_1d_sampling_runs_conditioners_per_distinct_theta_and_draws_the_same(design: str) -> None:
+    """EvaluateDensity and Asimov draws: few distinct θ rows share the conditioners' work."""
+    flow = ConditionalFlow(1, 1, small_arch(design), dtype="float64")
+    randomise(flow)
+    few = tf.constant(np.repeat(np.array([[-1.0], [0.5], [2.0]]), 40, axis=0))
+    assert isinstance(flow._sampling_cond(few), SharedRows)
+    many = tf.constant(np.linspace(-2.0, 2.0, 120)[:, None])
+    assert not isinstance(flow._sampling_cond(many), SharedRows)
+    per_event = flow.inverse(tf.random.stateless_normal([120, 1], [4, 0], dtype=tf.float64), few)
+    np.testing.assert_allclose(flow.sample(few, 4).numpy(), per_event.numpy(), rtol=1e-12)
+    assert not isinstance(ConditionalFlow(2, 1, small_arch(design))._sampling_cond(few), SharedRows)
 
 
 def test_spline_implementation_is_not_part_of_the_saved_signature(tmp_path) -> None:

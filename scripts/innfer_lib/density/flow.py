@@ -56,7 +56,7 @@ from innfer_lib.density.architecture import (  # noqa: E402
 from innfer_lib.density.coupling import CouplingLayer, LogDets  # noqa: E402
 from innfer_lib.density.mixing import LUMixing  # noqa: E402
 from innfer_lib.density.pretransform import PreTransform  # noqa: E402
-from innfer_lib.density.tensor_ops import SharedRows, sum_last  # noqa: E402
+from innfer_lib.density.tensor_ops import SharedRows, shared_rows, sum_last  # noqa: E402
 from innfer_lib.density.weights_file import (  # noqa: E402
     assign_weights,
     load_warm_start,
@@ -65,6 +65,10 @@ from innfer_lib.density.weights_file import (  # noqa: E402
     save_weights,
     set_loaded_weights,
 )
+
+#: Conditioners run once per distinct θ row (`SharedRows`) only where there are at least this
+#: many events per distinct row: for continuous θ the sort it needs would cost more than it saves.
+EVENTS_PER_SHARED_ROW = 8
 
 # The flow has no data-dependent Python control flow, so AutoGraph conversion (which would
 # also recurse into TFP internals) only adds tracing time when callers wrap us in tf.function.
@@ -209,7 +213,7 @@ class ConditionalFlow(tf.Module):
         if self.n_x != 1 or self.n_cond == 0 or self._dropout_rng is not None:
             return None
         distinct = len(np.unique(np.asarray(cond), axis=0))
-        return distinct if distinct * 8 <= batch_size else None
+        return distinct if distinct * EVENTS_PER_SHARED_ROW <= batch_size else None
 
     @property
     def permutations(self) -> list[np.ndarray]:
@@ -440,7 +444,23 @@ class ConditionalFlow(tf.Module):
         z = tf.random.stateless_normal(
             tf.stack([n, self.n_x]), seed=[int(seed), 0], dtype=self._dtype
         )
-        return self.inverse(z, c)
+        return self.inverse(z, self._sampling_cond(c))
+
+    def _sampling_cond(self, c: tf.Tensor) -> tf.Tensor | SharedRows:
+        """A 1-D flow's per-event θ as its distinct rows, where they are few (eagerly).
+
+        EvaluateDensity draws one event per training event at that event's θ (15 distinct
+        points for 135k events in the README run), and an Asimov sample repeats one θ: the
+        conditioners, which see θ alone, then run once per distinct row, as in training
+        (`distinct_training_rows`). Sampling needs no gradient through θ, which the shared
+        rows do not carry. The same draw, to float rounding.
+        """
+        if self.n_x != 1 or self.n_cond == 0 or not tf.executing_eagerly():
+            return c
+        shared = shared_rows(c)
+        if int(shared.rows.shape[0]) * EVENTS_PER_SHARED_ROW <= int(c.shape[0]):
+            return shared
+        return c
 
     def get_weights(self) -> list[np.ndarray]:
         """Copies of all weights in a stable (creation) order."""
