@@ -27,7 +27,7 @@ rule train_density:
     priority: PRIORITY_TRAINING
     conda:
         "../envs/tensorflow.yaml"
-    threads: 2
+    threads: DENSITY_JOB_THREADS
     resources:
         **resources(kind="gpu", mem_mb=8000, runtime=240),
     params:
@@ -63,7 +63,7 @@ rule train_density_member:
     priority: PRIORITY_TRAINING
     conda:
         "../envs/tensorflow.yaml"
-    threads: 2
+    threads: DENSITY_JOB_THREADS
     resources:
         **resources(kind="gpu", mem_mb=8000, runtime=240),
     params:

@@ -14,7 +14,7 @@ rule evaluate_density:
         log_path("evaluate_density", "model", "category"),
     conda:
         "../envs/tensorflow.yaml"
-    threads: EVALUATION_THREADS
+    threads: DENSITY_JOB_THREADS
     resources:
         **resources(mem_mb=8000, runtime=60),
     params:
@@ -136,7 +136,7 @@ rule make_asimov:
         log_path("make_asimov", "model", "category"),
     conda:
         "../envs/tensorflow.yaml"
-    threads: EVALUATION_THREADS
+    threads: DENSITY_JOB_THREADS
     resources:
         **resources(mem_mb=8000, runtime=60),
     params:
@@ -159,7 +159,7 @@ rule make_asimov_nuisance_variations:
         log_path("make_asimov_nuisance_variations", "model", "category", "order"),
     conda:
         "../envs/tensorflow.yaml"
-    threads: EVALUATION_THREADS
+    threads: DENSITY_JOB_THREADS
     resources:
         **resources(mem_mb=8000, runtime=60),
     params:

@@ -11,7 +11,7 @@ rule density_performance_metrics:
         log_path("density_performance_metrics", "model", "category", "density"),
     conda:
         "../envs/tensorflow.yaml"
-    threads: EVALUATION_THREADS
+    threads: DENSITY_JOB_THREADS
     resources:
         **resources(mem_mb=8000, runtime=60),
     params:
@@ -34,7 +34,7 @@ rule density_performance_metrics_per_epoch:
         log_path("density_performance_metrics_per_epoch", "model", "category"),
     conda:
         "../envs/tensorflow.yaml"
-    threads: EVALUATION_THREADS
+    threads: DENSITY_JOB_THREADS
     resources:
         **resources(mem_mb=8000, runtime=240),
     params:
@@ -83,7 +83,7 @@ rule pvalue_sim_vs_synth:
         log_path("pvalue_sim_vs_synth", "model", "category", "density"),
     conda:
         "../envs/tensorflow.yaml"
-    threads: EVALUATION_THREADS
+    threads: DENSITY_JOB_THREADS
     resources:
         **resources(mem_mb=4000, runtime=30),
     params:
@@ -107,7 +107,7 @@ rule pvalue_synth_vs_synth:
         log_path("pvalue_synth_vs_synth", "model", "category", "density", "index"),
     conda:
         "../envs/tensorflow.yaml"
-    threads: EVALUATION_THREADS
+    threads: DENSITY_JOB_THREADS
     resources:
         **resources(mem_mb=4000, runtime=60),
     params:

@@ -325,8 +325,10 @@ def test_plugin_submits_gpu_memory_and_runtime_for_training(dry_runs, monkeypatc
     assert sub["batch_name"] == "train_density-1"
 
 
-# Rules that reserve EVALUATION_THREADS (rules/common.smk) locally and 2 cores on a slot.
-EVALUATION_RULES = {
+# Rules that reserve DENSITY_JOB_THREADS (rules/common.smk) locally and 2 cores on a slot.
+DENSITY_JOB_RULES = {
+    "train_density",
+    "train_density_member",
     "evaluate_density",
     "make_asimov",
     "make_asimov_nuisance_variations",
@@ -337,20 +339,18 @@ EVALUATION_RULES = {
 }
 
 
-def test_evaluation_jobs_pack_locally_and_ask_two_cores_of_a_slot(dry_runs, monkeypatch, tmp_path):
+def test_density_jobs_pack_locally_and_ask_two_cores_of_a_slot(dry_runs, monkeypatch, tmp_path):
     profile = yaml.safe_load(open(REPO / "profiles/htcondor/config.yaml"))
-    assert set(profile["set-threads"]) == EVALUATION_RULES
+    assert set(profile["set-threads"]) == DENSITY_JOB_RULES
     local = {j["rule"]: j["threads"] for j in dry_run_jobs(dry_runs["default"])}
-    cluster = [j for j in dry_run_jobs(dry_runs["htcondor"]) if j["rule"] in EVALUATION_RULES]
-    assert {"evaluate_density", "make_asimov", "density_performance_metrics"} <= {
+    cluster = [j for j in dry_run_jobs(dry_runs["htcondor"]) if j["rule"] in DENSITY_JOB_RULES]
+    assert {"train_density", "evaluate_density", "make_asimov", "density_performance_metrics"} <= {
         j["rule"] for j in cluster
     }
     for job in cluster:
         assert local[job["rule"]] == 1 and job["threads"] == 2, job
     sub = submit_description(monkeypatch, tmp_path, cluster[0])
     assert sub["request_cpus"] == "2"
-    # Training keeps both cores in either profile.
-    assert local["train_density"] == 2
 
 
 def test_training_then_the_fits_start_first_among_ready_jobs(dry_runs):
