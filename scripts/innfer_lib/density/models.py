@@ -77,7 +77,7 @@ class LearnedDensity:
         #: Evaluate through the flow's own traced function (`evaluation_log_prob`), which the
         #: graphs of every likelihood built on this flow share, instead of tracing its layers
         #: into each graph. Sharing pays from the second likelihood of a process on: its
-        #: first trace costs more (9 s more on the four flows of
+        #: first trace costs more (8 s more on the four flows of
         #: tests/perf/bench_multi_flow.py), so `load_density` turns it on when it hands out a
         #: flow it loaded before.
         self.shared_trace = shared_trace
