@@ -16,7 +16,7 @@ import numpy as np
 
 from innfer_lib.plots.histograms import values_and_weights
 from innfer_lib.plots.save import save
-from innfer_lib.plots.style import SYNTHETIC_COLOUR, apply_style, fix_ticks
+from innfer_lib.plots.style import SYNTHETIC_COLOUR, apply_style, fix_ticks, title_y
 from innfer_lib.plots.text import plain
 
 FLOW_BINS = 100
@@ -92,14 +92,12 @@ def flow_stages_plot(
             stage = "after the pre-transform"
         else:
             stage = f"after {layers} coupling layer{'s' * (layers > 1)}"
-        # y=1.0: on top of the axes, where matplotlib's automatic placement puts it anyway (no
-        # tick labels above), without it measuring the panel's ticks again in every pass.
-        ax.set_title(stage, fontsize=11, y=1.0)
         ax.tick_params(labelsize=9)
         ax.set_xlim(*FLOW_RANGE)
-    # Eleven small panels: one minor tick per interval, positions fixed (`style.fix_ticks`).
-    for ax in axes.flat[:n]:
+        # Up to eleven small panels: one minor tick per interval, positions fixed, and the
+        # title pinned where automatic placement puts it (`style.fix_ticks`, `style.title_y`).
         fix_ticks(ax)
+        ax.set_title(stage, fontsize=11, y=title_y(ax))
     fig.supxlabel(f"{plain(xlabel)} (latent coordinate)", fontsize=13)
     fig.supylabel("unit-area density", fontsize=13)
     if title:
