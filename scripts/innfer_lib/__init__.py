@@ -14,3 +14,7 @@
 The scripts under scripts/ are thin glue: they read `snakemake.*`, call into these
 subpackages and write the rule's outputs.
 """
+
+from innfer_lib.core.tensorflow_env import prepare_tensorflow_environment
+
+prepare_tensorflow_environment()

@@ -99,7 +99,6 @@ def _job(snakemake: Any) -> _Job:
     """The job of this process, started on first use."""
     global _JOB
     if _JOB is None:
-        os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
         os.environ.setdefault("MPLBACKEND", "Agg")
         _JOB = _Job(snakemake)
         handler = logging.StreamHandler(sys.stderr)

@@ -37,27 +37,23 @@ from __future__ import annotations
 
 import copy
 import math
-import os
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
+import tensorflow as tf
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-
-import tensorflow as tf  # noqa: E402
-
-from innfer_lib.density.architecture import (  # noqa: E402
+from innfer_lib.density.architecture import (
     dropout_rate,
     layer_kinds,
     resolve_architecture,
     signature,
 )
-from innfer_lib.density.coupling import CouplingLayer, LogDets  # noqa: E402
-from innfer_lib.density.mixing import LUMixing  # noqa: E402
-from innfer_lib.density.pretransform import PreTransform  # noqa: E402
-from innfer_lib.density.tensor_ops import SharedRows, shared_rows, sum_last  # noqa: E402
-from innfer_lib.density.weights_file import (  # noqa: E402
+from innfer_lib.density.coupling import CouplingLayer, LogDets
+from innfer_lib.density.mixing import LUMixing
+from innfer_lib.density.pretransform import PreTransform
+from innfer_lib.density.tensor_ops import SharedRows, shared_rows, sum_last
+from innfer_lib.density.weights_file import (
     assign_weights,
     load_warm_start,
     load_weights,

@@ -203,7 +203,6 @@ def load_density(
     dtype the flow is evaluated in ("float64", or "float32" whose per-event log-densities
     are then summed in float64); a benchmark's true density is always float64.
     """
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     record = read_yaml(architecture_path)
     kind = record.get("type")
     if kind == "benchmark":

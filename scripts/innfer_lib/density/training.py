@@ -24,24 +24,21 @@ from pathlib import Path
 from typing import Any, Protocol
 
 import numpy as np
+import tensorflow as tf
+from tensorflow.core.framework import summary_pb2
+from tqdm.auto import tqdm
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-
-import tensorflow as tf  # noqa: E402
-from tensorflow.core.framework import summary_pb2  # noqa: E402
-from tqdm.auto import tqdm  # noqa: E402
-
-from innfer_lib.core.io import atomic_path  # noqa: E402
-from innfer_lib.density.checkpoint import (  # noqa: E402
+from innfer_lib.core.io import atomic_path
+from innfer_lib.density.checkpoint import (
     EPOCH_MODEL,
     checkpoint_fingerprint,
     restore_checkpoint,
     write_checkpoint,
 )
-from innfer_lib.density.flow import ConditionalFlow  # noqa: E402
-from innfer_lib.density.optimisers import make_lr_schedule, make_optimizer  # noqa: E402
-from innfer_lib.density.tensor_ops import shared_rows  # noqa: E402
-from innfer_lib.density.training_options import resolve_training_options  # noqa: E402
+from innfer_lib.density.flow import ConditionalFlow
+from innfer_lib.density.optimisers import make_lr_schedule, make_optimizer
+from innfer_lib.density.tensor_ops import shared_rows
+from innfer_lib.density.training_options import resolve_training_options
 
 # Loss evaluation needs no gradients, so it can use larger batches than training.
 _MIN_EVAL_BATCH = 16384

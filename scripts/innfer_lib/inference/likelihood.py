@@ -24,7 +24,6 @@ cache, so its ∂/∂μ was zero, and its binned derivatives were nested finite 
 from __future__ import annotations
 
 import dataclasses
-import os
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
@@ -43,8 +42,6 @@ from innfer_lib.inference.terms import (
     Term,
     named_parameters,
 )
-
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 EXTENDED = "unbinned_extended"
 UNBINNED = "unbinned"

@@ -27,26 +27,22 @@ NumPy generator seeded by the options, not from TensorFlow's global state.
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+import tensorflow as tf
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-
-import tensorflow as tf  # noqa: E402
-
-from innfer_lib.density.dense import Dense, dropout  # noqa: E402
-from innfer_lib.density.weights_file import (  # noqa: E402
+from innfer_lib.density.dense import Dense, dropout
+from innfer_lib.density.weights_file import (
     assign_weights,
     load_weights,
     read_weights,
     save_weights,
     set_loaded_weights,
 )
-from innfer_lib.ratios.fcnn_options import (  # noqa: E402
+from innfer_lib.ratios.fcnn_options import (
     CLASSIFIER,
     GAMMA_LOSS,
     REGRESSION,
