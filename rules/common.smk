@@ -1502,9 +1502,10 @@ def point_batches():
     return [(k, fit, points) for k, (fit, points) in enumerate(batches)]
 
 
-def batch_inputs(inputs, fit, points):
+def batch_inputs(inputs, points, **fixed):
     """An input function of a batch: every point's inputs (per-point function `inputs`) under
     `point_input_key`, so the script can hand each point its own (core.point_batches).
+    `fixed`: the wildcards the batch's rule fixes for all its points (its fit set, summary).
     """
 
     def function(wildcards):
@@ -1512,33 +1513,34 @@ def batch_inputs(inputs, fit, points):
             point_input_key(val, key): path
             for val in points
             for key, path in inputs(
-                point_wildcards(wildcards, fit=fit, val=str(val))
+                point_wildcards(wildcards, **fixed, val=str(val))
             ).items()
         }
 
     return function
 
 
-def batch_outputs(pattern, fit, points):
+def batch_outputs(pattern, points, **fixed):
     """Every point's output file, in the order of the points."""
-    return [fill(pattern, fit=fit, val=val) for val in points]
+    return [fill(pattern, **fixed, val=val) for val in points]
 
 
-def batch_log(rule_name, fit, points):
-    """One log per batch: `<rule>/<fit>_<density>_points_<first>_to_<last>.log`."""
-    name = f"{fit}_{{density}}_points_{points[0]}_to_{points[-1]}"
+def batch_log(rule_name, stem, points):
+    """One log per batch: `<rule>/<stem>_points_<first>_to_<last>.log`."""
+    name = f"{stem}_points_{points[0]}_to_{points[-1]}"
     return fill(PATHS.log, rule=rule_name, name=name)
 
 
-def batch_params(params, fit, points):
-    """A per-point rule's params for a batch of one fit set: its functions of the wildcards
-    called with the fit set's, and each point's wildcards for the script."""
+def batch_params(params, points, **fixed):
+    """A per-point rule's params for a batch: its functions of the wildcards called with the
+    batch's `fixed` wildcards (its fit set, summary), and each point's wildcards for the
+    script."""
 
-    def at_fit(function):
-        return lambda wildcards: function(point_wildcards(wildcards, fit=fit))
+    def at_fixed(function):
+        return lambda wildcards: function(point_wildcards(wildcards, **fixed))
 
-    out = {k: at_fit(v) if callable(v) else v for k, v in params.items()}
-    out[POINT_WILDCARDS] = [{"fit": fit, "val": str(val)} for val in points]
+    out = {k: at_fixed(v) if callable(v) else v for k, v in params.items()}
+    out[POINT_WILDCARDS] = [{**fixed, "val": str(val)} for val in points]
     return out
 
 
@@ -1732,6 +1734,39 @@ def summary_per_val_inputs(wildcards):
     return summary_result_inputs(wildcards.summary, [int(wildcards.val)])
 
 
+def summary_batches():
+    """(index, summary, points) of each job that draws several per-point plots of a summary.
+
+    Split by `points_per_job` like the fit-stage batches, for the same reason: a plot job of
+    one point spends most of its 2.4 s starting. A point alone in its batch is a job of the
+    per-point rule `summary_per_val`.
+    """
+    per_job = config["points_per_job"]
+    batches = [
+        (name, points)
+        for name in SUMMARIES
+        for points in split_points(summary_vals(name), per_job)
+        if len(points) > 1
+    ]
+    return [(k, name, points) for k, (name, points) in enumerate(batches)]
+
+
+def summary_per_val_batch_plots(name, points):
+    """Every point's per-point plot of a summary batch; in the report each PNG names its
+    point, as the per-point rule's do."""
+    return [
+        f
+        for val in points
+        for f in report_plots(
+            plot_files(fill(PATHS.summary_per_val_plot, summary=name, val=val)),
+            caption="summary/summary_per_val.rst",
+            category=REPORT_STAGES["summary"],
+            subcategory=name,
+            labels={"plot": "all parameters at one point", "val": str(val)},
+        )
+    ]
+
+
 def summary_options(wildcards):
     """The filled options of the job's summary."""
     return SUMMARIES[wildcards.summary]
@@ -1740,11 +1775,6 @@ def summary_options(wildcards):
 def summary_points(wildcards):
     """The validation points a summary shows."""
     return summary_vals(wildcards.summary)
-
-
-def summary_point(wildcards):
-    """The one point a per-point summary shows."""
-    return [int(wildcards.val)]
 
 
 def interval_inputs(wildcards):

@@ -36,11 +36,11 @@ for k, fit, points in point_batches():
         name:
             f"initial_fit_batch{k}"
         input:
-            unpack(batch_inputs(fit_inputs, fit, points)),
+            unpack(batch_inputs(fit_inputs, points, fit=fit)),
         output:
-            batch_outputs(PATHS.best_fit, fit, points),
+            batch_outputs(PATHS.best_fit, points, fit=fit),
         log:
-            batch_log("initial_fit", fit, points),
+            batch_log("initial_fit", f"{fit}_{{density}}", points),
         priority: PRIORITY_FITS
         conda:
             "../envs/fit.yaml"
@@ -48,7 +48,7 @@ for k, fit, points in point_batches():
         resources:
             **fit_resources(len(points)),
         params:
-            **batch_params({**FIT_JOB_PARAMS, "seed": config["seed"]}, fit, points),
+            **batch_params({**FIT_JOB_PARAMS, "seed": config["seed"]}, points, fit=fit),
         script:
             "../scripts/initial_fit.py"
 
@@ -56,11 +56,11 @@ for k, fit, points in point_batches():
         name:
             f"hessian_batch{k}"
         input:
-            unpack(batch_inputs(fit_at_best_fit_inputs, fit, points)),
+            unpack(batch_inputs(fit_at_best_fit_inputs, points, fit=fit)),
         output:
-            batch_outputs(PATHS.hessian, fit, points),
+            batch_outputs(PATHS.hessian, points, fit=fit),
         log:
-            batch_log("hessian", fit, points),
+            batch_log("hessian", f"{fit}_{{density}}", points),
         priority: PRIORITY_FITS
         conda:
             "../envs/fit.yaml"
@@ -69,7 +69,7 @@ for k, fit, points in point_batches():
             **fit_resources(len(points)),
         params:
             **batch_params(
-                {**FIT_JOB_PARAMS, "method": fit_option("hessian")}, fit, points
+                {**FIT_JOB_PARAMS, "method": fit_option("hessian")}, points, fit=fit
             ),
         script:
             "../scripts/hessian.py"
@@ -78,17 +78,17 @@ for k, fit, points in point_batches():
         name:
             f"dmatrix_batch{k}"
         input:
-            unpack(batch_inputs(fit_at_best_fit_inputs, fit, points)),
+            unpack(batch_inputs(fit_at_best_fit_inputs, points, fit=fit)),
         output:
-            batch_outputs(PATHS.dmatrix, fit, points),
+            batch_outputs(PATHS.dmatrix, points, fit=fit),
         log:
-            batch_log("dmatrix", fit, points),
+            batch_log("dmatrix", f"{fit}_{{density}}", points),
         conda:
             "../envs/fit.yaml"
         resources:
             **fit_resources(len(points)),
         params:
-            **batch_params(FIT_JOB_PARAMS, fit, points),
+            **batch_params(FIT_JOB_PARAMS, points, fit=fit),
         script:
             "../scripts/dmatrix.py"
 

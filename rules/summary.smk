@@ -100,8 +100,40 @@ use rule summary as summary_per_val with:
     log:
         log_path("summary_per_val", "summary", "val"),
     params:
-        vals=summary_point,
         product="per_val",
+
+
+# `points_per_job` > 1: the per-point plots of each summary in batches, one job each
+# (summary_per_val_batch<k>), preferred over the per-point rule.
+for k, name, points in summary_batches():
+
+    rule:
+        name:
+            f"summary_per_val_batch{k}"
+        input:
+            unpack(batch_inputs(summary_per_val_inputs, points, summary=name)),
+        output:
+            summary_per_val_batch_plots(name, points),
+        log:
+            batch_log("summary_per_val", name, points),
+        conda:
+            "../envs/plot.yaml"
+        resources:
+            **resources(mem_mb=2000, runtime=10),
+        params:
+            **batch_params(
+                {
+                    "analysis": ANALYSIS_FRAME,
+                    "options": summary_options,
+                    "product": "per_val",
+                },
+                points,
+                summary=name,
+            ),
+        script:
+            "../scripts/summary.py"
+
+    workflow.ruleorder(f"summary_per_val_batch{k}", "summary_per_val")
 
 
 rule results_table:

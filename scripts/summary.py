@@ -5,6 +5,7 @@ start_job(snakemake)  # noqa: F821  first: what the imports below print goes to 
 from innfer_lib.core.analysis import load_analysis
 from innfer_lib.core.io import read_yaml, write_yaml
 from innfer_lib.core.paths import INPUT_KEY_SEPARATOR
+from innfer_lib.core.point_batches import for_each_point
 from innfer_lib.plots.summary import summary_plot
 from innfer_lib.plots.summary_per_val import summary_per_val_plot
 from innfer_lib.results.summary import collect
@@ -14,7 +15,8 @@ def main(smk):
     """Serves summary, summary_chi_squared and summary_per_val: one collection, three views.
 
     `smk.params.product` says which view the job writes ("summary", "chi_squared" or
-    "per_val"), so the rules choose it, not the rule's name.
+    "per_val"), so the rules choose it, not the rule's name. A per_val job may draw several
+    points (`points_per_job`); `for_each_point` hands this function one point at a time.
     """
     product = smk.params.product
     analysis = load_analysis(smk.params.analysis)
@@ -35,11 +37,12 @@ def main(smk):
         ]
     else:
         parameters = options["parameters"]
+    vals = [int(smk.wildcards.val)] if product == "per_val" else smk.params.vals
     summary = collect(
         name,
         analysis.name,
         series,
-        smk.params.vals,
+        vals,
         results,
         analysis.fit_parameters,
         analysis.validation_points,
@@ -53,7 +56,7 @@ def main(smk):
         summary_per_val_plot(
             summary,
             int(smk.wildcards.val),
-            smk.output.plot,
+            list(smk.output),
             summary["parameters"],
             title=f"{title}, validation point {smk.wildcards.val}",
             labels=options["labels"],
@@ -70,4 +73,4 @@ def main(smk):
     LOG.info("%s %s: %s", smk.rule, name, summary["chi2"])
 
 
-run(snakemake, main)  # noqa: F821
+run(snakemake, for_each_point(main))  # noqa: F821

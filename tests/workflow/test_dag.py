@@ -103,22 +103,30 @@ def test_default_config_counts(snakemake, tmp_path):
 
 @pytest.mark.parametrize(
     ("per_job", "batches"),
-    [(10, {"initial_fit_batch0": 2, "hessian_batch0": 2}), (5, {}), (1, {})],
+    [
+        (10, {"initial_fit_batch0": 2, "hessian_batch0": 2, "summary_per_val_batch0": 1}),
+        (5, {}),
+        (1, {}),
+    ],
 )
 def test_points_per_job_runs_the_points_of_a_fit_set_in_batches(
     snakemake, tmp_path, per_job, batches
 ):
     """9 points per density: one job each at 10 per job, 5 + 4 at 5, every point alone at 1;
-    the one-point data fit stays a job of the per-point rule; per-point outputs downstream."""
+    the one-point data fit stays a job of the per-point rule; per-point outputs downstream.
+    The closure summary's 9 per-point plots are batched the same way."""
     fits = {"closure": {}, "observed": {"data_type": "data"}}
     counts = dry_run(snakemake, tmp_path, points_per_job=per_job, fits=fits)
     if per_job == 5:
         batches = {f"{stage}_batch{k}": 2 for stage in ("initial_fit", "hessian") for k in (0, 1)}
+        batches |= {"summary_per_val_batch0": 1, "summary_per_val_batch1": 1}
     batched = {rule: n for rule, n in counts.items() if "_batch" in rule}
     assert batched == batches
     per_point = 2 * 9 if per_job == 1 else 0
     assert counts["initial_fit"] == counts["hessian"] == per_point + 2  # + the data fits
     assert counts["fit_result"] == counts["covariance"] == 2 * 10
+    # + the data fit's summary, of one point
+    assert counts["summary_per_val"] == (9 if per_job == 1 else 0) + 1
 
 
 def test_batched_d_matrices_follow_the_fit_set_that_asks_for_them(snakemake, tmp_path):
