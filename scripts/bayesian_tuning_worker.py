@@ -10,14 +10,13 @@ from innfer_lib.core.config_files import read_config_file
 from innfer_lib.core.io import write_yaml
 from innfer_lib.density.performance import MetricOptions, metric_seed, read_density_inputs
 from innfer_lib.density.scan_space import MetricChoice, bayesian_dimensions
-from innfer_lib.density.tuning_job import TrialSetup, limit_threads, run_trial
+from innfer_lib.density.tuning_job import TrialSetup, run_trial
 from innfer_lib.density.tuning_study import JOURNAL, open_study, run_worker, study_name
 
 
 def main(smk):
     w = smk.wildcards
     block = smk.params.block
-    limit_threads(smk.threads)
     inputs = read_density_inputs(
         smk.input.parameters,
         dict(zip(smk.params.vals, smk.input.validation, strict=True)),

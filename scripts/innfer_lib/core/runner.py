@@ -3,6 +3,8 @@
 Scripts are glue; this keeps the glue identical. A script starts with `start_job(snakemake)`,
 before its other imports, and ends with `run(snakemake, main)`:
 
+- `start_job` sizes TensorFlow's thread pools to the rule's `threads`
+  (`core.tensorflow_env.limit_tensorflow_threads`), before anything imports TensorFlow;
 - from `start_job` on, file descriptors 1 and 2 go to the rule's `log:`, so whatever the
   imports print (TensorFlow's C++ start-up lines: CUDA drivers, oneDNN, absl) lands in the job
   log and not in the terminal, where Snakemake shows its progress; and the job starts watching
@@ -33,6 +35,7 @@ from typing import Any
 
 from innfer_lib.core.controller import watch_controller
 from innfer_lib.core.errors import InnferError
+from innfer_lib.core.tensorflow_env import limit_tensorflow_threads
 
 LOG = logging.getLogger("innfer")
 #: Where `warn_terminal` writes while a rule's main runs: (descriptor of the real stderr, rule).
@@ -100,6 +103,7 @@ def _job(snakemake: Any) -> _Job:
     global _JOB
     if _JOB is None:
         os.environ.setdefault("MPLBACKEND", "Agg")
+        limit_tensorflow_threads(int(getattr(snakemake, "threads", 1) or 1))
         _JOB = _Job(snakemake)
         handler = logging.StreamHandler(sys.stderr)
         handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))

@@ -99,14 +99,3 @@ def run_trial(
     metrics = performance_metrics(density, setup.inputs, setup.options, setup.metric_seed)
     write_yaml(files["metrics"], metrics)
     return float(metrics[setup.metric.key])
-
-
-def limit_threads(threads: int) -> None:
-    """Keep TensorFlow to the job's cores, so W workers on one machine do not oversubscribe it.
-
-    Must run before TensorFlow executes its first operation.
-    """
-    import tensorflow as tf
-
-    tf.config.threading.set_intra_op_parallelism_threads(int(threads))
-    tf.config.threading.set_inter_op_parallelism_threads(int(threads))
