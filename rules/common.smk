@@ -9,6 +9,7 @@ the last section computes each stage's target list once, for the stage rules and
 import functools
 import re
 import sys
+import types
 from pathlib import Path
 
 REPO = Path(workflow.basedir).parent
@@ -1320,6 +1321,19 @@ def scan_points_input(wildcards):
     return here(PATHS.scan_points(source), wildcards)
 
 
+def scan_inputs(wildcards):
+    """What a 1-D scan point reads: the fit at its best fit and the scan grid."""
+    return {**fit_at_best_fit_inputs(wildcards), "points": scan_points_input(wildcards)}
+
+
+def scan_2d_inputs(wildcards):
+    """What a 2-D scan point reads: the fit at its best fit and the 2-D grid."""
+    return {
+        **fit_at_best_fit_inputs(wildcards),
+        "points": here(PATHS.scan_2d_points, wildcards),
+    }
+
+
 def scan_point_inputs(wildcards):
     """Every point of a 1-D scan (one per given value with `scan_points: {from: input}`)."""
     n_points = scan_values_count(FITS[wildcards.fit], wildcards.parameter)
@@ -1887,12 +1901,108 @@ def impacts_targets():
     return targets
 
 
+def impact_refits(fit):
+    """(parameter, shift) of each impact refit of a point: every floating non-POI parameter of
+    the fit set, up and down."""
+    return [
+        (p, s)
+        for p in refit_parameters(free_parameters(fit), ANALYSIS.pois)
+        for s in SHIFTS
+    ]
+
+
 def impact_refit_inputs(wildcards):
     """The refits of every floating non-POI parameter, up and down."""
     return [
         here(PATHS.impact_fit, wildcards, parameter=p, shift=s)
-        for p in refit_parameters(free_parameters(wildcards.fit), ANALYSIS.pois)
-        for s in SHIFTS
+        for p, s in impact_refits(wildcards.fit)
+    ]
+
+
+def impact_fit_inputs(wildcards):
+    """What an impact refit reads: the fit at its best fit and the fit set's covariance."""
+    return {
+        **fit_at_best_fit_inputs(wildcards),
+        "covariance": summary_covariance_input(wildcards),
+    }
+
+
+def refit_batches(groups):
+    """(index, fit set, val, wildcards, items) of each job that runs several fits of one point.
+
+    Impact refits and scan points fit one point's likelihood again and again, holding other
+    parameters each time, so one process builds and traces it once and each further item is
+    only a fit. `groups(fit)` gives a fit set's groups as (wildcards, items): the wildcards the
+    group fixes (a scanned parameter) and the items its jobs run one by one (refits, scan
+    indices). Split by `points_per_job` like the fit-stage batches; an item alone in its batch
+    is a job of the per-item rule.
+    """
+    per_job = config["points_per_job"]
+    batches = [
+        (fit, val, wildcards, chunk)
+        for fit in FITS
+        for val in fit_vals(fit)
+        for wildcards, items in groups(fit)
+        for chunk in split_points(items, per_job)
+        if len(chunk) > 1
+    ]
+    return [(k, *batch) for k, batch in enumerate(batches)]
+
+
+def impact_groups(fit):
+    """The refits of a point of a fit set with `impacts: refit`, as one group."""
+    return [({}, impact_refits(fit))] if FITS[fit]["impacts"] == REFIT else []
+
+
+def scan_groups(fit):
+    """The grid indices of each parameter a fit set scans in 1-D."""
+    return [
+        ({"parameter": p}, list(range(scan_values_count(FITS[fit], p))))
+        for p in FITS[fit]["scan"] or []
+    ]
+
+
+def scan_2d_groups(fit):
+    """The indices of a fit set's 2-D scan grid."""
+    scan_2d = FITS[fit]["scan_2d"]
+    return (
+        [({}, list(range(scan_2d["n_points"] ** 2)))] if scan_2d["parameters"] else []
+    )
+
+
+def batch_item_log(rule_name, fit, val, wildcards, first, last):
+    """`<rule>/<fit>_<density>_<val>[_<parameter>]_<first>_to_<last>.log`: one log per batch."""
+    stem = "_".join([fit, "{density}", str(val), *wildcards.values()])
+    return fill(PATHS.log, rule=rule_name, name=f"{stem}_{first}_to_{last}")
+
+
+def scan_batches(rule_name, groups, inputs, pattern):
+    """The directives of each batch of scan points (`refit_batches` of `groups`), as a
+    namespace: inputs, outputs (`pattern` per index), log, resources, params."""
+    return [
+        types.SimpleNamespace(
+            inputs=batch_inputs(inputs, [val], fit=fit, **where),
+            outputs=[
+                fill(pattern, fit=fit, val=val, index=i, **where) for i in indices
+            ],
+            log=batch_item_log(rule_name, fit, val, where, indices[0], indices[-1]),
+            resources=fit_resources(len(indices)),
+            params=batch_params(
+                {**FIT_JOB_PARAMS, "seed": config["seed"], "indices": indices},
+                [val],
+                fit=fit,
+                **where,
+            ),
+        )
+        for _, fit, val, where, indices in refit_batches(groups)
+    ]
+
+
+def impact_batch_outputs(fit, val, refits):
+    """Every refit's file of an impact batch, in the order of its `refits` param."""
+    return [
+        fill(PATHS.impact_fit, fit=fit, val=val, parameter=p, shift=s)
+        for p, s in refits
     ]
 
 

@@ -11,8 +11,7 @@ which adds the pulls.
 rule impact_fit:
     """One refit with `parameter` held at its post-fit +1σ or −1σ (`shift`) value."""
     input:
-        unpack(fit_at_best_fit_inputs),
-        covariance=summary_covariance_input,
+        unpack(impact_fit_inputs),
     output:
         PATHS.impact_fit,
     log:
@@ -26,6 +25,41 @@ rule impact_fit:
         seed=config["seed"],
     script:
         "../scripts/impact_fit.py"
+
+
+# `points_per_job` > 1: the refits of each point in batches of up to that many, one job each
+# (impact_fit_batch<k>), preferred over the per-refit rule.
+for k, fit, val, _, refits in refit_batches(impact_groups):
+
+    rule:
+        name:
+            f"impact_fit_batch{k}"
+        input:
+            unpack(batch_inputs(impact_fit_inputs, [val], fit=fit)),
+        output:
+            impact_batch_outputs(fit, val, refits),
+        log:
+            batch_item_log(
+                "impact_fit", fit, val, {}, "_".join(refits[0]), "_".join(refits[-1])
+            ),
+        conda:
+            "../envs/fit.yaml"
+        resources:
+            **fit_resources(len(refits)),
+        params:
+            **batch_params(
+                {
+                    **FIT_JOB_PARAMS,
+                    "seed": config["seed"],
+                    "refits": [list(refit) for refit in refits],
+                },
+                [val],
+                fit=fit,
+            ),
+        script:
+            "../scripts/impact_fit.py"
+
+    workflow.ruleorder(f"impact_fit_batch{k}", "impact_fit")
 
 
 rule impacts_collect:

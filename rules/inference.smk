@@ -375,8 +375,7 @@ rule scan_points_from_input:
 rule scan:
     """One profiled fit with the scanned parameter(s) fixed at one grid point."""
     input:
-        unpack(fit_at_best_fit_inputs),
-        points=scan_points_input,
+        unpack(scan_inputs),
     output:
         PATHS.scan_point,
     log:
@@ -390,6 +389,58 @@ rule scan:
         seed=config["seed"],
     script:
         "../scripts/scan.py"
+
+
+# `points_per_job` > 1: the grid points of each 1-D and 2-D scan in batches of up to that many,
+# one job each (scan_batch<k>, scan_2d_batch<k>), preferred over the per-point rules.
+for k, batch in enumerate(
+    scan_batches("scan", scan_groups, scan_inputs, PATHS.scan_point)
+):
+
+    rule:
+        name:
+            f"scan_batch{k}"
+        input:
+            unpack(batch.inputs),
+        output:
+            batch.outputs,
+        log:
+            batch.log,
+        conda:
+            "../envs/fit.yaml"
+        resources:
+            **batch.resources,
+        params:
+            **batch.params,
+        script:
+            "../scripts/scan.py"
+
+    workflow.ruleorder(f"scan_batch{k}", "scan")
+
+
+for k, batch in enumerate(
+    scan_batches("scan_2d", scan_2d_groups, scan_2d_inputs, PATHS.scan_2d_point)
+):
+
+    rule:
+        name:
+            f"scan_2d_batch{k}"
+        input:
+            unpack(batch.inputs),
+        output:
+            batch.outputs,
+        log:
+            batch.log,
+        conda:
+            "../envs/fit.yaml"
+        resources:
+            **batch.resources,
+        params:
+            **batch.params,
+        script:
+            "../scripts/scan.py"
+
+    workflow.ruleorder(f"scan_2d_batch{k}", "scan_2d")
 
 
 rule scan_collect:
@@ -493,8 +544,7 @@ rule scan_2d_points:
 # One profiled fit with both parameters of a 2-D scan fixed at one grid point.
 use rule scan as scan_2d with:
     input:
-        unpack(fit_at_best_fit_inputs),
-        points=PATHS.scan_2d_points,
+        unpack(scan_2d_inputs),
     output:
         PATHS.scan_2d_point,
     log:

@@ -13,7 +13,7 @@ from tests.conftest import dry_run
 TOP_MASS_WORKFLOW = "config/examples/top_mass/workflow.yaml"
 
 
-def one_point_dry_run(snakemake, tmp_path, fits: dict) -> dict[str, int]:
+def one_point_dry_run(snakemake, tmp_path, fits: dict, **config) -> dict[str, int]:
     """Job counts of fit sets on VaryingYield (POI, rate) at one point, evaluation off."""
     return dry_run(
         snakemake,
@@ -22,6 +22,7 @@ def one_point_dry_run(snakemake, tmp_path, fits: dict) -> dict[str, int]:
         validation_indices=[0],
         evaluation=False,
         fits=fits,
+        **config,
     )
 
 
@@ -544,6 +545,55 @@ def test_impacts_option_schedules_refits_or_reads_the_covariance(snakemake, tmp_
     assert counts["impacts_plot"] == 3 * fits  # one POI, three sets with impacts
     # The approximate set reads the sandwich covariance; nothing else is added for it.
     assert counts["covariance_with_dmatrix"] == fits
+
+
+@pytest.mark.parametrize(("per_job", "refit_jobs", "frozen_jobs"), [(10, 1, 1), (5, 2, 2)])
+def test_points_per_job_runs_the_impact_refits_of_a_point_in_batches(
+    snakemake, tmp_path, per_job, refit_jobs, frozen_jobs
+):
+    """10 refits per point (5 parameters up and down) and 6 with two frozen: one job each at
+    10 per job, 5 + 5 and 3 + 3 at 5; each refit keeps its file for impacts_collect."""
+    counts = dry_run(
+        snakemake,
+        tmp_path,
+        base_config=TOP_MASS_WORKFLOW,
+        validation_indices=[0, 5],
+        evaluation=False,
+        points_per_job=per_job,
+        fits={
+            "refit": {"impacts": "refit"},
+            "frozen": {"impacts": "refit", "freeze": "jes,lumi"},
+        },
+    )
+    batched = {rule: n for rule, n in counts.items() if rule.startswith("impact_fit_batch")}
+    points = 2  # two validation points x the learned density
+    assert sorted(batched) == sorted(
+        f"impact_fit_batch{k}" for k in range(points * (refit_jobs + frozen_jobs))
+    )
+    assert set(batched.values()) == {1}  # the density is the batch rule's one wildcard
+    assert "impact_fit" not in counts
+    assert counts["impacts_collect"] == 2 * points
+
+
+@pytest.mark.parametrize(("per_job", "jobs_1d", "jobs_2d"), [(10, 1, 1), (4, 2, 3)])
+def test_points_per_job_runs_the_grid_points_of_a_scan_in_batches(
+    snakemake, tmp_path, per_job, jobs_1d, jobs_2d
+):
+    """7 points of a 1-D scan: one job at 10 per job, 4 + 3 at 4; a 3 x 3 2-D grid: one job,
+    or 3 + 3 + 3; per density, each grid point with its own file for the collect."""
+    fits = {
+        "closure": {
+            "scan": "pois",
+            "scan_points": {"n_points": 7},
+            "scan_2d": {"parameters": ["Y1", "mu_Gaussian"], "n_points": 3},
+        }
+    }
+    counts = one_point_dry_run(snakemake, tmp_path, fits, points_per_job=per_job)
+    for rule, jobs in (("scan", jobs_1d), ("scan_2d", jobs_2d)):
+        batched = {r: n for r, n in counts.items() if r.startswith(f"{rule}_batch")}
+        assert len(batched) == jobs and set(batched.values()) == {2}, rule  # 2 densities
+        assert rule not in counts
+    assert counts["scan_collect"] == counts["scan_2d_collect"] == 2
 
 
 def test_approximate_impacts_schedule_no_refits(snakemake, tmp_path):

@@ -17,21 +17,24 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from typing import Any
+from typing import Any, TypeVar
 
 from innfer_lib.core.paths import INPUT_KEY_SEPARATOR
 from innfer_lib.core.runner import LOG
+
+T = TypeVar("T")
 
 #: The params key of a batched job: one wildcard mapping per point, in output order.
 POINT_WILDCARDS = "point_wildcards"
 _POINT_PREFIX = "point"
 
 
-def split_points(points: Sequence[int], per_job: int) -> list[list[int]]:
+def split_points(points: Sequence[T], per_job: int) -> list[list[T]]:
     """The points in as few jobs as `per_job` allows, with sizes that differ by at most one.
 
     Balanced rather than filled in order: 11 points at 5 per job are 4 + 4 + 3, not
-    5 + 5 + 1, so the jobs, which run side by side, end together.
+    5 + 5 + 1, so the jobs, which run side by side, end together. The points may be anything
+    a job handles one by one: validation points, or a point's impact refits.
     """
     if per_job < 1:
         raise ValueError(f"points_per_job must be at least 1, not {per_job}")
