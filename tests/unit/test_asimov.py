@@ -16,6 +16,7 @@ from innfer_lib.density.sampling import (
     batch_seed,
     evaluate_density,
     make_asimov,
+    parameter_groups,
 )
 
 X_COLS = ["x1", "x2"]
@@ -320,3 +321,19 @@ def test_unconditional_flow_evaluates_and_samples():
     assert out["x1"].mean() == pytest.approx(5.0, abs=0.5)
     asimov = make_asimov(density, parameters, {}, 500, seed=2)
     assert asimov["wt"].sum() == pytest.approx(300.0)
+
+
+@pytest.mark.parametrize("continuous", [False, True])
+def test_parameter_groups_give_each_distinct_row_its_events_in_order(continuous):
+    """A few simulated points, or one point per event (a continuously shifted nuisance): every
+    event in exactly one group, in increasing order, at its own row."""
+    rng = np.random.default_rng(2)
+    n = 2000
+    y = rng.normal(size=(n, 2)) if continuous else rng.integers(0, 4, size=(n, 2)).astype(float)
+    groups = parameter_groups(y, ["m", "jes"])
+    assert len(groups) == (n if continuous else len(np.unique(y, axis=0)))
+    seen = np.concatenate([rows for _, rows in groups])
+    assert sorted(seen) == list(range(n))
+    for point, rows in groups:
+        assert np.all(np.diff(rows) > 0)
+        np.testing.assert_array_equal(y[rows], np.tile([point["m"], point["jes"]], (len(rows), 1)))

@@ -516,12 +516,14 @@ def test_1d_sampling_runs_conditioners_per_distinct_theta_and_draws_the_same(des
     flow = ConditionalFlow(1, 1, small_arch(design), dtype="float64")
     randomise(flow)
     few = tf.constant(np.repeat(np.array([[-1.0], [0.5], [2.0]]), 40, axis=0))
-    assert isinstance(flow._sampling_cond(few), SharedRows)
+    assert isinstance(flow.shared_condition(few), SharedRows)
     many = tf.constant(np.linspace(-2.0, 2.0, 120)[:, None])
-    assert not isinstance(flow._sampling_cond(many), SharedRows)
+    assert not isinstance(flow.shared_condition(many), SharedRows)
     per_event = flow.inverse(tf.random.stateless_normal([120, 1], [4, 0], dtype=tf.float64), few)
     np.testing.assert_allclose(flow.sample(few, 4).numpy(), per_event.numpy(), rtol=1e-12)
-    assert not isinstance(ConditionalFlow(2, 1, small_arch(design))._sampling_cond(few), SharedRows)
+    assert not isinstance(
+        ConditionalFlow(2, 1, small_arch(design)).shared_condition(few), SharedRows
+    )
 
 
 def test_spline_implementation_is_not_part_of_the_saved_signature(tmp_path) -> None:

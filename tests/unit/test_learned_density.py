@@ -113,3 +113,37 @@ def test_the_points_of_a_batch_share_one_flow_and_its_trace(tmp_path):
     stat = os.stat(tmp_path / "weights.npz")
     os.utime(tmp_path / "weights.npz", ns=(stat.st_atime_ns, stat.st_mtime_ns + 1))
     assert load_density(tmp_path / "architecture.yaml", parameters).flow is not first.flow
+
+
+@pytest.mark.parametrize(("n_x", "distinct"), [(1, 3), (2, None)])
+def test_per_event_rows_give_the_log_density_at_each_events_point(n_x, distinct):
+    """log_prob_rows, which the loss metrics use: one θ per event (a continuously shifted
+    nuisance, 2-D) or a few shared ones (1-D, conditioners once per row) give log_prob at each
+    event's own point; the mean loss is the same as one call per event."""
+    import tensorflow as tf
+
+    from innfer_lib.density.performance import mean_negative_log_prob
+
+    arch = {"coupling_design": "spline", "num_coupling_layers": 2}
+    flow = ConditionalFlow(n_x, 2, arch, dtype="float64")
+    rng = np.random.default_rng(8)
+    flow.set_weights([w + rng.normal(0, 0.1, w.shape) for w in flow.get_weights()])
+    x_cols = [f"x{i}" for i in range(n_x)]
+    stand = {c: {"mean": 1.0, "std": 2.0} for c in [*x_cols, "m", "jes"]}
+    density = LearnedDensity(flow, stand, x_cols, ["m", "jes"])
+    n = 60
+    x = rng.normal(size=(n, n_x))
+    if distinct:
+        y = rng.choice(rng.normal(size=(distinct, 2)), size=n, axis=0)
+    else:
+        y = rng.normal(size=(n, 2))
+    rows = density.log_prob_rows(x, y)
+    one_by_one = [
+        density.log_prob(x[i : i + 1], {"m": tf.constant(y[i, 0]), "jes": tf.constant(y[i, 1])})
+        for i in range(n)
+    ]
+    np.testing.assert_allclose(rows, np.concatenate(one_by_one), rtol=1e-12)
+    w = rng.uniform(0.5, 1.5, n)
+    # The frame's Y columns in another order than the density's parameters.
+    loss = mean_negative_log_prob(density, x, y[:, ::-1], w, ["jes", "m"])
+    assert loss == pytest.approx(-np.sum(w * rows) / np.sum(w), rel=1e-12)

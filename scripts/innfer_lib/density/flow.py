@@ -440,16 +440,17 @@ class ConditionalFlow(tf.Module):
         z = tf.random.stateless_normal(
             tf.stack([n, self.n_x]), seed=[int(seed), 0], dtype=self._dtype
         )
-        return self.inverse(z, self._sampling_cond(c))
+        return self.inverse(z, self.shared_condition(c))
 
-    def _sampling_cond(self, c: tf.Tensor) -> tf.Tensor | SharedRows:
+    def shared_condition(self, c: tf.Tensor) -> tf.Tensor | SharedRows:
         """A 1-D flow's per-event θ as its distinct rows, where they are few (eagerly).
 
         EvaluateDensity draws one event per training event at that event's θ (15 distinct
-        points for 135k events in the README run), and an Asimov sample repeats one θ: the
-        conditioners, which see θ alone, then run once per distinct row, as in training
-        (`distinct_training_rows`). Sampling needs no gradient through θ, which the shared
-        rows do not carry. The same draw, to float rounding.
+        points for 135k events in the README run), an Asimov sample repeats one θ, and the
+        loss metrics evaluate the training set at its events' θ: the conditioners, which see
+        θ alone, then run once per distinct row, as in training (`distinct_training_rows`).
+        For sampling and evaluation without a gradient through θ, which the shared rows do not
+        carry. The same numbers, to float rounding.
         """
         if self.n_x != 1 or self.n_cond == 0 or not tf.executing_eagerly():
             return c

@@ -43,6 +43,11 @@ class Density(Protocol):
     def log_prob(self, x: Any, params: Mapping[str, Any]) -> Any:
         """log p(x | params) per event as a float64 tensor; differentiable in params."""
 
+    def log_prob_rows(self, x: np.ndarray, y: np.ndarray) -> np.ndarray:
+        """log p(x_i | θ_i) per event as float64 NumPy, θ_i the i-th row of ``y`` (columns in
+        `parameters` order): the mean loss of training and test sets, where a continuously
+        shifted nuisance gives every event its own θ."""
+
     def sample(self, n: int, params: Mapping[str, float], seed: int) -> np.ndarray:
         """``n`` events of shape (n, n_x) at one parameter point, reproducibly for ``seed``."""
 
@@ -53,6 +58,19 @@ class Density(Protocol):
         EvaluateDensity samples a flow with one condition row per event, instead of once per
         distinct parameter point (:func:`innfer_lib.density.sampling.evaluate_density`).
         """
+
+
+def log_prob_by_point(density: Density, x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """`Density.log_prob_rows` of a density that takes one θ per call: once per distinct row."""
+    import tensorflow as tf
+
+    from innfer_lib.density.sampling import parameter_groups
+
+    out = np.empty(len(x), np.float64)
+    for point, rows in parameter_groups(np.asarray(y), density.parameters):
+        params = {p: tf.constant(v, tf.float64) for p, v in point.items()}
+        out[rows] = np.asarray(density.log_prob(tf.constant(x[rows], tf.float64), params))
+    return out
 
 
 class LearnedDensity:
@@ -96,7 +114,6 @@ class LearnedDensity:
         """log p(x | params): the flow's log-density of standardised x plus the Jacobian."""
         import tensorflow as tf
 
-        x_std = (x - self._x_mean) / self._x_std
         # One θ row for all events: the flow broadcasts it, so conditioners that see only θ
         # (every one in 1-D) run once per call instead of once per event.
         if self.parameters:
@@ -104,9 +121,29 @@ class LearnedDensity:
             cond = ((theta - self._y_mean) / self._y_std)[tf.newaxis, :]
         else:
             cond = tf.zeros([1, 0], tf.float64)
-        dtype = self.flow.dtype
         evaluate = self.flow.evaluation_log_prob() if self.shared_trace else self.flow.log_prob
-        log_q = evaluate(tf.cast(x_std, dtype), tf.cast(cond, dtype))
+        return self._log_prob(evaluate, x, tf.cast(cond, self.flow.dtype))
+
+    def log_prob_rows(self, x: np.ndarray, y: np.ndarray) -> np.ndarray:
+        """The flow takes one condition row per event, so every θ is evaluated in one call; a
+        1-D flow's conditioners run once per distinct θ (`ConditionalFlow.shared_condition`)."""
+        import tensorflow as tf
+
+        dtype = self.flow.dtype
+        if self.parameters:
+            rows = np.asarray(y, np.float64).reshape(len(x), len(self.parameters))
+            standardised = tf.constant((rows - self._y_mean) / self._y_std, dtype)
+            cond = self.flow.shared_condition(standardised)
+        else:
+            cond = tf.zeros([1, 0], dtype)
+        return self._log_prob(self.flow.log_prob, tf.constant(x, tf.float64), cond).numpy()
+
+    def _log_prob(self, evaluate: Any, x: Any, cond: Any) -> Any:
+        """log p of physical x by `evaluate` (the flow's log_prob) at standardised conditions."""
+        import tensorflow as tf
+
+        x_std = (x - self._x_mean) / self._x_std
+        log_q = evaluate(tf.cast(x_std, self.flow.dtype), cond)
         # A float32 flow (load_density's `precision`) is summed in float64 like the rest.
         return tf.cast(log_q, tf.float64) + self._log_jacobian
 
@@ -137,6 +174,10 @@ class TrueDensity:
     def log_prob(self, x: Any, params: Mapping[str, Any]) -> Any:
         """The benchmark's analytic log-density (TensorFlow ops, differentiable in params)."""
         return self.benchmark.log_prob_tf(self.process, x, {p: params[p] for p in self.parameters})
+
+    def log_prob_rows(self, x: np.ndarray, y: np.ndarray) -> np.ndarray:
+        """Once per distinct θ row: a benchmark's analytic density takes one point per call."""
+        return log_prob_by_point(self, x, y)
 
     def sample(self, n: int, params: Mapping[str, float], seed: int) -> np.ndarray:
         """Draw n events at params with the benchmark's own simulation, as an (n, n_x) array.

@@ -131,6 +131,12 @@ class ReweightedDensity:
         base = self.base.log_prob(x, {p: params[p] for p in self.base.parameters})
         return base + self.log_weight(x, params)
 
+    def log_prob_rows(self, x: np.ndarray, y: np.ndarray) -> np.ndarray:
+        """Once per distinct θ row, as the ratios take one ν per call."""
+        from innfer_lib.density.models import log_prob_by_point
+
+        return log_prob_by_point(self, x, y)
+
     def sample(self, n: int, params: Mapping[str, float], seed: int) -> np.ndarray:
         """n events of the *base* density (unweighted); weight them with `event_weights`."""
         return self.base.sample(n, {p: params[p] for p in self.base.parameters}, seed)
