@@ -397,15 +397,18 @@ def log_path(rule_name, *parts):
 RESOURCE_KINDS = ("cpu", "gpu")
 
 # Cores a density's training and evaluation jobs (training, sampling, Asimov, performance
-# metrics, p-values) reserve. TensorFlow's thread pools use every core the job can see,
-# whatever it reserves; what the number decides is what runs beside it. In the README run
+# metrics, p-values) reserve, and the size of their TensorFlow thread pools (start_job), so
+# that two jobs on two cores do not run four busy threads. In the README run
 # these jobs spend much of their time importing TensorFlow and tracing, on one core, and
 # training took 53.9 s with one thread against 48.5 s with two: reserving both cores of a
 # laptop idled one of them. A cluster slot gets the cores it asks for, so profiles/htcondor
 # asks 2 for these rules (`set-threads`), as before.
 DENSITY_JOB_THREADS = 1
-# The jobs a run cannot shorten by packing: the training of each density, then the fits that
-# wait for it. Snakemake starts the job of the highest priority among those ready first.
+# The jobs a run cannot shorten by packing: the training of each density (and the loading and
+# preprocessing it waits for), then the fits that wait for it. Snakemake starts the job of the
+# highest priority among those ready first, and gives no weight to what a job unblocks: without
+# these, the top-mass example preprocessed its second process only after 80 s of plots, and
+# loaded its ttbar file after 160 s.
 PRIORITY_TRAINING = 2
 PRIORITY_FITS = 1
 

@@ -45,6 +45,7 @@ rule load_data:
         PATHS.loaded,
     log:
         log_path("load_data", "file"),
+    priority: PRIORITY_TRAINING
     conda:
         "../envs/data.yaml"
     resources:
@@ -66,6 +67,7 @@ rule preprocess_model:
         validation=expand(PATHS.validation, val=VAL_ALL, allow_missing=True),
     log:
         log_path("preprocess_model", "model", "category"),
+    priority: PRIORITY_TRAINING
     conda:
         "../envs/data.yaml"
     resources:
@@ -87,6 +89,7 @@ rule preprocess_aux:
         parameters=PATHS.aux_parameters,
     log:
         log_path("preprocess_aux", "model", "category", "kind", "parameter"),
+    priority: PRIORITY_TRAINING
     conda:
         "../envs/data.yaml"
     resources:

@@ -25,6 +25,7 @@ rule train_regression:
         ),
     log:
         log_path("train_regression", "model", "category", "parameter"),
+    priority: PRIORITY_TRAINING
     conda:
         "../envs/tensorflow.yaml"
     threads: 2
