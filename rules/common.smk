@@ -397,8 +397,10 @@ def log_path(rule_name, *parts):
 RESOURCE_KINDS = ("cpu", "gpu")
 
 # Cores a density's training and evaluation jobs (training, sampling, Asimov, performance
-# metrics, p-values) reserve, and the size of their TensorFlow thread pools (start_job), so
-# that two jobs on two cores do not run four busy threads. In the README run
+# metrics, p-values) and a ratio model's (regressions, classifiers) reserve, and the size of
+# their TensorFlow thread pools (start_job), so that two jobs on two cores do not run four
+# busy threads. A job that reserved both cores of a laptop waited until both were free at once:
+# the top-mass example's first regression, ready after 88 s, started after 1531 s. In the README run
 # these jobs spend much of their time importing TensorFlow and tracing, on one core, and
 # training took 53.9 s with one thread against 48.5 s with two: reserving both cores of a
 # laptop idled one of them. A cluster slot gets the cores it asks for, so profiles/htcondor

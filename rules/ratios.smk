@@ -28,7 +28,7 @@ rule train_regression:
     priority: PRIORITY_TRAINING
     conda:
         "../envs/tensorflow.yaml"
-    threads: 2
+    threads: DENSITY_JOB_THREADS
     resources:
         **resources(kind="gpu", mem_mb=8000, runtime=240),
     params:
@@ -59,7 +59,7 @@ rule evaluate_regression:
         log_path("evaluate_regression", "model", "category", "parameter"),
     conda:
         "../envs/tensorflow.yaml"
-    threads: 2
+    threads: DENSITY_JOB_THREADS
     resources:
         **resources(mem_mb=4000, runtime=60),
     script:
@@ -136,7 +136,7 @@ rule evaluate_classifier:
         log_path("evaluate_classifier", "model", "category", "parameter"),
     conda:
         "../envs/tensorflow.yaml"
-    threads: 2
+    threads: DENSITY_JOB_THREADS
     resources:
         **resources(mem_mb=4000, runtime=60),
     script:
@@ -155,7 +155,7 @@ rule make_asimov_for_normalisation_spline:
         log_path("make_asimov_for_normalisation_spline", "model", "category"),
     conda:
         "../envs/tensorflow.yaml"
-    threads: 2
+    threads: DENSITY_JOB_THREADS
     resources:
         **resources(mem_mb=6000, runtime=60),
     params:
@@ -186,7 +186,7 @@ rule normalisation_spline_classifier:
         log_path("normalisation_spline_classifier", "model", "category", "parameter"),
     conda:
         "../envs/tensorflow.yaml"
-    threads: 2
+    threads: DENSITY_JOB_THREADS
     resources:
         **resources(mem_mb=4000, runtime=30),
     params:

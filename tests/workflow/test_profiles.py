@@ -336,6 +336,12 @@ DENSITY_JOB_RULES = {
     "density_performance_metrics_per_epoch",
     "pvalue_sim_vs_synth",
     "pvalue_synth_vs_synth",
+    "train_regression",
+    "train_classifier",
+    "evaluate_regression",
+    "evaluate_classifier",
+    "make_asimov_for_normalisation_spline",
+    "normalisation_spline_classifier",
 }
 
 
