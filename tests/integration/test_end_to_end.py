@@ -114,29 +114,25 @@ def test_points_in_jobs_of_their_own_give_the_batched_results(run, tmp_path):
     shutil.copytree(tmp / "results", copy)  # keeps the files' times: only the forced jobs run
     config = {**yaml.safe_load(cfg.read_text()), "results_dir": str(copy), "points_per_job": 1}
     (tmp_path / "config.yaml").write_text(yaml.safe_dump(config))
+    points = [
+        {"fit": "closure", "density": density, "val": val}
+        for density in ("learned", "truth")
+        for val in VALS
+    ]
     batched = (
         [
-            (Paths.format(pattern, fit="closure", density=density, val=val), key)
-            for density in ("learned", "truth")
-            for val in VALS
+            (Paths.format(pattern, **where), key)
+            for where in points
             for pattern, key in ((paths.best_fit, "best_fit"), (paths.hessian, "hessian"))
         ]
         + [
             (Paths.format(paths.impact_fit, **where, parameter="mu_Gaussian", shift=shift), "row")
-            for where in (
-                {"fit": "closure", "density": density, "val": val}
-                for density in ("learned", "truth")
-                for val in VALS
-            )
+            for where in points
             for shift in ("up", "down")
         ]
         + [
             (Paths.format(paths.scan_point, **where, parameter="Y1", index=index), "row")
-            for where in (
-                {"fit": "closure", "density": density, "val": val}
-                for density in ("learned", "truth")
-                for val in VALS
-            )
+            for where in points
             for index in range(3)
         ]
     )

@@ -517,6 +517,19 @@ def test_unknown_scan_parameter_is_a_config_error(snakemake, tmp_path):
     assert proc.returncode != 0 and "fits.closure.scan: 'Y7'" in proc.stdout + proc.stderr
 
 
+def two_top_mass_points_dry_run(snakemake, tmp_path, fits: dict, **config) -> dict[str, int]:
+    """Job counts of fit sets on the top-mass example at two points, evaluation off."""
+    return dry_run(
+        snakemake,
+        tmp_path,
+        base_config=TOP_MASS_WORKFLOW,
+        validation_indices=[0, 5],
+        evaluation=False,
+        fits=fits,
+        **config,
+    )
+
+
 def test_impacts_option_schedules_refits_or_reads_the_covariance(snakemake, tmp_path):
     """`impacts: refit` adds two refits per floating non-POI parameter; `approximate` none."""
     analysis = load_analysis("config/examples/top_mass/analysis.yaml")
@@ -524,20 +537,14 @@ def test_impacts_option_schedules_refits_or_reads_the_covariance(snakemake, tmp_
     # jes, isr, lumi, wjets_norm and mu_ttbar float besides the POI.
     n_other = len(analysis.fit_parameters) - len(analysis.pois)
     assert n_other == 5
-    counts = dry_run(
-        snakemake,
-        tmp_path,
-        base_config=TOP_MASS_WORKFLOW,
-        validation_indices=[0, 5],
-        evaluation=False,
-        fits={
-            "refit": {"impacts": "refit"},
-            "approx": {"impacts": "approximate", "covariance": "dmatrix"},
-            # Frozen parameters have no post-fit σ: they get no refits.
-            "frozen": {"impacts": "refit", "freeze": "jes,lumi"},
-            "plain": {},
-        },
-    )
+    fit_sets = {
+        "refit": {"impacts": "refit"},
+        "approx": {"impacts": "approximate", "covariance": "dmatrix"},
+        # Frozen parameters have no post-fit σ: they get no refits.
+        "frozen": {"impacts": "refit", "freeze": "jes,lumi"},
+        "plain": {},
+    }
+    counts = two_top_mass_points_dry_run(snakemake, tmp_path, fit_sets)
     fits = 2  # two validation points x the learned density
     assert counts["impact_fit"] == 2 * n_other * fits + 2 * (n_other - 2) * fits
     assert counts["impacts_collect"] == 2 * fits  # the two refit sets
@@ -553,18 +560,11 @@ def test_points_per_job_runs_the_impact_refits_of_a_point_in_batches(
 ):
     """10 refits per point (5 parameters up and down) and 6 with two frozen: one job each at
     10 per job, 5 + 5 and 3 + 3 at 5; each refit keeps its file for impacts_collect."""
-    counts = dry_run(
-        snakemake,
-        tmp_path,
-        base_config=TOP_MASS_WORKFLOW,
-        validation_indices=[0, 5],
-        evaluation=False,
-        points_per_job=per_job,
-        fits={
-            "refit": {"impacts": "refit"},
-            "frozen": {"impacts": "refit", "freeze": "jes,lumi"},
-        },
-    )
+    fits = {
+        "refit": {"impacts": "refit"},
+        "frozen": {"impacts": "refit", "freeze": "jes,lumi"},
+    }
+    counts = two_top_mass_points_dry_run(snakemake, tmp_path, fits, points_per_job=per_job)
     batched = {rule: n for rule, n in counts.items() if rule.startswith("impact_fit_batch")}
     points = 2  # two validation points x the learned density
     assert sorted(batched) == sorted(
