@@ -1507,18 +1507,25 @@ def fit_resources(points=1):
 FIT_RESOURCES = fit_resources()
 
 
+def batched(groups):
+    """(index, key, items) of each job of several items: every group's items split by
+    `points_per_job` (core.point_batches.split_points), numbered in order. An item alone in
+    its batch is left to the per-item rule. groups: (key, items) pairs."""
+    per_job = config["points_per_job"]
+    batches = [
+        (key, chunk)
+        for key, items in groups
+        for chunk in split_points(items, per_job)
+        if len(chunk) > 1
+    ]
+    return [(k, key, chunk) for k, (key, chunk) in enumerate(batches)]
+
+
 def point_batches():
     """(index, fit set, points) of each batched fit-stage job. A point alone in its batch (at
     `points_per_job: 1`, or of a fit set of one point, as a data fit) is a job of the
     per-point rule (`initial_fit`, `hessian`, `dmatrix`)."""
-    per_job = config["points_per_job"]
-    batches = [
-        (fit, points)
-        for fit in FITS
-        for points in split_points(fit_vals(fit), per_job)
-        if len(points) > 1
-    ]
-    return [(k, fit, points) for k, (fit, points) in enumerate(batches)]
+    return batched((fit, fit_vals(fit)) for fit in FITS)
 
 
 def batch_inputs(inputs, points, **fixed):
@@ -1760,14 +1767,7 @@ def summary_batches():
     one point spends most of its 2.4 s starting. A point alone in its batch is a job of the
     per-point rule `summary_per_val`.
     """
-    per_job = config["points_per_job"]
-    batches = [
-        (name, points)
-        for name in SUMMARIES
-        for points in split_points(summary_vals(name), per_job)
-        if len(points) > 1
-    ]
-    return [(k, name, points) for k, (name, points) in enumerate(batches)]
+    return batched((name, summary_vals(name)) for name in SUMMARIES)
 
 
 def summary_per_val_batch_plots(name, points):
@@ -1942,16 +1942,13 @@ def refit_batches(groups):
     indices). Split by `points_per_job` like the fit-stage batches; an item alone in its batch
     is a job of the per-item rule.
     """
-    per_job = config["points_per_job"]
-    batches = [
-        (fit, val, wildcards, chunk)
+    jobs = batched(
+        ((fit, val, wildcards), items)
         for fit in FITS
         for val in fit_vals(fit)
         for wildcards, items in groups(fit)
-        for chunk in split_points(items, per_job)
-        if len(chunk) > 1
-    ]
-    return [(k, *batch) for k, batch in enumerate(batches)]
+    )
+    return [(k, *key, chunk) for k, key, chunk in jobs]
 
 
 def impact_groups(fit):

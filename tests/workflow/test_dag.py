@@ -134,10 +134,13 @@ def test_batched_d_matrices_follow_the_fit_set_that_asks_for_them(snakemake, tmp
     fits = {"closure": {}, "sandwich": {"covariance": "dmatrix"}}
     counts = dry_run(snakemake, tmp_path, points_per_job=10, fits=fits)
     batched = {rule: n for rule, n in counts.items() if "_batch" in rule}
-    # batch 0: closure's 9 points, batch 1: sandwich's; only sandwich reads D matrices
+    # batch 0: closure's 9 points, batch 1: sandwich's; only sandwich reads D matrices; each
+    # fit set's summary draws its 9 per-point plots in one job
     assert batched == {
         **{f"{stage}_batch{k}": 2 for stage in ("initial_fit", "hessian") for k in (0, 1)},
         "dmatrix_batch1": 2,
+        "summary_per_val_batch0": 1,
+        "summary_per_val_batch1": 1,
     }
     assert "dmatrix" not in counts and counts["covariance_with_dmatrix"] == 2 * 9
 
