@@ -25,15 +25,8 @@ def run(tmp_path_factory):
                 "results_dir": str(tmp / "results"),
                 "benchmark": {"name": "Dim1Gaussian", "events": 20_000},
                 "validation_indices": VALS,
-                # the refits of mu_Gaussian (the one floating non-POI), up and down, and a
-                # 3-point scan of Y1
-                "fits": {
-                    "closure": {
-                        "impacts": "refit",
-                        "scan": "pois",
-                        "scan_points": {"n_points": 3},
-                    }
-                },
+                # a 3-point scan of Y1 (Dim1Gaussian floats Y1 alone: no impact refits)
+                "fits": {"closure": {"scan": "pois", "scan_points": {"n_points": 3}}},
                 "density_architecture_overrides": {
                     **SMALL_FLOW,
                     "epochs": 3,
@@ -101,14 +94,13 @@ def test_rerun_has_nothing_to_do(run):
 
 
 def test_points_in_jobs_of_their_own_give_the_batched_results(run, tmp_path):
-    """The run fitted its 2 points per density in one job (`points_per_job`, default 10), the
-    2 impact refits of each point in one job and the 3 scan points of each point in one job;
-    refitted one point (one refit, one scan point) per job (`points_per_job: 1`), every best
-    fit, Hessian, impact refit and scan point is the same."""
+    """The run fitted its 2 points per density in one job (`points_per_job`, default 10) and
+    the 3 scan points of each point in one job; refitted one point (one scan point) per job
+    (`points_per_job: 1`), every best fit, Hessian and scan point is the same."""
     from tests.conftest import run_snakemake
 
     tmp, cfg, proc, paths = run
-    for batch in ("initial_fit_batch0", "impact_fit_batch0", "scan_batch0"):
+    for batch in ("initial_fit_batch0", "scan_batch0"):
         assert batch in proc.stdout + proc.stderr
     copy = tmp_path / "results"
     shutil.copytree(tmp / "results", copy)  # keeps the files' times: only the forced jobs run
@@ -119,33 +111,24 @@ def test_points_in_jobs_of_their_own_give_the_batched_results(run, tmp_path):
         for density in ("learned", "truth")
         for val in VALS
     ]
-    batched = (
-        [
-            (Paths.format(pattern, **where), key)
-            for where in points
-            for pattern, key in ((paths.best_fit, "best_fit"), (paths.hessian, "hessian"))
-        ]
-        + [
-            (Paths.format(paths.impact_fit, **where, parameter="mu_Gaussian", shift=shift), "row")
-            for where in points
-            for shift in ("up", "down")
-        ]
-        + [
-            (Paths.format(paths.scan_point, **where, parameter="Y1", index=index), "row")
-            for where in points
-            for index in range(3)
-        ]
-    )
+    batched = [
+        (Paths.format(pattern, **where), key)
+        for where in points
+        for pattern, key in ((paths.best_fit, "best_fit"), (paths.hessian, "hessian"))
+    ] + [
+        (Paths.format(paths.scan_point, **where, parameter="Y1", index=index), "row")
+        for where in points
+        for index in range(3)
+    ]
     alone = [path.replace(str(tmp / "results"), str(copy)) for path, _ in batched]
     out = run_snakemake(
         *("--cores", "2", "--configfile", str(tmp_path / "config.yaml")),
-        *("--forcerun", "initial_fit", "hessian", "impact_fit", "scan", *alone),
+        *("--forcerun", "initial_fit", "hessian", "scan", *alone),
         timeout=900,
     )
     log = out.stdout + out.stderr
     assert "_batch" not in log
     assert log.count("rule initial_fit:") == log.count("rule hessian:") == 2 * len(VALS)
-    assert log.count("rule impact_fit:") == 2 * 2 * len(VALS)
     assert log.count("rule scan:") == 2 * 3 * len(VALS)
     for (path, key), single in zip(batched, alone, strict=True):
         a, b = yaml.safe_load(open(path)), yaml.safe_load(open(single))
@@ -166,7 +149,6 @@ REPORTED_PLOT_DIRS = (
     "postfit",
     "summary",
     "densities",
-    "impacts",
 )
 
 
@@ -201,5 +183,4 @@ def test_report_lists_every_plot(run):
         assert entry["mime_type"] == "image/png", path
         assert entry["caption"] and "{{" not in entry["caption"], path
         assert entry["labels"] and entry["labels"]["plot"], path
-    stages = {"1 Data", "2 Density models", "3 Density evaluation", "5 Summaries", "6 Impacts"}
-    assert stages <= set(categories)
+    assert {"1 Data", "2 Density models", "3 Density evaluation", "5 Summaries"} <= set(categories)
