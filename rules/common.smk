@@ -1978,34 +1978,50 @@ def batch_item_log(rule_name, fit, val, wildcards, first, last):
     return fill(PATHS.log, rule=rule_name, name=f"{stem}_{first}_to_{last}")
 
 
-def scan_batches(rule_name, groups, inputs, pattern):
-    """The directives of each batch of scan points (`refit_batches` of `groups`), as a
-    namespace: inputs, outputs (`pattern` per index), log, resources, params."""
+def item_batches(rule_name, groups, inputs, outputs, param):
+    """The directives of each batch of items (`refit_batches` of `groups`), as a namespace:
+    inputs, outputs, log, resources, params (the items under `param`, in output order).
+
+    outputs(fit, val, where, item): the files of one item.
+    """
+
+    def label(item):
+        return "_".join(item) if isinstance(item, tuple) else str(item)
+
     return [
         types.SimpleNamespace(
             inputs=batch_inputs(inputs, [val], fit=fit, **where),
-            outputs=[
-                fill(pattern, fit=fit, val=val, index=i, **where) for i in indices
-            ],
-            log=batch_item_log(rule_name, fit, val, where, indices[0], indices[-1]),
-            resources=fit_resources(len(indices)),
+            outputs=[f for item in items for f in outputs(fit, val, where, item)],
+            log=batch_item_log(
+                rule_name, fit, val, where, label(items[0]), label(items[-1])
+            ),
+            resources=fit_resources(len(items)),
             params=batch_params(
-                {**FIT_JOB_PARAMS, "seed": config["seed"], "indices": indices},
+                {
+                    **FIT_JOB_PARAMS,
+                    "seed": config["seed"],
+                    param: [list(i) if isinstance(i, tuple) else i for i in items],
+                },
                 [val],
                 fit=fit,
                 **where,
             ),
         )
-        for _, fit, val, where, indices in refit_batches(groups)
+        for _, fit, val, where, items in refit_batches(groups)
     ]
 
 
-def impact_batch_outputs(fit, val, refits):
-    """Every refit's file of an impact batch, in the order of its `refits` param."""
-    return [
-        fill(PATHS.impact_fit, fit=fit, val=val, parameter=p, shift=s)
-        for p, s in refits
+def grid_point_file(pattern):
+    """outputs() of `item_batches` for scan grid points: `pattern` at the item's index."""
+    return lambda fit, val, where, index: [
+        fill(pattern, fit=fit, val=val, index=index, **where)
     ]
+
+
+def impact_refit_file(fit, val, where, refit):
+    """outputs() of `item_batches` for impact refits: the refit's file."""
+    parameter, shift = refit
+    return [fill(PATHS.impact_fit, fit=fit, val=val, parameter=parameter, shift=shift)]
 
 
 def impacts_input(wildcards):

@@ -29,33 +29,27 @@ rule impact_fit:
 
 # `points_per_job` > 1: the refits of each point in batches of up to that many, one job each
 # (impact_fit_batch<k>), preferred over the per-refit rule.
-for k, fit, val, _, refits in refit_batches(impact_groups):
+for k, batch in enumerate(
+    item_batches(
+        "impact_fit", impact_groups, impact_fit_inputs, impact_refit_file, "refits"
+    )
+):
 
     rule:
         name:
             f"impact_fit_batch{k}"
         input:
-            unpack(batch_inputs(impact_fit_inputs, [val], fit=fit)),
+            unpack(batch.inputs),
         output:
-            impact_batch_outputs(fit, val, refits),
+            batch.outputs,
         log:
-            batch_item_log(
-                "impact_fit", fit, val, {}, "_".join(refits[0]), "_".join(refits[-1])
-            ),
+            batch.log,
         conda:
             "../envs/fit.yaml"
         resources:
-            **fit_resources(len(refits)),
+            **batch.resources,
         params:
-            **batch_params(
-                {
-                    **FIT_JOB_PARAMS,
-                    "seed": config["seed"],
-                    "refits": [list(refit) for refit in refits],
-                },
-                [val],
-                fit=fit,
-            ),
+            **batch.params,
         script:
             "../scripts/impact_fit.py"
 

@@ -394,7 +394,9 @@ rule scan:
 # `points_per_job` > 1: the grid points of each 1-D and 2-D scan in batches of up to that many,
 # one job each (scan_batch<k>, scan_2d_batch<k>), preferred over the per-point rules.
 for k, batch in enumerate(
-    scan_batches("scan", scan_groups, scan_inputs, PATHS.scan_point)
+    item_batches(
+        "scan", scan_groups, scan_inputs, grid_point_file(PATHS.scan_point), "indices"
+    )
 ):
 
     rule:
@@ -419,7 +421,13 @@ for k, batch in enumerate(
 
 
 for k, batch in enumerate(
-    scan_batches("scan_2d", scan_2d_groups, scan_2d_inputs, PATHS.scan_2d_point)
+    item_batches(
+        "scan_2d",
+        scan_2d_groups,
+        scan_2d_inputs,
+        grid_point_file(PATHS.scan_2d_point),
+        "indices",
+    )
 ):
 
     rule:
