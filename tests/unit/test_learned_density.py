@@ -147,3 +147,51 @@ def test_per_event_rows_give_the_log_density_at_each_events_point(n_x, distinct)
     # The frame's Y columns in another order than the density's parameters.
     loss = mean_negative_log_prob(density, x, y[:, ::-1], w, ["jes", "m"])
     assert loss == pytest.approx(-np.sum(w * rows) / np.sum(w), rel=1e-12)
+
+
+def test_normalisation_weights_from_a_float32_twin_keep_each_grid_points_sum():
+    """make_asimov_for_normalisation_spline draws from the float64 flow and weights with its
+    float32 twin: the events are the float64 flow's, and each grid point's summed weight (what
+    S(ν, θ) averages over) is that of an all-float64 run to float32 precision."""
+    from innfer_lib.ratios.normalisation_asimov import normalisation_asimov
+
+    arch = {"coupling_design": "interleaved", "num_coupling_layers": 4}
+    flows = {d: ConditionalFlow(2, 1, arch, dtype=d) for d in ("float64", "float32")}
+    rng = np.random.default_rng(11)
+    weights = [w + rng.normal(0, 0.05, w.shape) for w in flows["float64"].get_weights()]
+    for flow in flows.values():
+        flow.set_weights(weights)
+    stand = {"x1": {"mean": 170.0, "std": 5.0}, "x2": {"mean": 0.0, "std": 2.0}}
+    stand["m"] = {"mean": 172.5, "std": 1.0}
+    densities = {d: LearnedDensity(flow, stand, ["x1", "x2"], ["m"]) for d, flow in flows.items()}
+    parameters = {
+        "density": {
+            "X_columns": ["x1", "x2"],
+            "Y_columns": ["m"],
+            "training_range": {"m": [171.0, 174.0]},
+            "initial_minmax": {
+                "x1": {"min": 100.0, "max": 240.0},
+                "x2": {"min": -30.0, "max": 30.0},
+            },
+        },
+        "yields": {"nominal": 100.0, "lnN": {}},
+    }
+
+    def run(weighting):
+        return normalisation_asimov(
+            densities["float64"],
+            parameters,
+            {"m": 172.5},
+            seed=3,
+            batch_size=1800,
+            n_events=3600,
+            weighting=weighting,
+        )
+
+    (exact, grid), (fast, fast_grid) = run(None), run(densities["float32"])
+    assert fast_grid == grid
+    columns = [f"wt_theta_{g}" for g in range(len(grid["m"]))]
+    np.testing.assert_array_equal(fast[["x1", "x2"]].to_numpy(), exact[["x1", "x2"]].to_numpy())
+    np.testing.assert_allclose(fast[columns].sum(axis=1), 1.0, rtol=1e-12)
+    np.testing.assert_allclose(fast[columns].sum(), exact[columns].sum(), rtol=1e-5)
+    assert not np.array_equal(fast[columns].to_numpy(), exact[columns].to_numpy())
