@@ -177,3 +177,29 @@ def test_option_validation() -> None:
         resolve_training_options({"optimizer_name": "SGDX"})
     with pytest.raises(ValueError):
         resolve_training_options({"lr_scheduler_name": "Bogus"})
+
+
+def test_the_running_training_loss_is_the_epochs_step_losses_and_changes_no_weight() -> None:
+    """epoch_train_loss "running" (default) records Σw·loss/Σw over the epoch's steps, the first
+    (timed-apart) batch and the short last one included: with no weight change it is the full
+    pass's value. Either choice trains the same weights."""
+    frozen = {"epochs": 2, "batch_size": 300, "learning_rate": 0.0, "weight_decay": 0.0}
+    _, full = run({**frozen, "epoch_train_loss": "full"})
+    _, running = run(frozen)
+    assert running["train_loss"][0] == full["train_loss"][0]
+    np.testing.assert_allclose(running["train_loss"][1:], full["train_loss"][1:], rtol=1e-6)
+    assert running["test_loss"] == full["test_loss"]
+
+    moving = {"epochs": 2, "batch_size": 300, "learning_rate": 5e-3}
+    flow_full, full = run({**moving, "epoch_train_loss": "full"})
+    flow_running, running = run(moving)
+    for a, b in zip(flow_full.get_weights(), flow_running.get_weights(), strict=True):
+        np.testing.assert_array_equal(a, b)
+    assert running["test_loss"] == full["test_loss"]
+    # Mid-epoch weights are worse than the epoch's last: the running mean lies above.
+    assert running["train_loss"][1] > full["train_loss"][1]
+
+
+def test_an_unknown_epoch_train_loss_is_rejected_by_name() -> None:
+    with pytest.raises(ValueError, match="epoch_train_loss must be one of"):
+        resolve_training_options({"epoch_train_loss": "average"})

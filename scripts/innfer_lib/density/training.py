@@ -241,7 +241,9 @@ def train_flow(
     The returned flow holds the weights of the epoch with the lowest test loss (epoch 0, the
     untrained flow, included), so a run that diverges late still yields its best model.
     Training steps call ``flow.log_prob(x, cond, training=True)`` (dropout on, where the
-    architecture configures it); the losses recorded per epoch are always evaluated without it.
+    architecture configures it). The test loss recorded per epoch is evaluated without it; the
+    training loss is the mean of the epoch's step losses (dropout on), or with
+    ``epoch_train_loss: full`` a pass without dropout after the epoch.
 
     Args:
         flow: The flow to train in place (normally float32).
@@ -362,6 +364,10 @@ def train_model(
         train_tensors = [tf.constant(a) for a in tr]
 
     spec = [tf.TensorSpec([None, *a.shape[1:]], model.dtype) for a in tr]
+    # Σ w·loss_i and Σ w of the epoch's steps so far (event weights as in the test loss, before
+    # any batch reweighting), for the "running" epoch_train_loss; float64 so that no epoch's
+    # sum loses the last batches' digits.
+    running = [tf.Variable(0.0, dtype=tf.float64, trainable=False) for _ in range(2)]
 
     @tf.function(input_signature=spec)
     def train_step(*batch: tf.Tensor) -> tf.Tensor:
@@ -375,6 +381,9 @@ def train_model(
                 loss = loss + penalty
         grads = tape.gradient(loss, variables)
         optimizer.apply_gradients(zip(grads, variables, strict=True))
+        event_w = batch[-1]
+        running[0].assign_add(tf.cast(tf.reduce_sum(event_w * per_event), tf.float64))
+        running[1].assign_add(tf.cast(tf.reduce_sum(event_w), tf.float64))
         return loss
 
     @tf.function(input_signature=spec)
@@ -391,6 +400,15 @@ def train_model(
             s, sw = loss_sums(*(a[i : i + eval_batch] for a in arrays))
             num += float(s)
             den += float(sw)
+        loss = num / den if den != 0.0 else float("nan")
+        penalty = model.penalty()
+        return loss if penalty is None else loss + float(penalty)
+
+    def epoch_train_loss() -> float:
+        """The epoch's training loss as `epoch_train_loss` defines it."""
+        if opts["epoch_train_loss"] == "full":
+            return full_loss(tr)
+        num, den = (float(v.numpy()) for v in running)
         loss = num / den if den != 0.0 else float("nan")
         penalty = model.penalty()
         return loss if penalty is None else loss + float(penalty)
@@ -490,6 +508,8 @@ def train_model(
         epoch_range, desc="training", disable=not progress, initial=start_epoch - 1, total=epochs
     ):
         batches = iter(_epoch_dataset(epoch_order(seed, epoch, n_train), train_tensors, batch_size))
+        for v in running:
+            v.assign(0.0)
         skipped = 0
         if first_in_call:
             # The first call pays one-off graph optimisation (seconds for a spline flow); keep
@@ -511,7 +531,7 @@ def train_model(
         train_seconds += dt
         train_events += n_train - skipped
 
-        train_loss = full_loss(tr)
+        train_loss = epoch_train_loss()
         test_loss = full_loss(te)
         lr = current_lr()
         history["epoch"].append(epoch)

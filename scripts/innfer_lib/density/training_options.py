@@ -47,6 +47,11 @@ DEFAULT_TRAINING_OPTIONS: dict[str, Any] = {
     "wait_till": 5,
     "seed": 42,
     "gradient_clipping_norm": None,
+    # The training loss recorded per epoch: "running", the weighted mean of the epoch's batch
+    # losses as its steps compute them (what Keras, Lightning and sbi report), or "full", a
+    # pass over the whole training set after the epoch (INNFER's), which costs about a third
+    # of an epoch's steps. The test loss, which picks the best epoch, is always a full pass.
+    "epoch_train_loss": "running",
     # Outputs only: they never change the trained weights, so they stay out of the checkpoint
     # fingerprint and may change between a killed run and its resumption.
     "save_model_per_epoch": False,
@@ -62,7 +67,11 @@ LR_SCHEDULERS = ("CosineDecayWithWarmUp", "CosineDecay", "ExponentialDecay", "Co
 
 #: Options that only choose outputs: they never change the trained weights, so the checkpoint
 #: fingerprint leaves them out and they may change between a killed run and its resumption.
-OUTPUT_ONLY_OPTIONS = frozenset({"save_model_per_epoch", "epoch_model_dir", "tensorboard_dir"})
+OUTPUT_ONLY_OPTIONS = frozenset(
+    {"save_model_per_epoch", "epoch_model_dir", "tensorboard_dir", "epoch_train_loss"}
+)
+#: `epoch_train_loss` values (see DEFAULT_TRAINING_OPTIONS).
+EPOCH_TRAIN_LOSSES = ("running", "full")
 
 #: `type` of an architecture file: INNFER's name for its flows and this workflow's.
 DENSITY_TYPES = ("flow", "BayesFlow")
@@ -113,6 +122,10 @@ def resolve_training_options(options: Mapping[str, Any] | None) -> dict[str, Any
             f"lr_scheduler_name must be one of {LR_SCHEDULERS} (or null), "
             f"got {opts['lr_scheduler_name']!r}"
         )
+    train_loss = opts["epoch_train_loss"]
+    if train_loss not in EPOCH_TRAIN_LOSSES:
+        message = f"epoch_train_loss must be one of {EPOCH_TRAIN_LOSSES}, got {train_loss!r}"
+        raise ValueError(message)
     check_int(opts["epochs"], "epochs", 0)
     check_int(opts["batch_size"], "batch_size", 1)
     check_float(opts["learning_rate"], "learning_rate", 0.0)
