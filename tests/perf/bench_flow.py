@@ -1,9 +1,13 @@
-"""Throughput of the default density flow against the machine's compute limit.
+"""Throughput of a density flow against the machine's compute limit.
 
-Run: python tests/perf/bench_flow.py [--dims 1 5] [--events 100000]
+Run: python tests/perf/bench_flow.py [--dims 1 5] [--events 100000] [--architecture FILE]
 Prints, per dimension: training events/s, log-prob events/s (batch 1e5), log-prob + θ-gradient
 events/s, the flow's FLOPs per event, and the same machine's dense matrix-multiply GFLOP/s, so
-each throughput can be read as a fraction of what the hardware does on the ideal kernel.
+each throughput can be read as a fraction of what the hardware does on the ideal kernel. The
+bare training step and log-prob + θ-gradient are also timed compiled by XLA (`jit_compile`)
+beside the plain graph, in the same run (`--no-xla` skips them).
+`--architecture tests/perf/innfer_density_default.yaml` runs the original INNFER's own
+architecture (ReLU, 256 spline units) instead of the project's default.
 Nothing here is asserted (numbers belong in notes, not tests).
 """
 
@@ -21,7 +25,9 @@ import tensorflow as tf  # noqa: E402
 
 from innfer_lib.core.config_files import read_config_file  # noqa: E402
 from innfer_lib.density.flow import ConditionalFlow  # noqa: E402
+from innfer_lib.density.optimisers import make_optimizer  # noqa: E402
 from innfer_lib.density.training import train_flow  # noqa: E402
+from innfer_lib.density.training_options import resolve_training_options  # noqa: E402
 
 ARCH = Path(__file__).resolve().parents[2] / "config" / "architecture" / "density_default.yaml"
 
@@ -51,8 +57,43 @@ def _fraction(events_per_s: float, flops: float, peak: float) -> str:
     return f"{achieved:.1f} GFLOP/s = {100 * achieved / peak:.0f}% of matmul"
 
 
-def bench(n_x: int, n_events: int, epochs: int, peaks: dict[str, float]) -> None:
-    arch = read_config_file(ARCH)
+def step_rates(flow: ConditionalFlow, arch: dict, x: np.ndarray, cond: np.ndarray) -> dict:
+    """Events/s of the bare AdamW training step, as a plain graph and compiled by XLA.
+
+    One flow, one optimiser and the same batches for both; each variant's first call (its
+    trace and compilation) is left out.
+    """
+    batch = int(arch["batch_size"])
+    steps = min(len(x) // batch, 25)
+    opts = resolve_training_options({**arch, "epochs": 1})
+    optimizer = make_optimizer(opts, float(opts["learning_rate"]), flow.trainable_variables)
+    variables = list(flow.trainable_variables)
+    xs = [tf.constant(x[i * batch : (i + 1) * batch]) for i in range(steps)]
+    cs = [tf.constant(cond[i * batch : (i + 1) * batch]) for i in range(steps)]
+
+    def step(xb: tf.Tensor, cb: tf.Tensor) -> tf.Tensor:
+        with tf.GradientTape() as tape:
+            loss = -tf.reduce_mean(flow.log_prob(xb, cb, training=True))
+        optimizer.apply_gradients(zip(tape.gradient(loss, variables), variables, strict=True))
+        return loss
+
+    rates = {}
+    for name, jit in (("graph", False), ("XLA", True)):
+        fn = tf.function(step, jit_compile=jit)
+
+        def epoch(fn=fn) -> None:
+            for xb, cb in zip(xs, cs, strict=True):
+                loss = fn(xb, cb)
+            loss.numpy()
+
+        rates[name] = steps * batch / _timed(epoch, repeats=2)
+    return rates
+
+
+def bench(
+    n_x: int, n_events: int, epochs: int, peaks: dict[str, float], arch_path: Path, xla: bool
+) -> None:
+    arch = read_config_file(arch_path)
     arch.pop("type", None)
     rng = np.random.default_rng(0)
     cond = rng.normal(size=(n_events, 1)).astype(np.float32)
@@ -76,6 +117,12 @@ def bench(n_x: int, n_events: int, epochs: int, peaks: dict[str, float]) -> None
         f"(batch {arch['batch_size']}, {epochs} epochs of {n_events}); "
         f"{_fraction(hist['events_per_second'], 3 * flops, peaks['float32'])}"
     )
+    if xla:
+        for name, rate in step_rates(flow, arch, x, cond).items():
+            print(
+                f"D={n_x} training step alone, {name}: {rate:.0f} events/s; "
+                f"{_fraction(rate, 3 * flops, peaks['float32'])}"
+            )
     for dtype in ("float32", "float64"):
         f = ConditionalFlow(n_x, 1, arch, dtype=dtype)
         f.set_weights(flow.get_weights())
@@ -90,7 +137,6 @@ def bench(n_x: int, n_events: int, epochs: int, peaks: dict[str, float]) -> None
 
         theta = tf.constant([0.1], dtype)
 
-        @tf.function
         def nll_grad(theta, f=f, xt=xt):
             with tf.GradientTape() as tape:
                 tape.watch(theta)
@@ -98,11 +144,15 @@ def bench(n_x: int, n_events: int, epochs: int, peaks: dict[str, float]) -> None
                 v = -tf.reduce_sum(f.log_prob(xt, c))
             return v, tape.gradient(v, theta)
 
-        t = _timed(lambda nll_grad=nll_grad, theta=theta: nll_grad(theta)[1].numpy())
-        print(
-            f"D={n_x} log_prob + d/dθ {dtype}: {n_events / t:.0f} events/s; "
-            f"{_fraction(n_events / t, 3 * flops, peaks[dtype])}"
-        )
+        # The θ-gradient backpropagates through every layer but needs no weight gradients:
+        # one transposed product per matmul, so about twice the forward FLOPs.
+        for name, jit in (("", False), (", XLA", True))[: 2 if xla else 1]:
+            fn = tf.function(nll_grad, jit_compile=jit)
+            t = _timed(lambda fn=fn, theta=theta: fn(theta)[1].numpy())
+            print(
+                f"D={n_x} log_prob + d/dθ {dtype}{name}: {n_events / t:.0f} events/s; "
+                f"{_fraction(n_events / t, 2 * flops, peaks[dtype])}"
+            )
 
 
 def main() -> None:
@@ -110,6 +160,8 @@ def main() -> None:
     parser.add_argument("--dims", type=int, nargs="+", default=[1, 5])
     parser.add_argument("--events", type=int, default=100_000)
     parser.add_argument("--epochs", type=int, default=2)
+    parser.add_argument("--architecture", type=Path, default=ARCH, help="architecture file")
+    parser.add_argument("--no-xla", action="store_true", help="skip the XLA-compiled timings")
     args = parser.parse_args()
     devices = [d.name for d in tf.config.list_logical_devices()]
     print(f"TensorFlow {tf.__version__}, devices: {devices}")
@@ -117,7 +169,7 @@ def main() -> None:
     for dtype, peak in peaks.items():
         print(f"matmul 2048x2048 {dtype}: {peak:.1f} GFLOP/s")
     for d in args.dims:
-        bench(d, args.events, args.epochs, peaks)
+        bench(d, args.events, args.epochs, peaks, args.architecture, not args.no_xla)
 
 
 if __name__ == "__main__":
