@@ -31,17 +31,23 @@ def test_physical_density_integrates_to_one(design):
     # Without the −log σ term the integral would be σ = 3.
 
 
+def twin_flows(seed: int) -> tuple[dict[str, ConditionalFlow], np.random.Generator]:
+    """A 2-D interleaved flow with perturbed (non-identity) weights, in float64 and float32."""
+    arch = {"coupling_design": "interleaved", "num_coupling_layers": 4}
+    flows = {d: ConditionalFlow(2, 1, arch, dtype=d) for d in ("float64", "float32")}
+    rng = np.random.default_rng(seed)
+    weights = [w + rng.normal(0, 0.05, w.shape) for w in flows["float64"].get_weights()]
+    for flow in flows.values():
+        flow.set_weights(weights)
+    return flows, rng
+
+
 def test_a_float32_flow_is_summed_in_float64_and_agrees_to_float32_precision():
     """load_density's precision="float32": the same weights, log-densities returned as float64
     (summed with the float64 parts of −ln L) and within float32 rounding of the float64 flow."""
     import tensorflow as tf
 
-    arch = {"coupling_design": "interleaved", "num_coupling_layers": 4}
-    flows = {d: ConditionalFlow(2, 1, arch, dtype=d) for d in ("float64", "float32")}
-    rng = np.random.default_rng(5)
-    weights = [w + rng.normal(0, 0.05, w.shape) for w in flows["float64"].get_weights()]
-    for flow in flows.values():
-        flow.set_weights(weights)
+    flows, rng = twin_flows(seed=5)
     stand = {c: {"mean": 0.0, "std": 2.0} for c in ("x1", "x2", "m")}
     x = rng.normal(size=(500, 2))
     logs = {
@@ -155,12 +161,7 @@ def test_normalisation_weights_from_a_float32_twin_keep_each_grid_points_sum():
     S(ν, θ) averages over) is that of an all-float64 run to float32 precision."""
     from innfer_lib.ratios.normalisation_asimov import normalisation_asimov
 
-    arch = {"coupling_design": "interleaved", "num_coupling_layers": 4}
-    flows = {d: ConditionalFlow(2, 1, arch, dtype=d) for d in ("float64", "float32")}
-    rng = np.random.default_rng(11)
-    weights = [w + rng.normal(0, 0.05, w.shape) for w in flows["float64"].get_weights()]
-    for flow in flows.values():
-        flow.set_weights(weights)
+    flows, _ = twin_flows(seed=11)
     stand = {"x1": {"mean": 170.0, "std": 5.0}, "x2": {"mean": 0.0, "std": 2.0}}
     stand["m"] = {"mean": 172.5, "std": 1.0}
     densities = {d: LearnedDensity(flow, stand, ["x1", "x2"], ["m"]) for d, flow in flows.items()}
