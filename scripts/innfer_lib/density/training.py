@@ -394,24 +394,26 @@ def train_model(
 
     eval_batch = max(batch_size, _MIN_EVAL_BATCH)
 
+    def mean_loss(num: float, den: float) -> float:
+        """Σ w·loss_i / Σ w plus the model's current penalty."""
+        loss = num / den if den != 0.0 else float("nan")
+        penalty = model.penalty()
+        return loss if penalty is None else loss + float(penalty)
+
     def full_loss(arrays: Sequence[np.ndarray]) -> float:
         num, den = 0.0, 0.0
         for i in range(0, len(arrays[0]), eval_batch):
             s, sw = loss_sums(*(a[i : i + eval_batch] for a in arrays))
             num += float(s)
             den += float(sw)
-        loss = num / den if den != 0.0 else float("nan")
-        penalty = model.penalty()
-        return loss if penalty is None else loss + float(penalty)
+        return mean_loss(num, den)
 
     def epoch_train_loss() -> float:
         """The epoch's training loss as `epoch_train_loss` defines it."""
         if opts["epoch_train_loss"] == "full":
             return full_loss(tr)
         num, den = (float(v.numpy()) for v in running)
-        loss = num / den if den != 0.0 else float("nan")
-        penalty = model.penalty()
-        return loss if penalty is None else loss + float(penalty)
+        return mean_loss(num, den)
 
     def current_lr() -> float:
         if isinstance(schedule, float):
